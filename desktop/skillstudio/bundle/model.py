@@ -1,0 +1,188 @@
+"""The skill bundle model: one folder with SKILL.md, trigger cases and files.
+
+Loading never raises for bad content: a skill whose SKILL.md is broken still loads (so the editor
+can open it and the problems panel can explain), with `parse_error` set. Validation lives in
+`validate.py`; this module only reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import semver
+from pydantic import BaseModel, ConfigDict, Field
+
+from skillstudio.bundle import skillmd
+from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.triggers import TriggerCase, TriggersError, load_cases
+
+SKILL_MD_NAMES = ("SKILL.md", "skill.md")
+IGNORED_DIRS = {".git", ".skillstudio", "__pycache__", ".mypy_cache", ".pytest_cache", "node_modules", ".venv"}
+IGNORED_FILES = {".DS_Store", "Thumbs.db"}
+FILE_KINDS = ("templates", "scripts", "references", "assets", "evals")
+
+
+class FrontMatter(BaseModel):
+    """The Agent Skills front matter; unknown top-level keys are kept in `extra` (they are errors)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str | None = None
+    description: str | None = None
+    license: str | None = None
+    compatibility: str | None = None
+    allowed_tools: str | None = Field(default=None, alias="allowed-tools")
+    metadata: dict[str, str] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> FrontMatter:
+        known = {"name", "description", "license", "compatibility", "allowed-tools", "metadata"}
+
+        def text(v: Any) -> str | None:
+            if v is None:
+                return None
+            if isinstance(v, list):  # allowed-tools as a YAML list is common in the wild
+                return " ".join(str(x) for x in v)
+            return str(v)
+
+        meta = data.get("metadata")
+        return cls(
+            name=text(data.get("name")),
+            description=text(data.get("description")),
+            license=text(data.get("license")),
+            compatibility=text(data.get("compatibility")),
+            allowed_tools=text(data.get("allowed-tools")),
+            metadata={str(k): "" if v is None else str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+class SkillFile(BaseModel):
+    rel_path: str  # POSIX path relative to the skill folder
+    size: int
+    kind: str  # templates | scripts | references | assets | evals | other
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path
+    skill_md: Path | None = None
+    text: str = ""  # SKILL.md exactly as on disk (BOM, CRLF and all)
+    frontmatter: FrontMatter | None = None
+    raw_frontmatter: dict[str, Any] | None = None
+    body: str = ""
+    body_first_line: int = 0  # 0-based line of the body in SKILL.md
+    parse_error: str | None = None
+    parse_error_line: int | None = None
+    cases: list[TriggerCase] = Field(default_factory=list)
+    cases_error: str | None = None
+    files: list[SkillFile] = Field(default_factory=list)
+
+    @property
+    def folder_name(self) -> str:
+        return self.path.name
+
+    @property
+    def name(self) -> str:
+        fm = self.frontmatter
+        return fm.name.strip() if fm and fm.name and fm.name.strip() else self.path.name
+
+    @property
+    def description(self) -> str:
+        fm = self.frontmatter
+        return (fm.description or "").strip() if fm else ""
+
+    @property
+    def version(self) -> str | None:
+        return self.frontmatter.metadata.get("version") if self.frontmatter else None
+
+    @property
+    def semver(self) -> semver.Version | None:
+        v = self.version
+        if v and semver.Version.is_valid(v.strip().removeprefix("v")):
+            return semver.Version.parse(v.strip().removeprefix("v"))
+        return None
+
+
+def find_skill_md(folder: Path) -> Path | None:
+    for name in SKILL_MD_NAMES:
+        p = folder / name
+        if p.is_file():
+            return p
+    return None
+
+
+def list_files(folder: Path) -> list[SkillFile]:
+    """Every bundle file except SKILL.md and editor/VCS droppings, sorted by path. Does not follow symlinks."""
+    out: list[SkillFile] = []
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in IGNORED_DIRS:
+                    stack.append(Path(e.path))
+                continue
+            if e.name in IGNORED_FILES or e.name.endswith(("~", ".swp", ".pyc")):
+                continue
+            rel = Path(e.path).relative_to(folder).as_posix()
+            if rel in SKILL_MD_NAMES:
+                continue
+            top = rel.split("/", 1)[0] if "/" in rel else ""
+            try:
+                size = e.stat(follow_symlinks=False).st_size
+            except OSError:
+                size = 0
+            out.append(SkillFile(rel_path=rel, size=size, kind=top if top in FILE_KINDS else "other"))
+    out.sort(key=lambda f: f.rel_path)
+    return out
+
+
+def parse_skill_text(skill: Skill, text: str) -> Skill:
+    """Fill front matter/body/parse_error of `skill` from SKILL.md text (used by the live editor too)."""
+    skill.text = text
+    skill.frontmatter = None
+    skill.raw_frontmatter = None
+    skill.parse_error = None
+    skill.parse_error_line = None
+    try:
+        data, sp = skillmd.load_front_matter(text)
+    except skillmd.FrontMatterError as exc:
+        skill.parse_error, skill.parse_error_line = str(exc), exc.line
+        sp = skillmd.split(text)
+        skill.body, skill.body_first_line = sp.body, sp.body_first_line
+        return skill
+    skill.raw_frontmatter = data
+    skill.frontmatter = FrontMatter.from_mapping(data)
+    skill.body, skill.body_first_line = sp.body, sp.body_first_line
+    return skill
+
+
+def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
+    folder = Path(folder)
+    skill = Skill(path=folder)
+    md = find_skill_md(folder) if folder.is_dir() else None
+    if md is None:
+        skill.parse_error = "missing SKILL.md"
+    else:
+        skill.skill_md = md
+        try:
+            parse_skill_text(skill, read_text_file(md))
+        except (OSError, ValueError) as exc:
+            skill.parse_error = f"cannot read {md.name}: {exc}"
+    if folder.is_dir():
+        try:
+            skill.cases = load_cases(folder)
+        except TriggersError as exc:
+            skill.cases_error = str(exc)
+        if with_files:
+            skill.files = list_files(folder)
+    return skill
