@@ -54,7 +54,7 @@ class FrontMatter(BaseModel):
             description=text(data.get("description")),
             license=text(data.get("license")),
             compatibility=text(data.get("compatibility")),
-            allowed_tools=text(data.get("allowed-tools")),
+            allowed_tools=text(data.get("allowed-tools")),  # type: ignore[call-arg]
             metadata={str(k): "" if v is None else str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
             extra={k: v for k, v in data.items() if k not in known},
         )
