@@ -34,7 +34,8 @@ def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise TriggersError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise TriggersError(f"{source}: invalid YAML{where}: {problem}") from None
     if data is None:
         return []
     if isinstance(data, list):  # skill-creator eval set saved as YAML, or a bare list of cases

@@ -1,0 +1,430 @@
+"""Validation: spec errors that agree with `skills-ref`, per-target warnings, and lint.
+
+Errors (severity "error", codes `spec.*`) are exactly the rules of the Agent Skills reference
+validator, so a skill we call valid is valid everywhere; the verdict is held to skills-ref's by the
+conformance tests. Everything we add on top is a warning or info and never changes validity:
+platform limits (`target.*`, with `Problem.target` set) and lint (`lint.*`, `triggers.*`).
+Each problem carries a 1-based line where we know it and, where one exists, the id of a fix-it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import semver
+
+from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.model import Skill, parse_skill_text
+from skillstudio.bundle.problems import TARGETS, Problem
+from skillstudio.bundle.specparse import FrontMatterRead, read_front_matter
+from skillstudio.bundle.triggers import TRIGGERS_PATH
+from skillstudio.errors import EnvironmentProblem
+
+# the spec's limits, as skills-ref enforces them
+ALLOWED_FIELDS = ("name", "description", "license", "compatibility", "allowed-tools", "metadata")
+MAX_NAME = 64
+MAX_DESCRIPTION = 1024
+MAX_COMPATIBILITY = 500
+# our lint thresholds
+TRUNCATED_DESCRIPTION = 250
+MAX_BODY_LINES = 500
+MAX_BODY_TOKENS = 5000
+MIN_NEGATIVE_CASES = 3
+DUPLICATE_JACCARD = 0.8
+
+_NEGATIVE_CLAUSE = re.compile(
+    r"\b(?:do\s+not|don['’]?t|never|must\s+not|should\s+not)\s+(?:use|invoke|trigger|call|apply)\b"
+    r"|\bnot\s+(?:for|when|to\s+be\s+used|intended|meant|designed|suitable)\b"
+    r"|\b(?:avoid|instead\s+of|rather\s+than|except\s+(?:for|when)|excluding|out\s+of\s+scope)\b"
+    r"|\buse\s+\S+(?:\s+\S+)?\s+instead\b",
+    re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from has in is it its of on or that the this to use used when with "
+    "you your do not don t skill skills".split())
+
+
+def _p(severity: str, code: str, message: str, line: int | None = None, *, fix: str | None = None,
+       target: str | None = None, file: str = "SKILL.md") -> Problem:
+    return Problem(severity=severity, code=code, message=message, line=line, fix=fix, target=target,  # type: ignore[arg-type]
+                   file=file)
+
+
+# ------------------------------------------------------------------------------------------ spec
+
+def _spec_name(name: Any, folder: str, line: int | None) -> list[Problem]:
+    if not isinstance(name, str) or not name.strip():
+        return [_p("error", "spec.name-empty", "'name' must be a non-empty string (lowercase letters, digits, "
+                   "hyphens)", line, fix="normalize-name")]
+    n = unicodedata.normalize("NFKC", name.strip())
+    out = []
+    if len(n) > MAX_NAME:
+        out.append(_p("error", "spec.name-too-long", f"name is {len(n)} characters; the limit is {MAX_NAME}",
+                      line, fix="normalize-name"))
+    if n != n.lower():
+        out.append(_p("error", "spec.name-case", f"name '{n}' must be lowercase", line, fix="normalize-name"))
+    if n.startswith("-") or n.endswith("-"):
+        out.append(_p("error", "spec.name-hyphen-edge", f"name '{n}' must not start or end with a hyphen",
+                      line, fix="normalize-name"))
+    if "--" in n:
+        out.append(_p("error", "spec.name-double-hyphen", f"name '{n}' must not contain consecutive hyphens",
+                      line, fix="normalize-name"))
+    bad = sorted({c for c in n if not (c.isalnum() or c == "-")})
+    if bad:
+        shown = "".join(bad).replace(" ", "␠")
+        out.append(_p("error", "spec.name-chars", f"name '{n}' has invalid characters ({shown}); only letters, "
+                      "digits and hyphens are allowed", line, fix="normalize-name"))
+    if unicodedata.normalize("NFKC", folder) != n:
+        fix = "normalize-name" if out else "rename-folder"
+        out.append(_p("error", "spec.name-folder", f"folder '{folder}' must have the same name as the skill "
+                      f"('{n}')", line, fix=fix))
+    return out
+
+
+def spec_problems(fmr: FrontMatterRead, folder: str) -> list[Problem]:
+    """The spec errors of one SKILL.md, rule for rule as skills-ref checks them."""
+    if fmr.data is None:
+        return [_p("error", fmr.error_code or "spec.yaml", fmr.error or "front matter cannot be read",
+                   fmr.error_line, fix=fmr.fix)]
+    data, lines = fmr.data, fmr.key_lines
+    out: list[Problem] = []
+    for key in data:
+        if key not in ALLOWED_FIELDS:
+            out.append(_p("error", "spec.unknown-field", f"unknown field '{key}': the spec allows only "
+                          f"{', '.join(ALLOWED_FIELDS)}; move it under metadata", lines.get(key),
+                          fix="move-to-metadata"))
+    if "name" not in data:
+        out.append(_p("error", "spec.name-missing", "missing required field 'name'", 2, fix="normalize-name"))
+    else:
+        out += _spec_name(data["name"], folder, lines.get("name"))
+    desc = data.get("description")
+    if "description" not in data:
+        out.append(_p("error", "spec.description-missing", "missing required field 'description' (what the "
+                      "skill does and when to use it)", 2, fix="add-description"))
+    elif not isinstance(desc, str) or not desc.strip():
+        out.append(_p("error", "spec.description-empty", "'description' must be a non-empty string",
+                      lines.get("description"), fix="add-description" if not desc else None))
+    elif len(desc) > MAX_DESCRIPTION:
+        out.append(_p("error", "spec.description-too-long", f"description is {len(desc)} characters; the "
+                      f"limit is {MAX_DESCRIPTION}", lines.get("description")))
+    if "compatibility" in data:
+        comp = data["compatibility"]
+        if not isinstance(comp, str):
+            out.append(_p("error", "spec.compatibility-type", "'compatibility' must be a string",
+                          lines.get("compatibility")))
+        elif len(comp) > MAX_COMPATIBILITY:
+            out.append(_p("error", "spec.compatibility-too-long", f"compatibility is {len(comp)} characters; "
+                          f"the limit is {MAX_COMPATIBILITY}", lines.get("compatibility")))
+    return out
+
+
+# --------------------------------------------------------------------------------------- targets
+
+def target_problems(data: dict[str, Any], lines: dict[str, int], targets: Sequence[str]) -> list[Problem]:
+    out: list[Problem] = []
+    desc = data.get("description")
+    desc = desc if isinstance(desc, str) else ""
+    if "codex" in targets and "compatibility" in data:
+        out.append(_p("warning", "target.codex.compatibility", "Codex ignores 'compatibility'; say what the "
+                      "skill needs in the description or body if Codex users must know",
+                      lines.get("compatibility"), target="codex"))
+    if "claude" in targets and ("<" in desc or ">" in desc):
+        out.append(_p("warning", "target.claude.angle-brackets", "Claude's skill validator rejects '<' and '>' "
+                      "in the description; write them out in words", lines.get("description"), target="claude"))
+    if "claude" in targets:
+        name = data.get("name")
+        if isinstance(name, str) and re.search(r"anthropic|claude", name, re.IGNORECASE):
+            out.append(_p("warning", "target.claude.reserved-name", "Claude refuses skill names containing "
+                          "'anthropic' or 'claude'", lines.get("name"), target="claude"))
+    if "claude" in targets and len(desc.strip()) > TRUNCATED_DESCRIPTION:
+        out.append(_p("warning", "target.claude.description-truncated", f"description is {len(desc.strip())} "
+                      f"characters; skill menus show only the first {TRUNCATED_DESCRIPTION}, so put the "
+                      "trigger words first", lines.get("description"), target="claude"))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ lint
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_INLINE_CODE = re.compile(r"`+[^`]*`+")
+_INLINE_LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)")
+_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _links(body: str) -> Iterable[tuple[int, str]]:
+    """(0-based line in body, target) of Markdown links and images outside code."""
+    in_fence = False
+    for i, line in enumerate(body.split("\n")):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        plain = _INLINE_CODE.sub("", line)
+        for m in _INLINE_LINK.finditer(plain):
+            yield i, m.group(1)
+        m = _REF_DEF.match(plain)
+        if m:
+            yield i, m.group(1)
+
+
+def link_problems(skill: Skill) -> list[Problem]:
+    out: list[Problem] = []
+    known = {f.rel_path for f in skill.files} | {"SKILL.md", "skill.md"}
+    dirs = {str(Path(f).parent.as_posix()) for f in known}
+    for i, target in _links(skill.body):
+        t = target[1:-1] if target.startswith("<") and target.endswith(">") else target
+        if not t or t.startswith(("#", "//")) or _SCHEME.match(t):
+            continue
+        t = unquote(t.split("#", 1)[0].split("?", 1)[0])
+        if not t:
+            continue
+        line = skill.body_first_line + i + 1
+        if t.startswith("/") or os.path.isabs(t):
+            out.append(_p("warning", "lint.link-outside", f"link '{target}' is an absolute path; bundles move, "
+                          "so link relative to SKILL.md", line))
+            continue
+        rel = os.path.normpath(t).replace(os.sep, "/")
+        if rel == ".." or rel.startswith("../"):
+            out.append(_p("warning", "lint.link-outside", f"link '{target}' points outside the skill folder; "
+                          "it will not be there when the bundle is shipped", line))
+            continue
+        if rel in known or rel in dirs or (rel == "." or (skill.path / rel).exists()):
+            continue
+        out.append(_p("warning", "lint.broken-link", f"link '{target}' points to a file that is not in the "
+                      "bundle", line))
+    return out
+
+
+def _body_problems(skill: Skill) -> list[Problem]:
+    out: list[Problem] = []
+    n_lines = skill.body.count("\n") + 1 if skill.body else 0
+    if n_lines > MAX_BODY_LINES:
+        out.append(_p("warning", "lint.body-long", f"body is {n_lines} lines; keep it under {MAX_BODY_LINES} and "
+                      "move detail into references/ files the skill links to", skill.body_first_line + 1))
+    try:
+        from skillstudio.bundle.tokens import count
+
+        n_tokens = count(skill.body)
+    except EnvironmentProblem:
+        n_tokens = 0  # no vocabulary: the token rule cannot be checked; the tokens command says why
+    if n_tokens > MAX_BODY_TOKENS:
+        out.append(_p("warning", "lint.body-tokens", f"body is {n_tokens:,} tokens; keep it under "
+                      f"{MAX_BODY_TOKENS:,} (it is loaded whole whenever the skill triggers)",
+                      skill.body_first_line + 1))
+    return out
+
+
+def lint_problems(skill: Skill, data: dict[str, Any], lines: dict[str, int]) -> list[Problem]:
+    out: list[Problem] = []
+    desc = data.get("description")
+    if isinstance(desc, str) and desc.strip() and not _NEGATIVE_CLAUSE.search(desc):
+        out.append(_p("warning", "lint.no-negative-clause", "description does not say when NOT to use the skill "
+                      "(add e.g. \"Do not use for …\") so neighbouring skills do not steal its prompts",
+                      lines.get("description")))
+    meta = data.get("metadata")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if version is None:
+        out.append(_p("info", "lint.no-version", "no metadata.version; add a semver version (e.g. \"0.1.0\") "
+                      "so releases can be pinned", lines.get("metadata")))
+    elif not (isinstance(version, str) and semver.Version.is_valid(version.strip().removeprefix("v"))):
+        out.append(_p("warning", "lint.version-semver", f"metadata.version '{version}' is not semantic "
+                      "versioning (MAJOR.MINOR.PATCH, e.g. 1.2.0)", lines.get("metadata")))
+    out += _body_problems(skill)
+    out += link_problems(skill)
+    out += _trigger_problems(skill)
+    return out
+
+
+def _trigger_problems(skill: Skill) -> list[Problem]:
+    tfile = TRIGGERS_PATH.as_posix()
+    if skill.cases_error:
+        # our own file, not the spec: a warning (validity stays skills-ref's); `skillstudio test` refuses it
+        m = re.search(r"line (\d+)", skill.cases_error)
+        return [_p("warning", "triggers.invalid", skill.cases_error, int(m.group(1)) if m else None, file=tfile)]
+    if not (skill.path / TRIGGERS_PATH).exists():
+        return [_p("warning", "lint.no-trigger-cases", f"no {tfile}: add trigger and no_trigger cases so the "
+                   "skill's routing can be tested", None, file=tfile)]
+    neg = sum(1 for c in skill.cases if c.expect == "no_trigger")
+    if neg < MIN_NEGATIVE_CASES:
+        return [_p("warning", "lint.few-negative-cases", f"only {neg} no_trigger case(s); add at least "
+                   f"{MIN_NEGATIVE_CASES} near misses (prompts that belong to other skills)", None, file=tfile)]
+    return []
+
+
+# ------------------------------------------------------------------------------------- workspace
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+class WorkspaceContext:
+    """What validating one skill needs to know about the others: the catalog size, who overlaps whom.
+
+    Near-duplicates are found with the AllPairs prefix filter (index only the rarest words of each
+    description), so a 1,000-skill workspace costs milliseconds, not a million comparisons.
+    """
+
+    def __init__(self, skills: Sequence[Skill], threshold: float = DUPLICATE_JACCARD) -> None:
+        self.threshold = threshold
+        self.skills = list(skills)
+        self.catalog_chars = sum(len(s.name) + len(s.description) for s in self.skills)
+        self._words = {id(s): _words(s.description) for s in self.skills}
+        self._dups: dict[int, list[tuple[Skill, float]]] = {}
+        self._find_duplicates()
+
+    def _find_duplicates(self) -> None:
+        freq: dict[str, int] = {}
+        for ws in self._words.values():
+            for w in ws:
+                freq[w] = freq.get(w, 0) + 1
+        index: dict[str, list[int]] = {}
+        order = sorted(range(len(self.skills)), key=lambda i: len(self._words[id(self.skills[i])]))
+        t = self.threshold
+        for i in order:
+            s = self.skills[i]
+            ws = sorted(self._words[id(s)], key=lambda w: (freq[w], w))
+            if not ws:
+                continue
+            prefix = len(ws) - int(t * len(ws) + 1e-9) + 1
+            cands: set[int] = set()
+            for w in ws[:prefix]:
+                cands.update(index.get(w, ()))
+            for j in cands:
+                o = self.skills[j]
+                score = jaccard(self._words[id(s)], self._words[id(o)])
+                if score >= t:
+                    self._dups.setdefault(id(s), []).append((o, score))
+                    self._dups.setdefault(id(o), []).append((s, score))
+            for w in ws[:prefix]:
+                index.setdefault(w, []).append(i)
+
+    def duplicates_of(self, skill: Skill) -> list[tuple[Skill, float]]:
+        """Other skills whose descriptions are near-duplicates of this one's (works for an edited copy too)."""
+        if id(skill) in self._words:
+            return self._dups.get(id(skill), [])
+        mine = _words(skill.description)
+        out = []
+        for o in self.skills:
+            if o.path == skill.path:
+                continue
+            score = jaccard(mine, self._words[id(o)])
+            if score >= self.threshold:
+                out.append((o, score))
+        return out
+
+    def catalog_chars_with(self, skill: Skill) -> int:
+        """Catalog size with `skill` standing in for the workspace's copy of it (live editing)."""
+        if id(skill) in self._words:
+            return self.catalog_chars
+        same = [o for o in self.skills if o.path == skill.path]
+        return self.catalog_chars - sum(len(o.name) + len(o.description) for o in same) + \
+            len(skill.name) + len(skill.description)
+
+
+def workspace_problems(skill: Skill, ctx: WorkspaceContext, targets: Sequence[str]) -> list[Problem]:
+    from skillstudio.bundle.tokens import CODEX_BUDGET_CHARS
+
+    out: list[Problem] = []
+    for other, score in ctx.duplicates_of(skill):
+        out.append(_p("warning", "lint.duplicate-description", f"description is a near-duplicate of "
+                      f"'{other.name}' ({score:.0%} of the words shared): the two will compete for the same "
+                      "prompts; say what sets each apart"))
+    chars = ctx.catalog_chars_with(skill)
+    if "codex" in targets and chars > CODEX_BUDGET_CHARS:
+        out.append(_p("warning", "target.codex.catalog-budget", f"the workspace's skill list is {chars:,} "
+                      f"characters; Codex keeps only ~{CODEX_BUDGET_CHARS:,} (about 2% of the context), so some "
+                      "descriptions will be cut: shorten them", target="codex"))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- API
+
+def _skill_text(skill: Skill) -> str | Problem:
+    """The SKILL.md text to judge, re-reading files that the model refused to open as text."""
+    if skill.skill_md is None:
+        return _p("error", "spec.missing-skill-md", "missing SKILL.md", None, fix=None)
+    if skill.text or not (skill.parse_error or "").startswith("cannot read"):
+        return skill.text
+    try:
+        raw = skill.skill_md.read_bytes()
+    except OSError as exc:
+        return _p("error", "spec.unreadable", f"cannot read {skill.skill_md.name}: {exc.strerror or exc}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _p("error", "spec.not-utf8", f"{skill.skill_md.name} is not valid UTF-8 (byte {exc.start}); "
+                  "save it as UTF-8", 1 + raw[: exc.start].count(b"\n"))
+
+
+def validate_skill(skill: Skill, *, targets: Sequence[str] = TARGETS,
+                   workspace: WorkspaceContext | Sequence[Skill] | Any | None = None) -> list[Problem]:
+    """Every problem of one skill, errors first. `workspace` (a Workspace, its skills, or a context)
+    enables the catalog-wide checks (near-duplicate descriptions, Codex's catalog budget)."""
+    targets = tuple(t for t in targets if t in TARGETS)
+    text = _skill_text(skill)
+    if isinstance(text, Problem):
+        return [text]
+    fmr = read_front_matter(text)
+    problems = spec_problems(fmr, skill.path.resolve().name if skill.path.name in ("", ".", "..") else skill.path.name)
+    data = fmr.data or {}
+    problems += target_problems(data, fmr.key_lines, targets)
+    problems += lint_problems(skill, data, fmr.key_lines)
+    ctx = workspace_context(workspace)
+    if ctx is not None:
+        problems += workspace_problems(skill, ctx, targets)
+    order = {"error": 0, "warning": 1, "info": 2}
+    problems.sort(key=lambda p: (order[p.severity], p.file != "SKILL.md", p.line or 0))
+    return problems
+
+
+def workspace_context(workspace: Any) -> WorkspaceContext | None:
+    if workspace is None or isinstance(workspace, WorkspaceContext):
+        return workspace
+    skills = getattr(workspace, "skills", workspace)
+    return WorkspaceContext(list(skills))
+
+
+def validate_workspace(skills: Sequence[Skill], *, targets: Sequence[str] = TARGETS) -> list[list[Problem]]:
+    """Problems of every skill, with the workspace-wide checks computed once."""
+    ctx = WorkspaceContext(skills)
+    return [validate_skill(s, targets=targets, workspace=ctx) for s in skills]
+
+
+def validate_text(skill_dir: Path | Skill, text: str, workspace: Any = None, *,
+                  targets: Sequence[str] = TARGETS) -> list[Problem]:
+    """Problems of SKILL.md `text` as the editor holds it, without saving (the live problems panel)."""
+    if isinstance(skill_dir, Skill):
+        skill = copy.copy(skill_dir)
+    else:
+        from skillstudio.bundle.model import load_skill
+
+        skill = load_skill(Path(skill_dir))
+    if skill.skill_md is None:
+        skill.skill_md = skill.path / "SKILL.md"
+    parse_skill_text(skill, text)
+    return validate_skill(skill, targets=targets, workspace=workspace)
+
+
+def is_valid(problems: Iterable[Problem]) -> bool:
+    return not any(p.severity == "error" for p in problems)
+
+
+def read_skill_md(path: Path) -> str:
+    """SKILL.md text for fix-its (errors as ValueError with a one-line message)."""
+    return read_text_file(path)

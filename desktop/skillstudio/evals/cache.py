@@ -1,0 +1,52 @@
+"""Result cache in the workspace (`.skillstudio/cache/`), so an unchanged suite costs nothing to re-run.
+
+Key: provider kind, base URL, model, the exact request body (catalog and prompt included; transport
+flags such as `stream` are not part of it, the outcome is the same) and the run index, so each
+repeat of a case is its own entry. Only successful results are stored; never a key or a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from skillstudio.bundle.fileio import atomic_write
+from skillstudio.evals.routers import RouteResult
+
+CACHE_VERSION = 1
+
+
+def cache_key(kind: str, base_url: str, model: str, body: dict[str, Any], run: int) -> str:
+    blob = json.dumps({"v": CACHE_VERSION, "provider": kind, "base_url": base_url.rstrip("/"), "model": model,
+                       "body": body, "run": run}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResultCache:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> RouteResult | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            return RouteResult.from_json(data["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged entry: ask the model again
+
+    def put(self, key: str, result: RouteResult) -> None:
+        try:
+            atomic_write(self._path(key), json.dumps({"v": CACHE_VERSION, "result": result.to_json()}))
+        except OSError:
+            pass  # a read-only workspace still runs; it just is not cached
+
+    def clear(self) -> int:
+        n = 0
+        for p in self.folder.glob("*/*.json"):
+            p.unlink(missing_ok=True)
+            n += 1
+        return n

@@ -1,0 +1,42 @@
+"""Turn openai SDK / httpx exceptions into RouterError (retryable or not, with Retry-After)."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+
+from skillstudio.evals.routers import RouterError, parse_retry_after
+
+FATAL_STATUSES = {401, 403, 404}  # wrong key, no access, wrong base URL or model: every case would fail
+
+
+def to_router_error(exc: BaseException) -> RouterError:
+    if isinstance(exc, RouterError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retry_after = parse_retry_after(exc.response.headers if exc.response is not None else None)
+        retryable = status in (408, 409, 429) or status >= 500
+        fatal = status in FATAL_STATUSES
+        hint = {401: " (the API key was refused)", 403: " (no access)",
+                404: " (wrong base URL or unknown model)"}.get(status, "")
+        return RouterError(f"HTTP {status}{hint}: {_message(exc)}", retryable=retryable,
+                           retry_after=retry_after, fatal=fatal, status=status)
+    if isinstance(exc, openai.APITimeoutError):
+        return RouterError("request timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return RouterError(f"connection failed: {exc.__cause__ or exc}", retryable=True)
+    if isinstance(exc, httpx.HTTPError):  # raised while iterating a stream that was cut
+        return RouterError(f"stream dropped: {exc.__class__.__name__}: {exc}", retryable=True)
+    if isinstance(exc, openai.APIError):
+        return RouterError(f"API error: {_message(exc)}", retryable=True)
+    raise exc
+
+
+def _message(exc: openai.APIError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+    return str(exc.message)[:300]

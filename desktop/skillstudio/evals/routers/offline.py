@@ -1,0 +1,112 @@
+"""Offline estimate: a lexical router so a machine with no key and no server still runs every suite.
+
+It is NOT a model and is labelled "offline estimate" wherever its numbers appear. Each skill is a
+BM25 document (name + description); a skill's `no_trigger` prompts are counter-evidence: a prompt
+close to one of them is pushed away from that skill. The case being scored is always left out of
+its own counter-evidence (leave-one-out), otherwise every negative case would pass by looking
+itself up. Deterministic: every run of a case gives the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+from skillstudio.evals.routers import RouteRequest, RouteResult
+from skillstudio.evals.suite import Suite
+
+LABEL = "offline estimate"
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set("""a an and are as at be by can do for from has have how i in into is it its me my of on or our
+please so that the their them then there these this to up us use used using was we what when where which
+who why will with you your yours help want need get make new one all any also""".split())
+
+
+def tokenize(text: str) -> list[str]:
+    out = []
+    for w in _WORD.findall(text.lower().replace("-", " ").replace("_", " ")):
+        if w in _STOP or len(w) < 2:
+            continue
+        for suffix in ("ing", "ies", "es", "ed", "s"):
+            if len(w) > len(suffix) + 2 and w.endswith(suffix):
+                w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+                break
+        out.append(w)
+    return out
+
+
+class BM25:
+    """Okapi BM25 with the always-positive idf variant (small catalogs have few documents)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.tf = [Counter(d) for d in docs]
+        self.len = [len(d) for d in docs]
+        self.avg = (sum(self.len) / len(docs)) if docs and sum(self.len) else 1.0
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def score(self, query: list[str], i: int) -> float:
+        tf, dl, s = self.tf[i], self.len[i], 0.0
+        for t in query:
+            f = tf.get(t)
+            if f:
+                s += self.idf[t] * f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * dl / self.avg))
+        return s
+
+
+class OfflineRouter:
+    kind = "offline"
+    model = "bm25"
+    base_url = ""
+    is_estimate = True
+
+    def __init__(self, *, min_score: float = 1.0, counter_weight: float = 1.0) -> None:
+        self.min_score = min_score
+        self.counter_weight = counter_weight
+        self._names: list[str] = []
+        self._index: BM25 | None = None
+        self._negatives: dict[str, list[tuple[int, set[str]]]] = {}
+
+    def prepare(self, suite: Suite) -> None:
+        self._names = [e.name for e in suite.catalog]
+        self._index = BM25([tokenize(f"{e.name} {e.name} {e.description}") for e in suite.catalog])
+        self._negatives = {name: [(c.index, set(tokenize(c.prompt))) for c in suite.negatives_of(name)]
+                           for name in self._names}
+
+    def request_body(self, req: RouteRequest) -> dict[str, Any] | None:
+        return None  # nothing is sent anywhere; not cached
+
+    def scores(self, prompt: str, exclude_case: int | None = None) -> dict[str, float]:
+        assert self._index is not None, "prepare() first"
+        q = tokenize(prompt)
+        qset = set(q)
+        out = {}
+        for i, name in enumerate(self._names):
+            s = self._index.score(q, i)
+            if s > 0 and qset:
+                # Counter-evidence: Jaccard overlap with the closest negative case of this skill.
+                closest = max((len(qset & neg) / len(qset | neg) for idx, neg in self._negatives[name]
+                               if idx != exclude_case and neg), default=0.0)
+                s *= 1.0 - min(1.0, self.counter_weight * closest)
+            out[name] = s
+        return out
+
+    def select(self, prompt: str, exclude_case: int | None = None) -> str | None:
+        scores = self.scores(prompt, exclude_case)
+        if not scores:
+            return None
+        best = max(self._names, key=lambda n: (scores[n], -self._names.index(n)))
+        return best if scores[best] >= self.min_score else None
+
+    async def route(self, req: RouteRequest) -> RouteResult:
+        selected = self.select(req.case.prompt, req.case.index)
+        return RouteResult(selected=selected, first_command=None, raw_events_summary=[LABEL])
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,225 @@
+"""Runs a suite: every case N times, bounded concurrency, retries, cache, cancellation.
+
+Results are stored by (case index, run index) and always reported in suite order, so they do not
+depend on the concurrency level or on the order requests complete in. A request that still fails
+after its retries becomes an *error* outcome — never a pass or a fail. Cancelling (cancel button,
+Ctrl-C) keeps every finished result and lists what was not run. Runs on asyncio; `run_suite_sync`
+is the blocking entry point for the CLI and the UI's worker thread (never touch the UI from it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from skillstudio.cancel import CancelToken
+from skillstudio.evals.cache import ResultCache, cache_key
+from skillstudio.evals.routers import RouteRequest, RouteResult, Router, RouterError
+from skillstudio.evals.suite import Suite
+
+JobKey = tuple[int, int]  # (case index, run index)
+
+
+@dataclass
+class RunSettings:
+    runs: int = 3
+    concurrency: int = 8
+    threshold: float = 0.5
+    timeout_s: float = 60.0  # per request (one attempt)
+    retries: int = 4  # attempts after the first one
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    use_cache: bool = True
+
+    def check(self) -> None:
+        from skillstudio.errors import SkillStudioError
+
+        if self.runs < 1:
+            raise SkillStudioError("--runs must be at least 1")
+        if self.concurrency < 1:
+            raise SkillStudioError("--concurrency must be at least 1")
+        if not 0.0 < self.threshold <= 1.0:
+            raise SkillStudioError("--threshold must be in (0, 1]", "e.g. 0.5 means triggered in half the runs")
+        if self.timeout_s <= 0:
+            raise SkillStudioError("--timeout must be positive")
+
+
+@dataclass
+class RunOutcome:
+    case: int
+    run: int
+    result: RouteResult | None = None
+    error: str | None = None  # set when every attempt failed
+    cached: bool = False
+    attempts: int = 0
+
+    @property
+    def selected(self) -> str | None:
+        return self.result.selected if self.result else None
+
+
+@dataclass
+class SuiteRun:
+    suite: Suite
+    provider: str
+    model: str
+    base_url: str
+    is_estimate: bool
+    settings: RunSettings
+    outcomes: dict[JobKey, RunOutcome] = field(default_factory=dict)
+    requests: int = 0  # model calls made (every attempt counts)
+    cached: int = 0
+    retried: int = 0
+    wall_s: float = 0.0
+    cancelled: bool = False
+    fatal: str | None = None
+    started_at: str = ""
+
+    @property
+    def total(self) -> int:
+        return len(self.suite.cases) * self.settings.runs
+
+    @property
+    def not_run(self) -> list[JobKey]:
+        return [(c.index, r) for c in self.suite.cases for r in range(self.settings.runs)
+                if (c.index, r) not in self.outcomes]
+
+
+Progress = Callable[[int, int, RunOutcome], None]
+
+
+def backoff_delay(attempt: int, settings: RunSettings, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After is a floor we always honour."""
+    exp = min(settings.backoff_max_s, settings.backoff_base_s * (2 ** attempt))
+    delay = exp * (0.5 + rng.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after) if retry_after <= settings.backoff_max_s else retry_after
+    return delay
+
+
+async def run_suite(suite: Suite, router: Router, settings: RunSettings | None = None, *,
+                    cancel: CancelToken | None = None, progress: Progress | None = None,
+                    cache: ResultCache | None = None) -> SuiteRun:
+    settings = settings or RunSettings()
+    settings.check()
+    cancel = cancel or CancelToken()
+    router.prepare(suite)
+    out = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings,
+                   started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started = time.perf_counter()
+    rng = random.Random()
+    jobs: list[RouteRequest] = [RouteRequest(c, r) for c in suite.cases for r in range(settings.runs)]
+    total = len(jobs)
+    keys: dict[JobKey, str] = {}
+
+    def finish(o: RunOutcome) -> None:
+        out.outcomes[(o.case, o.run)] = o
+        if progress:
+            progress(len(out.outcomes), total, o)
+
+    pending: list[RouteRequest] = []
+    for req in jobs:
+        body = router.request_body(req) if cache is not None else None
+        if body is not None and cache is not None:
+            key = cache_key(router.kind, router.base_url, router.model, body, req.run)
+            keys[(req.case.index, req.run)] = key
+            hit = cache.get(key) if settings.use_cache else None
+            if hit is not None:
+                out.cached += 1
+                finish(RunOutcome(req.case.index, req.run, hit, cached=True))
+                continue
+        pending.append(req)
+
+    queue: asyncio.Queue[RouteRequest] = asyncio.Queue()
+    for req in pending:
+        queue.put_nowait(req)
+    stop = asyncio.Event()
+
+    async def attempt_all(req: RouteRequest) -> RunOutcome | None:
+        outcome = RunOutcome(req.case.index, req.run)
+        for attempt in range(settings.retries + 1):
+            if stop.is_set():
+                return None
+            outcome.attempts = attempt + 1
+            if not router.is_estimate:
+                out.requests += 1
+            try:
+                outcome.result = await asyncio.wait_for(router.route(req), settings.timeout_s)
+                return outcome
+            except asyncio.TimeoutError:
+                err = RouterError(f"timed out after {settings.timeout_s:g} s", retryable=True)
+            except RouterError as exc:
+                err = exc
+            except Exception as exc:  # noqa: BLE001 - an unexpected reply must not kill the whole run
+                err = RouterError(f"unexpected {exc.__class__.__name__}: {exc}", retryable=False)
+            if err.fatal:
+                out.fatal = str(err)
+                stop.set()
+                return None
+            if not err.retryable or attempt == settings.retries:
+                tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                outcome.error = f"{err}{tries}"
+                return outcome
+            out.retried += 1
+            delay = backoff_delay(attempt, settings, err.retry_after, rng)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+                return None  # stopped while waiting
+            except asyncio.TimeoutError:
+                pass
+        return outcome  # pragma: no cover - loop always returns
+
+    async def worker() -> None:
+        while not stop.is_set():
+            try:
+                req = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            outcome = await attempt_all(req)
+            if outcome is None:
+                return
+            if outcome.result is not None and not outcome.cached and (req.case.index, req.run) in keys:
+                if cache is not None:
+                    cache.put(keys[(req.case.index, req.run)], outcome.result)
+            finish(outcome)
+
+    async def watch_cancel() -> None:
+        while not stop.is_set():
+            if cancel.cancelled:
+                out.cancelled = True
+                stop.set()
+                return
+            await asyncio.sleep(0.05)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(settings.concurrency, max(1, len(pending))))]
+    watcher = asyncio.create_task(watch_cancel())
+    try:
+        done_all = asyncio.gather(*workers)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([done_all, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():  # cancelled or fatal: in-flight requests are abandoned, finished ones kept
+            for w in workers:
+                w.cancel()
+        results = await asyncio.gather(*workers, return_exceptions=True)
+        stopper.cancel()
+        for r in results:
+            if isinstance(r, Exception):
+                raise r
+    finally:
+        stop.set()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await router.aclose()
+    if cancel.cancelled and len(out.outcomes) < total:
+        out.cancelled = True
+    out.wall_s = time.perf_counter() - started
+    return out
+
+
+def run_suite_sync(suite: Suite, router: Router, settings: RunSettings | None = None, *,
+                   cancel: CancelToken | None = None, progress: Progress | None = None,
+                   cache: ResultCache | None = None) -> SuiteRun:
+    return asyncio.run(run_suite(suite, router, settings, cancel=cancel, progress=progress, cache=cache))

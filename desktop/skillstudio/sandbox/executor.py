@@ -1,0 +1,162 @@
+"""What every sandbox backend promises: run one command under a policy, same semantics everywhere.
+
+`Executor.run(cmd, policy, cancel)` returns an `ExecResult`: the command's exit code (124 when the
+wall time ran out and the whole process tree was killed; 137 when cancelled), stdout and stderr
+capped per stream (head and tail kept, a marker in between, never held whole in memory), and the
+egress proxy's decisions made during the run. Backends: `bwrap.BwrapExecutor` (Linux subprocess),
+`docker_backend.DockerExecutor` (a warm container per session), `unsandboxed.UnsandboxedExecutor`
+(only when the user explicitly chooses no sandbox).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Protocol
+
+from skillstudio.cancel import CancelToken
+from skillstudio.sandbox.policy import Policy
+from skillstudio.sandbox.proxy import ProxyEvent
+
+TIMEOUT_EXIT = 124
+CANCEL_EXIT = 137
+_CHUNK = 65536
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    truncated: bool = False
+    duration_s: float = 0.0
+    network_log: list[ProxyEvent] = field(default_factory=list)
+    cancelled: bool = False
+
+
+class Executor(Protocol):
+    """A sandbox backend. `close()` releases warm resources (containers, proxies)."""
+
+    name: str
+
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult: ...
+
+    def close(self) -> None: ...
+
+
+class CappedOutput:
+    """Keeps the first and last `cap/2` bytes of a stream and counts what was dropped in between."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> None:
+        room = self.cap // 2 - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if not data:
+            return
+        self._tail += data
+        keep = self.cap - self.cap // 2
+        if len(self._tail) > keep:
+            self.dropped += len(self._tail) - keep
+            del self._tail[: len(self._tail) - keep]
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped > 0
+
+    def text(self) -> str:
+        head = self._head.decode("utf-8", errors="replace")
+        tail = self._tail.decode("utf-8", errors="replace")
+        if not self.dropped:
+            return head + tail
+        return f"{head}\n[... skillstudio: {self.dropped} bytes of output truncated ...]\n{tail}"
+
+
+def drain(stream: IO[bytes], sink: CappedOutput) -> None:
+    """Read a pipe to its end in chunks (the child never blocks on a full pipe; memory stays capped)."""
+    while True:
+        chunk = stream.read1(_CHUNK) if hasattr(stream, "read1") else stream.read(_CHUNK)
+        if not chunk:
+            break
+        sink.feed(chunk)
+    stream.close()
+
+
+def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wall_s: float,
+                output_cap: int, cancel: CancelToken | None,
+                preexec: Callable[[], None] | None = None,
+                kill: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
+    """Run argv in a new session, capped output, wall-time and cancel handling; kills the whole group.
+
+    `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec, close_fds=True)
+    out, err = CappedOutput(output_cap), CappedOutput(output_cap)
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [threading.Thread(target=drain, args=(proc.stdout, out), name="sandbox-stdout", daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, err), name="sandbox-stderr", daemon=True)]
+    for t in readers:
+        t.start()
+    timed_out = cancelled = False
+    deadline = start + wall_s
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.cancelled:
+            cancelled = True
+        elif time.monotonic() >= deadline:
+            timed_out = True
+        if timed_out or cancelled:
+            (kill or kill_group)(proc)
+            proc.wait()
+            break
+    kill_group(proc)  # leftovers of a command that exited but left children in its session
+    for t in readers:
+        t.join(timeout=5)
+    code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    if timed_out:
+        code = TIMEOUT_EXIT
+    elif cancelled:
+        code = CANCEL_EXIT
+    return ExecResult(exit_code=code, stdout=out.text(), stderr=err.text(), timed_out=timed_out,
+                      truncated=out.truncated or err.truncated, duration_s=time.monotonic() - start,
+                      cancelled=cancelled)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def clean_env(home: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The only environment a sandboxed tool sees: nothing inherited from the user's."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.update(extra or {})
+    return env
+
+
+def proxy_env(port: int) -> dict[str, str]:
+    url = f"http://127.0.0.1:{port}"
+    env = {k: url for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
+    return env

@@ -1,0 +1,129 @@
+"""The first process inside a sandbox (bubblewrap or Docker); standard library only, no imports of ours.
+
+Runs with the sandbox's own python3 as `python3 launcher.py CONFIG_JSON -- CMD...`. It:
+1. applies the rlimits it is given (CPU seconds, address space, file size, processes) to itself,
+   so the command and all its children inherit them;
+2. when a proxy socket is given, bridges the host's egress proxy into the net-less sandbox (as srt
+   does): listens on 127.0.0.1:<free port> inside the sandbox and relays each connection to the
+   Unix socket bound in from the host, then points HTTP(S)_PROXY/ALL_PROXY at that port;
+3. runs the command and exits with its exit code (128+signal when it was killed by a signal).
+
+`--idle` makes it the PID 1 of a warm Docker container: it reaps orphans forever and does nothing
+else (PID 1 ignores signals it has no handler for, so `kill -9 -1` inside spares it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+_LIMITS = {"cpu_s": resource.RLIMIT_CPU, "as_bytes": resource.RLIMIT_AS,
+           "fsize_bytes": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC}
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (dst, src):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _relay(client: socket.socket, unix_path: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(unix_path)
+    except OSError:
+        client.close()
+        upstream.close()
+        return
+    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+    back.start()
+    _pipe(client, upstream)
+    back.join()
+    client.close()
+    upstream.close()
+
+
+def _serve(listener: socket.socket, unix_path: str) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=_relay, args=(client, unix_path), daemon=True).start()
+
+
+def _bridge(unix_path: str) -> int:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    threading.Thread(target=_serve, args=(listener, unix_path), daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+def _idle() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            signal.pause() if hasattr(signal, "pause") else None
+        except InterruptedError:
+            pass
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--idle"]:
+        return _idle()
+    if len(argv) < 3 or argv[1] != "--":
+        sys.stderr.write("usage: launcher.py CONFIG_JSON -- CMD [ARG...]\n")
+        return 2
+    config = json.loads(argv[0])
+    cmd = argv[2:]
+    for key, which in _LIMITS.items():
+        value = config.get(key)
+        if value:
+            soft, hard = resource.getrlimit(which)
+            new = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+            resource.setrlimit(which, (new, new))
+    env = dict(os.environ)
+    if config.get("proxy_socket"):
+        url = f"http://127.0.0.1:{_bridge(config['proxy_socket'])}"
+        for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+            env[k] = url
+        env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
+    try:
+        proc = subprocess.Popen(cmd, env=env)
+    except FileNotFoundError:
+        sys.stderr.write(f"{cmd[0]}: command not found\n")
+        return 127
+    except PermissionError:
+        sys.stderr.write(f"{cmd[0]}: permission denied\n")
+        return 126
+    while True:
+        try:
+            code = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

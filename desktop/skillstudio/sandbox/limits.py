@@ -1,0 +1,143 @@
+"""Process-count and memory limits for the subprocess backend, and the always-denied writes.
+
+rlimits cover CPU seconds, address space and file size per process, but RLIMIT_NPROC counts every
+process of the *host* user (and is not enforced at all for root), so a fork bomb is contained with
+a cgroup when we may create one (root, or a delegated cgroup v1/v2 hierarchy): `pids.max` and
+`memory.limit_in_bytes`/`memory.max`. Without a writable cgroup, RLIMIT_NPROC is set to the user's
+current task count plus the policy's limit (approximate, documented in `doctor`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import time
+from pathlib import Path
+
+_ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_path(controller: str) -> str | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, ctrls, path = line.split(":", 2)
+        if controller in ctrls.split(",") or (controller == "" and ctrls == ""):
+            return path
+    return None
+
+
+class Cgroup:
+    """A throwaway cgroup for one run (v1 pids+memory hierarchies, or v2 with both controllers)."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs
+
+    @classmethod
+    def create(cls, pids: int | None, memory_bytes: int | None) -> Cgroup | None:
+        name = f"skillstudio-{secrets.token_hex(6)}"
+        made: list[Path] = []
+        try:
+            v1_pids = _own_path("pids")
+            if v1_pids is not None and (_ROOT / "pids").is_dir():
+                d = _ROOT / "pids" / v1_pids.lstrip("/") / name
+                d.mkdir()
+                made.append(d)
+                if pids:
+                    (d / "pids.max").write_text(str(pids))
+                if memory_bytes and _own_path("memory") is not None and (_ROOT / "memory").is_dir():
+                    m = _ROOT / "memory" / str(_own_path("memory")).lstrip("/") / name
+                    m.mkdir()
+                    made.append(m)
+                    (m / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                return cls(made)
+            v2 = _own_path("")
+            if v2 is not None and (_ROOT / "cgroup.controllers").is_file():
+                parent = _ROOT / v2.lstrip("/")
+                enabled = (parent / "cgroup.subtree_control").read_text().split()
+                if "pids" not in enabled:
+                    return None
+                d = parent / name
+                d.mkdir()
+                made.append(d)
+                if pids:
+                    (d / "pids.max").write_text(str(pids))
+                if memory_bytes and "memory" in enabled:
+                    (d / "memory.max").write_text(str(memory_bytes))
+                return cls(made)
+        except OSError:
+            for d in reversed(made):
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+        return None
+
+    def enter(self) -> None:
+        """Move the calling process in (runs in the child between fork and exec)."""
+        pid = str(os.getpid())
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(pid)
+
+    def _pids(self) -> list[int]:
+        out: list[int] = []
+        for d in self.dirs:
+            with contextlib.suppress(OSError):
+                out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
+        return out
+
+    def destroy(self) -> None:
+        """Kill whatever is left in the group and remove it."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            left = self._pids()
+            if not left:
+                break
+            for p in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(p, signal.SIGKILL)
+            time.sleep(0.02)
+        for d in self.dirs:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+def user_task_count() -> int:
+    """Tasks (threads) of our real uid on this machine: the baseline RLIMIT_NPROC counts against."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count
+
+
+# ------------------------------------------------------------------------- always-denied writes
+
+def denied_paths(data: Path, patterns: list[str]) -> list[Path]:
+    return [data / p.rstrip("/") for p in patterns if p.strip("/") and ".." not in Path(p).parts]
+
+
+def existing_denied(data: Path, patterns: list[str]) -> list[Path]:
+    """Denied paths that exist now (not symlinks): these are mounted read-only over themselves."""
+    return [p for p in denied_paths(data, patterns) if p.exists() and not p.is_symlink()]
+
+
+def revert_new_denied(data: Path, patterns: list[str], before: set[Path]) -> list[str]:
+    """Remove denied paths that appeared during the run (they could not be pre-mounted); returns them."""
+    removed = []
+    for p in denied_paths(data, patterns):
+        if p in before or not (p.exists() or p.is_symlink()):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        removed.append(str(p.relative_to(data)))
+    return removed

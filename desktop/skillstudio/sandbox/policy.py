@@ -1,0 +1,261 @@
+"""The one sandbox policy both backends enforce, and where it is saved.
+
+A policy says what a skill's tool may touch: the data folder (the only writable place and the
+working directory), the skills mounted read-only where the model is told they are, the network
+(off, or an allow list enforced by the egress proxy), the environment (a clean one plus explicit
+variables) and the limits. It is a pydantic model so the app can show and edit it and the CLI can
+build it from flags; `PolicySettings` is the part that is saved per workspace and per skill
+(`.skillstudio/policies/workspace.json`, `.skillstudio/policies/<skill>.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from skillstudio.errors import SkillStudioError
+
+SKILLS_ROOT = "/skills"
+POLICIES_DIR = Path(".skillstudio") / "policies"
+WORKSPACE_POLICY = "workspace.json"
+
+# Writes that are refused even inside the data folder: files a later human shell or git would run
+# (the same idea as srt's mandatory deny list). Relative to the data folder; a trailing "/" is a folder.
+DEFAULT_DENY_WRITE = [
+    ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv",
+    ".gitconfig", ".gitmodules", ".ripgreprc", ".mcp.json",
+    ".git/hooks/", ".git/config", ".vscode/", ".idea/", ".claude/",
+]
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOST_RE = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+_NAME_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SKILL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class AllowedHost(BaseModel):
+    """One allow-list entry: an exact name or `*.suffix`, optionally with a port."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, entry: str) -> AllowedHost:
+        text = entry.strip().lower().rstrip(".")
+        port: int | None = None
+        if text.count(":") == 1:
+            text, _, port_text = text.partition(":")
+            if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise SkillStudioError(f"bad port in allowed domain {entry!r}", "use NAME or NAME:PORT, e.g. api.example.com:443")
+            port = int(port_text)
+        if text.startswith("[") or not _HOST_RE.match(text) or text == "*":
+            raise SkillStudioError(
+                f"bad allowed domain {entry!r}",
+                "use an exact name (api.example.com), a wildcard (*.example.com) or NAME:PORT")
+        return cls(pattern=text, port=port)
+
+    def matches(self, host: str, port: int) -> bool:
+        host = host.lower().rstrip(".")
+        if self.port is not None and port != self.port:
+            return False
+        if self.pattern.startswith("*."):
+            return host.endswith(self.pattern[1:])  # "*.x.com" matches a.x.com, a.b.x.com, not x.com
+        return host == self.pattern
+
+    def __str__(self) -> str:
+        return f"{self.pattern}:{self.port}" if self.port else self.pattern
+
+
+class NetworkPolicy(BaseModel):
+    """Network is off unless the allow list has entries; then only the egress proxy is reachable."""
+
+    allow: list[str] = Field(default_factory=list)
+
+    @field_validator("allow")
+    @classmethod
+    def _check(cls, v: list[str]) -> list[str]:
+        return [str(AllowedHost.parse(e)) for e in v]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.allow)
+
+    def hosts(self) -> list[AllowedHost]:
+        return [AllowedHost.parse(e) for e in self.allow]
+
+    def allows(self, host: str, port: int) -> bool:
+        return any(h.matches(host, port) for h in self.hosts())
+
+
+class Limits(BaseModel):
+    """Resource limits; `None` means "no limit of this kind" (never the default for wall time)."""
+
+    wall_s: float = Field(120.0, gt=0)
+    cpu_s: int | None = Field(120, gt=0)
+    memory_mb: int | None = Field(1024, gt=0)
+    pids: int | None = Field(256, gt=0)
+    file_size_mb: int | None = Field(512, gt=0)
+    output_bytes: int = Field(256_000, gt=0)  # per stream, like the shell tool's max_output_length
+
+
+class PolicySettings(BaseModel):
+    """The saved, user-editable part of a policy (no paths of this machine in it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    limits: Limits = Field(default_factory=Limits)
+    env: dict[str, str] = Field(default_factory=dict)
+    deny_write: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY_WRITE))
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if not _NAME_ENV_RE.match(k):
+                raise ValueError(f"bad environment variable name {k!r}")
+        return v
+
+
+class SkillMount(BaseModel):
+    """A skill folder shown read-only inside the sandbox at /skills/<name>."""
+
+    source: Path
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _SKILL_NAME_RE.match(v):
+            raise ValueError(f"bad skill mount name {v!r}")
+        return v
+
+    @property
+    def target(self) -> str:
+        return f"{SKILLS_ROOT}/{self.name}"
+
+
+class Policy(PolicySettings):
+    """A complete, runnable policy: settings plus this run's data folder and skills."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path
+    skills: list[SkillMount] = Field(default_factory=list)
+
+    @classmethod
+    def build(cls, data_dir: Path, settings: PolicySettings | None = None,
+              skills: list[SkillMount] | None = None, **overrides: Any) -> Policy:
+        base = (settings or PolicySettings()).model_dump()
+        base.update(overrides)
+        return cls(data_dir=data_dir, skills=skills or [], **base)
+
+    def checked(self) -> Policy:
+        """This policy with an absolute, existing data folder; a clear error otherwise."""
+        data = self.data_dir.expanduser()
+        if not data.is_dir():
+            raise SkillStudioError(f"data folder {data} does not exist", "create it or pass --data with an existing folder")
+        data = data.resolve()
+        if data == Path("/") or data == Path.home().resolve():
+            raise SkillStudioError(f"data folder {data} is too broad", "use a dedicated folder for the tool's files")
+        for m in self.skills:
+            if not m.source.is_dir():
+                raise SkillStudioError(f"skill folder {m.source} does not exist", "pass an existing skill folder")
+        return self.model_copy(update={"data_dir": data,
+                                       "skills": [m.model_copy(update={"source": m.source.resolve()}) for m in self.skills]})
+
+    def settings(self) -> PolicySettings:
+        return PolicySettings.model_validate(self.model_dump(include=set(PolicySettings.model_fields)))
+
+    def describe(self) -> list[str]:
+        """The effective policy in plain words (the app and `exec --verbose` show this)."""
+        lim = self.limits
+        lines = [f"data folder (read-write, working directory): {self.data_dir}"]
+        lines += [f"skill (read-only): {m.source} -> {m.target}" for m in self.skills]
+        lines.append("network: " + ("allow " + ", ".join(self.network.allow) if self.network.enabled else "off"))
+        lines.append(f"limits: wall {lim.wall_s:g}s, cpu {lim.cpu_s}s, memory {lim.memory_mb} MB, "
+                     f"processes {lim.pids}, file size {lim.file_size_mb} MB, output {lim.output_bytes} bytes/stream")
+        lines.append("always denied writes: " + ", ".join(self.deny_write))
+        return lines
+
+
+# ----------------------------------------------------------------------------------------- storage
+
+def _policy_file(workspace: Path, skill: str | None) -> Path:
+    if skill is not None and not _SKILL_NAME_RE.match(skill):
+        raise SkillStudioError(f"bad skill name {skill!r}", "use the skill's folder name")
+    return workspace / POLICIES_DIR / (f"{skill}.json" if skill else WORKSPACE_POLICY)
+
+
+def save_settings(workspace: Path, settings: PolicySettings, skill: str | None = None) -> Path:
+    """Write the workspace's (or one skill's) policy atomically; returns the file."""
+    from skillstudio.bundle.fileio import atomic_write
+
+    path = _policy_file(workspace, skill)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, settings.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def load_settings(workspace: Path, skill: str | None = None) -> PolicySettings | None:
+    """The saved settings, None when there are none; a clear error when the file is broken."""
+    path = _policy_file(workspace, skill)
+    if not path.is_file():
+        return None
+    try:
+        return PolicySettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SkillStudioError(f"broken sandbox policy {path}: {first}", "fix the file or delete it to get the defaults") from exc
+
+
+def effective_settings(workspace: Path | None, skill: str | None = None,
+                       frontmatter: Any | None = None) -> PolicySettings:
+    """Skill file, else workspace file, else defaults suggested by the skill's front matter."""
+    if workspace is not None:
+        for name in ([skill] if skill else []) + [None]:
+            found = load_settings(workspace, name)
+            if found is not None:
+                return found
+    return suggest_settings(frontmatter)
+
+
+# Claude Code's allowed-tools syntax names domains as WebFetch(domain:example.com).
+_WEBFETCH_RE = re.compile(r"domain:\s*([a-z0-9*][a-z0-9.*-]*\.[a-z]{2,})", re.I)
+_HOSTNAME_RE = re.compile(r"(?<![@\w.-])((?:\*\.)?(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|ai|app|cloud|co|gov|edu))\b", re.I)
+
+
+def suggest_settings(frontmatter: Any | None) -> PolicySettings:
+    """Defaults informed by `allowed-tools` and `compatibility`.
+
+    The network stays off unless the skill names the hosts it needs: `WebFetch(domain:x)` in
+    allowed-tools, or host names written in `compatibility` ("Requires access to api.x.com").
+    A skill that asks for no shell/Bash tool at all gets a short wall time.
+    """
+    settings = PolicySettings()
+    if frontmatter is None:
+        return settings
+    tools = str(getattr(frontmatter, "allowed_tools", None) or "")
+    compat = str(getattr(frontmatter, "compatibility", None) or "")
+    hosts: list[str] = []
+    for m in [*_WEBFETCH_RE.findall(tools), *_HOSTNAME_RE.findall(compat)]:
+        h = m.lower()
+        try:
+            AllowedHost.parse(h)
+        except SkillStudioError:
+            continue
+        if h not in hosts:
+            hosts.append(h)
+    settings.network = NetworkPolicy(allow=hosts)
+    if tools and not re.search(r"\b(bash|shell|exec)\b", tools, re.I):
+        settings.limits.wall_s = 30.0
+    return settings
+
+
+SandboxKind = Literal["subprocess", "docker", "none"]

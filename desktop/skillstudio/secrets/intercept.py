@@ -1,0 +1,206 @@
+"""The credential-injecting sidecar: an asyncio interceptor for CONNECT tunnels.
+
+The egress proxy accepts `CONNECT host:port`, answers `200`, and hands the client's streams to
+`SecretInterceptor.handle` when `wants(host, port)` says so. We then speak TLS to the client with a
+leaf certificate from the local CA, parse HTTP/1.1 with h11, let substitute.py rewrite or refuse
+each request, forward it over TLS to the real host (verified normally) and relay the response —
+with any echoed secret value turned back into its placeholder, so the tool never sees a value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import h11
+
+from skillstudio.secrets.redact import Redactor
+from skillstudio.secrets.substitute import HttpRequest, SecretEgressRefused, Substituter
+from skillstudio.secrets.tls_ca import LocalCA
+
+log = logging.getLogger("skillstudio.secrets.intercept")
+MAX_BODY = 64 * 1024 * 1024
+_READ = 65536
+_HOP_BY_HOP = {b"transfer-encoding", b"expect", b"proxy-connection", b"proxy-authorization", b"keep-alive",
+               b"te", b"upgrade"}
+
+
+class _Closed(Exception):
+    """The client went away or broke HTTP; just end the tunnel."""
+
+
+class SecretInterceptor:
+    """Opens TLS for every tunnel while secrets are in play (except excluded hosts).
+
+    `upstream_ssl` and `upstream_addresses` ({(host, port): (ip, port)}) exist for tests that stand
+    in a local HTTPS server for "the API"; by default upstreams are resolved and verified as usual.
+    """
+
+    def __init__(self, substituter: Substituter, ca: LocalCA, *, upstream_ssl: ssl.SSLContext | None = None,
+                 upstream_addresses: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+                 timeout: float = 300.0, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.substituter = substituter
+        self.ca = ca
+        self.upstream_ssl = upstream_ssl or ssl.create_default_context()
+        self.upstream_addresses = dict(upstream_addresses or {})
+        self.timeout = timeout
+        self.on_event = on_event
+        values = {s.name: s.value for s in substituter.secrets}
+        self._scrub = Redactor(values, replacements={s.name: s.placeholder for s in substituter.secrets})
+
+    def wants(self, host: str, port: int) -> bool:
+        """Whether the proxy should hand this tunnel to us instead of splicing it blind."""
+        return self.substituter.should_intercept(host)
+
+    async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one tunnel after the proxy sent `200 Connection established`; closes `writer`."""
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection] | None = None
+        try:
+            await writer.start_tls(self.ca.server_context(host))
+            client = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+            while True:
+                req = await self._read_request(client, reader, writer)
+                if req is None:
+                    break
+                try:
+                    req = self.substituter.rewrite(host, port, req)
+                except SecretEgressRefused as exc:
+                    await self._reply(client, writer, 403, f"skillstudio sidecar: {exc}\n")
+                    break
+                if upstream is None:
+                    try:
+                        upstream = await self._connect(host, port)
+                    except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+                        log.warning("upstream %s:%s failed: %s", host, port, exc)
+                        await self._reply(client, writer, 502, f"skillstudio sidecar: cannot reach {host}:{port}: {exc}\n")
+                        break
+                keep = await self._forward(req, upstream, client, writer)
+                if not keep or client.our_state is not h11.DONE or client.their_state is not h11.DONE:
+                    break
+                client.start_next_cycle()
+                if upstream[2].our_state is h11.DONE and upstream[2].their_state is h11.DONE:
+                    upstream[2].start_next_cycle()
+                else:
+                    await _close(upstream[1])
+                    upstream = None
+        except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+            log.debug("tunnel to %s:%s ended: %s", host, port, exc)
+        finally:
+            if upstream is not None:
+                await _close(upstream[1])
+            await _close(writer)
+
+    # ------------------------------------------------------------------ client side
+
+    async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> HttpRequest | None:
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                with contextlib.suppress(Exception):
+                    await self._reply(conn, writer, 400, f"skillstudio sidecar: bad request: {exc}\n")
+                raise _Closed(str(exc)) from exc
+            if event is h11.NEED_DATA:
+                if conn.they_are_waiting_for_100_continue:
+                    writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+                data = await asyncio.wait_for(reader.read(_READ), self.timeout)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY:
+                    await self._reply(conn, writer, 413, "skillstudio sidecar: request body too large\n")
+                    raise _Closed("body too large")
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                return HttpRequest(bytes(head.method), bytes(head.target), [(bytes(k), bytes(v)) for k, v in head.headers],
+                                   bytes(body))
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return None
+
+    async def _reply(self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, text: str) -> None:
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = text.encode("utf-8")
+        writer.write(conn.send(h11.Response(status_code=status, headers=[
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")])))
+        writer.write(conn.send(h11.Data(data=body)))
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+    # ------------------------------------------------------------------ upstream side
+
+    async def _connect(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]:
+        addr, aport = self.upstream_addresses.get((host, port), (host, port))
+        r, w = await asyncio.wait_for(
+            asyncio.open_connection(addr, aport, ssl=self.upstream_ssl, server_hostname=host), self.timeout)
+        return r, w, h11.Connection(h11.CLIENT)
+
+    async def _forward(self, req: HttpRequest, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection],
+                       client: h11.Connection, writer: asyncio.StreamWriter) -> bool:
+        ur, uw, up = upstream
+        headers = [(k, v) for k, v in req.headers if k.lower() not in _HOP_BY_HOP and k.lower() != b"content-length"]
+        if req.body or req.method.upper() in (b"POST", b"PUT", b"PATCH"):
+            headers.append((b"content-length", str(len(req.body)).encode()))
+        uw.write(up.send(h11.Request(method=req.method, target=req.target, headers=headers)))
+        if req.body:
+            uw.write(up.send(h11.Data(data=req.body)))
+        uw.write(up.send(h11.EndOfMessage()))
+        await uw.drain()
+        stream = self._scrub.stream() if self._scrub else None
+        while True:
+            try:
+                event = up.next_event()
+            except h11.RemoteProtocolError as exc:
+                await self._reply(client, writer, 502, f"skillstudio sidecar: bad response from upstream: {exc}\n")
+                return False
+            if event is h11.NEED_DATA:
+                up.receive_data(await asyncio.wait_for(ur.read(_READ), self.timeout))
+                continue
+            if isinstance(event, h11.InformationalResponse):
+                if event.status_code == 101:
+                    await self._reply(client, writer, 501, "skillstudio sidecar: protocol upgrades are not relayed\n")
+                    return False
+                continue
+            if isinstance(event, h11.Response):
+                rh = [(bytes(k), self._scrub.redact(bytes(v))) for k, v in event.headers]
+                if stream is not None and _has_body(req.method, event.status_code):
+                    # The body may shrink or grow when an echoed value is swapped back: let h11 re-frame it.
+                    rh = [(k, v) for k, v in rh if k.lower() not in (b"content-length", b"transfer-encoding")]
+                writer.write(client.send(h11.Response(status_code=event.status_code, headers=rh, reason=event.reason)))
+            elif isinstance(event, h11.Data):
+                data = bytes(event.data)
+                chunk = stream.feed(data) if stream is not None else data
+                if chunk:
+                    writer.write(client.send(h11.Data(data=chunk)))
+                    await writer.drain()
+            elif isinstance(event, h11.EndOfMessage):
+                if stream is not None:
+                    rest = stream.flush()
+                    if rest:
+                        writer.write(client.send(h11.Data(data=bytes(rest))))
+                writer.write(client.send(h11.EndOfMessage()))
+                await writer.drain()
+                return True
+            elif isinstance(event, h11.ConnectionClosed):
+                return False
+
+
+def _has_body(method: bytes, status: int) -> bool:
+    return method.upper() != b"HEAD" and status not in (204, 304) and status >= 200
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(Exception):
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 5)

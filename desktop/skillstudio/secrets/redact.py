@@ -1,0 +1,136 @@
+"""Redaction of secret values (and their common encodings) to `[secret:NAME]`.
+
+Defence in depth: every path out of a run (tool output back to the model, transcripts, history, logs,
+reports) goes through a Redactor. All forms of all secrets are one compiled alternation, longest
+first, so many secrets cost one regex pass. `StreamRedactor` holds back just enough of a chunked
+stream that a value split across chunks is still caught.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import AnyStr
+
+from skillstudio.secrets.encodings import forms
+
+
+class Redactor:
+    """Replaces every known form of every value; `replacement(name)` defaults to `[secret:NAME]`."""
+
+    def __init__(self, values: Mapping[str, str], template: str = "[secret:{name}]",
+                 replacements: Mapping[str, str] | None = None) -> None:
+        self._by_form: dict[bytes, str] = {}
+        for name, value in values.items():
+            for f in forms(value):
+                self._by_form.setdefault(f, name)
+        self._repl = {name: (replacements or {}).get(name, template.format(name=name)) for name in values}
+        ordered = sorted(self._by_form, key=lambda f: (-len(f), f))
+        self.max_len = len(ordered[0]) if ordered else 0
+        self._bytes_re: re.Pattern[bytes] | None = (
+            re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None)
+        self._str_by_form: dict[str, str] = {}
+        for f, name in self._by_form.items():
+            try:
+                self._str_by_form.setdefault(f.decode("utf-8"), name)
+            except UnicodeDecodeError:
+                continue
+        str_ordered = sorted(self._str_by_form, key=lambda f: (-len(f), f))
+        self._str_re: re.Pattern[str] | None = (
+            re.compile("|".join(re.escape(f) for f in str_ordered)) if str_ordered else None)
+        self.max_str_len = len(str_ordered[0]) if str_ordered else 0
+
+    def __bool__(self) -> bool:
+        return self._bytes_re is not None
+
+    def _pattern(self, data: AnyStr) -> re.Pattern[AnyStr] | None:
+        return self._bytes_re if isinstance(data, bytes) else self._str_re  # type: ignore[return-value]
+
+    def _sub(self, m: re.Match[AnyStr]) -> AnyStr:
+        text = m.group(0)
+        if isinstance(text, bytes):
+            return self._repl[self._by_form[text]].encode("utf-8")
+        return self._repl[self._str_by_form[text]]
+
+    def redact(self, data: AnyStr) -> AnyStr:
+        pat = self._pattern(data)
+        return data if pat is None else pat.sub(self._sub, data)
+
+    def find(self, data: str | bytes) -> set[str]:
+        """Names of the secrets whose value (in any form) occurs in `data`."""
+        if isinstance(data, bytes):
+            pat_b = self._bytes_re
+            return set() if pat_b is None else {self._by_form[m.group(0)] for m in pat_b.finditer(data)}
+        pat_s = self._str_re
+        return set() if pat_s is None else {self._str_by_form[m.group(0)] for m in pat_s.finditer(data)}
+
+    def stream(self) -> StreamRedactor:
+        return StreamRedactor(self)
+
+    def logging_filter(self) -> RedactingFilter:
+        return RedactingFilter(self)
+
+
+class StreamRedactor:
+    """Redacts a stream fed in chunks (bytes or str, not mixed). Call `flush()` at the end.
+
+    Output lags input by at most `max_len - 1` characters: a match starting in the emitted part is
+    always complete, since everything that could follow it is already in the buffer.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._r = redactor
+        self._buf: str | bytes | None = None
+
+    def feed(self, chunk: AnyStr) -> AnyStr:
+        buf: AnyStr = (self._buf + chunk) if self._buf is not None else chunk  # type: ignore[operator]
+        pat = self._r._pattern(buf)
+        if pat is None:
+            self._buf = buf[:0]
+            return buf
+        keep = (self._r.max_len if isinstance(buf, bytes) else self._r.max_str_len) - 1
+        cut = len(buf) - keep
+        out: list[AnyStr] = []
+        pos = 0
+        for m in pat.finditer(buf):
+            if m.start() >= cut:
+                break
+            out.append(buf[pos:m.start()])
+            out.append(self._r._sub(m))
+            pos = m.end()
+        if pos < cut:
+            out.append(buf[pos:cut])
+            pos = cut
+        self._buf = buf[pos:]
+        return buf[:0].join(out)
+
+    def flush(self) -> str | bytes:
+        buf = self._buf
+        self._buf = None
+        if buf is None:
+            return b""
+        return self._r.redact(buf)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the formatted message, exception text and stack of each record."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._r = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not drop the record
+            message = str(record.msg)
+        record.msg = self._r.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._r.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._r.redact(record.stack_info)
+        return True
