@@ -29,7 +29,8 @@ SNIPPETS = ["demo", "Demo", "de--mo", "-demo", "123", "true", "null", "~", "''",
             "\u2028", "\x85", "\x07", "- a", "-", ":", "?", "'unterminated", '"esc\\/ape"', '"\\x41"',
             "a" * 70, "d" * 1030, "数据", "İ", "ß", "demo-\U0001f680", "<b>", ""]
 
-value = st.one_of(st.sampled_from(SNIPPETS),
+safe = st.text(alphabet=st.sampled_from(list("abcxyz -.,()\u00e9\u6570")), min_size=1, max_size=30)
+value = st.one_of(safe, safe, safe, safe, safe, st.sampled_from(SNIPPETS),
                   st.text(alphabet=st.sampled_from(list("ab-_ :#'\"[]{}&*!|>\t\n.\u00e9ＡZ09")), max_size=20))
 line = st.one_of(
     st.builds(lambda k, v: f"{k}: {v}" if k else f": {v}", st.sampled_from(KEYS), value),
@@ -38,7 +39,24 @@ line = st.one_of(
     st.sampled_from(["name: demo", "description: Does things. Do not use for others.", "metadata:", "  - item",
                      "", "# comment", "..."]),
 )
-front_matter = st.lists(line, max_size=8).map(lambda ls: "\n".join(ls))
+# mostly-valid documents with one or two perturbations, so both verdicts are common
+field_line = st.builds(lambda k, v: f"{k}: {v}",
+                       st.sampled_from(["description", "license", "compatibility", "allowed-tools"]), value)
+plausible = st.builds(
+    lambda name, desc, extra, perm: _shuffle([f"name: {name}", f"description: {desc}", *extra], perm),
+    st.one_of(st.just("demo"), st.just("demo"), value),
+    st.one_of(st.just("Does things. Do not use for others."), value),
+    st.lists(st.one_of(field_line, field_line, field_line, line), max_size=2),
+    st.randoms(use_true_random=False),
+)
+
+
+def _shuffle(lines: list[str], rnd: object) -> str:
+    rnd.shuffle(lines)  # type: ignore[attr-defined]
+    return "\n".join(lines)
+
+
+front_matter = st.one_of(st.lists(line, max_size=8).map(lambda ls: "\n".join(ls)), plausible, plausible)
 
 
 def reference_verdict(content: str) -> bool:

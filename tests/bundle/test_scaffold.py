@@ -67,6 +67,7 @@ def test_cases_are_written_in_our_format(tmp_path: Path) -> None:
              TriggerCase(prompt="Show the Q3 pipeline", expect="no_trigger", why="crm-query's job")]
     path = scaffold.create_skill(tmp_path, "with-cases", DESCRIPTION, cases=cases)
     assert load_cases(path) == cases
+    assert (path / "evals" / "triggers.yaml").read_text(encoding="utf-8").startswith("# ")  # the guidance stays
     data = yaml.safe_load((path / "evals" / "triggers.yaml").read_text(encoding="utf-8"))
     assert data["cases"][1] == {"prompt": "Show the Q3 pipeline", "expect": "no_trigger", "why": "crm-query's job"}
 

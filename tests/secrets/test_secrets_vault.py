@@ -133,3 +133,60 @@ def test_bad_apply_refused(apply: str) -> None:
 def test_too_short_value_refused(tmp_path: Path) -> None:
     with pytest.raises(SkillStudioError, match="too short"):
         Vault(tmp_path).set("TOKEN", "abc")
+
+
+def test_session_sidecar_from_the_vault(real_keyring: None, tmp_path: Path) -> None:
+    from skillstudio.secrets.intercept import for_session
+    from skillstudio.secrets.substitute import HttpRequest
+
+    v = Vault(tmp_path)
+    v.set("TOKEN", VALUE, domains=["api.example.com"], apply="bearer")
+    v.set("UNSET_BINDING", "another-value-77")
+    assert v.values() == {"TOKEN": VALUE, "UNSET_BINDING": "another-value-77"}
+    session = SecretSession.open(["TOKEN"], workspace=tmp_path)
+    sidecar = for_session(session, exclude=["pinned.example.com"], intercept_unbound=False)
+    assert sidecar.wants("api.example.com", 443)
+    assert not sidecar.wants("pinned.example.com", 443) and not sidecar.wants("pypi.org", 443)
+    ph = session.env()["TOKEN"]
+    out = sidecar.substituter.rewrite("api.example.com", 443, HttpRequest(
+        b"GET", b"/", [(b"host", b"api.example.com"), (b"authorization", f"Bearer {ph}".encode())]))
+    assert out.header(b"authorization") == f"Bearer {VALUE}".encode()
+    assert session.redactor().redact(f"echo {VALUE}") == "echo [secret:TOKEN]"
+
+
+def _unlock_with_password(collection: object, conn: object, password: bytes) -> None:
+    """gnome-keyring's own test hook (no prompt): unlock a collection with its password."""
+    from jeepney import DBusAddress, new_method_call
+    from secretstorage.util import format_secret, open_session
+
+    secret = format_secret(open_session(conn), password, "text/plain")  # type: ignore[arg-type]
+    addr = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
+                       interface="org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface")
+    conn.send_and_get_reply(new_method_call(  # type: ignore[attr-defined]
+        addr, "UnlockWithMasterPassword", "o(oayays)", (collection.collection_path, secret)))  # type: ignore[attr-defined]
+
+
+def test_locked_keyring_says_what_to_do(real_keyring: None, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import secretstorage
+
+    v = Vault(tmp_path)
+    v.set("TOKEN", VALUE, domains=["api.example.com"])
+    conn = secretstorage.dbus_init()
+    collection = secretstorage.get_default_collection(conn)
+    collection.lock()
+    try:
+        with pytest.raises(EnvironmentProblem, match="locked") as err:
+            v.value("TOKEN")
+        assert "unlock" in err.value.hint
+        r = subprocess.run([sys.executable, "-m", "skillstudio", "secrets", "list", "-w", str(tmp_path)],
+                           capture_output=True, text=True, env=dict(os.environ), timeout=60, check=False)
+        assert r.returncode == 2 and "keyring is locked" in r.stderr and "Traceback" not in r.stderr
+    finally:
+        _unlock_with_password(collection, conn, b"test-password")  # the password tests/conftest.py uses
+        conn.close()
+    assert v.value("TOKEN") == VALUE
+    v.delete("TOKEN")

@@ -18,13 +18,14 @@ from pathlib import Path
 import semver
 
 from skillstudio.bundle import skillmd
-from skillstudio.bundle.model import SKILL_MD_NAMES, find_skill_md, load_skill
+from skillstudio.bundle.model import load_skill
 from skillstudio.errors import EnvironmentProblem, SkillStudioError
 
 # Used only when the user has no git identity configured, so a first commit from the app still works.
 FALLBACK_NAME = "Skill Studio"
 FALLBACK_EMAIL = "skillstudio@localhost"
-DEFAULT_GITIGNORE = ".skillstudio/\n__pycache__/\n*.pyc\n.DS_Store\n"
+# Caches and run history are machine-local; policies and the trust store in .skillstudio/ are shared.
+DEFAULT_GITIGNORE = ".skillstudio/cache/\n.skillstudio/runs/\n__pycache__/\n*.pyc\n.DS_Store\n"
 _SEP = "\x1f"  # field separator for git log --format
 
 
@@ -125,8 +126,8 @@ def has_commits(root: Path) -> bool:
 def init_repo(workspace: Path, message: str = "Start versioning skills with Skill Studio") -> Path:
     """Make `workspace` a git repository and commit what is in it; returns the repository root.
 
-    A `.gitignore` keeps the app's per-workspace state (`.skillstudio/`: caches, run history) out
-    of the history. An existing repository is left alone (its root is returned).
+    A `.gitignore` keeps machine-local state (`.skillstudio/cache`, `.skillstudio/runs`) out of
+    the history. An existing repository is left alone (its root is returned).
     """
     workspace = Path(workspace).resolve()
     existing = find_repo_root(workspace)
@@ -201,6 +202,11 @@ def resolve_rev(workspace: Path, skill_dir: Path, rev: str) -> str:
         proc = run_git(root, "rev-parse", "--verify", "-q", f"{cand}^{{commit}}", check=False)
         if proc.returncode == 0:
             return proc.stdout.strip()
+    if _parse_version(rev) is not None:  # an unreleased version: the newest commit that had it
+        wanted = rev.removeprefix("v")
+        for c in skill_log(workspace, skill_dir):
+            if c.version is not None and c.version.strip().removeprefix("v") == wanted:
+                return c.rev
     raise SkillStudioError(f"unknown version or revision {rev!r}",
                            "use a released version (see `skillstudio history`), a tag or a commit id")
 
@@ -217,7 +223,8 @@ def _read_blobs(root: Path, specs: list[str]) -> list[str | None]:
     if proc.returncode != 0:
         raise SkillStudioError("git cat-file failed: " + proc.stderr.decode(errors="replace").strip(),
                                "check the repository with `git fsck`")
-    data, pos, out = proc.stdout, 0, []
+    data, pos = proc.stdout, 0
+    out: list[str | None] = []
     for _ in specs:
         nl = data.index(b"\n", pos)
         header = data[pos:nl].decode(errors="replace").split()
@@ -416,9 +423,4 @@ def working_changes(workspace: Path, skill_dir: Path) -> list[str]:
         path = e[3:]
         files.append(path[len(rel) + 1:] if rel != "." and path.startswith(rel + "/") else path)
     return files
-
-
-def skill_md_name(skill_dir: Path) -> str:
-    md = find_skill_md(Path(skill_dir))
-    return md.name if md is not None else SKILL_MD_NAMES[0]
 

@@ -53,16 +53,12 @@ def default_validator(skill_dir: Path) -> list[str]:
     skill_dir = Path(skill_dir)
     errors: list[str] = []
     try:
-        from skillstudio.bundle.validate import validate_skill  # type: ignore[attr-defined]
-    except ImportError:
-        validate_skill = None
-    if validate_skill is not None:
-        skill = load_skill(skill_dir)
-        try:
-            problems = validate_skill(skill)
-        except (TypeError, AttributeError):
-            problems = validate_skill(skill_dir)
-        errors += [str(p) for p in problems if getattr(p, "severity", "error") == "error"]
+        from skillstudio.bundle.validate import validate_skill
+    except ImportError:  # the validator is optional here: the spec check below still runs
+        pass
+    else:
+        problems = validate_skill(load_skill(skill_dir))
+        errors += [str(p) for p in problems if p.severity == "error"]
     from skills_ref.validator import validate as spec_validate
 
     errors += [e for e in spec_validate(skill_dir) if not any(e in mine for mine in errors)]
@@ -110,6 +106,9 @@ def next_release_version(current: str | None, released: list[str], bump: str | N
             raise SkillStudioError(
                 f"SKILL.md is at {cur} but a {bump} release from {latest or cur} would be {new}",
                 "choose a larger bump, or release the current version as it is (--bump none)")
+    if str(new) in released:
+        raise SkillStudioError(f"version {new} was already released and released versions are immutable",
+                               "choose a bump (patch, minor or major) to release a new version")
     if latest is not None and new <= latest:
         raise SkillStudioError(f"version {new} is not newer than the last release {latest}",
                                "choose a bump (patch, minor or major)")

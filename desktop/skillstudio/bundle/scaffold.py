@@ -12,6 +12,7 @@ so a description containing `: ` or quotes still yields a valid SKILL.md.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import tempfile
@@ -195,11 +196,15 @@ def _render_text(raw: bytes, name: str, description: str) -> bytes:
 
 def _triggers_text(template_dir: Path | None, name: str, description: str,
                    cases: list[TriggerCase]) -> str:
-    if cases:
-        return TRIGGERS_HEADER + dump_cases(cases)
+    """The user's cases (under the template's leading comment), else the template's own example cases."""
     src = template_dir / TRIGGERS_PATH if template_dir is not None else None
+    text = ""
     if src is not None and src.is_file():
         text = _render_text(src.read_bytes(), name, description).decode("utf-8", "replace")
+    if cases:
+        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines(keepends=True)))
+        return (header or TRIGGERS_HEADER) + dump_cases(cases)
+    if text:
         try:
             parse_cases(text)
         except TriggersError as exc:

@@ -72,7 +72,7 @@ def split(text: str) -> Split:
                  start_off, len(text), "", len(lines))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader that refuses duplicate keys (YAML allows them silently; they are always a mistake)."""
 
 

@@ -41,6 +41,8 @@ class FrontMatterRead:
     fix: str | None = None
     key_lines: dict[str, int] = field(default_factory=dict)  # top-level key -> 1-based line
     delegated: bool = False  # True when skills-ref's parser made the call
+    empty: bool = False  # the front matter holds nothing but blank lines and comments
+    cut_line: int | None = None  # a '---' inside this line (not a delimiter line) ends the front matter early
 
 
 def normalise_newlines(text: str) -> str:
@@ -139,6 +141,8 @@ def _fix_for(problem: str) -> str | None:
     p = problem.lower()
     if "flow" in p:
         return "block-style"
+    if "duplicate key" in p:
+        return "duplicate-keys"
     if "mapping values are not allowed" in p or "cannot start any token" in p or "could not find expected ':'" in p:
         return "quote-values"
     return None
@@ -164,12 +168,24 @@ def read_front_matter(text: str) -> FrontMatterRead:
         return FrontMatterRead(error="front matter is not closed: add a '---' line after the last field",
                                error_code="spec.frontmatter-unclosed", error_line=1, fix="frontmatter")
     fm = parts[1]
+    cut = _cut_line(content, len(fm) + 3)
     try:
         data, lines = _fast(fm)
-        return FrontMatterRead(data=data, key_lines=lines)
+        result = FrontMatterRead(data=data, key_lines=lines)
     except _Odd:
-        pass
-    return _delegate(content, fm)
+        result = _delegate(content, fm)
+    result.cut_line = cut
+    return result
+
+
+def _cut_line(content: str, close: int) -> int | None:
+    """1-based line of the closing '---' when it is not a line of its own (skills-ref cuts there anyway)."""
+    start = content.rfind("\n", 0, close) + 1
+    end = content.find("\n", close)
+    line = content[start: end if end >= 0 else len(content)]
+    if not line.strip().strip("-") or close == 3:
+        return None
+    return content.count("\n", 0, close) + 1
 
 
 def _delegate(content: str, fm: str) -> FrontMatterRead:
@@ -185,9 +201,16 @@ def _delegate(content: str, fm: str) -> FrontMatterRead:
             problem, line = _strictyaml_problem(fm)
             return FrontMatterRead(error=f"invalid YAML in front matter: {problem}", error_code="spec.yaml",
                                    error_line=line, fix=_fix_for(problem), delegated=True)
-        return FrontMatterRead(error="front matter must be a YAML mapping of `key: value` lines",
-                               error_code="spec.not-mapping", error_line=1, delegated=True)
-    except Exception as exc:  # skills-ref itself would crash here; we still give one clear line
+        empty = all(not ln.strip() or ln.lstrip().startswith("#") for ln in fm.split("\n"))
+        return FrontMatterRead(error="front matter is empty: add `name:` and `description:` lines" if empty else
+                               "front matter must be a YAML mapping of `key: value` lines",
+                               error_code="spec.not-mapping", error_line=1, delegated=True, empty=empty)
+    except Exception as exc:  # skills-ref itself crashes here; we still give one clear line
+        m = _ODD_CHARS.search(fm)
+        if m:
+            return FrontMatterRead(error=f"front matter contains the control character U+{ord(m.group()):04X}; "
+                                   "remove it or quote the value", error_code="spec.yaml",
+                                   error_line=fm.count("\n", 0, m.start()) + 1, fix="quote-values", delegated=True)
         return FrontMatterRead(error=f"front matter cannot be read: {type(exc).__name__}",
                                error_code="spec.yaml", error_line=1, delegated=True)
     return FrontMatterRead(data=data, key_lines=lines, delegated=True)

@@ -9,6 +9,7 @@ existing tiktoken cache is used as is, so nothing is downloaded and nothing diff
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -122,16 +123,21 @@ def get_encoding() -> tiktoken.Encoding:
         return _encoding
 
 
-def count(text: str) -> int:
-    """Tokens of `text` as ordinary text (special-token strings are counted as plain text)."""
-    if not text:
-        return 0
+@functools.lru_cache(maxsize=8192)
+def _count(text: str) -> int:
     return len(get_encoding().encode_ordinary(text))
 
 
+def count(text: str) -> int:
+    """Tokens of `text` as ordinary text (special-token strings are counted as plain text).
+
+    Cached: validation (body length) and the token meter ask for the same texts again and again.
+    """
+    return _count(text) if text else 0
+
+
 def count_many(texts: list[str]) -> list[int]:
-    enc = get_encoding()
-    return [len(enc.encode_ordinary(t)) if t else 0 for t in texts]
+    return [count(t) for t in texts]
 
 
 @dataclass

@@ -91,8 +91,11 @@ def _spec_name(name: Any, folder: str, line: int | None) -> list[Problem]:
 def spec_problems(fmr: FrontMatterRead, folder: str) -> list[Problem]:
     """The spec errors of one SKILL.md, rule for rule as skills-ref checks them."""
     if fmr.data is None:
+        fix = fmr.fix
+        if fmr.error_code == "spec.not-mapping" and fmr.empty:
+            fix = "frontmatter"
         return [_p("error", fmr.error_code or "spec.yaml", fmr.error or "front matter cannot be read",
-                   fmr.error_line, fix=fmr.fix)]
+                   fmr.error_line, fix=fix)]
     data, lines = fmr.data, fmr.key_lines
     out: list[Problem] = []
     for key in data:
@@ -110,7 +113,7 @@ def spec_problems(fmr: FrontMatterRead, folder: str) -> list[Problem]:
                       "skill does and when to use it)", 2, fix="add-description"))
     elif not isinstance(desc, str) or not desc.strip():
         out.append(_p("error", "spec.description-empty", "'description' must be a non-empty string",
-                      lines.get("description"), fix="add-description" if not desc else None))
+                      lines.get("description"), fix="add-description" if isinstance(desc, str) else None))
     elif len(desc) > MAX_DESCRIPTION:
         out.append(_p("error", "spec.description-too-long", f"description is {len(desc)} characters; the "
                       f"limit is {MAX_DESCRIPTION}", lines.get("description")))
@@ -162,13 +165,15 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 def _links(body: str) -> Iterable[tuple[int, str]]:
     """(0-based line in body, target) of Markdown links and images outside code."""
     in_fence = False
+    if "](" not in body and "]:" not in body:
+        return
     for i, line in enumerate(body.split("\n")):
-        if _FENCE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             in_fence = not in_fence
             continue
-        if in_fence:
+        if in_fence or ("](" not in line and "]:" not in line):
             continue
-        plain = _INLINE_CODE.sub("", line)
+        plain = _INLINE_CODE.sub("", line) if "`" in line else line
         for m in _INLINE_LINK.finditer(plain):
             yield i, m.group(1)
         m = _REF_DEF.match(plain)
@@ -178,9 +183,12 @@ def _links(body: str) -> Iterable[tuple[int, str]]:
 
 def link_problems(skill: Skill) -> list[Problem]:
     out: list[Problem] = []
+    links = list(_links(skill.body))
+    if not links:
+        return out
     known = {f.rel_path for f in skill.files} | {"SKILL.md", "skill.md"}
-    dirs = {str(Path(f).parent.as_posix()) for f in known}
-    for i, target in _links(skill.body):
+    dirs = {f.rsplit("/", 1)[0] for f in known if "/" in f}
+    for i, target in links:
         t = target[1:-1] if target.startswith("<") and target.endswith(">") else target
         if not t or t.startswith(("#", "//")) or _SCHEME.match(t):
             continue
@@ -232,7 +240,9 @@ def lint_problems(skill: Skill, data: dict[str, Any], lines: dict[str, int]) -> 
                       lines.get("description")))
     meta = data.get("metadata")
     version = meta.get("version") if isinstance(meta, dict) else None
-    if version is None:
+    if not data:
+        pass  # front matter unreadable: the spec error says so; nothing to lint in it
+    elif version is None:
         out.append(_p("info", "lint.no-version", "no metadata.version; add a semver version (e.g. \"0.1.0\") "
                       "so releases can be pinned", lines.get("metadata")))
     elif not (isinstance(version, str) and semver.Version.is_valid(version.strip().removeprefix("v"))):
@@ -249,8 +259,11 @@ def _trigger_problems(skill: Skill) -> list[Problem]:
     if skill.cases_error:
         # our own file, not the spec: a warning (validity stays skills-ref's); `skillstudio test` refuses it
         m = re.search(r"line (\d+)", skill.cases_error)
-        return [_p("warning", "triggers.invalid", skill.cases_error, int(m.group(1)) if m else None, file=tfile)]
-    if not (skill.path / TRIGGERS_PATH).exists():
+        msg = skill.cases_error.removeprefix(f"{tfile}: ")
+        msg = re.sub(r" \(line \d+\)", "", msg)
+        return [_p("warning", "triggers.invalid", msg, int(m.group(1)) if m else None, file=tfile)]
+    tpath = TRIGGERS_PATH.as_posix()
+    if not any(f.rel_path == tpath for f in skill.files) and not (skill.path / TRIGGERS_PATH).exists():
         return [_p("warning", "lint.no-trigger-cases", f"no {tfile}: add trigger and no_trigger cases so the "
                    "skill's routing can be tested", None, file=tfile)]
     neg = sum(1 for c in skill.cases if c.expect == "no_trigger")
@@ -305,9 +318,14 @@ class WorkspaceContext:
             cands: set[int] = set()
             for w in ws[:prefix]:
                 cands.update(index.get(w, ()))
+            mine = self._words[id(s)]
+            min_len = t * len(mine)
             for j in cands:
                 o = self.skills[j]
-                score = jaccard(self._words[id(s)], self._words[id(o)])
+                theirs = self._words[id(o)]
+                if len(theirs) < min_len:  # size filter: too small to reach the threshold
+                    continue
+                score = jaccard(mine, theirs)
                 if score >= t:
                     self._dups.setdefault(id(s), []).append((o, score))
                     self._dups.setdefault(id(o), []).append((s, score))
@@ -382,6 +400,10 @@ def validate_skill(skill: Skill, *, targets: Sequence[str] = TARGETS,
         return [text]
     fmr = read_front_matter(text)
     problems = spec_problems(fmr, skill.path.resolve().name if skill.path.name in ("", ".", "..") else skill.path.name)
+    if fmr.cut_line:
+        problems.append(_p("warning", "lint.frontmatter-cut", f"'---' inside line {fmr.cut_line} ends the front "
+                           "matter there for skills-ref and other runtimes; the rest is read as body. Write "
+                           "it as '—'", fmr.cut_line, fix="dashes"))
     data = fmr.data or {}
     problems += target_problems(data, fmr.key_lines, targets)
     problems += lint_problems(skill, data, fmr.key_lines)

@@ -1,9 +1,131 @@
-"""CLI commands: exec."""
+"""CLI commands: exec — run one command exactly as an agent's shell call is run.
+
+`skillstudio exec [--sandbox subprocess|docker] --data DIR [--allow-domain D]... [--secret NAME]...
+[--timeout S] -- CMD [ARG...]`: the command's stdout/stderr are ours, the exit code is the
+command's (124 on timeout, 130 on Ctrl-C); usage and environment errors exit 2.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
 import typer
+
+_DEFAULT_SANDBOX = "subprocess" if sys.platform.startswith("linux") else "docker"
+
+
+def _secrets_setup(names: list[str], workspace: Path | None) -> tuple[Any, dict[str, str], dict[str, Path], list[str]]:
+    """Interceptor, env, read-only files and extra allowed domains for `--secret` (the secrets layer)."""
+    from skillstudio.secrets.intercept import SecretInterceptor
+    from skillstudio.secrets.placeholders import SecretSession
+    from skillstudio.secrets.substitute import Substituter
+    from skillstudio.secrets.tls_ca import LocalCA, sandbox_env
+
+    session = SecretSession.open(names, workspace=workspace)
+    ca = LocalCA.load_or_create()
+    ca_path, bundle_path = ca.write_public()
+    inside_ca, inside_bundle = "/run/skillstudio/ca/skillstudio-ca.pem", "/run/skillstudio/ca/ca-bundle.pem"
+    env = {**session.env(), **sandbox_env(inside_bundle, inside_ca)}
+    interceptor = SecretInterceptor(Substituter(session.secrets), ca)
+    return interceptor, env, {inside_ca: ca_path, inside_bundle: bundle_path}, session.bound_domains()
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
+
+    @app.command("exec", context_settings={"allow_interspersed_args": False})
+    def exec_(
+        cmd: list[str] = typer.Argument(..., metavar="-- CMD [ARG...]", help="The command and its arguments."),
+        sandbox: str = typer.Option(_DEFAULT_SANDBOX, "--sandbox", help="subprocess (bubblewrap), docker, or none."),
+        data: Path = typer.Option(..., "--data", help="The data folder: the only writable place, the working dir."),
+        allow_domain: list[str] = typer.Option([], "--allow-domain", help="Allow this host (name, *.suffix, NAME:PORT)."),
+        secret: list[str] = typer.Option([], "--secret", help="Make this keyring secret usable (as a placeholder)."),
+        timeout: float | None = typer.Option(None, "--timeout", help="Wall time in seconds (exit 124 when it runs out)."),
+        skill: list[Path] = typer.Option([], "--skill", help="Mount this skill folder read-only at /skills/<name>."),
+        env: list[str] = typer.Option([], "--env", help="Pass NAME=VALUE into the sandbox."),
+        memory_mb: int | None = typer.Option(None, "--memory-mb", help="Memory limit in MB."),
+        pids: int | None = typer.Option(None, "--pids", help="Process limit."),
+        cpu_s: int | None = typer.Option(None, "--cpu-s", help="CPU-time limit in seconds."),
+        max_output: int | None = typer.Option(None, "--max-output", help="Bytes kept per stream (rest truncated)."),
+        unsandboxed_i_know: bool = typer.Option(False, "--unsandboxed-i-know",
+                                                help="Allow --sandbox none (runs with all your rights)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the policy and the proxy log on stderr."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON instead of the raw streams."),
+    ) -> None:
+        """Run CMD in the sandbox, exactly as an agent's shell call is run."""
+        from skillstudio.cancel import CancelToken
+        from skillstudio.errors import SkillStudioError
+        from skillstudio.sandbox.backends import BACKENDS, open_executor
+        from skillstudio.sandbox.policy import Policy, PolicySettings, SkillMount, load_settings
+
+        if sandbox not in BACKENDS:
+            raise SkillStudioError(f"unknown sandbox {sandbox!r}", "use --sandbox subprocess, docker or none")
+        if not cmd:
+            raise SkillStudioError("no command given", "put the command after --, e.g. skillstudio exec --data d -- ls")
+        mounts = []
+        settings = PolicySettings()
+        for s in skill:
+            if not s.is_dir():
+                raise SkillStudioError(f"skill folder {s} does not exist", "pass an existing skill folder to --skill")
+            mounts.append(SkillMount(source=s.resolve(), name=s.resolve().name.lower()))
+        if len(skill) == 1:  # a saved policy of that skill (or its workspace) is the starting point
+            ws = skill[0].resolve().parent
+            settings = load_settings(ws, mounts[0].name) or load_settings(ws) or settings
+        extra_env: dict[str, str] = {}
+        for item in env:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise SkillStudioError(f"bad --env {item!r}", "use --env NAME=VALUE")
+            extra_env[name] = value
+        interceptor: Any = None
+        ro_files: dict[str, Path] = {}
+        allow = [*settings.network.allow, *allow_domain]
+        if secret:
+            try:
+                interceptor, secret_env, ro_files, bound = _secrets_setup(secret, None)
+            except ImportError as exc:
+                raise SkillStudioError("secrets are not available in this build", "run without --secret") from exc
+            extra_env.update(secret_env)
+            allow += [d for d in bound if d not in allow]
+        limits = settings.limits.model_copy(update={k: v for k, v in (
+            ("wall_s", timeout), ("memory_mb", memory_mb), ("pids", pids), ("cpu_s", cpu_s),
+            ("output_bytes", max_output)) if v is not None})
+        try:
+            policy = Policy(data_dir=data, skills=mounts, ro_files=ro_files,
+                            network={"allow": list(dict.fromkeys(allow))}, limits=limits,
+                            env={**settings.env, **extra_env}, deny_write=settings.deny_write).checked()
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            first = str(exc).splitlines()
+            raise SkillStudioError(f"bad option: {first[-1].strip() if first else exc}", "see skillstudio exec --help") from exc
+        if verbose:
+            for line in [f"sandbox: {sandbox}", *policy.describe()]:
+                typer.echo(f"[skillstudio] {line}", err=True)
+        cancel = CancelToken()
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+        executor = open_executor(sandbox, unsandboxed_ok=unsandboxed_i_know, interceptor=interceptor,
+                                 progress=lambda m: typer.echo(f"[skillstudio] {m}", err=True))
+        try:
+            result = executor.run(cmd, policy, cancel)
+        finally:
+            executor.close()
+            signal.signal(signal.SIGINT, previous)
+        if as_json:
+            payload = asdict(result)
+            typer.echo(json.dumps(payload, indent=2))
+        else:
+            sys.stdout.write(result.stdout)
+            sys.stdout.flush()
+            sys.stderr.write(result.stderr)
+        if verbose or result.timed_out:
+            for ev in result.network_log:
+                typer.echo(f"[skillstudio proxy] {ev.line()}", err=True)
+            if result.timed_out:
+                typer.echo(f"[skillstudio] timed out after {policy.limits.wall_s:g}s; the process tree was killed",
+                           err=True)
+        code = 130 if result.cancelled else result.exit_code
+        raise typer.Exit(code)

@@ -1,9 +1,203 @@
-"""CLI commands: test."""
+"""CLI command: `skillstudio test PATH` — run the trigger cases of a skill or workspace (CONTRACT).
+
+Thin shell over skillstudio.evals: pick a router (Responses by default when there is a key or a
+base URL, else the offline estimate, said loudly), run, print a table, write reports, save the run.
+Exit codes: 0 all cases pass; 1 a case failed or errored after retries; 2 usage/environment
+problem (including a refused API key); 130 cancelled with Ctrl-C (finished results are kept).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import SkillStudioError
+from skillstudio.evals import metrics, reports
+from skillstudio.evals.cache import ResultCache
+from skillstudio.evals.routers import Router
+from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
+from skillstudio.evals.runner import RunOutcome, RunSettings, SuiteRun, run_suite_sync
+from skillstudio.evals.store import RunStore
+from skillstudio.evals.suite import build_suite
+
+DEFAULT_MODEL = "gpt-5.4"
+KEYRING_SERVICE, KEYRING_USER = "skillstudio", "openai-api-key"
+
+
+class Provider(str, Enum):
+    responses = "responses"
+    chat = "chat"
+    offline = "offline"
+
+
+def api_key_from_env_or_keyring() -> str | None:
+    """OPENAI_API_KEY wins; else the OS keyring; no keyring at all is fine (returns None)."""
+    key = os.environ.get("OPENAI_API_KEY")
+    if key:
+        return key
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) or None
+    except Exception:  # noqa: BLE001 - no backend, locked, no D-Bus: behave as "no key"
+        return None
+
+
+def choose_router(provider: Provider | None, offline: bool, base_url: str | None, model: str,
+                  timeout: float, stream: bool, err: Console) -> Router:
+    from skillstudio.evals.routers.chat import ChatRouter
+    from skillstudio.evals.routers.offline import OfflineRouter
+    from skillstudio.evals.routers.responses import ResponsesRouter
+
+    if offline or provider == Provider.offline:
+        return OfflineRouter()
+    key = api_key_from_env_or_keyring()
+    if provider is None and not key and not base_url:
+        err.print("[bold yellow]No OpenAI API key and no --base-url: using the OFFLINE ESTIMATE "
+                  "(lexical BM25, not a model).[/] Set OPENAI_API_KEY, store a key with the app, or "
+                  "give --base-url to test against a real model.")
+        return OfflineRouter()
+    if not key and not base_url:
+        raise SkillStudioError(f"--provider {provider.value if provider else ''} needs an API key or --base-url",
+                               "set OPENAI_API_KEY (or store one in the keyring), or use --offline")
+    api_key = key or "no-key-needed"  # local servers (Ollama, vLLM) accept any key
+    if provider == Provider.chat:
+        return ChatRouter(model=model, api_key=api_key, base_url=base_url, timeout=timeout)
+    return ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=stream, timeout=timeout)
+
+
+def _table(report: dict[str, Any]) -> Table:
+    title = "Trigger tests — " + reports.title_of(report)
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for col, kw in (("skill", {}), ("expect", {}), ("prompt", {"overflow": "fold", "max_width": 60}),
+                    ("rate", {"justify": "right"}), ("95% CI", {"justify": "right"}), ("selected", {}),
+                    ("result", {})):
+        t.add_column(col, **kw)  # type: ignore[arg-type]
+    style = {"pass": "green", "fail": "bold red", "error": "bold yellow", "not_run": "dim"}
+    for c in report["cases"]:
+        rate = "—" if c["trigger_rate"] is None else f"{c['trigger_rate']:.2f}"
+        ci = "—" if c["trigger_rate"] is None else f"{c['wilson_low']:.2f}–{c['wilson_high']:.2f}"
+        sel = " ".join(x or "·" for x in c["selected"])
+        res = c["status"] + (" (flaky)" if c["flaky"] else "")
+        t.add_row(c["skill"], c["expect"], c["prompt"], rate, ci, sel, f"[{style[c['status']]}]{res}[/]")
+    return t
+
+
+def _summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    parts = [f"{s['cases']} cases: {s['passed']} passed, {s['failed']} failed"]
+    if s["errors"]:
+        parts.append(f"{s['errors']} errors (requests still failing after retries)")
+    if s["not_run"]:
+        parts.append(f"{s['not_run']} not run")
+    acc = "—" if s["accuracy"] is None else f"{s['accuracy']:.2f}"
+    parts.append(f"accuracy {acc}, precision {s['precision']}, recall {s['recall']}")
+    parts.append(f"{s['requests']} requests, {s['cached']} cached, {s['wall_s']:.1f} s")
+    if report.get("estimate"):
+        parts.append(OFFLINE_LABEL.upper())
+    return "; ".join(parts)
+
+
+def test_command(
+    path: Path = typer.Argument(..., help="A skill folder or a workspace of skills."),
+    base_url: str | None = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
+                                        help="Any OpenAI-compatible server."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Model name."),
+    runs: int = typer.Option(3, "--runs", help="Runs per case."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight at once."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Trigger-rate threshold for a pass."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
+    junit_out: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here (for CI)."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write the cases as CSV here."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ask the model again even for cached requests."),
+    offline: bool = typer.Option(False, "--offline", help="Use the offline lexical estimate (no model)."),
+    provider: Provider | None = typer.Option(None, "--provider",
+                                             help="responses (default with a key/base URL), chat, or offline."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per request attempt."),
+    retries: int = typer.Option(4, "--retries", help="Retries on 429/5xx/timeouts/dropped streams."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Responses: wait for the whole response."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs/."),
+) -> None:
+    """Run trigger cases against the whole catalog; exit 1 if any case fails."""
+    err = Console(stderr=True)
+    out = Console()
+    settings = RunSettings(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
+                           retries=max(0, retries), use_cache=not no_cache)
+    settings.check()
+    suite = build_suite(path)
+    for w in suite.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    router = choose_router(provider, offline, base_url, model, timeout, not no_stream, err)
+    cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
+
+    cancel = CancelToken()
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        err.print("[yellow]Cancelling… finished results are kept (Ctrl-C again to abort).[/]")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    show_progress = err.is_terminal
+    progress = Progress(TextColumn("[bold]testing[/]"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
+                        disable=not show_progress, transient=True)
+    task = progress.add_task("test", total=len(suite.cases) * runs, rate="")
+
+    def on_progress(done: int, total: int, outcome: RunOutcome) -> None:
+        progress.update(task, completed=done, rate="cached" if outcome.cached else "")
+
+    try:
+        with progress:
+            run: SuiteRun = run_suite_sync(suite, router, settings, cancel=cancel, progress=on_progress,
+                                           cache=cache)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    report = metrics.summarize(run)
+    out.print(_table(report))
+    for name, target, render in (("JSON", json_out, reports.to_json), ("JUnit", junit_out, reports.to_junit),
+                                 ("HTML", html_out, reports.to_html), ("CSV", csv_out, reports.to_csv)):
+        if target is not None:
+            try:
+                reports.write(target, render(report))
+            except OSError as exc:
+                raise SkillStudioError(f"cannot write the {name} report to {target}: {exc.strerror}",
+                                       "choose a writable path") from None
+    if save:
+        try:
+            RunStore(suite.state_dir).save(report, run)
+        except OSError as exc:
+            err.print(f"[yellow]warning:[/] run not saved to history ({exc.strerror})")
+    s = report["summary"]
+    line = _summary_line(report)
+    (err if s["failed"] or s["errors"] else out).print(line, soft_wrap=True)
+    if run.fatal:
+        raise SkillStudioError(f"stopped: {run.fatal}", "check the API key, --base-url and --model")
+    if run.cancelled:
+        err.print(f"[yellow]Cancelled:[/] {len(run.not_run)} of {run.total} requests were not run.")
+        raise typer.Exit(130)
+    if s["failed"] or s["errors"]:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
+    app.command("test")(test_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

@@ -9,6 +9,7 @@ Signing an existing envelope adds a signature (author, then approver) over the s
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -51,8 +52,6 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
     """Name, version and per-file digests of a (safety-checked) skill zip."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     entries = inspect_zip(raw)
-    import io
-
     files: list[dict[str, Any]] = []
     name, version, description = "", None, ""
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
@@ -164,7 +163,7 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
     if subject_sha256(st) != digest:
         raise CheckFailed("the signature is for a different bundle (digest mismatch)",
                           "the zip was altered after signing; do not use it")
-    pred = st.get("predicate") if isinstance(st.get("predicate"), dict) else {}
-    skill = pred.get("skill") if isinstance(pred.get("skill"), dict) else {}
+    pred: dict[str, Any] = st["predicate"] if isinstance(st.get("predicate"), dict) else {}
+    skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}
     return Verified(name=str(st["subject"][0].get("name") or skill.get("name") or ""),
                     version=skill.get("version"), sha256=digest, keyids=ok, statement=st)

@@ -8,7 +8,6 @@ SHA-256 of the public key's DER SubjectPublicKeyInfo, so they follow from the PE
 from __future__ import annotations
 
 import hashlib
-from typing import Union
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from skillstudio.errors import SkillStudioError
 
-PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey]
-PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 ALGORITHMS = ("ed25519", "ecdsa-p256")
 
 

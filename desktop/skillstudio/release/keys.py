@@ -16,12 +16,11 @@ from typing import Any
 
 from skillstudio import userdirs
 from skillstudio.bundle.fileio import atomic_write
-from skillstudio.errors import EnvironmentProblem, SkillStudioError
+from skillstudio.errors import SkillStudioError
 from skillstudio.release import crypto
 
 SERVICE = "skillstudio-signing"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-KEYRING_HINT = ("unlock your login keyring (or start a Secret Service such as gnome-keyring) and retry")
 
 
 @dataclass(frozen=True)
@@ -64,24 +63,20 @@ def _check_name(name: str) -> None:
 
 
 def _keyring_call(fn: str, *args: str) -> Any:
-    """Call keyring.<fn>; every keyring failure becomes an EnvironmentProblem saying what to do."""
-    try:
-        import keyring
-        import keyring.errors
-    except ImportError:  # pragma: no cover - keyring is a hard dependency
-        raise EnvironmentProblem("the keyring package is missing", "reinstall skillstudio") from None
-    try:
-        return getattr(keyring, fn)(*args)
-    except keyring.errors.PasswordDeleteError:
-        return None
-    except keyring.errors.KeyringLocked:
-        raise EnvironmentProblem("the OS keyring is locked", KEYRING_HINT) from None
-    except keyring.errors.NoKeyringError:
-        raise EnvironmentProblem("no OS keyring is available", KEYRING_HINT) from None
-    except (keyring.errors.KeyringError, OSError) as exc:
-        raise EnvironmentProblem(f"the OS keyring failed ({exc.__class__.__name__}: {exc})", KEYRING_HINT) from None
-    except Exception as exc:  # noqa: BLE001 - backends raise D-Bus/secretstorage errors of their own
-        raise EnvironmentProblem(f"the OS keyring failed ({exc.__class__.__name__})", KEYRING_HINT) from None
+    """keyring.<fn> on a real keyring only (plaintext/null backends refused); failures say what to do."""
+    import keyring.errors
+
+    from skillstudio.secrets import keyring_guard
+
+    backend = keyring_guard.checked_backend()
+
+    def run() -> Any:
+        try:
+            return getattr(backend, fn)(*args)
+        except keyring.errors.PasswordDeleteError:
+            return None  # deleting what is not there is fine
+
+    return keyring_guard.call(run, fn.replace("_", " "))
 
 
 def _info(name: str, d: dict[str, Any]) -> KeyInfo:

@@ -11,17 +11,26 @@ extract — a missing or bad signature leaves nothing on disk.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release import attest, crypto
 from skillstudio.release.attest import BundleInfo, Verified
 from skillstudio.release.dsse import Envelope
-from skillstudio.release.registry import INDEX, MANIFEST, OciRef, RegistryClient, descriptor, sha256_digest
+from skillstudio.release.layout import LayoutRef, LayoutStore, parse_layout_ref
+from skillstudio.release.registry import (
+    MANIFEST,
+    OciRef,
+    RegistryClient,
+    descriptor,
+    parse_ref,
+    sha256_digest,
+)
 from skillstudio.release.trust import TrustStore
 from skillstudio.release.unpack import MAX_ZIP_BYTES, extract_zip, inspect_zip
 
@@ -33,13 +42,45 @@ EMPTY = b"{}"
 ANN = "org.opencontainers.image"
 
 
+class Store(Protocol):
+    """What push/pull need from a target: a registry (RegistryClient) or a layout folder (LayoutStore)."""
+
+    def __enter__(self) -> Store: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def push_blob(self, data: bytes) -> str: ...
+    def get_blob(self, digest: str, max_bytes: int) -> bytes: ...
+    def put_manifest(self, reference: str, body: bytes, media_type: str) -> Any: ...
+    def get_manifest(self, reference: str, accept: tuple[str, ...] = ...) -> tuple[bytes, str, str] | None: ...
+    def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]]: ...
+    def put_referrer(self, subject: str, body: bytes, desc: dict[str, Any]) -> bool: ...
+
+
+Target = OciRef | LayoutRef
+
+
+def parse_target(ref: str) -> Target:
+    """`oci://host[:port]/repo:tag` (a registry) or `oci-layout:PATH[:tag]` (a local folder)."""
+    if ref.startswith("oci-layout:"):
+        return parse_layout_ref(ref)
+    if ref.startswith("oci://"):
+        return parse_ref(ref)
+    raise SkillStudioError(f"unknown target {ref!r}", "use oci://host[:port]/repo:tag, oci-layout:PATH[:tag] or openai:")
+
+
+def open_store(target: Target, *, plain_http: bool = False, credentials: tuple[str, str] | None = None,
+               create: bool = False) -> Store:
+    if isinstance(target, LayoutRef):
+        return LayoutStore(target, create=create)
+    return RegistryClient(target, plain_http=plain_http, credentials=credentials)
+
+
 def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
 @dataclass
 class PushResult:
-    ref: OciRef
+    ref: Target
     manifest_digest: str
     signature_digest: str
     zip_digest: str
@@ -48,7 +89,7 @@ class PushResult:
 
 @dataclass
 class PullResult:
-    ref: OciRef
+    ref: Target
     manifest_digest: str
     dest: Path
     verified: Verified
@@ -71,7 +112,7 @@ def bundle_manifest(bundle: BundleInfo, zip_bytes: bytes, config: bytes,
             "annotations": {k: v for k, v in ann.items() if v}}
 
 
-def push_bundle(zip_path: Path, envelope: Envelope, ref: OciRef, *, plain_http: bool = False,
+def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: bool = False,
                 credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None) -> PushResult:
     zip_bytes = Path(zip_path).read_bytes()
     bundle = attest.read_bundle(zip_bytes)
@@ -83,10 +124,10 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: OciRef, *, plain_http: 
     config = _canonical({"name": bundle.name, "version": bundle.version, "description": bundle.description,
                          "files": len(bundle.files), "predicateType": attest.PREDICATE_TYPE})
     if ref.digest:
-        raise SkillStudioError("push needs a tag, not a digest", "write the reference as oci://host/repo:TAG")
+        raise SkillStudioError("push needs a tag, not a digest", "write the reference with :TAG")
     tag = ref.tag or bundle.version or "latest"
-    ref = OciRef(ref.host, ref.repo, tag)
-    with RegistryClient(ref, plain_http=plain_http, credentials=credentials) as reg:
+    ref = dataclasses.replace(ref, tag=tag)
+    with open_store(ref, plain_http=plain_http, credentials=credentials, create=True) as reg:
         for blob in (config, zip_bytes):
             if cancel:
                 cancel.raise_if_cancelled()
@@ -106,41 +147,14 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: OciRef, *, plain_http: 
             "annotations": {"dev.skillstudio.signature.keyids": keyids},
         })
         sig_digest = sha256_digest(sig_manifest)
-        r = reg.put_manifest(sig_digest, sig_manifest, MANIFEST)
-        api = bool(r.headers.get("OCI-Subject"))
-        if not api:
-            _add_to_fallback_index(reg, m_desc["digest"], descriptor(
-                MANIFEST, sig_manifest, artifactType=SIGNATURE_TYPE,
-                annotations={"dev.skillstudio.signature.keyids": keyids}))
+        api = reg.put_referrer(m_desc["digest"], sig_manifest, descriptor(
+            MANIFEST, sig_manifest, artifactType=SIGNATURE_TYPE,
+            annotations={"dev.skillstudio.signature.keyids": keyids}))
     return PushResult(ref, m_desc["digest"], sig_digest, f"sha256:{bundle.sha256}", api)
 
 
-def _add_to_fallback_index(reg: RegistryClient, subject: str, desc: dict[str, Any]) -> None:
-    tag = reg.fallback_tag(subject)
-    existing = reg.get_manifest(tag, (INDEX,))
-    manifests: list[dict[str, Any]] = []
-    if existing is not None:
-        try:
-            old = json.loads(existing[0])
-            manifests = [m for m in old.get("manifests") or [] if isinstance(m, dict)]
-        except ValueError:
-            manifests = []
-    if any(m.get("digest") == desc["digest"] for m in manifests):
-        return
-    index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests + [desc]}
-    reg.put_manifest(tag, _canonical(index), INDEX)
-
-
-def _signature_envelopes(reg: RegistryClient, subject: str) -> list[Envelope]:
+def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
     refs = reg.referrers(subject, SIGNATURE_TYPE)
-    if refs is None:
-        idx = reg.get_manifest(reg.fallback_tag(subject), (INDEX,))
-        refs = []
-        if idx is not None:
-            try:
-                refs = [m for m in json.loads(idx[0]).get("manifests") or [] if isinstance(m, dict)]
-            except ValueError:
-                refs = []
     out: list[Envelope] = []
     for d in refs:
         if d.get("artifactType") not in (SIGNATURE_TYPE, None) or not isinstance(d.get("digest"), str):
@@ -163,12 +177,12 @@ def _signature_envelopes(reg: RegistryClient, subject: str) -> list[Envelope]:
     return out
 
 
-def pull_bundle(ref: OciRef, dest: Path, public_keys: dict[str, crypto.PublicKey], *,
+def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey], *,
                 trust: TrustStore | None = None, require_roles: list[str] | None = None,
                 plain_http: bool = False, credentials: tuple[str, str] | None = None,
                 cancel: CancelToken | None = None) -> PullResult:
     """Verify, then extract into `dest`. Raises CheckFailed (nothing written) when anything is off."""
-    with RegistryClient(ref, plain_http=plain_http, credentials=credentials) as reg:
+    with open_store(ref, plain_http=plain_http, credentials=credentials) as reg:
         got = reg.get_manifest(ref.reference, (MANIFEST,))
         if got is None:
             raise SkillStudioError(f"{ref} does not exist", "check the repository and tag")
@@ -218,6 +232,39 @@ def pull_bundle(ref: OciRef, dest: Path, public_keys: dict[str, crypto.PublicKey
         cancel.raise_if_cancelled()
     dest = Path(dest)
     if dest.is_dir() and any(dest.iterdir()):
+        if any((dest / n).exists() for n in ("SKILL.md", "skill.md")):
+            raise SkillStudioError(f"{dest} already holds a skill", "pull into a new folder or a workspace folder")
         dest = dest / verified.name  # a workspace: the skill goes into its own folder
     extract_zip(zip_bytes, dest)
     return PullResult(ref, m_digest, dest, verified, len(envelopes), roles)
+
+
+def copy_bundle(src: Target, dst: Target, *, plain_http: bool = False) -> tuple[str, int]:
+    """Copy a bundle and its signature referrers between targets (e.g. a layout folder to a registry).
+
+    Bytes are copied unchanged, so digests and signatures stay valid; nothing is verified here —
+    `pull` verifies. Returns (manifest digest, number of referrers copied).
+    """
+    if dst.digest:
+        raise SkillStudioError("the destination needs a tag, not a digest", "write the destination with :TAG")
+    with open_store(src, plain_http=plain_http) as a, open_store(dst, plain_http=plain_http, create=True) as b:
+        got = a.get_manifest(src.reference, (MANIFEST,))
+        if got is None:
+            raise SkillStudioError(f"{src} does not exist", "check the source reference")
+        raw, _, digest = got
+        m = json.loads(raw)
+        for d in [m.get("config") or {}, *(m.get("layers") or [])]:
+            b.push_blob(a.get_blob(str(d.get("digest")), MAX_ZIP_BYTES))
+        b.put_manifest(dst.tag or src.tag or "latest", raw, MANIFEST)
+        copied = 0
+        for r in a.referrers(digest, SIGNATURE_TYPE):
+            rgot = a.get_manifest(str(r.get("digest")), (MANIFEST,))
+            if rgot is None:
+                continue
+            rm = json.loads(rgot[0])
+            for d in [rm.get("config") or {}, *(rm.get("layers") or [])]:
+                b.push_blob(a.get_blob(str(d.get("digest")), 1 << 20))
+            b.put_referrer(digest, rgot[0], descriptor(MANIFEST, rgot[0], artifactType=SIGNATURE_TYPE,
+                                                       annotations=r.get("annotations")))
+            copied += 1
+    return digest, copied

@@ -122,7 +122,8 @@ def _check_secrets(rel: str, data: bytes, secrets: list[bytes]) -> None:
                                    "replace the value with a placeholder and reference the secret by name")
 
 
-def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | None = None) -> PackResult:
+def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | None = None,
+               max_bytes: int = MAX_BUNDLE_BYTES) -> PackResult:
     """Write the deterministic zip of `skill_dir` to `out` (atomically) and describe it."""
     skill_dir = Path(skill_dir)
     out = Path(out)
@@ -139,8 +140,8 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
                 for rel, path, executable in files:
                     data = path.read_bytes()
                     total += len(data)
-                    if total > MAX_BUNDLE_BYTES:
-                        raise SkillStudioError(f"{skill_dir.name} is over {MAX_BUNDLE_BYTES // 2**20} MB",
+                    if total > max_bytes:
+                        raise SkillStudioError(f"{skill_dir.name} is over {max_bytes / 2**20:g} MB",
                                                "move large data out of the skill")
                     _check_secrets(rel, data, secrets)
                     if rel in SKILL_MD_NAMES:

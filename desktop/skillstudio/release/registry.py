@@ -229,10 +229,10 @@ class RegistryClient:
                 raise EnvironmentProblem(f"registry {self.ref.host} refused a token ({t.status_code})",
                                          f"log in: `skillstudio registry login {self.ref.host} -u USER`")
             body = t.json() if t.headers.get("content-type", "").startswith("application/json") else {}
-            token = body.get("token") or body.get("access_token")
-            if not token:
+            bearer = body.get("token") or body.get("access_token")
+            if not bearer:
                 raise EnvironmentProblem(f"token service of {self.ref.host} returned no token", "check the registry")
-            self._auth = f"Bearer {token}"
+            self._auth = f"Bearer {bearer}"
             return
         raise EnvironmentProblem(f"registry {self.ref.host} asks for an unsupported login ({scheme or 'none'})",
                                  "use a registry with basic or token auth")
@@ -301,7 +301,42 @@ class RegistryClient:
             raise CheckFailed("manifest larger than 4 MB", "refusing it")
         return r.content, r.headers.get("content-type", "").split(";")[0], digest
 
-    def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]] | None:
+    def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]]:
+        """Referrers of a manifest: the Referrers API where offered, else the tag-schema fallback index."""
+        found = self.referrers_api(digest, artifact_type)
+        if found is not None:
+            return found
+        idx = self.get_manifest(self.fallback_tag(digest), (INDEX,))
+        if idx is None:
+            return []
+        try:
+            return [m for m in json.loads(idx[0]).get("manifests") or [] if isinstance(m, dict)]
+        except (ValueError, AttributeError):
+            return []
+
+    def put_referrer(self, subject: str, body: bytes, desc: dict[str, Any]) -> bool:
+        """Push a manifest whose `subject` is `subject`; returns True when the registry indexed it itself.
+
+        Registries with the Referrers API answer with an `OCI-Subject` header; for the others the
+        OCI 1.1 fallback applies: read-modify-write the index tagged `sha256-<hex>` of the subject.
+        """
+        r = self.put_manifest(desc["digest"], body, desc["mediaType"])
+        if r.headers.get("OCI-Subject"):
+            return True
+        tag = self.fallback_tag(subject)
+        existing = self.get_manifest(tag, (INDEX,))
+        manifests: list[dict[str, Any]] = []
+        if existing is not None:
+            try:
+                manifests = [m for m in json.loads(existing[0]).get("manifests") or [] if isinstance(m, dict)]
+            except (ValueError, AttributeError):
+                manifests = []
+        if not any(m.get("digest") == desc["digest"] for m in manifests):
+            index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests + [desc]}
+            self.put_manifest(tag, json.dumps(index, sort_keys=True, separators=(",", ":")).encode(), INDEX)
+        return False
+
+    def referrers_api(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]] | None:
         """Descriptors from the Referrers API, or None when the registry does not offer it."""
         url = self._url(f"referrers/{digest}")
         if artifact_type:

@@ -81,8 +81,8 @@ def _config(workspace: Path) -> dict[str, Any]:
 def load(workspace: Path) -> TrustStore:
     d = trust_dir(workspace)
     cfg = _config(workspace)
-    roles_cfg = cfg.get("keys") if isinstance(cfg.get("keys"), dict) else {}
-    policy = cfg.get("policy") if isinstance(cfg.get("policy"), dict) else {}
+    roles_cfg: dict[str, Any] = cfg["keys"] if isinstance(cfg.get("keys"), dict) else {}
+    policy: dict[str, Any] = cfg["policy"] if isinstance(cfg.get("policy"), dict) else {}
     store = TrustStore(root=d, require_roles=[str(r) for r in policy.get("require_roles") or []])
     if d.is_dir():
         for pem in sorted(d.glob("*.pem")):

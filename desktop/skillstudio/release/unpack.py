@@ -62,7 +62,7 @@ def inspect_zip(source: Path | bytes, *, max_zip_bytes: int = MAX_ZIP_BYTES,
     """Validate a bundle without extracting it; returns its entries or raises CheckFailed."""
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     if size > max_zip_bytes:
-        raise _refuse(f"the zip is {size / 2**20:.1f} MB (limit {max_zip_bytes // 2**20} MB)")
+        raise _refuse(f"the zip is {size / 2**20:.1f} MB (limit {max_zip_bytes / 2**20:.3g} MB)")
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
     except (zipfile.BadZipFile, OSError) as exc:
@@ -91,7 +91,7 @@ def inspect_zip(source: Path | bytes, *, max_zip_bytes: int = MAX_ZIP_BYTES,
             seen[key] = name
             total += info.file_size
             if total > max_total_bytes:
-                raise _refuse(f"it inflates to over {max_total_bytes // 2**20} MB (zip bomb?)")
+                raise _refuse(f"it inflates to over {max_total_bytes / 2**20:.3g} MB (zip bomb?)")
             if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise _refuse(f"entry {name!r} compresses {info.file_size // max(info.compress_size, 1)}:1 (zip bomb?)")
             out.append(ZipEntry(name, info.file_size, bool(mode & 0o111), is_dir, info))
@@ -127,10 +127,11 @@ def _dest_ok(dest: Path) -> None:
         raise CheckFailed(f"{dest} is not empty", "choose a new or empty output folder")
 
 
-def extract_zip(source: Path | bytes, dest: Path) -> list[ZipEntry]:
+def extract_zip(source: Path | bytes, dest: Path, *, max_zip_bytes: int = MAX_ZIP_BYTES,
+                max_total_bytes: int = MAX_TOTAL_BYTES) -> list[ZipEntry]:
     """Inspect, then extract into `dest` (new or empty) via a temp folder; all or nothing."""
     dest = Path(dest)
-    entries = inspect_zip(source)
+    entries = inspect_zip(source, max_zip_bytes=max_zip_bytes, max_total_bytes=max_total_bytes)
     _dest_ok(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
@@ -151,7 +152,7 @@ def extract_zip(source: Path | bytes, dest: Path) -> list[ZipEntry]:
                             break
                         left -= len(chunk)
                         written += len(chunk)
-                        if left < 0 or written > MAX_TOTAL_BYTES:
+                        if left < 0 or written > max_total_bytes:
                             raise _refuse(f"entry {e.name!r} inflates beyond its declared size")
                         dst.write(chunk)
                 os.chmod(target, 0o755 if e.executable else 0o644)

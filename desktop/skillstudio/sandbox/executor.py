@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
@@ -113,20 +113,24 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
         t.start()
     timed_out = cancelled = False
     deadline = start + wall_s
-    while True:
-        try:
-            proc.wait(timeout=0.05)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        if cancel is not None and cancel.cancelled:
-            cancelled = True
-        elif time.monotonic() >= deadline:
-            timed_out = True
-        if timed_out or cancelled:
-            (kill or kill_group)(proc)
-            proc.wait()
-            break
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.cancelled:
+                cancelled = True
+            elif time.monotonic() >= deadline:
+                timed_out = True
+            if timed_out or cancelled:
+                (kill or kill_group)(proc)
+                proc.wait()
+                break
+    except BaseException:
+        (kill or kill_group)(proc)
+        raise
     kill_group(proc)  # leftovers of a command that exited but left children in its session
     for t in readers:
         t.join(timeout=5)
@@ -155,8 +159,6 @@ def clean_env(home: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def proxy_env(port: int) -> dict[str, str]:
-    url = f"http://127.0.0.1:{port}"
-    env = {k: url for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")}
-    env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
-    return env
+def launcher_args(config: Mapping[str, object]) -> list[str]:
+    """The launcher's KEY=VALUE arguments (falsy values left out)."""
+    return [f"{k}={'1' if v is True else v}" for k, v in config.items() if v]

@@ -1,12 +1,13 @@
 """The first process inside a sandbox (bubblewrap or Docker); standard library only, no imports of ours.
 
-Runs with the sandbox's own python3 as `python3 launcher.py CONFIG_JSON -- CMD...`. It:
+Runs with the sandbox's own python3 as `python3 launcher.py [KEY=VALUE...] -- CMD...`. It:
 1. applies the rlimits it is given (CPU seconds, address space, file size, processes) to itself,
    so the command and all its children inherit them;
 2. when a proxy socket is given, bridges the host's egress proxy into the net-less sandbox (as srt
    does): listens on 127.0.0.1:<free port> inside the sandbox and relays each connection to the
    Unix socket bound in from the host, then points HTTP(S)_PROXY/ALL_PROXY at that port;
-3. runs the command and exits with its exit code (128+signal when it was killed by a signal).
+3. runs the command and exits with its exit code (128+signal when it was killed by a signal);
+   in a warm container (`kill_all_after`) it first kills everything the command left behind.
 
 `--idle` makes it the PID 1 of a warm Docker container: it reaps orphans forever and does nothing
 else (PID 1 ignores signals it has no handler for, so `kill -9 -1` inside spares it).
@@ -14,14 +15,12 @@ else (PID 1 ignores signals it has no handler for, so `kill -9 -1` inside spares
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import signal
 import socket
-import subprocess
 import sys
-import threading
+
+_SIGKILL = 9  # a literal: importing `signal` (and enum) costs more than the rest of this start-up
 
 _LIMITS = {"cpu_s": resource.RLIMIT_CPU, "as_bytes": resource.RLIMIT_AS,
            "fsize_bytes": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC}
@@ -45,6 +44,8 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
 
 
 def _relay(client: socket.socket, unix_path: str) -> None:
+    import threading
+
     upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         upstream.connect(unix_path)
@@ -61,6 +62,8 @@ def _relay(client: socket.socket, unix_path: str) -> None:
 
 
 def _serve(listener: socket.socket, unix_path: str) -> None:
+    import threading
+
     while True:
         try:
             client, _ = listener.accept()
@@ -70,6 +73,8 @@ def _serve(listener: socket.socket, unix_path: str) -> None:
 
 
 def _bridge(unix_path: str) -> int:
+    import threading
+
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -78,6 +83,8 @@ def _bridge(unix_path: str) -> int:
 
 
 def _idle() -> int:
+    import signal
+
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         try:
@@ -91,11 +98,12 @@ def _idle() -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--idle"]:
         return _idle()
-    if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: launcher.py CONFIG_JSON -- CMD [ARG...]\n")
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
+        sys.stderr.write("usage: launcher.py [KEY=VALUE...] -- CMD [ARG...]\n")
         return 2
-    config = json.loads(argv[0])
-    cmd = argv[2:]
+    split = argv.index("--")
+    config = dict(item.split("=", 1) for item in argv[:split])
+    cmd = argv[split + 1:]
     for key, which in _LIMITS.items():
         value = config.get(key)
         if value:
@@ -109,7 +117,7 @@ def main(argv: list[str]) -> int:
             env[k] = url
         env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
     try:
-        proc = subprocess.Popen(cmd, env=env)
+        pid = os.posix_spawnp(cmd[0], cmd, env)
     except FileNotFoundError:
         sys.stderr.write(f"{cmd[0]}: command not found\n")
         return 127
@@ -118,10 +126,18 @@ def main(argv: list[str]) -> int:
         return 126
     while True:
         try:
-            code = proc.wait()
+            _, status = os.waitpid(pid, 0)
             break
-        except KeyboardInterrupt:
+        except (InterruptedError, KeyboardInterrupt):
             continue
+    code = os.waitstatus_to_exitcode(status)
+    if config.get("kill_all_after"):
+        # A warm container outlives this command: end whatever it left behind, as a fresh
+        # bubblewrap sandbox would (PID 1 and this process are spared by kill(-1)).
+        try:
+            os.kill(-1, _SIGKILL)
+        except OSError:
+            pass
     return code if code >= 0 else 128 - code
 
 

@@ -148,6 +148,15 @@ class Policy(PolicySettings):
 
     data_dir: Path
     skills: list[SkillMount] = Field(default_factory=list)
+    ro_files: dict[str, Path] = Field(default_factory=dict)  # path inside -> host file, read-only (CA bundles)
+
+    @field_validator("ro_files")
+    @classmethod
+    def _ro_files(cls, v: dict[str, Path]) -> dict[str, Path]:
+        for inside in v:
+            if not inside.startswith("/run/skillstudio/") or ".." in inside.split("/"):
+                raise ValueError(f"read-only file must go under /run/skillstudio/: {inside!r}")
+        return v
 
     @classmethod
     def build(cls, data_dir: Path, settings: PolicySettings | None = None,
@@ -167,6 +176,9 @@ class Policy(PolicySettings):
         for m in self.skills:
             if not m.source.is_dir():
                 raise SkillStudioError(f"skill folder {m.source} does not exist", "pass an existing skill folder")
+        for inside, host in self.ro_files.items():
+            if not host.is_file():
+                raise SkillStudioError(f"file {host} for {inside} does not exist", "create it first")
         return self.model_copy(update={"data_dir": data,
                                        "skills": [m.model_copy(update={"source": m.source.resolve()}) for m in self.skills]})
 

@@ -13,10 +13,10 @@ list, its threads would outlive a run, and its plugin API is not asyncio streams
 two verbs (CONNECT and absolute-URI forwarding) plus a stream-level hook for the secrets layer;
 that is a few hundred lines of stdlib asyncio.
 
-Extension point (the secrets layer, issue 5): an `Interceptor` decides per host whether it takes
-over a flow (`wants(host, port)`); if so `handle(flow)` gets the client's streams after the proxy
-answered the CONNECT with 200 (so it can terminate TLS there), or with the request head of a
-plain-HTTP request, plus `flow.open_upstream()` that connects the way the proxy would.
+Extension point (the secrets layer): an `Interceptor` decides per allowed host whether it takes
+over a CONNECT tunnel (`wants(host, port)`); if so `handle(host, port, reader, writer)` gets the
+client's streams right after the proxy answered `200`, so it can terminate TLS there. Plain-HTTP
+requests are never intercepted.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -55,26 +55,15 @@ class ProxyEvent:
         return f"{verdict} {self.method} {self.host}:{self.port}" + (f" ({self.reason})" if self.reason else "")
 
 
-Connector = Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
-
-
-@dataclass
-class Flow:
-    """One client connection an interceptor takes over."""
-
-    host: str
-    port: int
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    head: bytes | None  # the plain-HTTP request head; None for CONNECT (200 already sent)
-    open_upstream: Connector
-    note: Callable[[str], None] = field(default=lambda _msg: None)
-
-
 class Interceptor(Protocol):
+    """Takes over CONNECT tunnels to some hosts (the secrets layer terminates TLS there)."""
+
     def wants(self, host: str, port: int) -> bool: ...
 
-    async def handle(self, flow: Flow) -> None: ...
+    async def handle(self, host: str, port: int, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        """Serve one tunnel after the proxy answered `200 Connection established`; closes `writer`."""
+        ...
 
 
 class EgressProxy:
@@ -113,6 +102,7 @@ class EgressProxy:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         self._loop = loop
         try:
             loop.run_until_complete(self._listen())
@@ -214,13 +204,10 @@ class EgressProxy:
             return
         self._log(method, host, port, True)
         interceptor = self.interceptor
-        if interceptor is not None and interceptor.wants(host, port):
-            if method.upper() == "CONNECT":
-                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                await writer.drain()
-            flow = Flow(host, port, reader, writer, None if method.upper() == "CONNECT" else head,
-                        self.open_upstream, lambda m, h=host, p=port, me=method: self._log(me, h, p, True, m))
-            await interceptor.handle(flow)
+        if method.upper() == "CONNECT" and interceptor is not None and interceptor.wants(host, port):
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await interceptor.handle(host, port, reader, writer)
             return
         try:
             up_reader, up_writer = await self.open_upstream(host, port)

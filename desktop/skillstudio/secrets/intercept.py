@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h11
 
+from skillstudio.secrets.placeholders import SecretSession
 from skillstudio.secrets.redact import Redactor
 from skillstudio.secrets.substitute import HttpRequest, SecretEgressRefused, Substituter
 from skillstudio.secrets.tls_ca import LocalCA
@@ -42,13 +43,12 @@ class SecretInterceptor:
 
     def __init__(self, substituter: Substituter, ca: LocalCA, *, upstream_ssl: ssl.SSLContext | None = None,
                  upstream_addresses: Mapping[tuple[str, int], tuple[str, int]] | None = None,
-                 timeout: float = 300.0, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 timeout: float = 300.0) -> None:
         self.substituter = substituter
         self.ca = ca
         self.upstream_ssl = upstream_ssl or ssl.create_default_context()
         self.upstream_addresses = dict(upstream_addresses or {})
         self.timeout = timeout
-        self.on_event = on_event
         values = {s.name: s.value for s in substituter.secrets}
         self._scrub = Redactor(values, replacements={s.name: s.placeholder for s in substituter.secrets})
 
@@ -74,7 +74,7 @@ class SecretInterceptor:
                 if upstream is None:
                     try:
                         upstream = await self._connect(host, port)
-                    except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+                    except (TimeoutError, OSError, ssl.SSLError) as exc:
                         log.warning("upstream %s:%s failed: %s", host, port, exc)
                         await self._reply(client, writer, 502, f"skillstudio sidecar: cannot reach {host}:{port}: {exc}\n")
                         break
@@ -87,7 +87,8 @@ class SecretInterceptor:
                 else:
                     await _close(upstream[1])
                     upstream = None
-        except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, _Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError,
+                h11.ProtocolError) as exc:
             log.debug("tunnel to %s:%s ended: %s", host, port, exc)
         finally:
             if upstream is not None:
@@ -144,7 +145,7 @@ class SecretInterceptor:
         addr, aport = self.upstream_addresses.get((host, port), (host, port))
         r, w = await asyncio.wait_for(
             asyncio.open_connection(addr, aport, ssl=self.upstream_ssl, server_hostname=host), self.timeout)
-        return r, w, h11.Connection(h11.CLIENT)
+        return r, w, h11.Connection(h11.CLIENT, max_incomplete_event_size=256 * 1024)
 
     async def _forward(self, req: HttpRequest, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection],
                        client: h11.Connection, writer: asyncio.StreamWriter) -> bool:
@@ -188,7 +189,7 @@ class SecretInterceptor:
                 if stream is not None:
                     rest = stream.flush()
                     if rest:
-                        writer.write(client.send(h11.Data(data=bytes(rest))))
+                        writer.write(client.send(h11.Data(data=rest if isinstance(rest, bytes) else rest.encode())))
                 writer.write(client.send(h11.EndOfMessage()))
                 await writer.drain()
                 return True
@@ -204,3 +205,14 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), 5)
+
+
+def for_session(session: SecretSession, *, exclude: Iterable[str] = (), intercept_unbound: bool = True,
+                on_event: Callable[[dict[str, Any]], None] | None = None, ca: LocalCA | None = None) -> SecretInterceptor:
+    """The sidecar for one run: this install's CA (key from the keyring) and the session's rules.
+
+    Exposed secrets (`--secret-env`) are still substituted and checked: the tool holds the raw value
+    then, so the refusal of unbound hosts is what keeps it from leaving.
+    """
+    sub = Substituter(session.secrets, exclude=exclude, on_event=on_event, intercept_unbound=intercept_unbound)
+    return SecretInterceptor(sub, ca or LocalCA.load_or_create())

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import AnyStr
 
-from skillstudio.secrets.encodings import forms
+from skillstudio.secrets.encodings import alternation, forms, normalize
 
 
 class Redactor:
@@ -24,22 +25,18 @@ class Redactor:
         self._by_form: dict[bytes, str] = {}
         for name, value in values.items():
             for f in forms(value):
-                self._by_form.setdefault(f, name)
+                self._by_form.setdefault(normalize(f), name)
         self._repl = {name: (replacements or {}).get(name, template.format(name=name)) for name in values}
-        ordered = sorted(self._by_form, key=lambda f: (-len(f), f))
-        self.max_len = len(ordered[0]) if ordered else 0
-        self._bytes_re: re.Pattern[bytes] | None = (
-            re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None)
         self._str_by_form: dict[str, str] = {}
         for f, name in self._by_form.items():
             try:
                 self._str_by_form.setdefault(f.decode("utf-8"), name)
             except UnicodeDecodeError:
                 continue
-        str_ordered = sorted(self._str_by_form, key=lambda f: (-len(f), f))
-        self._str_re: re.Pattern[str] | None = (
-            re.compile("|".join(re.escape(f) for f in str_ordered)) if str_ordered else None)
-        self.max_str_len = len(str_ordered[0]) if str_ordered else 0
+        self._bytes_re = alternation(self._by_form)
+        self._str_re = alternation(self._str_by_form)
+        self.max_len = max(map(len, self._by_form), default=0)
+        self.max_str_len = max(map(len, self._str_by_form), default=0)
 
     def __bool__(self) -> bool:
         return self._bytes_re is not None
@@ -50,8 +47,8 @@ class Redactor:
     def _sub(self, m: re.Match[AnyStr]) -> AnyStr:
         text = m.group(0)
         if isinstance(text, bytes):
-            return self._repl[self._by_form[text]].encode("utf-8")
-        return self._repl[self._str_by_form[text]]
+            return self._repl[self._by_form[normalize(text)]].encode("utf-8")
+        return self._repl[self._str_by_form[normalize(text)]]
 
     def redact(self, data: AnyStr) -> AnyStr:
         pat = self._pattern(data)
@@ -61,9 +58,25 @@ class Redactor:
         """Names of the secrets whose value (in any form) occurs in `data`."""
         if isinstance(data, bytes):
             pat_b = self._bytes_re
-            return set() if pat_b is None else {self._by_form[m.group(0)] for m in pat_b.finditer(data)}
+            return set() if pat_b is None else {self._by_form[normalize(m.group(0))] for m in pat_b.finditer(data)}
         pat_s = self._str_re
-        return set() if pat_s is None else {self._str_by_form[m.group(0)] for m in pat_s.finditer(data)}
+        return set() if pat_s is None else {self._str_by_form[normalize(m.group(0))] for m in pat_s.finditer(data)}
+
+    def find_in_files(self, roots: Iterable[Path], limit: int = 64 * 1024 * 1024) -> list[tuple[Path, set[str]]]:
+        """Files under `roots` that hold a value (any form): the leak sweep and the export check."""
+        hits = []
+        for root in roots:
+            paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+            for p in paths:
+                try:
+                    if p.stat().st_size > limit:
+                        continue
+                    names = self.find(p.read_bytes())
+                except OSError:
+                    continue
+                if names:
+                    hits.append((p, names))
+        return hits
 
     def stream(self) -> StreamRedactor:
         return StreamRedactor(self)
@@ -84,7 +97,7 @@ class StreamRedactor:
         self._buf: str | bytes | None = None
 
     def feed(self, chunk: AnyStr) -> AnyStr:
-        buf: AnyStr = (self._buf + chunk) if self._buf is not None else chunk  # type: ignore[operator]
+        buf: AnyStr = (self._buf + chunk) if self._buf is not None else chunk  # type: ignore[operator,assignment]
         pat = self._r._pattern(buf)
         if pat is None:
             self._buf = buf[:0]
@@ -110,7 +123,7 @@ class StreamRedactor:
         self._buf = None
         if buf is None:
             return b""
-        return self._r.redact(buf)
+        return self._r.redact(buf) if isinstance(buf, bytes) else self._r.redact(buf)
 
 
 class RedactingFilter(logging.Filter):

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from skillstudio.errors import CheckFailed
-from skillstudio.secrets.encodings import forms
+from skillstudio.secrets.encodings import alternation, forms, normalize
 from skillstudio.secrets.model import host_matches, normalize_host, validate_domain
 from skillstudio.secrets.placeholders import SessionSecret
 
@@ -99,18 +99,18 @@ class Substituter:
     """
 
     def __init__(self, secrets: Iterable[SessionSecret], exclude: Iterable[str] = (),
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None, intercept_unbound: bool = True) -> None:
         self.secrets = list(secrets)
+        self.intercept_unbound = intercept_unbound
         self.exclude = [validate_domain(d) for d in exclude]
         self.on_event = on_event
         by_form: dict[bytes, str] = {}
         for s in self.secrets:
             by_form.setdefault(s.placeholder.encode("ascii"), s.name)
             for f in forms(s.value) | forms(s.placeholder):
-                by_form.setdefault(f, s.name)
+                by_form.setdefault(normalize(f), s.name)
         self._by_form = by_form
-        ordered = sorted(by_form, key=lambda f: (-len(f), f))
-        self._leak_re = re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None
+        self._leak_re = alternation(by_form)
 
     # ------------------------------------------------------------------ host policy
 
@@ -118,8 +118,15 @@ class Substituter:
         return any(host_matches(host, d) for d in self.exclude)
 
     def should_intercept(self, host: str) -> bool:
-        """Whether the proxy must open this host's TLS: yes for every host while secrets are in play."""
-        return bool(self.secrets) and not self.excluded(host)
+        """Whether the proxy must open this host's TLS.
+
+        By default every host while secrets are in play, so a placeholder or value sent to an unbound
+        host is seen and refused; with `intercept_unbound=False` only bound hosts are opened (tools
+        with their own trust store keep working elsewhere, at the cost of that check).
+        """
+        if not self.secrets or self.excluded(host):
+            return False
+        return self.intercept_unbound or bool(self.bound(host))
 
     def bound(self, host: str) -> list[SessionSecret]:
         return [s for s in self.secrets if s.meta.bound_to(host)]
@@ -129,7 +136,7 @@ class Substituter:
     def _found(self, data: bytes) -> set[str]:
         if self._leak_re is None or not data:
             return set()
-        return {self._by_form[m.group(0)] for m in self._leak_re.finditer(data)}
+        return {self._by_form[normalize(m.group(0))] for m in self._leak_re.finditer(data)}
 
     def _refuse(self, name: str, host: str, where: str) -> SecretEgressRefused:
         event = {"event": "secret_refused", "name": name, "host": host, "where": where}
@@ -220,7 +227,7 @@ class Substituter:
         ph = s.placeholder.encode("ascii")
         raw = s.value.encode("utf-8")
         kind, param = s.apply.kind, s.apply.param.encode("latin-1").lower()
-        header_names = {b"bearer": [b"authorization"], b"header": [param]}.get(kind.encode(), None)
+        header_names = {b"bearer": [b"authorization"], b"header": [param]}.get(kind.encode())
         for i, (k, v) in enumerate(req.headers):
             if header_names is not None and k.lower() not in header_names:
                 continue

@@ -37,7 +37,7 @@ _LEAF_DAYS = 30
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _pem(cert: x509.Certificate) -> bytes:

@@ -155,14 +155,17 @@ class Vault:
             del data["secrets"][name]
             self._save(data)
 
-    def value(self, name: str) -> str:
-        """The raw value, for the sidecar only. Never log, print or store what this returns."""
+    def _raw(self, name: str) -> str | None:
         data = self._load()
         if name not in data["secrets"]:
             self.get(name)  # raises the friendly error
         kr = self._kr()
         user = self._username(data, name)
-        got = keyring_guard.call(lambda: kr.get_password(SERVICE, user), "read the secret")
+        return keyring_guard.call(lambda: kr.get_password(SERVICE, user), "read the secret")
+
+    def value(self, name: str) -> str:
+        """The raw value, for the sidecar only. Never log, print or store what this returns."""
+        got = self._raw(name)
         if got is None:
             raise SkillStudioError(f"secret {name!r} has no value in the OS keyring",
                                    f"set it again: `skillstudio secrets set {name}` with the value on stdin")
@@ -170,12 +173,16 @@ class Vault:
 
     def stored(self, name: str) -> bool:
         """Whether the keyring holds a value for `name` (the value itself is dropped at once)."""
-        try:
-            return self.value(name) is not None
-        except SkillStudioError as exc:
-            if "has no value" in exc.message:
-                return False
-            raise
+        return self._raw(name) is not None
+
+    def values(self) -> dict[str, str]:
+        """NAME -> value of every stored secret, for leak scans (export refusal, sweeps). Never log it."""
+        out = {}
+        for meta in self.list():
+            got = self._raw(meta.name)
+            if got is not None:
+                out[meta.name] = got
+        return out
 
     @staticmethod
     def _merge(old: SecretMeta, domains: Iterable[str] | None, apply: Apply | str | None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from skillstudio.bundle import tokens
 from skillstudio.bundle.model import FrontMatter, Skill, load_skill, parse_skill_text
 from skillstudio.bundle.problems import Problem
-from skillstudio.bundle.validate import validate_text
+from skillstudio.bundle.validate import WorkspaceContext, validate_text
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.cancel import CancelToken
 
@@ -49,6 +49,7 @@ class SkillContext:
     file_tokens: dict[str, int] = field(default_factory=dict)  # other files of the bundle
     others_chars: int = 0
     others_tokens: int = 0
+    ws_ctx: WorkspaceContext | None = None  # near-duplicate index and catalog size, built once
 
 
 def build_context(skill_dir: Path, workspace: Workspace | None, token: CancelToken | None = None) -> SkillContext:
@@ -59,6 +60,7 @@ def build_context(skill_dir: Path, workspace: Workspace | None, token: CancelTok
     st = tokens.skill_tokens(base, with_files=True)
     ctx.file_tokens = {k: v for k, v in st.files.items() if k != ctx.skill_md_name}
     if workspace is not None:
+        ctx.ws_ctx = WorkspaceContext(workspace.skills)
         me = skill_dir.resolve()
         for s in workspace.skills:
             if token is not None:
@@ -70,7 +72,7 @@ def build_context(skill_dir: Path, workspace: Workspace | None, token: CancelTok
     return ctx
 
 
-def check_text(ctx: SkillContext, text: str, workspace: Workspace | None = None) -> CheckResult:
+def check_text(ctx: SkillContext, text: str) -> CheckResult:
     """Validate and count the buffer `text` (as it would be saved) of the skill in `ctx`."""
     result = CheckResult(text=text)
     skill = (ctx.base.model_copy() if ctx.base is not None else Skill(path=ctx.skill_dir))
@@ -79,7 +81,8 @@ def check_text(ctx: SkillContext, text: str, workspace: Workspace | None = None)
     result.frontmatter = skill.frontmatter
     result.parse_error, result.parse_error_line = skill.parse_error, skill.parse_error_line
     try:
-        result.problems = validate_text(ctx.skill_dir, text, workspace=workspace)
+        result.problems = validate_text(ctx.base if ctx.base is not None else ctx.skill_dir, text,
+                                        workspace=ctx.ws_ctx)
     except Exception as exc:  # noqa: BLE001 - a validator bug must not break typing
         result.error = f"validation failed: {exc}"
     st = tokens.skill_tokens(skill, with_files=False)

@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,10 +36,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,18 +58,18 @@ MIN_NO_TRIGGER = 3
 class ExpectDelegate(QStyledItemDelegate):
     """A combo box (trigger / no_trigger) that commits as soon as a value is picked."""
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex) -> QWidget:
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QWidget:
         combo = QComboBox(parent)
         combo.addItems(list(EXPECT_VALUES))
         combo.activated.connect(self._commit)
         return combo
 
-    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         value = index.data(Qt.ItemDataRole.EditRole)
         editor.setCurrentIndex(max(0, editor.findText(str(value))))
 
-    def setModelData(self, editor: QWidget, model: Any, index: QModelIndex) -> None:
+    def setModelData(self, editor: QWidget, model: Any, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
@@ -83,8 +95,7 @@ class _CasesView(QTableView):
         if ev.type() == QEvent.Type.ShortcutOverride and isinstance(ev, QKeyEvent) and self.state() != \
                 QAbstractItemView.State.EditingState and (
                 ev.matches(QKeySequence.StandardKey.Undo) or ev.matches(QKeySequence.StandardKey.Redo)):
-            ev.accept()  # take the key from window-wide Undo/Redo shortcuts
-            return True
+            pass
         return super().event(ev)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:
@@ -178,7 +189,11 @@ class TriggerCasesEditor(QWidget):
         self.btn_replace.clicked.connect(self._on_replace_broken)
 
         bar = QHBoxLayout()
-        bar.setSpacing(2)
+        bar.setSpacing(6)
+        self.toolbar = QToolBar()  # buttons that do not fit a narrow dock go behind its » menu
+        self.toolbar.setIconSize(QSize(16, 16))
+        self.toolbar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.toolbar.setMovable(False)
         self.btn_add = _tool("+ Trigger", "Add a prompt that should load this skill")
         self.btn_add_neg = _tool("+ No trigger", "Add a near miss: a prompt that must NOT load this skill")
         self.btn_dup = _tool("Duplicate", "Duplicate the selected cases (Ctrl+D)")
@@ -189,19 +204,20 @@ class TriggerCasesEditor(QWidget):
                                            '(JSON: [{"query": ..., "should_trigger": true}])')
         self.btn_undo = _tool("Undo", "Undo (Ctrl+Z)")
         self.btn_redo = _tool("Redo", "Redo (Ctrl+Shift+Z)")
+        tb = self.toolbar
         for w in (self.btn_add, self.btn_add_neg, self.btn_dup, self.btn_remove, self.btn_up, self.btn_down):
-            bar.addWidget(w)
-        bar.addWidget(_separator())
-        bar.addWidget(self.btn_import)
-        bar.addWidget(_separator())
-        bar.addWidget(self.btn_undo)
-        bar.addWidget(self.btn_redo)
-        bar.addStretch(1)
+            tb.addWidget(w)
+        tb.addSeparator()
+        tb.addWidget(self.btn_import)
+        tb.addSeparator()
+        tb.addWidget(self.btn_undo)
+        tb.addWidget(self.btn_redo)
+        bar.addWidget(tb, 1)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter cases…")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(180)
-        self.filter_edit.setMaximumWidth(260)
+        self.filter_edit.setMinimumWidth(120)
+        self.filter_edit.setMaximumWidth(240)
         bar.addWidget(self.filter_edit)
         root.addLayout(bar)
 
@@ -271,8 +287,10 @@ class TriggerCasesEditor(QWidget):
 
         foot = QHBoxLayout()
         self.counts_label = QLabel()
+        self.counts_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.hint_label = QLabel()
         self.hint_label.setStyleSheet("color: #b26a00;")
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clip, never squeeze
         self.status_label = QLabel()
         self.status_label.setStyleSheet("color: palette(placeholder-text);")
         foot.addWidget(self.counts_label)
@@ -280,6 +298,12 @@ class TriggerCasesEditor(QWidget):
         foot.addWidget(self.hint_label, 1)
         foot.addWidget(self.status_label)
         root.addLayout(foot)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # "why" takes up to 30% so the prompt, the column that matters, keeps most of a narrow dock
+        width = event.size().width() - self.view.verticalHeader().width() - 140  # minus expect, margins
+        self.view.setColumnWidth(COL_WHY, max(90, min(280, int(width * 0.35))))
 
     # --------------------------------------------------------------------- API
     def skill_dir(self) -> Path | None:
@@ -537,7 +561,8 @@ class TriggerCasesEditor(QWidget):
 
     def _show_banner(self) -> None:
         self.banner_label.setText(
-            f"<b>{triggers.TRIGGERS_PATH.as_posix()} cannot be read.</b> {_escape(self._broken or '')}<br>"
+            f"<b>{triggers.TRIGGERS_PATH.as_posix()} cannot be read:</b> "
+            f"{_escape((self._broken or '').removeprefix(str(triggers.TRIGGERS_PATH) + ': '))}<br>"
             "Nothing is written to it until you fix the file and press Reload, or start a new list.")
         self.banner.show()
 
@@ -596,10 +621,11 @@ class TriggerCasesEditor(QWidget):
             if shown != n:
                 text += f"  (showing {shown} of {n})"
             self.counts_label.setText(text)
-            self.hint_label.setText(
-                f"Add at least {MIN_NO_TRIGGER} no_trigger cases: near misses show whether the description "
-                "keeps the skill out of other skills' prompts." if neg < MIN_NO_TRIGGER else "")
-            self.hint_label.setToolTip(self.hint_label.text())
+            few = neg < MIN_NO_TRIGGER
+            self.hint_label.setText(f"⚠ Add at least {MIN_NO_TRIGGER} no_trigger cases (near misses)" if few else "")
+            self.hint_label.setToolTip(
+                "Near misses — prompts that belong to another skill — show whether the description keeps "
+                "this skill out of prompts it must not take." if few else "")
         else:
             self.counts_label.setText("")
             self.hint_label.setText("")
@@ -623,14 +649,6 @@ class TriggerCasesEditor(QWidget):
                                  else "Nothing to undo")
         self.btn_redo.setToolTip(f"Redo {self.undo_stack.redoText()} (Ctrl+Shift+Z)" if self.undo_stack.canRedo()
                                  else "Nothing to redo")
-
-
-def _separator() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.VLine)
-    line.setFrameShadow(QFrame.Shadow.Sunken)
-    line.setFixedHeight(18)
-    return line
 
 
 def _escape(text: str) -> str:

@@ -193,7 +193,8 @@ class CasesModel(QAbstractTableModel):
 
     # ------------------------------------------------ the only writers of _rows
     def _do_set(self, r: int, column: int, value: str) -> None:
-        self._rows[r] = replace(self._rows[r], **{_FIELDS[column]: value})
+        changes: dict[str, Any] = {_FIELDS[column]: value}
+        self._rows[r] = replace(self._rows[r], **changes)
         idx = self.index(r, column)
         self.dataChanged.emit(idx, idx)
         if column == COL_PROMPT:  # background/tooltip of an empty prompt

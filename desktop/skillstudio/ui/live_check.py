@@ -29,7 +29,7 @@ def _run_check(skill_dir: Path, ctx: SkillContext | None, text: str, workspace: 
     if ctx is None:
         ctx = build_context(skill_dir, workspace, token)
     token.raise_if_cancelled()
-    return ctx, check_text(ctx, text, workspace)
+    return ctx, check_text(ctx, text)
 
 
 class LiveChecker(QObject):

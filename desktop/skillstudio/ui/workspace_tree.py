@@ -75,7 +75,9 @@ class WorkspaceTree(QWidget):
     # ------------------------------------------------------------------ filling
     def set_workspace(self, ws: Workspace) -> None:
         self._fill_timer.stop()
+        self.tree.blockSignals(True)
         self.tree.clear()
+        self.tree.blockSignals(False)
         if not ws.skills:
             self.show_message(f"No skills in {ws.root.name} yet.\n\nCreate one with File ▸ New Skill… (Ctrl+N), "
                               "or open another folder with File ▸ Open Workspace… (Ctrl+Shift+O).")
@@ -94,7 +96,9 @@ class WorkspaceTree(QWidget):
     def _fill_some(self) -> None:
         chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
         self.tree.setUpdatesEnabled(False)
+        self.tree.blockSignals(True)  # filling is not the user selecting a skill
         self.tree.addTopLevelItems([self._skill_item(s) for s in chunk])
+        self.tree.blockSignals(False)
         self.tree.setUpdatesEnabled(True)
         if not self._pending:
             self._fill_timer.stop()

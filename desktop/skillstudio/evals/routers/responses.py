@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import openai
 
 from skillstudio.evals.decision import skill_read_by
@@ -159,6 +160,11 @@ class ResponsesRouter:
                                       retryable=code in ("", "server_error", "rate_limit_exceeded"))
                 if result is not None:
                     break
+        except RouterError:
+            raise
+        except (openai.APIError, httpx.HTTPError) as exc:  # the connection died mid-stream
+            cause = exc.__cause__ or exc
+            raise RouterError(f"stream dropped: {cause}", retryable=True) from None
         finally:
             await stream.close()
         if result is None:

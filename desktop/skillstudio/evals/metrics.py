@@ -1,0 +1,180 @@
+"""From a finished (or cancelled) SuiteRun to the numbers people read: the report dictionary.
+
+The dictionary *is* the `test --json` document of the CONTRACT (with extra fields): the store saves
+it, the reports render it and `compare` reads two of them, so every view shows the same numbers.
+
+Rules: a case passes when `expect: trigger` and rate >= threshold, or `expect: no_trigger` and
+rate < threshold, where rate = runs that read *this* skill / runs. A case with a run that failed
+after retries is an error (`passed: null`); a case cut short by cancelling is `not_run`. Neither
+counts in tp/fp/tn/fn. Confusion matrix: rows are what was expected (the skill for a trigger case,
+"none" for a no_trigger case), columns what each run selected ("none" = no skill read).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from skillstudio import resources, userdirs
+from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
+from skillstudio.evals.runner import SuiteRun
+from skillstudio.evals.stats import mcnemar_exact, percentile, ratio, wilson
+
+NONE = "none"
+
+
+def _rnd(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def load_prices() -> dict[str, dict[str, float]]:
+    """USD per 1M tokens by model: the user's prices.json (config folder) over the shipped table."""
+    prices: dict[str, dict[str, float]] = {}
+    for path in (resources.resource_path("prices.json"), userdirs.config_dir() / "prices.json"):
+        try:
+            prices.update(json.loads(path.read_text(encoding="utf-8")).get("models", {}))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return prices
+
+
+def _counts(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    tp = sum(1 for c in cases if c["status"] == "pass" and c["expect"] == "trigger")
+    fn = sum(1 for c in cases if c["status"] == "fail" and c["expect"] == "trigger")
+    tn = sum(1 for c in cases if c["status"] == "pass" and c["expect"] == "no_trigger")
+    fp = sum(1 for c in cases if c["status"] == "fail" and c["expect"] == "no_trigger")
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (
+        0.0 if precision is not None and recall is not None else None)
+    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn, "precision": _rnd(precision), "recall": _rnd(recall),
+            "f1": _rnd(f1), "accuracy": _rnd(ratio(tp + tn, tp + tn + fp + fn))}
+
+
+def summarize(run: SuiteRun) -> dict[str, Any]:
+    s = run.settings
+    names = [e.name for e in run.suite.catalog]
+    cases_out: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    ttfts: list[float] = []
+    tokens_in = tokens_out = 0
+    usage_known = 0
+    matrix: dict[str, dict[str, int]] = {}
+    for case in run.suite.cases:
+        outs = [run.outcomes.get((case.index, r)) for r in range(s.runs)]
+        done = [o for o in outs if o is not None]
+        errors = [o.error for o in done if o.error]
+        ok = [o for o in done if o.error is None and o.result is not None]
+        selected = [o.selected if (o is not None and o.error is None) else None for o in outs]
+        triggered = sum(1 for o in ok if o.selected == case.skill)
+        n = len(ok)
+        rate = triggered / n if n else None
+        if errors:
+            status, passed = "error", None
+        elif len(done) < s.runs or rate is None:
+            status, passed = "not_run", None
+        else:
+            passed = rate >= s.threshold if case.expect == "trigger" else rate < s.threshold
+            status = "pass" if passed else "fail"
+        lo, hi = wilson(triggered, n)
+        row = case.skill if case.expect == "trigger" else NONE
+        for o in ok:
+            col = o.selected or NONE
+            matrix.setdefault(row, {}).setdefault(col, 0)
+            matrix[row][col] += 1
+            r = o.result
+            assert r is not None
+            if r.latency_s is not None and not o.cached:
+                latencies.append(r.latency_s)
+            if r.ttft_s is not None and not o.cached:
+                ttfts.append(r.ttft_s)
+            if r.usage:
+                usage_known += 1
+                tokens_in += r.usage.get("input_tokens", 0)
+                tokens_out += r.usage.get("output_tokens", 0)
+        cases_out.append({
+            "skill": case.skill, "prompt": case.prompt, "expect": case.expect, "why": case.why,
+            "runs": s.runs, "triggered": triggered, "trigger_rate": _rnd(rate, 3),
+            "passed": passed, "status": status, "selected": selected,
+            "wilson_low": _rnd(lo, 3), "wilson_high": _rnd(hi, 3),
+            "flaky": bool(n and 0 < triggered < n),
+            "other_skills": sorted({x for x in selected if x and x != case.skill}),
+            "errors": errors, "cached": sum(1 for o in done if o.cached),
+            "first_commands": [o.result.first_command if o.result else None for o in done],
+        })
+    per_skill = {name: {"cases": sum(1 for c in cases_out if c["skill"] == name),
+                        **_counts([c for c in cases_out if c["skill"] == name])} for name in names}
+    counts = _counts(cases_out)
+    labels = [*names, NONE]
+    prices = load_prices().get(run.model)
+    cost = None
+    if prices and usage_known:
+        cost = round(tokens_in / 1e6 * prices.get("input", 0) + tokens_out / 1e6 * prices.get("output", 0), 6)
+    summary = {
+        "cases": len(cases_out),
+        "passed": sum(1 for c in cases_out if c["status"] == "pass"),
+        "failed": sum(1 for c in cases_out if c["status"] == "fail"),
+        "errors": sum(1 for c in cases_out if c["status"] == "error"),
+        "not_run": sum(1 for c in cases_out if c["status"] == "not_run"),
+        "flaky": sum(1 for c in cases_out if c["flaky"]),
+        **counts,
+        "requests": run.requests, "cached": run.cached, "retried": run.retried,
+        "total": run.total, "finished": len(run.outcomes), "not_run_requests": len(run.not_run),
+        "wall_s": round(run.wall_s, 3), "cancelled": run.cancelled, "fatal": run.fatal,
+        "latency_p50_s": _rnd(percentile(latencies, 50)), "latency_p95_s": _rnd(percentile(latencies, 95)),
+        "ttft_p50_s": _rnd(percentile(ttfts, 50)), "ttft_p95_s": _rnd(percentile(ttfts, 95)),
+        "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": usage_known,
+        "cost_usd": cost,
+    }
+    return {
+        "model": OFFLINE_LABEL if run.is_estimate else run.model,
+        "base_url": run.base_url, "runs": s.runs, "threshold": s.threshold,
+        "provider": run.provider, "estimate": run.is_estimate,
+        "label": OFFLINE_LABEL if run.is_estimate else None,
+        "started_at": run.started_at,
+        "settings": {"concurrency": s.concurrency, "timeout_s": s.timeout_s, "retries": s.retries,
+                     "cache": s.use_cache},
+        "skills": [{"name": e.name, "path": e.path, "description": e.description, "version": e.version,
+                    "digest": e.digest} for e in run.suite.catalog],
+        "cases": cases_out,
+        "summary": summary,
+        "per_skill": per_skill,
+        "confusion": {"labels": labels, "rows": [*names, NONE],
+                      "matrix": [[matrix.get(r, {}).get(col, 0) for col in labels] for r in [*names, NONE]]},
+        "warnings": list(run.suite.warnings),
+    }
+
+
+def _case_id(c: dict[str, Any]) -> tuple[str, str, str]:
+    return c["skill"], c["prompt"], c["expect"]
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two reports paired by case (skill, prompt, expect): flips, deltas and McNemar's exact test."""
+    bmap = {_case_id(c): c for c in b["cases"]}
+    fixed, broke, both_pass, both_fail = [], [], 0, 0
+    for ca in a["cases"]:
+        cb = bmap.get(_case_id(ca))
+        if cb is None or ca["status"] not in ("pass", "fail") or cb["status"] not in ("pass", "fail"):
+            continue
+        pa, pb = ca["status"] == "pass", cb["status"] == "pass"
+        if pa and pb:
+            both_pass += 1
+        elif not pa and not pb:
+            both_fail += 1
+        elif pa:
+            broke.append({"skill": ca["skill"], "prompt": ca["prompt"], "expect": ca["expect"]})
+        else:
+            fixed.append({"skill": ca["skill"], "prompt": ca["prompt"], "expect": ca["expect"]})
+
+    def delta(key: str) -> float | None:
+        x, y = a["summary"].get(key), b["summary"].get(key)
+        return None if x is None or y is None else round(y - x, 4)
+
+    ttft_a, ttft_b = a["summary"].get("ttft_p50_s"), b["summary"].get("ttft_p50_s")
+    return {
+        "paired_cases": both_pass + both_fail + len(fixed) + len(broke),
+        "both_pass": both_pass, "both_fail": both_fail, "fixed": fixed, "broke": broke,
+        "mcnemar_p": mcnemar_exact(len(broke), len(fixed)),
+        "delta": {k: delta(k) for k in ("accuracy", "precision", "recall", "f1", "ttft_p50_s", "latency_p50_s")},
+        "ttft_change_pct": round((ttft_b - ttft_a) / ttft_a * 100, 1) if ttft_a and ttft_b is not None else None,
+    }

@@ -1,0 +1,183 @@
+"""Report writers for a summarized run: JSON (CONTRACT shape), JUnit XML for CI, self-contained HTML, CSV.
+
+All of them render the same report dictionary (see metrics.summarize). A run of the offline
+estimator carries the "offline estimate" label in every one of them, never a model name alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from skillstudio.bundle.fileio import atomic_write
+from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
+
+
+def title_of(report: dict[str, Any]) -> str:
+    if report.get("estimate"):
+        return f"{OFFLINE_LABEL} (lexical BM25, not a model)"
+    return f"{report.get('model')} via {report.get('provider')}"
+
+
+def to_json(report: dict[str, Any]) -> str:
+    data = {k: v for k, v in report.items() if k != "requests_log"}
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def to_junit(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    root = ET.Element("testsuites", name=f"skillstudio trigger tests — {title_of(report)}",
+                      tests=str(s["cases"]), failures=str(s["failed"]), errors=str(s["errors"]),
+                      skipped=str(s.get("not_run", 0)), time=str(s["wall_s"]))
+    by_skill: dict[str, list[dict[str, Any]]] = {}
+    for c in report["cases"]:
+        by_skill.setdefault(c["skill"], []).append(c)
+    for skill, cases in by_skill.items():
+        suite = ET.SubElement(root, "testsuite", name=skill, tests=str(len(cases)),
+                              failures=str(sum(c["status"] == "fail" for c in cases)),
+                              errors=str(sum(c["status"] == "error" for c in cases)),
+                              skipped=str(sum(c["status"] == "not_run" for c in cases)))
+        if report.get("estimate"):
+            props = ET.SubElement(suite, "properties")
+            ET.SubElement(props, "property", name="router", value=OFFLINE_LABEL)
+        for c in cases:
+            tc = ET.SubElement(suite, "testcase", classname=f"triggers.{skill}",
+                               name=f"[{c['expect']}] {c['prompt']}")
+            detail = (f"expect {c['expect']}: triggered {c['triggered']}/{c['runs']} "
+                      f"(rate {c['trigger_rate']}, threshold {report['threshold']}); selected {c['selected']}")
+            if c.get("why"):
+                detail += f"; why: {c['why']}"
+            if c["status"] == "fail":
+                ET.SubElement(tc, "failure", message=detail, type="TriggerMismatch").text = detail
+            elif c["status"] == "error":
+                msg = "; ".join(c["errors"])
+                ET.SubElement(tc, "error", message=msg, type="RequestFailed").text = msg
+            elif c["status"] == "not_run":
+                ET.SubElement(tc, "skipped", message="not run (cancelled)")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["skill", "expect", "prompt", "runs", "triggered", "trigger_rate", "wilson_low", "wilson_high",
+                "status", "flaky", "selected", "why"])
+    for c in report["cases"]:
+        w.writerow([c["skill"], c["expect"], c["prompt"], c["runs"], c["triggered"], c["trigger_rate"],
+                    c["wilson_low"], c["wilson_high"], c["status"], c["flaky"],
+                    " ".join(x or "none" for x in c["selected"]), c.get("why") or ""])
+    return buf.getvalue()
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330;background:#fff}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
+.sub{color:#5b6475}.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-weight:600;font-size:12px}
+.estimate{background:#fff3cd;color:#7a5600;border:1px solid #e0c060;padding:8px 12px;border-radius:6px;margin:12px 0}
+.pass{background:#e3f6e8;color:#17692f}.fail{background:#fde4e4;color:#9b1c1c}.error{background:#fdf0d8;color:#8a5300}
+.not_run{background:#eceef2;color:#555}
+table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f4f6f9}.num{text-align:right;font-variant-numeric:tabular-nums}
+.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #dde1e8;border-radius:8px;padding:8px 14px;min-width:90px}
+.kpi b{display:block;font-size:20px}.bar{position:relative;width:120px;height:10px;background:#eef0f4;border-radius:5px}
+.bar .ci{position:absolute;top:0;height:10px;background:#b9c8f0;border-radius:5px}
+.bar .pt{position:absolute;top:-2px;width:3px;height:14px;background:#2a4fd0}
+.bar .th{position:absolute;top:-3px;width:1px;height:16px;background:#c00}
+.cm td{width:48px;text-align:center}.small{font-size:12px;color:#5b6475}
+"""
+
+
+def _bar(c: dict[str, Any], threshold: float) -> str:
+    if c["trigger_rate"] is None:
+        return ""
+    lo, hi, p = c["wilson_low"] * 100, c["wilson_high"] * 100, c["trigger_rate"] * 100
+    return (f'<div class="bar" title="Wilson 95%: {c["wilson_low"]}–{c["wilson_high"]}">'
+            f'<div class="ci" style="left:{lo:.1f}%;width:{max(hi - lo, 1):.1f}%"></div>'
+            f'<div class="th" style="left:{threshold * 100:.1f}%"></div>'
+            f'<div class="pt" style="left:calc({p:.1f}% - 1px)"></div></div>')
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.3f}"
+    return html.escape(str(x))
+
+
+def to_html(report: dict[str, Any]) -> str:
+    e = html.escape
+    s = report["summary"]
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Trigger tests — "
+             f"{e(title_of(report))}</title><style>{_CSS}</style></head><body>",
+             f"<h1>Trigger tests — {e(title_of(report))}</h1>",
+             f'<div class="sub">{e(str(report.get("started_at") or ""))} · runs per case {report["runs"]} · '
+             f'threshold {report["threshold"]} · {e(str(report.get("base_url") or "no server"))}</div>']
+    if report.get("estimate"):
+        parts.append('<div class="estimate"><b>Offline estimate.</b> These numbers come from a lexical '
+                     "BM25 router over names and descriptions, with negative cases as counter-evidence. "
+                     "They are not a model's behaviour: run against a model before trusting them.</div>")
+    if s.get("cancelled"):
+        parts.append(f'<div class="estimate">Cancelled: {s["not_run_requests"]} of {s["total"]} requests '
+                     "were not run; finished results are shown.</div>")
+    if s.get("fatal"):
+        parts.append(f'<div class="estimate">Stopped: {e(str(s["fatal"]))}</div>')
+    kpis = [("cases", s["cases"]), ("passed", s["passed"]), ("failed", s["failed"]), ("errors", s["errors"]),
+            ("accuracy", s["accuracy"]), ("precision", s["precision"]), ("recall", s["recall"]),
+            ("F1", s["f1"]), ("flaky", s["flaky"]), ("TTFT p50 s", s["ttft_p50_s"]),
+            ("latency p50 s", s["latency_p50_s"]), ("requests", s["requests"]), ("cached", s["cached"])]
+    if s.get("cost_usd") is not None:
+        kpis.append(("cost USD", s["cost_usd"]))
+    parts.append('<div class="kpis">' + "".join(f'<div class="kpi"><b>{_fmt(v)}</b>{e(k)}</div>'
+                                                 for k, v in kpis) + "</div>")
+    parts.append("<h2>Per skill</h2><table><tr><th>skill</th><th>cases</th><th>TP</th><th>FP</th><th>TN</th>"
+                 "<th>FN</th><th>precision</th><th>recall</th><th>F1</th><th>accuracy</th></tr>")
+    for name, m in report["per_skill"].items():
+        parts.append(f"<tr><td>{e(name)}</td>" + "".join(
+            f'<td class="num">{_fmt(m[k])}</td>' for k in ("cases", "tp", "fp", "tn", "fn", "precision",
+                                                           "recall", "f1", "accuracy")) + "</tr>")
+    parts.append("</table>")
+    cm = report["confusion"]
+    peak = max([max(r) for r in cm["matrix"]] + [1])
+    parts.append('<h2>Confusion matrix</h2><div class="small">Rows: expected (a trigger case\'s skill, '
+                 '"none" for no_trigger cases). Columns: what each run selected.</div><table class="cm"><tr>'
+                 "<th>expected ↓ / selected →</th>" + "".join(f"<th>{e(x)}</th>" for x in cm["labels"]) + "</tr>")
+    for row, vals in zip(cm["rows"], cm["matrix"], strict=True):
+        cells = []
+        for col, v in zip(cm["labels"], vals, strict=True):
+            good = col == row
+            alpha = v / peak if v else 0
+            colour = f"rgba(40,150,70,{alpha:.2f})" if good else f"rgba(210,50,50,{alpha:.2f})"
+            cells.append(f'<td style="background:{colour}">{v or ""}</td>')
+        parts.append(f"<tr><th>{e(row)}</th>{''.join(cells)}</tr>")
+    parts.append("</table>")
+    parts.append("<h2>Cases</h2><table><tr><th>skill</th><th>expect</th><th>prompt</th><th>rate</th>"
+                 "<th>95% interval</th><th>selected per run</th><th>result</th><th>why</th></tr>")
+    for c in report["cases"]:
+        sel = ", ".join(e(x or "none") for x in c["selected"])
+        status = c["status"] + (" · flaky" if c["flaky"] else "")
+        err = f'<div class="small">{e("; ".join(c["errors"]))}</div>' if c["errors"] else ""
+        parts.append(f"<tr><td>{e(c['skill'])}</td><td>{e(c['expect'])}</td><td>{e(c['prompt'])}{err}</td>"
+                     f'<td class="num">{_fmt(c["trigger_rate"])}</td><td>{_bar(c, report["threshold"])}</td>'
+                     f'<td>{sel}</td><td><span class="badge {c["status"]}">{e(status)}</span></td>'
+                     f"<td>{e(c.get('why') or '')}</td></tr>")
+    parts.append("</table>")
+    parts.append("<h2>Timing and tokens</h2><table>" + "".join(
+        f"<tr><th>{e(k)}</th><td class=num>{_fmt(s.get(key))}</td></tr>" for k, key in (
+            ("latency p50 (s)", "latency_p50_s"), ("latency p95 (s)", "latency_p95_s"),
+            ("TTFT p50 (s)", "ttft_p50_s"), ("TTFT p95 (s)", "ttft_p95_s"), ("input tokens", "input_tokens"),
+            ("output tokens", "output_tokens"), ("wall time (s)", "wall_s"), ("retried requests", "retried")))
+        + "</table>")
+    parts.append('<p class="small">Made by Skill Studio. Cases pass when expect=trigger and rate ≥ threshold, '
+                 "or expect=no_trigger and rate &lt; threshold.</p></body></html>\n")
+    return "".join(parts)
+
+
+def write(path: Path, text: str) -> None:
+    atomic_write(Path(path), text)

@@ -1,0 +1,82 @@
+"""Publishing a signed bundle to the OpenAI Skills API (`openai:` targets).
+
+A skill with the same name gets a new version (made the default); otherwise the skill is created
+from the zip. We use the SDK's `client.skills` resources so the wire format is the SDK's own.
+The API key comes from OPENAI_API_KEY, else the OS keyring entry the app's settings write.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skillstudio.errors import EnvironmentProblem, SkillStudioError
+
+KEYRING_SERVICE, KEYRING_USER = "skillstudio", "openai-api-key"  # same entry as the settings dialog
+
+
+@dataclass(frozen=True)
+class Published:
+    skill_id: str
+    version: str
+    created: bool
+
+
+def api_key() -> str:
+    key = os.environ.get("OPENAI_API_KEY")
+    if key:
+        return key
+    from skillstudio.release.keys import _keyring_call
+
+    try:
+        key = _keyring_call("get_password", KEYRING_SERVICE, KEYRING_USER)
+    except EnvironmentProblem:
+        key = None
+    if not key:
+        raise EnvironmentProblem("no OpenAI API key", "set OPENAI_API_KEY or store a key in the app's settings")
+    return key
+
+
+def client(base_url: str | None = None) -> Any:
+    import openai
+
+    return openai.OpenAI(api_key=api_key(), base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
+                         max_retries=0, timeout=120)
+
+
+def _call(fn: Any, *args: Any, **kw: Any) -> Any:
+    import openai
+
+    try:
+        return fn(*args, **kw)
+    except openai.AuthenticationError:
+        raise EnvironmentProblem("the OpenAI API rejected the API key", "check OPENAI_API_KEY") from None
+    except openai.APIConnectionError as exc:
+        raise EnvironmentProblem(f"cannot reach the OpenAI API ({exc})", "check --base-url / your network") from None
+    except openai.APIStatusError as exc:
+        raise SkillStudioError(f"the Skills API answered {exc.status_code}: {exc.message}",
+                               "check the bundle (run `skillstudio validate`)") from None
+
+
+def find_skill(c: Any, name: str) -> Any | None:
+    page = _call(c.skills.list, limit=100)
+    for s in page.auto_paging_iter() if hasattr(page, "auto_paging_iter") else page:
+        if s.name == name:
+            return s
+    return None
+
+
+def push_zip(zip_path: Path, name: str, *, base_url: str | None = None, target: str = "openai:") -> Published:
+    """Create the skill (or a new default version of it) from the zip."""
+    c = client(base_url)
+    wanted_id = target.removeprefix("openai:").strip() or None
+    data = Path(zip_path).read_bytes()
+    upload = (f"{name}.zip", data, "application/zip")
+    existing = _call(c.skills.retrieve, wanted_id) if wanted_id else find_skill(c, name)
+    if existing is None:
+        s = _call(c.skills.create, files=upload)
+        return Published(s.id, str(s.latest_version or s.default_version), True)
+    v = _call(c.skills.versions.create, existing.id, files=upload, default=True)
+    return Published(existing.id, str(v.version), False)

@@ -1,0 +1,36 @@
+"""Choosing a backend by name: `subprocess` (bubblewrap on Linux), `docker`, or an explicit `none`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from skillstudio.errors import EnvironmentProblem, SkillStudioError
+from skillstudio.sandbox.executor import Executor
+from skillstudio.sandbox.image import Progress
+from skillstudio.sandbox.proxy import Interceptor
+
+BACKENDS = ("subprocess", "docker", "none")
+
+
+def open_executor(kind: str, *, unsandboxed_ok: bool = False, resolve: dict[str, str] | None = None,
+                  interceptor: Interceptor | None = None, progress: Progress | None = None,
+                  docker_client: Any | None = None) -> Executor:
+    """A ready executor, or a clear error; never a silent fallback to a weaker sandbox."""
+    if kind == "subprocess":
+        if not sys.platform.startswith("linux"):
+            raise EnvironmentProblem(
+                f"the subprocess sandbox is not available on {sys.platform} yet",
+                "use --sandbox docker, or --sandbox none --unsandboxed-i-know to run without a sandbox")
+        from skillstudio.sandbox.bwrap import BwrapExecutor
+
+        return BwrapExecutor(resolve=resolve, interceptor=interceptor)
+    if kind == "docker":
+        from skillstudio.sandbox.docker_backend import DockerExecutor
+
+        return DockerExecutor(docker_client, resolve=resolve, interceptor=interceptor, progress=progress)
+    if kind == "none":
+        from skillstudio.sandbox.unsandboxed import UnsandboxedExecutor
+
+        return UnsandboxedExecutor(unsandboxed_ok)
+    raise SkillStudioError(f"unknown sandbox {kind!r}", "use subprocess, docker or none")

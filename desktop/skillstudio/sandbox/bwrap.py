@@ -1,0 +1,186 @@
+"""The subprocess backend on Linux: bubblewrap.
+
+Each command runs in fresh namespaces (`--unshare-all`: user, PID, IPC, UTS, cgroup and network —
+only loopback exists inside), as an unprivileged uid, in a new session (no TIOCSTI into the
+user's terminal), with every capability dropped and `--die-with-parent`. The filesystem is a
+read-only tmpfs root holding read-only binds of the runtime (/usr and the /bin, /lib* links, a few
+/etc files: TLS certificates, ld.so cache, a synthetic passwd), a private /proc and /dev, a fresh
+tmpfs /tmp, the data folder read-write at /data (the working directory and HOME), the skills
+read-only at /skills/<name>, and nothing else: no home, no keys, no sockets, no host environment.
+`PR_SET_NO_NEW_PRIVS` is set by bubblewrap itself, so setuid binaries cannot gain privileges.
+Seccomp: not added; the user namespace already denies what a filter would (ptrace of host
+processes, mount, module loading) and Debian's bwrap keeps the kernel's default TIOCSTI guard via
+`--new-session`.
+
+Network with an allow list: the egress proxy runs on the host on a Unix socket that is bound into
+the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.
+
+Limits: wall time by the caller (killing bwrap kills the sandbox's PID 1 and so the whole tree),
+CPU seconds, address space and file size by rlimits in the launcher, processes and memory by a
+cgroup when one can be created (see `limits.py`).
+
+Other platforms (design, not built yet): macOS runs the same launcher under `sandbox-exec` with a
+generated SBPL profile (deny default; allow read of /usr, /System, /Library, the skills; allow
+write only under the data folder and a private TMPDIR; deny network except the proxy's localhost
+port), as srt does. Windows has no equivalent for an unprivileged app: use the Docker backend
+(Docker Desktop/WSL2). Where no sandbox exists, `--sandbox none` runs unsandboxed only when the
+user passes `--unsandboxed-i-know`, and the result says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import EnvironmentProblem
+from skillstudio.sandbox import limits
+from skillstudio.sandbox.executor import ExecResult, clean_env, launcher_args, run_process
+from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
+from skillstudio.sandbox.policy import Policy
+from skillstudio.sandbox.proxy import EgressProxy, Interceptor
+
+DATA_MOUNT = "/data"
+RUN_DIR = "/run/skillstudio"
+SANDBOX_UID = 1000
+_ETC = ["ssl", "ca-certificates", "ca-certificates.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+        "localtime", "alternatives", "mime.types", "nsswitch.conf", "python3", "python3.11", "pki",
+        "host.conf"]
+_HINT_INSTALL = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
+_HINT_USERNS = ("enable unprivileged user namespaces: on Ubuntu 24.04+ `sudo sysctl -w "
+                "kernel.apparmor_restrict_unprivileged_userns=0` (or add an AppArmor profile for bwrap); "
+                "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use --sandbox docker")
+
+
+def check_bwrap() -> str:
+    """Path of a working bwrap; EnvironmentProblem (with the fix) when missing or user namespaces are off."""
+    path = shutil.which("bwrap")
+    if path is None:
+        raise EnvironmentProblem("bubblewrap (bwrap) is not installed", _HINT_INSTALL)
+    probe = subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True,
+                           text=True, check=False, timeout=30)
+    if probe.returncode != 0:
+        why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else f"exit {probe.returncode}"
+        raise EnvironmentProblem(f"bubblewrap cannot create a sandbox ({why})", _HINT_USERNS)
+    return path
+
+
+class BwrapExecutor:
+    """Runs each command in a fresh bubblewrap sandbox; one egress proxy per executor when needed."""
+
+    name = "subprocess"
+
+    def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None) -> None:
+        self._bwrap = check_bwrap()
+        self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
+        self._resolve = resolve
+        self._interceptor = interceptor
+        self._proxy: EgressProxy | None = None
+        self._allow: tuple[str, ...] = ()
+        self._etc = Path(tempfile.mkdtemp(prefix="ss-bwrap-etc-"))
+        (self._etc / "passwd").write_text(
+            f"root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:{SANDBOX_UID}:{SANDBOX_UID}:sandbox:{DATA_MOUNT}:/bin/sh\n"
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+        (self._etc / "group").write_text(f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\nnogroup:x:65534:\n")
+        (self._etc / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
+
+    def _proxy_for(self, policy: Policy) -> EgressProxy | None:
+        if not policy.network.enabled:
+            return None
+        allow = tuple(policy.network.allow)
+        if self._proxy is None or allow != self._allow:
+            if self._proxy is not None:
+                self._proxy.close()
+            self._proxy = EgressProxy(policy.network.allows, resolve=self._resolve,
+                                      interceptor=self._interceptor).start()
+            self._allow = allow
+        return self._proxy
+
+    def argv(self, cmd: Sequence[str], policy: Policy, proxy: EgressProxy | None) -> list[str]:
+        """The full bwrap command line for one run (shown by `exec --verbose`)."""
+        a = [self._bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+             "--ro-bind", "/usr", "/usr"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            p = Path("/") / top
+            if p.is_symlink():
+                a += ["--symlink", os.readlink(p), f"/{top}"]
+            elif p.is_dir():
+                a += ["--ro-bind", str(p), f"/{top}"]
+        for name in _ETC:
+            a += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        for name in ("passwd", "group", "hosts"):
+            a += ["--ro-bind", str(self._etc / name), f"/etc/{name}"]
+        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+              "--bind", str(policy.data_dir), DATA_MOUNT]
+        for p in limits.existing_denied(policy.data_dir, policy.deny_write):
+            inside = f"{DATA_MOUNT}/{p.relative_to(policy.data_dir).as_posix()}"
+            a += ["--ro-bind", str(p), inside]
+        for m in policy.skills:
+            a += ["--ro-bind", str(m.source), m.target]
+        a += ["--ro-bind", _LAUNCHER_FILE, f"{RUN_DIR}/launcher.py"]
+        for inside, host in policy.ro_files.items():
+            a += ["--ro-bind", str(host), inside]
+        config: dict[str, object] = {}
+        if proxy is not None:
+            a += ["--ro-bind", str(proxy.socket_path), f"{RUN_DIR}/proxy.sock"]
+            config["proxy_socket"] = f"{RUN_DIR}/proxy.sock"
+        lim = policy.limits
+        if lim.cpu_s:
+            config["cpu_s"] = lim.cpu_s
+        if lim.memory_mb:
+            config["as_bytes"] = lim.memory_mb * 1024 * 1024
+        if lim.file_size_mb:
+            config["fsize_bytes"] = lim.file_size_mb * 1024 * 1024
+        a += ["--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S",
+              f"{RUN_DIR}/launcher.py", *launcher_args(config), "--", *cmd]
+        return a
+
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
+        policy = policy.checked()
+        if not cmd:
+            raise EnvironmentProblem("no command given", "pass the command after --")
+        proxy = self._proxy_for(policy)
+        events_before = len(proxy.events) if proxy else 0
+        lim = policy.limits
+        cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
+        nproc = None if cgroup is not None or not lim.pids or os.getuid() == 0 else limits.user_task_count() + lim.pids
+
+        def preexec() -> None:
+            if cgroup is not None:
+                cgroup.enter()
+            if nproc is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+        denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
+        env = clean_env(DATA_MOUNT, policy.env)
+        try:
+            result = run_process(self.argv(cmd, policy, proxy), env=env, cwd=str(policy.data_dir),
+                                 wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec)
+        finally:
+            if cgroup is not None:
+                cgroup.destroy()
+        removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
+        if removed:
+            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+        if proxy is not None:
+            result.network_log = proxy.take_events(events_before)
+        return result
+
+    def close(self) -> None:
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
+        shutil.rmtree(self._etc, ignore_errors=True)
+
+    def __enter__(self) -> BwrapExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,280 @@
+"""The Docker backend: a warm, locked-down container per session; each command is a `docker exec`.
+
+The container: read-only root filesystem, `cap_drop=ALL`, `no-new-privileges`, pids/memory/CPU
+limits, tmpfs /tmp, a non-root user (the data folder's owner, so created files belong to the user;
+see `_user`), only the data folder mounted read-write (at /data, the working directory) and the
+skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is our launcher in `--idle` mode
+(reaps orphans, survives `kill -9 -1`).
+
+Network with an allow list: instead of an internal Docker network plus a proxy container, the
+host's egress proxy socket is bind-mounted in and bridged by the launcher exactly as for
+bubblewrap. The container keeps `network_mode=none` (no interface but loopback, so no DNS and no
+way around the proxy), the proxy's decisions land in our in-process log, and the secrets layer's
+interceptor (issue 5) runs on the host where the keyring is, never inside a container.
+
+Lifecycle: containers carry labels (`org.skillstudio.sandbox`, the owner's host and pid). Creating
+an executor removes containers whose owner process is gone (after a crash); `close()` removes its
+own. A timeout or cancel kills every process of the sandbox user in the container (`kill -9 -1`
+from a helper exec), which ends the exec: exit 124 on timeout. Calls in one session share the
+container, so a timeout also ends other commands running in it at that moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import EnvironmentProblem
+from skillstudio.sandbox import limits
+from skillstudio.sandbox.executor import (
+    CANCEL_EXIT,
+    TIMEOUT_EXIT,
+    CappedOutput,
+    ExecResult,
+    clean_env,
+    launcher_args,
+)
+from skillstudio.sandbox.image import Progress, ensure_image
+from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
+from skillstudio.sandbox.policy import Policy
+from skillstudio.sandbox.proxy import EgressProxy, Interceptor
+
+LABEL = "org.skillstudio.sandbox"
+LABEL_OWNER = "org.skillstudio.owner"
+DATA_MOUNT = "/data"
+RUN_DIR = "/run/skillstudio"
+_KILL_ALL = ["python3", "-I", "-S", "-c", "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"]
+_HINT_ENGINE = "start the Docker engine (sudo systemctl start docker) and make sure you may use it (docker group)"
+
+
+def connect(timeout: int = 60) -> Any:
+    """A docker client talking to a live engine, or EnvironmentProblem saying how to get one."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except Exception as exc:  # noqa: BLE001 - any failure means "no usable engine"
+        raise EnvironmentProblem(f"the Docker engine is not reachable ({exc.__class__.__name__})", _HINT_ENGINE) from exc
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sweep(client: Any, include_own: bool = False) -> list[str]:
+    """Remove our labelled containers whose owner process is gone (or all of ours); returns their ids."""
+    removed = []
+    host = socket.gethostname()
+    for c in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = c.labels.get(LABEL_OWNER, "")
+        o_host, _, o_pid = owner.rpartition(":")
+        mine = owner == _owner()
+        alive = o_host == host and o_pid.isdigit() and _pid_alive(int(o_pid))
+        if (mine and include_own) or (not mine and o_host == host and not alive):
+            with contextlib.suppress(Exception):
+                c.remove(force=True)
+                removed.append(c.id)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _user(policy: Policy) -> str:
+    """Run as the data folder's owner, so files the tool writes belong to the user.
+
+    A data folder owned by root (root running Skill Studio) is the one case where that is uid 0: it
+    still has no capabilities, no new privileges, a read-only root and no network, but prefer a
+    data folder owned by a normal user.
+    """
+    st = policy.data_dir.stat()
+    return f"{st.st_uid}:{st.st_gid}"
+
+
+@dataclass
+class _Warm:
+    container: Any
+    proxy: EgressProxy | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DockerExecutor:
+    """One session: warm containers keyed by the policy's mounts, limits and network."""
+
+    name = "docker"
+
+    def __init__(self, client: Any | None = None, *, resolve: dict[str, str] | None = None,
+                 interceptor: Interceptor | None = None, progress: Progress | None = None) -> None:
+        self.client = client or connect()
+        self._resolve = resolve
+        self._interceptor = interceptor
+        self.swept = sweep(self.client)
+        self.image = ensure_image(self.client, progress)
+        self._warm: dict[str, _Warm] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, policy: Policy) -> str:
+        return json.dumps([str(policy.data_dir), [(str(m.source), m.name) for m in policy.skills],
+                           policy.limits.model_dump(), policy.network.allow, policy.env, _user(policy),
+                           {k: str(v) for k, v in policy.ro_files.items()},
+                           [str(p) for p in limits.existing_denied(policy.data_dir, policy.deny_write)]], sort_keys=True)
+
+    def container_for(self, policy: Policy) -> Any:
+        """The warm container for this policy (started on first use)."""
+        key = self._key(policy)
+        with self._lock:
+            warm = self._warm.get(key)
+            if warm is not None:
+                try:
+                    warm.container.reload()
+                    if warm.container.status == "running":
+                        return warm.container
+                except Exception:  # noqa: BLE001 - gone: start a new one
+                    pass
+                self._drop(warm)
+            warm = self._start(policy)
+            self._warm[key] = warm
+            return warm.container
+
+    def _start(self, policy: Policy) -> _Warm:
+        from docker.types import Mount, Ulimit
+
+        proxy = None
+        mounts = [Mount(DATA_MOUNT, str(policy.data_dir), type="bind", read_only=False),
+                  Mount(f"{RUN_DIR}/launcher.py", _LAUNCHER_FILE, type="bind", read_only=True)]
+        for p in limits.existing_denied(policy.data_dir, policy.deny_write):
+            mounts.append(Mount(f"{DATA_MOUNT}/{p.relative_to(policy.data_dir).as_posix()}", str(p),
+                                type="bind", read_only=True))
+        mounts += [Mount(m.target, str(m.source), type="bind", read_only=True) for m in policy.skills]
+        mounts += [Mount(inside, str(host), type="bind", read_only=True) for inside, host in policy.ro_files.items()]
+        if policy.network.enabled:
+            proxy = EgressProxy(policy.network.allows, resolve=self._resolve,
+                                interceptor=self._interceptor).start()
+            proxy.allow_dir_access()
+            mounts.append(Mount(f"{RUN_DIR}/proxy", str(proxy.socket_path.parent), type="bind", read_only=True))
+        lim = policy.limits
+        kwargs: dict[str, Any] = {}
+        if lim.memory_mb:
+            kwargs["mem_limit"] = f"{lim.memory_mb}m"
+            kwargs["memswap_limit"] = f"{lim.memory_mb}m"
+        if lim.pids:
+            kwargs["pids_limit"] = lim.pids
+        if lim.file_size_mb:
+            size = lim.file_size_mb * 1024 * 1024
+            kwargs["ulimits"] = [Ulimit(name="fsize", soft=size, hard=size)]
+        try:
+            container = self.client.containers.run(
+                self.image, ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", "--idle"], detach=True,
+                user=_user(policy), read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                network_mode="none", tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"}, mounts=mounts,
+                working_dir=DATA_MOUNT, environment=clean_env(DATA_MOUNT, policy.env), hostname="sandbox",
+                labels={LABEL: "1", LABEL_OWNER: _owner()}, nano_cpus=1_000_000_000, ipc_mode="private",
+                **kwargs)
+        except Exception as exc:
+            if proxy is not None:
+                proxy.close()
+            raise EnvironmentProblem(f"cannot start the sandbox container: {exc}", _HINT_ENGINE) from exc
+        return _Warm(container, proxy)
+
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
+        policy = policy.checked()
+        if not cmd:
+            raise EnvironmentProblem("no command given", "pass the command after --")
+        container = self.container_for(policy)
+        warm = next(w for w in self._warm.values() if w.container is container)
+        with warm.lock:
+            return self._run_in(warm, cmd, policy, cancel)
+
+    def _run_in(self, warm: _Warm, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None) -> ExecResult:
+        container = warm.container
+        proxy = warm.proxy
+        events_before = len(proxy.events) if proxy else 0
+        config: dict[str, object] = {"kill_all_after": True}
+        if policy.limits.cpu_s:
+            config["cpu_s"] = policy.limits.cpu_s
+        if proxy is not None:
+            config["proxy_socket"] = f"{RUN_DIR}/proxy/{proxy.socket_path.name}"
+        denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
+        user = _user(policy)
+        api = self.client.api
+        start = time.monotonic()
+        exec_id = api.exec_create(container.id, ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", *launcher_args(config),
+                                                 "--", *cmd], user=user, workdir=DATA_MOUNT,
+                                  environment=clean_env(DATA_MOUNT, policy.env))["Id"]
+        stream = api.exec_start(exec_id, stream=True, demux=True)
+        out, err = CappedOutput(policy.limits.output_bytes), CappedOutput(policy.limits.output_bytes)
+
+        def pump() -> None:
+            with contextlib.suppress(Exception):
+                for o, e in stream:
+                    if o:
+                        out.feed(o)
+                    if e:
+                        err.feed(e)
+
+        reader = threading.Thread(target=pump, name="docker-exec-output", daemon=True)
+        reader.start()
+        timed_out = cancelled = False
+        deadline = start + policy.limits.wall_s
+        while reader.is_alive():
+            reader.join(0.05)
+            if cancel is not None and cancel.cancelled:
+                cancelled = True
+            elif time.monotonic() >= deadline:
+                timed_out = True
+            if timed_out or cancelled:
+                with contextlib.suppress(Exception):
+                    container.exec_run(_KILL_ALL, user=user)
+                reader.join(10)
+                break
+        info = api.exec_inspect(exec_id)
+        settle = time.monotonic() + 5
+        while info.get("Running") and time.monotonic() < settle:
+            time.sleep(0.02)
+            info = api.exec_inspect(exec_id)
+        code = info.get("ExitCode")
+        exit_code = TIMEOUT_EXIT if timed_out else CANCEL_EXIT if cancelled else (code if code is not None else 1)
+        result = ExecResult(exit_code=exit_code, stdout=out.text(), stderr=err.text(), timed_out=timed_out,
+                            truncated=out.truncated or err.truncated, duration_s=time.monotonic() - start,
+                            cancelled=cancelled)
+        removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
+        if removed:
+            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+        if proxy is not None:
+            result.network_log = proxy.take_events(events_before)
+        return result
+
+    def _drop(self, warm: _Warm) -> None:
+        with contextlib.suppress(Exception):
+            warm.container.remove(force=True)
+        if warm.proxy is not None:
+            warm.proxy.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for warm in self._warm.values():
+                self._drop(warm)
+            self._warm.clear()
+
+    def __enter__(self) -> DockerExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,55 @@
+"""Start the desktop app: `skillstudio gui [WORKSPACE]` calls run_app."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from skillstudio import __version__, resources
+from skillstudio.ui.resources import apply_theme, load_icon
+from skillstudio.ui.settings import AppSettings
+
+
+def default_workspace(settings: AppSettings, cwd: Path | None = None) -> Path:
+    """skills/ in the current folder if it exists, else the last workspace, else the bundled examples."""
+    here = (cwd or Path.cwd()) / "skills"
+    if here.is_dir():
+        return here
+    last = settings.last_workspace()
+    if last is not None and last.is_dir():
+        return last
+    return resources.examples_dir()
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Skill Studio")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("skillstudio")
+    app.setDesktopFileName("skillstudio")
+    icon = load_icon("app")
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    return app
+
+
+def run_app(workspace: Path | None) -> int:
+    from skillstudio.ui.main_window import MainWindow  # after QApplication exists
+
+    app = create_app()
+    settings = AppSettings()
+    apply_theme(app, settings.theme)
+    root = Path(workspace) if workspace is not None else default_workspace(settings)
+    if not root.is_dir():
+        print(f"skillstudio: {root} is not a folder — pass a workspace folder that holds skills", file=sys.stderr)
+        return 2
+    window = MainWindow(settings)
+    window.open_workspace(root)
+    window.show()
+    QTimer.singleShot(0, window.offer_recovery)
+    return int(app.exec())

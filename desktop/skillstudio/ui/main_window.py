@@ -1,0 +1,853 @@
+"""The main window: workspace tree, tabbed editors, problems, token meter, and the file lifecycle.
+
+Controllers here live in the GUI thread; all slow work (loading a workspace, validating a buffer)
+goes through `self.pool` and comes back to @Slot methods. Closing the window asks about unsaved
+buffers, then cancels and waits for every worker.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
+
+from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.model import find_skill_md
+from skillstudio.bundle.problems import Problem
+from skillstudio.bundle.triggers import TRIGGERS_PATH
+from skillstudio.bundle.workspace import Workspace, load_workspace
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import Cancelled
+from skillstudio.ui import prompts
+from skillstudio.ui.analysis import CheckResult
+from skillstudio.ui.cases_editor import TriggerCasesEditor
+from skillstudio.ui.editor_tab import EditorTab
+from skillstudio.ui.file_watch import ExternalChangeWatcher
+from skillstudio.ui.live_check import LiveChecker
+from skillstudio.ui.problems_panel import ProblemsPanel
+from skillstudio.ui.recovery import RecoveryStore
+from skillstudio.ui.resources import apply_theme, load_icon
+from skillstudio.ui.settings import AppSettings
+from skillstudio.ui.settings_dialog import SettingsDialog
+from skillstudio.ui.token_meter import TokenMeter
+from skillstudio.ui.versions_panel import VersionsPanel
+from skillstudio.ui.welcome import WelcomePage
+from skillstudio.ui.wizard import NewSkillWizard
+from skillstudio.ui.workers import WorkerPool
+from skillstudio.ui.workspace_tree import WorkspaceTree
+
+AUTOSAVE_MS = 3000
+APP_NAME = "Skill Studio"
+
+
+def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Workspace:
+    """Worker side: read every skill of the workspace (never touches a widget)."""
+
+    def report(done: int, total: int) -> None:
+        if token.cancelled:
+            raise Cancelled()
+        if done == total or done % 25 == 0:
+            progress(done, total)  # type: ignore[operator]
+
+    return load_workspace(root, progress=report)
+
+
+class MainWindow(QMainWindow):
+    sig_workspace_loaded = Signal(object)  # Workspace
+    sig_checked = Signal(object)  # CheckResult shown for the current tab
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.settings = settings or AppSettings()
+        self.pool = WorkerPool(self, max_threads=2)
+        self.recovery = RecoveryStore()
+        self.workspace_root: Path | None = None
+        self.workspace: Workspace | None = None
+        self._load_job: int | None = None
+        self._checkers: dict[QWidget, LiveChecker] = {}  # editor or cases tab -> its skill's live check
+        self._autosaved: dict[str, str] = {}  # recovery key -> text last written there
+        self._closing = False
+        self._open_after_load: Path | None = None
+        self.setWindowTitle(APP_NAME)
+        self.resize(1280, 820)
+
+        self.tree = WorkspaceTree()
+        self.tree.sig_open_file.connect(self.open_file)
+        self.tree.sig_open_cases.connect(self.open_cases)
+        self.tree.sig_skill_selected.connect(self._on_skill_selected)
+        tree_dock = QDockWidget("Workspace", self)
+        tree_dock.setObjectName("dock_workspace")
+        tree_dock.setWidget(self.tree)
+        tree_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, tree_dock)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("editor_tabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._on_current_tab_changed)
+        self.welcome = WelcomePage()
+        self.welcome.sig_new_skill.connect(self.new_skill)
+        self.welcome.sig_open_workspace.connect(self.choose_workspace)
+        self.welcome.sig_open_recent.connect(self.open_workspace)
+        self.center = QStackedWidget()
+        self.center.addWidget(self.welcome)
+        self.center.addWidget(self.tabs)
+        self.setCentralWidget(self.center)
+
+        self.problems = ProblemsPanel()
+        self.problems.sig_activated.connect(self.go_to_problem)
+        self.problems.sig_fix_requested.connect(self.apply_fix)
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("dock_problems")
+        self.problems_dock.setWidget(self.problems)
+        self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.resizeDocks([tree_dock], [260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [270], Qt.Orientation.Vertical)
+        self.versions = self._make_versions_dock()
+
+        self.token_meter = TokenMeter()
+        self.cursor_label = QLabel("")
+        self.cursor_label.setObjectName("CursorPosition")
+        self.statusBar().addPermanentWidget(self.cursor_label)
+        self.statusBar().addPermanentWidget(self.token_meter)
+
+        self.watcher = ExternalChangeWatcher(self)
+        self.watcher.sig_changed.connect(self._on_external_change)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+        self._make_actions()
+        geometry = self.settings.value("ui/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self._update_center()
+
+    # ================================================================== versions (history, diff, release)
+    def _make_versions_dock(self) -> VersionsPanel:
+        panel = VersionsPanel()
+        panel.setObjectName("versions_panel")
+        panel.sig_about_to_release.connect(self.save_all)
+        panel.sig_released.connect(self._on_released)
+        self.versions_dock = QDockWidget("Versions", self)
+        self.versions_dock.setObjectName("dock_versions")
+        self.versions_dock.setWidget(panel)
+        self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
+        self.tabifyDockWidget(self.problems_dock, self.versions_dock)
+        self.problems_dock.raise_()
+        self._versions_skill: Path | None = None
+        return panel
+
+    def _follow_skill(self, skill_dir: Path | None) -> None:
+        """The versions panel shows the skill being worked on."""
+        if skill_dir is not None and skill_dir != self._versions_skill and self.workspace_root is not None:
+            self._versions_skill = skill_dir
+            self.versions.set_skill(self.workspace_root, skill_dir)
+
+    @Slot(str)
+    def _on_released(self, version: str) -> None:
+        skill = self._versions_skill
+        self.statusBar().showMessage(f"Released {skill.name if skill else ''} {version}", 8000)
+        for tab in self.editor_tabs():
+            if skill is not None and tab.skill_dir == skill and tab.path is not None and not tab.dirty:
+                tab.reload_from_disk()
+        self._skill_files_changed(skill, self)
+        self.reload_workspace()
+
+    # ================================================================== actions and menus
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+                icon: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if icon:
+            ic = load_icon(icon)
+            if not ic.isNull():
+                act.setIcon(ic)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _make_actions(self) -> None:
+        K = QKeySequence.StandardKey  # noqa: N806
+        self.act_new = self._action("&New Skill…", self.new_skill, K.New, "new")
+        self.act_open_ws = self._action("Open &Workspace…", self.choose_workspace, "Ctrl+Shift+O", "folder")
+        self.act_open = self._action("&Open File…", self.choose_file, K.Open, "open")
+        self.act_save = self._action("&Save", self.save_current, K.Save, "save")
+        self.act_save_as = self._action("Save &As…", self.save_current_as, "Ctrl+Shift+S")
+        self.act_save_all = self._action("Save A&ll", self.save_all, "Ctrl+Alt+S")
+        self.act_close = self._action("&Close Tab", self.close_current_tab, K.Close)
+        self.act_reload = self._action("&Reload Workspace", self.reload_workspace, "F5")
+        self.act_settings = self._action("Se&ttings…", self.show_settings, "Ctrl+,", "settings")
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_undo = self._action("&Undo", self.undo, K.Undo)
+        self.act_redo = self._action("&Redo", self.redo, "Ctrl+Y")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        self.act_next_problem = self._action("&Next Problem", self.next_problem, "F8")
+        self.act_theme = self._action("&Dark Theme", self.toggle_theme, "Ctrl+Shift+T")
+        self.act_theme.setCheckable(True)
+        self.act_theme.setChecked(self.settings.theme == "dark")
+
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        for a in (self.act_new, self.act_open_ws, self.act_open):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Recent &Workspaces")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        m.addSeparator()
+        for a in (self.act_save, self.act_save_as, self.act_save_all, self.act_close):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_reload)
+        m.addAction(self.act_settings)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&Edit")
+        m.addAction(self.act_undo)
+        m.addAction(self.act_redo)
+        m.addSeparator()
+        m.addAction(self.act_next_problem)
+        m = bar.addMenu("&View")
+        m.addAction(self.act_theme)
+        m.addAction(self.problems_dock.toggleViewAction())
+        m.addAction(self.versions_dock.toggleViewAction())
+        self.view_menu = m
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_workspaces()
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for p in recent:
+            act = self.recent_menu.addAction(f"{p.name} — {p}")
+            act.setData(str(p))
+            act.triggered.connect(self._open_recent_action)
+
+    @Slot()
+    def _open_recent_action(self) -> None:
+        act = self.sender()
+        if isinstance(act, QAction):
+            self.open_workspace(Path(str(act.data())))
+
+    # ================================================================== workspace
+    @Slot()
+    def choose_workspace(self) -> None:
+        path = prompts.choose_workspace(self, self.workspace_root)
+        if path is not None:
+            self.open_workspace(path)
+
+    @Slot(object)
+    def open_workspace(self, root: Path) -> bool:
+        root = Path(root).resolve()
+        if not root.is_dir():
+            prompts.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
+            return False
+        if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
+            return False
+        self.workspace_root = root
+        self.workspace = None
+        self.setWindowTitle(f"{root.name} — {APP_NAME}")
+        self.settings.add_recent_workspace(root)
+        self.reload_workspace()
+        return True
+
+    @Slot()
+    def reload_workspace(self) -> None:
+        if self.workspace_root is None:
+            return
+        if self._load_job is not None:
+            self.pool.cancel(self._load_job)
+        self.tree.show_message(f"Loading {self.workspace_root.name}…")
+        self._update_center()
+        self._load_job, _ = self.pool.submit(partial(_load_workspace_job, self.workspace_root),
+                                             on_result=self._on_workspace_loaded, on_error=self._on_workspace_error,
+                                             on_progress=self._on_workspace_progress)
+
+    @Slot(int, int, int)
+    def _on_workspace_progress(self, job: int, done: int, total: int) -> None:
+        if job == self._load_job:
+            self.tree.show_message(f"Loading {done:,} / {total:,} skills…")
+
+    @Slot(int, object)
+    def _on_workspace_loaded(self, job: int, ws: object) -> None:
+        if job != self._load_job or not isinstance(ws, Workspace):
+            return
+        self._load_job = None
+        self.workspace = ws
+        self.tree.set_workspace(ws)
+        n = len(ws.skills)
+        self.statusBar().showMessage(f"Opened {ws.root.name}: {n} skill{'s' * (n != 1)}", 5000)
+        for checker in self._checkers.values():
+            checker.invalidate()
+            checker.request()
+        if self._open_after_load is not None:
+            self.tree.select_skill(self._open_after_load)
+            self._open_after_load = None
+        else:
+            doc = self.current_doc()
+            skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+            if skill_dir is not None:
+                self.tree.select_skill(skill_dir)
+        self._update_center()
+        self.sig_workspace_loaded.emit(ws)
+
+    @Slot(int, str)
+    def _on_workspace_error(self, job: int, message: str) -> None:
+        if job == self._load_job:
+            self._load_job = None
+            self.tree.show_message(f"Could not load the workspace: {message}")
+
+    @Slot(object)
+    def _on_skill_selected(self, skill_dir: object) -> None:
+        if isinstance(skill_dir, Path):
+            self._follow_skill(skill_dir.resolve())
+
+    # ================================================================== tabs
+    def documents(self) -> list[QWidget]:
+        """Every open tab: text editors (EditorTab) and trigger-case tables (TriggerCasesEditor)."""
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+
+    def editor_tabs(self) -> list[EditorTab]:
+        return [w for w in self.documents() if isinstance(w, EditorTab)]
+
+    def cases_tabs(self) -> list[TriggerCasesEditor]:
+        return [w for w in self.documents() if isinstance(w, TriggerCasesEditor)]
+
+    @staticmethod
+    def doc_dirty(w: QWidget) -> bool:
+        if isinstance(w, EditorTab):
+            return w.dirty
+        return isinstance(w, TriggerCasesEditor) and w.is_dirty()
+
+    @staticmethod
+    def doc_title(w: QWidget) -> str:
+        if isinstance(w, EditorTab):
+            return w.title
+        if isinstance(w, TriggerCasesEditor) and w.skill_dir() is not None:
+            return f"{w.skill_dir().name}: trigger cases"
+        return "?"
+
+    @staticmethod
+    def doc_skill_dir(w: QWidget) -> Path | None:
+        if isinstance(w, EditorTab):
+            return w.skill_dir
+        return w.skill_dir() if isinstance(w, TriggerCasesEditor) else None
+
+    def current_tab(self) -> EditorTab | None:
+        w = self.tabs.currentWidget()
+        return w if isinstance(w, EditorTab) else None
+
+    def current_doc(self) -> QWidget | None:
+        return self.tabs.currentWidget()
+
+    def tab_for(self, path: Path) -> EditorTab | None:
+        path = Path(path).resolve()
+        return next((t for t in self.editor_tabs() if t.path == path), None)
+
+    def _update_center(self) -> None:
+        if self.tabs.count():
+            self.center.setCurrentWidget(self.tabs)
+            return
+        n = len(self.workspace.skills) if self.workspace is not None else None
+        self.welcome.set_state(self.workspace_root, n, self.settings.recent_workspaces())
+        self.center.setCurrentWidget(self.welcome)
+
+    @Slot()
+    def choose_file(self) -> None:
+        start = self.current_tab().path.parent if self.current_tab() and self.current_tab().path else self.workspace_root
+        path = prompts.choose_file(self, start)
+        if path is not None:
+            self.open_file(path)
+
+    @Slot(object)
+    def open_file(self, path: Path) -> EditorTab | None:
+        path = Path(path).resolve()
+        existing = self.tab_for(path)
+        if existing is not None:
+            self.tabs.setCurrentWidget(existing)
+            return existing
+        try:
+            tab = EditorTab(path, self.workspace_root)
+        except (OSError, ValueError) as exc:
+            prompts.show_error(self, "Open file", f"Cannot open {path.name}: {exc}")
+            return None
+        self._add_tab(tab)
+        return tab
+
+    def _add_tab(self, tab: EditorTab) -> None:
+        tab.sig_dirty_changed.connect(self._on_dirty_changed)
+        tab.sig_saved.connect(self._on_tab_saved)
+        tab.editor.cursorPositionChanged.connect(self._update_cursor_label)
+        index = self.tabs.addTab(tab, tab.title)
+        self.tabs.setTabToolTip(index, str(tab.path or tab.title))
+        if tab.path is not None:
+            self.watcher.watch(tab.path)
+        checker = self._attach_checker(tab, tab.skill_dir,
+                                       tab.buffer_text if tab.mode == "skill" else None)
+        if checker is not None and tab.mode == "skill":
+            tab.editor.textChanged.connect(checker.request)
+        self.tabs.setCurrentWidget(tab)
+        self._update_center()
+
+    def _attach_checker(self, doc: QWidget, skill_dir: Path | None, text_fn: object) -> LiveChecker | None:
+        """Live problems for a tab's skill: of the buffer itself for SKILL.md, else of SKILL.md as open/saved."""
+        if skill_dir is None:
+            return None
+        fn = text_fn if callable(text_fn) else partial(self._skill_md_text, skill_dir)
+        checker = LiveChecker(self.pool, skill_dir, fn, self._current_workspace, self)
+        checker.sig_checked.connect(self._on_checked)
+        checker.sig_failed.connect(self._on_check_failed)
+        self._checkers[doc] = checker
+        checker.check_now()
+        return checker
+
+    @Slot(object)
+    def open_cases(self, skill_dir: object) -> TriggerCasesEditor | None:
+        """The trigger-cases table of a skill, in its own tab (one per skill)."""
+        skill_dir = Path(str(skill_dir)).resolve()
+        existing = next((c for c in self.cases_tabs() if c.skill_dir() == skill_dir), None)
+        if existing is not None:
+            self.tabs.setCurrentWidget(existing)
+            return existing
+        editor = TriggerCasesEditor()
+        editor.setObjectName("cases_editor")
+        editor.load(skill_dir)
+        editor.sig_dirty_changed.connect(self._on_dirty_changed)
+        index = self.tabs.addTab(editor, self.doc_title(editor))
+        self.tabs.setTabToolTip(index, str(skill_dir / TRIGGERS_PATH))
+        self._attach_checker(editor, skill_dir, None)
+        self.tabs.setCurrentWidget(editor)
+        self._update_center()
+        return editor
+
+    def _current_workspace(self) -> Workspace | None:
+        return self.workspace
+
+    def _skill_md_text(self, skill_dir: Path) -> str:
+        md = find_skill_md(skill_dir)
+        if md is None:
+            return ""
+        tab = self.tab_for(md)
+        if tab is not None:
+            return tab.buffer_text()
+        try:
+            return read_text_file(md)
+        except (OSError, ValueError):
+            return ""
+
+    @Slot(bool)
+    def _on_dirty_changed(self, dirty: bool) -> None:
+        doc = self.sender()
+        if isinstance(doc, QWidget):
+            i = self.tabs.indexOf(doc)
+            if i >= 0:
+                self.tabs.setTabText(i, ("● " if dirty else "") + self.doc_title(doc))
+            if not dirty and isinstance(doc, EditorTab):
+                self._discard_recovery(doc)
+
+    @Slot(int)
+    def _on_current_tab_changed(self, _index: int) -> None:
+        doc = self.current_doc()
+        self._update_cursor_label()
+        if doc is None:
+            self.problems.clear("Open a SKILL.md to see its problems here.")
+            self.token_meter.clear_meter()
+            return
+        checker = self._checkers.get(doc)
+        if checker is None:
+            self.problems.clear(f"{self.doc_title(doc)} is not part of a skill: nothing to validate.")
+            self.token_meter.clear_meter()
+        elif checker.last_result is not None:
+            self._show_result(doc, checker.last_result)
+        skill_dir = self.doc_skill_dir(doc)
+        if skill_dir is not None:
+            self.tree.select_skill(skill_dir)
+            self._follow_skill(skill_dir)
+
+    @Slot()
+    def _update_cursor_label(self) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            self.cursor_label.setText("")
+            return
+        c = tab.editor.textCursor()
+        self.cursor_label.setText(f"Ln {c.blockNumber() + 1}, Col {c.positionInBlock() + 1}")
+
+    # ================================================================== live check results
+    @Slot(object)
+    def _on_checked(self, result: object) -> None:
+        checker = self.sender()
+        doc = next((t for t, c in self._checkers.items() if c is checker), None)
+        if doc is None or not isinstance(result, CheckResult):
+            return
+        if isinstance(doc, EditorTab):
+            if doc.form is not None:
+                doc.form.set_frontmatter(result.frontmatter, result.parse_error, result.parse_error_line)
+            rel = doc.rel_file()
+            marks: dict[int, str] = {}
+            for p in result.problems:
+                if p.line and p.file == rel and p.severity in ("error", "warning") and marks.get(p.line) != "error":
+                    marks[p.line] = p.severity
+            doc.editor.mark_lines(marks)
+        if doc is self.current_doc():
+            self._show_result(doc, result)
+
+    def _show_result(self, doc: QWidget, result: CheckResult) -> None:
+        skill_dir = self.doc_skill_dir(doc)
+        subject = skill_dir.name if skill_dir else self.doc_title(doc)
+        self.problems.set_problems(result.problems, subject, result.error or "")
+        self.token_meter.set_summary(result.tokens)
+        self.sig_checked.emit(result)
+
+    @Slot(str)
+    def _on_check_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Live check failed: {message}", 8000)
+
+    @Slot(object)
+    def go_to_problem(self, problem: object) -> None:
+        doc = self.current_doc()
+        skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+        if not isinstance(problem, Problem) or skill_dir is None:
+            return
+        if isinstance(doc, TriggerCasesEditor) and problem.file == TRIGGERS_PATH.as_posix():
+            return  # the table is the view of that file
+        target = (skill_dir / problem.file).resolve()
+        tab = doc if isinstance(doc, EditorTab) else None
+        if tab is None or target != tab.path:
+            if not target.is_file():
+                self.statusBar().showMessage(f"{problem.file} does not exist yet", 5000)
+                return
+            opened = self.open_file(target)
+            if opened is None:
+                return
+            tab = opened
+        if problem.line:
+            tab.editor.go_to_line(problem.line)
+        else:
+            tab.editor.setFocus()
+
+    @Slot()
+    def next_problem(self) -> None:
+        tab = self.current_tab()
+        line = tab.editor.current_line() if tab else 0
+        self.problems.activate_next(line, (tab.rel_file() if tab else None) or "SKILL.md")
+
+    @Slot(object)
+    def apply_fix(self, problem: object) -> None:
+        """Apply a problem's fix-it to the open SKILL.md buffer (one undo step), or to the folder."""
+        doc = self.current_doc()
+        skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+        if not isinstance(problem, Problem) or problem.fix is None or skill_dir is None:
+            return
+        md = find_skill_md(skill_dir)
+        md_tab = self.tab_for(md) if md is not None else None
+        if md_tab is None and md is not None:
+            md_tab = self.open_file(md)
+        if md_tab is None:
+            return
+        from skillstudio.bundle.fixes import fix_text  # the fix-its are only needed when one is clicked
+
+        try:
+            new_text, changes = fix_text(md_tab.buffer_text(), problem.fix, skill_dir.name)
+        except Exception as exc:  # noqa: BLE001 - a failing fix-it is reported, never fatal
+            prompts.show_error(self, "Fix", f"Could not apply the fix: {exc}")
+            return
+        if md_tab.apply_text(new_text):
+            self.tabs.setCurrentWidget(md_tab)
+            summary = "; ".join(str(c) for c in changes) if changes else problem.fix
+            self.statusBar().showMessage(f"Fixed: {summary} (Ctrl+Z to undo, Ctrl+S to save)", 8000)
+        else:
+            self.statusBar().showMessage("The fix-it found nothing to change in the text.", 6000)
+
+    # ================================================================== saving
+    @Slot()
+    def save_current(self) -> bool:
+        doc = self.current_doc()
+        return self.save_doc(doc) if doc is not None else False
+
+    @Slot()
+    def save_current_as(self) -> bool:
+        tab = self.current_tab()
+        if tab is None:
+            return False
+        path = prompts.choose_save_path(self, tab.path or self.workspace_root)
+        return self.save_tab(tab, path) if path is not None else False
+
+    @Slot()
+    def save_all(self) -> bool:
+        return all([self.save_doc(d) for d in self.documents() if self.doc_dirty(d)])
+
+    def save_doc(self, doc: QWidget) -> bool:
+        if isinstance(doc, EditorTab):
+            return self.save_tab(doc)
+        if isinstance(doc, TriggerCasesEditor):
+            if not doc.save():
+                return False
+            self._skill_files_changed(doc.skill_dir(), doc)
+            self.statusBar().showMessage(f"Saved {self.doc_title(doc)}", 4000)
+            return True
+        return False
+
+    def save_tab(self, tab: EditorTab, path: Path | None = None) -> bool:
+        if tab.path is None and path is None:
+            path = prompts.choose_save_path(self, self.workspace_root)
+            if path is None:
+                return False
+        old_key = self._recovery_key(tab)
+        old_path = tab.path
+        try:
+            saved = tab.save(path)
+        except (OSError, ValueError) as exc:
+            prompts.show_error(self, "Save", f"Could not save {tab.title}: {exc}. Your text is still in the editor "
+                               "(and in the recovery area); try Save As… to another folder.")
+            return False
+        self.recovery.discard(old_key)
+        self._autosaved.pop(old_key, None)
+        if old_path != saved:
+            # a new name can mean a new kind of file or another skill: show it in a fresh tab
+            index, cursor_line = self.tabs.indexOf(tab), tab.editor.current_line()
+            self._remove_tab(index)
+            new_tab = self.tab_for(saved) or self.open_file(saved)
+            if new_tab is not None:
+                if new_tab.dirty or new_tab.disk_text != new_tab.buffer_text():
+                    new_tab.reload_from_disk()
+                self.tabs.tabBar().moveTab(self.tabs.indexOf(new_tab), min(index, self.tabs.count() - 1))
+                self.tabs.setCurrentWidget(new_tab)
+                new_tab.editor.go_to_line(cursor_line)
+            if self.workspace_root is not None and saved.is_relative_to(self.workspace_root):
+                self.reload_workspace()
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    @Slot(object)
+    def _on_tab_saved(self, path: object) -> None:
+        tab = self.sender()
+        if isinstance(tab, EditorTab):
+            self._skill_files_changed(tab.skill_dir, tab)
+
+    def _skill_files_changed(self, skill_dir: Path | None, source: QWidget) -> None:
+        """A file of a skill was written: every check of that skill reloads what it caches."""
+        if skill_dir is None:
+            return
+        for doc, checker in self._checkers.items():
+            if self.doc_skill_dir(doc) == skill_dir:
+                if doc is not source or not isinstance(doc, EditorTab) or doc.mode != "skill":
+                    checker.invalidate()
+                checker.request()
+
+    # ================================================================== recovery (autosave)
+    def _recovery_key(self, tab: EditorTab) -> str:
+        return RecoveryStore.key_for(tab.path, tab.untitled_id)
+
+    @Slot()
+    def autosave(self) -> int:
+        """Copy every unsaved buffer to the recovery area (only when it changed). Returns how many were written."""
+        written = 0
+        for tab in self.editor_tabs():
+            if not tab.dirty:
+                continue
+            key, text = self._recovery_key(tab), tab.buffer_text()
+            if self._autosaved.get(key) == text:
+                continue
+            try:
+                self.recovery.save(key, tab.path, text, self.workspace_root)
+            except OSError as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+                continue
+            self._autosaved[key] = text
+            written += 1
+        return written
+
+    def _discard_recovery(self, tab: EditorTab) -> None:
+        key = self._recovery_key(tab)
+        self._autosaved.pop(key, None)
+        self.recovery.discard(key)
+
+    def offer_recovery(self) -> int:
+        """At start: if the last session left unsaved buffers, offer to put them back. Returns how many."""
+        entries = self.recovery.entries()
+        if not entries:
+            return 0
+        if not prompts.ask_restore(self, entries):
+            for e in entries:
+                self.recovery.discard(e.key)
+            return 0
+        restored = 0
+        for e in entries:
+            if e.path is not None and e.path.is_file():
+                tab = self.open_file(e.path)
+            else:
+                tab = EditorTab(None, self.workspace_root)
+                self._add_tab(tab)
+                if e.path is not None:
+                    tab.path = e.path  # deleted on disk: saving re-creates it
+            if tab is None:
+                continue
+            self.recovery.discard(e.key)
+            tab.apply_text(e.text)  # one undo step back to the disk version
+            tab.editor.document().setModified(True)
+            self.autosave()
+            restored += 1
+        self.statusBar().showMessage(f"Restored {restored} unsaved buffer{'s' * (restored != 1)}", 6000)
+        return restored
+
+    # ================================================================== external changes
+    @Slot(object)
+    def _on_external_change(self, path: object) -> None:
+        tab = self.tab_for(Path(str(path)))
+        if tab is None or tab.path is None:
+            return
+        if not tab.path.exists():
+            tab.editor.document().setModified(True)
+            self.statusBar().showMessage(f"{tab.path.name} was deleted on disk; Save re-creates it", 8000)
+            return
+        try:
+            disk = read_text_file(tab.path)
+        except (OSError, ValueError):
+            return
+        if disk == tab.disk_text:
+            return  # our own save, or a touch without a change
+        if not tab.dirty:
+            tab.reload_from_disk()
+            self.statusBar().showMessage(f"Reloaded {tab.path.name}: it was changed by another program", 6000)
+        elif prompts.ask_reload(self, tab.path):
+            tab.reload_from_disk()
+        else:
+            tab.disk_text = disk  # keep ours; do not ask again for this same change
+        checker = self._checkers.get(tab)
+        if checker is not None:
+            checker.request()
+
+    # ================================================================== edit, view, settings
+    @Slot()
+    def undo(self) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.editor.undo()
+
+    @Slot()
+    def redo(self) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.editor.redo()
+
+    @Slot()
+    def toggle_theme(self) -> None:
+        self.set_theme("dark" if self.act_theme.isChecked() else "light")
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme = apply_theme(app, theme)
+        self.settings.theme = theme
+        self.act_theme.setChecked(theme == "dark")
+        for tab in self.editor_tabs():
+            tab.highlighter.set_theme(theme)
+            tab.editor.viewport().update()
+        self.versions.set_theme(theme)
+
+    @Slot()
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.set_theme(self.settings.theme)
+
+    @Slot()
+    def new_skill(self) -> Path | None:
+        if self.workspace_root is None:
+            prompts.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
+            return None
+        wizard = NewSkillWizard(self.workspace_root, self)
+        if not wizard.exec() or wizard.created_path() is None:
+            return None
+        created = Path(wizard.created_path())  # type: ignore[arg-type]
+        self._open_after_load = created
+        self.reload_workspace()
+        md = find_skill_md(created)
+        if md is not None:
+            self.open_file(md)
+        self.statusBar().showMessage(f"Created {created.name}", 6000)
+        return created
+
+    # ================================================================== closing
+    @Slot(int)
+    def close_tab(self, index: int) -> bool:
+        doc = self.tabs.widget(index)
+        if doc is not None and self.doc_dirty(doc):
+            answer = prompts.ask_save_changes(self, [self.doc_title(doc)])
+            if answer == "cancel" or (answer == "save" and not self.save_doc(doc)):
+                return False
+        self._remove_tab(index)
+        return True
+
+    @Slot()
+    def close_current_tab(self) -> None:
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def _remove_tab(self, index: int) -> None:
+        tab = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        if isinstance(tab, EditorTab):
+            self._discard_recovery(tab)
+            if tab.path is not None and self.tab_for(tab.path) is None:
+                self.watcher.unwatch(tab.path)
+        checker = self._checkers.pop(tab, None)
+        if checker is not None:
+            checker.sig_checked.disconnect(self._on_checked)
+            checker.deleteLater()
+        if tab is not None:
+            tab.deleteLater()
+        self._update_center()
+
+    def close_all_tabs(self) -> bool:
+        """Ask once about every unsaved buffer; False if the user cancelled."""
+        dirty = [d for d in self.documents() if self.doc_dirty(d)]
+        if dirty:
+            answer = prompts.ask_save_changes(self, [self.doc_title(d) for d in dirty])
+            if answer == "cancel":
+                return False
+            if answer == "save" and not all([self.save_doc(d) for d in dirty]):
+                return False
+        while self.tabs.count():
+            self._remove_tab(0)
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing and not self.close_all_tabs():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop timers, cancel and wait for every worker; safe to call twice."""
+        if self._closing:
+            return
+        self._closing = True
+        self.autosave_timer.stop()
+        self.settings.set_value("ui/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.versions.shutdown()
+        self.pool.shutdown()

@@ -1,0 +1,43 @@
+"""The signing commands as a user runs them: a real process, real keyring, exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from release_support import write_skill
+
+
+def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "skillstudio", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=dict(os.environ), timeout=120, check=False)
+
+
+def test_keys_pack_sign_verify_in_a_real_process(real_keyring: None, tmp_path: Path) -> None:
+    d = write_skill(tmp_path / "ws")
+    r = _run("keys", "generate", "cli-user", "--rotate", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _run("keys", "export", "cli-user", "-o", "cli-user.pem", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "cli-user.pem").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    r1 = _run("pack", d, "-o", "a.zip", cwd=tmp_path)
+    r2 = _run("pack", d, "-o", "b.zip", cwd=tmp_path)
+    assert r1.returncode == r2.returncode == 0
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert _run("sign", "a.zip", "--key", "cli-user", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.zip.sig.json").is_file()
+    ok = _run("verify", "a.zip", "--pubkey", "cli-user.pem", cwd=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.startswith("valid:")
+
+    (tmp_path / "b.zip").write_bytes((tmp_path / "a.zip").read_bytes()[:-1] + b"\x01")
+    bad = _run("verify", "b.zip", "--pubkey", "cli-user.pem", "--signature", "a.zip.sig.json", cwd=tmp_path)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+    usage = _run("verify", "missing.zip", "--pubkey", "cli-user.pem", cwd=tmp_path)
+    assert usage.returncode == 2 and "does not exist" in usage.stderr
+    nokey = _run("verify", "a.zip", cwd=tmp_path)
+    assert nokey.returncode == 2 and "--pubkey" in nokey.stderr
+    for cmd in ("keys", "pack", "sign", "verify", "push", "pull", "copy", "lock", "trust", "registry"):
+        assert _run(cmd, "--help", cwd=tmp_path).returncode == 0, cmd

@@ -1,0 +1,124 @@
+"""Fixtures for the sandbox tests: real bubblewrap, real Docker, real local HTTP(S) servers.
+
+`backend` runs a test on both sandboxes. The Docker image is built (offline) at most once per
+session and reused when it already exists; one DockerExecutor (one warm-container session) serves
+all Docker tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import os
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sandbox_support import Backend, Server
+
+from skillstudio.sandbox.executor import Executor
+
+RESOLVE = {"allowed.test": "127.0.0.1", "other.test": "127.0.0.1", "api.allowed.test": "127.0.0.1"}
+SANDBOX_UID = 1000  # owner of Docker data folders in tests (the container runs as the folder's owner)
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = f"hello {self.headers.get('Host', '')} {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _serve(ctx: ssl.SSLContext | None) -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    if ctx is not None:
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    t = threading.Thread(target=srv.serve_forever, name="test-http", daemon=True)
+    t.start()
+    return srv, t
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[Server]:
+    """A plain HTTP server on the host's loopback (what the sandbox must not reach directly)."""
+    srv, t = _serve(None)
+    yield Server(srv.server_address[1])
+    srv.shutdown()
+    t.join(5)
+
+
+@pytest.fixture(scope="session")
+def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A local HTTPS server with a self-signed certificate for allowed.test (and *.allowed.test)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "allowed.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("allowed.test"), x509.DNSName("*.allowed.test")]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    d = tmp_path_factory.mktemp("https")
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (d / "cert.pem").write_bytes(pem)
+    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    srv, t = _serve(ctx)
+    yield Server(srv.server_address[1], pem)
+    srv.shutdown()
+    t.join(5)
+
+
+@pytest.fixture(scope="session")
+def docker_executor(docker_client: Any) -> Iterator[Executor]:
+    """One Docker sandbox session for the whole test session (image built offline once if missing)."""
+    from skillstudio.sandbox.docker_backend import DockerExecutor
+
+    ex = DockerExecutor(docker_client, resolve=RESOLVE, progress=lambda m: print(f"[image] {m}"))
+    yield ex
+    ex.close()
+
+
+@pytest.fixture()
+def bwrap_executor(bwrap_available: None) -> Iterator[Executor]:
+    from skillstudio.sandbox.bwrap import BwrapExecutor
+
+    ex = BwrapExecutor(resolve=RESOLVE)
+    yield ex
+    ex.close()
+
+
+@pytest.fixture(params=["subprocess", "docker"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """The test runs once per sandbox backend, each with a fresh data folder."""
+    counter = iter(range(1000))
+
+    def make_data() -> Path:
+        d = tmp_path / f"data{next(counter)}"
+        d.mkdir()
+        if request.param == "docker" and os.getuid() == 0:
+            os.chown(d, SANDBOX_UID, SANDBOX_UID)
+        return d
+
+    if request.param == "subprocess":
+        ex = request.getfixturevalue("bwrap_executor")
+    else:
+        ex = request.getfixturevalue("docker_executor")
+    return Backend(request.param, ex, make_data)

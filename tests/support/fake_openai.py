@@ -1,0 +1,307 @@
+"""A scripted OpenAI-compatible HTTP server on 127.0.0.1 for trigger-test tests.
+
+This is a test double at the HTTP boundary only: our code talks to it through the real openai SDK
+over real sockets. It speaks the Responses wire format (JSON, and SSE with the event types and item
+shapes of `openai.types.responses`) and `/chat/completions`. The "model" is a keyword table the
+test writes: the first keyword found in the prompt names the skill it reads; no keyword → it
+answers in text. Faults can be injected per prompt: 429 with Retry-After, 500, a hang (timeout),
+a stream cut mid-chunk, a stream that ends early, a refused key (401).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Script:
+    """What the scripted model does. Keys of `keywords` are matched case-insensitively in the prompt."""
+
+    keywords: list[tuple[str, str]] = field(default_factory=list)  # (keyword, skill name)
+    command_style: str = "cat {path}/SKILL.md"
+    reasoning_first: bool = True
+    # prompt substring -> list of outcomes consumed one per call, e.g. ["crm-query", None, "crm-query"]
+    sequences: dict[str, list[str | None]] = field(default_factory=dict)
+    # prompt substring -> list of faults consumed one per call; a fault ending in "*" repeats forever.
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    retry_after: str = "0"
+    delay_s: float = 0.0  # per request, before the first byte
+    jitter_by_prompt: bool = False  # vary the delay per prompt so completions arrive out of order
+    text_deltas: int = 5
+    refuse_key: str | None = None  # this API key gets 401
+
+
+class _State:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()  # by endpoint
+        self.bodies: list[dict[str, Any]] = []
+        self.prompt_calls: Counter[str] = Counter()
+        self.fault_pos: Counter[str] = Counter()
+        self.seq_pos: Counter[str] = Counter()
+        self.disconnects = 0
+
+    def next_fault(self, prompt: str) -> str | None:
+        with self.lock:
+            for key, faults in self.script.faults.items():
+                if key in prompt and faults:
+                    i = self.fault_pos[key]
+                    if i < len(faults):
+                        self.fault_pos[key] += 1
+                        return faults[i].rstrip("*")
+                    if faults[-1].endswith("*"):
+                        return faults[-1].rstrip("*")
+        return None
+
+    def choose(self, prompt: str) -> str | None:
+        with self.lock:
+            for key, seq in self.script.sequences.items():
+                if key in prompt:
+                    i = self.seq_pos[key]
+                    self.seq_pos[key] += 1
+                    return seq[i % len(seq)]
+        low = prompt.lower()
+        for kw, skill in self.script.keywords:
+            if kw.lower() in low:
+                return skill
+        return None
+
+
+def _usage() -> dict[str, Any]:
+    return {"input_tokens": 120, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": 30, "output_tokens_details": {"reasoning_tokens": 10}, "total_tokens": 150}
+
+
+def _response(rid: str, model: str, tools: list[Any], output: list[Any], status: str) -> dict[str, Any]:
+    return {"id": rid, "object": "response", "created_at": 1764000000, "model": model, "status": status,
+            "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": tools,
+            "error": None, "incomplete_details": None, "instructions": None, "metadata": {},
+            "temperature": 1.0, "top_p": 1.0, "store": False, "text": {"format": {"type": "text"}},
+            "usage": _usage() if status == "completed" else None}
+
+
+def plan_output(state: _State, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The output items the scripted model produces for a Responses request."""
+    prompt = body.get("input") if isinstance(body.get("input"), str) else json.dumps(body.get("input"))
+    skills = {}
+    for tool in body.get("tools") or []:
+        env = tool.get("environment") or {}
+        for s in env.get("skills") or []:
+            skills[s["name"]] = s["path"]
+    chosen = state.choose(prompt)
+    items: list[dict[str, Any]] = []
+    if state.script.reasoning_first:
+        items.append({"type": "reasoning", "id": "rs_1", "summary": []})
+    if chosen and chosen in skills:
+        cmds = [c.format(path=skills[chosen]) for c in state.script.command_style.split(" ;; ")]
+        items.append({"type": "shell_call", "id": "sh_1", "call_id": "call_1", "status": "completed",
+                      "action": {"commands": cmds, "timeout_ms": None, "max_output_length": None},
+                      "environment": {"type": "local"}})
+    else:
+        items.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                      "content": [{"type": "output_text", "text": "Here is a direct answer without any skill.",
+                                   "annotations": [], "logprobs": []}]})
+    return items
+
+
+def sse_events(rid: str, body: dict[str, Any], output: list[dict[str, Any]], text_deltas: int) -> list[dict]:
+    """The Responses event stream for `output`, as the API sends it."""
+    model, tools = body.get("model", "m"), body.get("tools", [])
+    ev: list[dict[str, Any]] = []
+    ev.append({"type": "response.created", "response": _response(rid, model, tools, [], "in_progress")})
+    ev.append({"type": "response.in_progress", "response": _response(rid, model, tools, [], "in_progress")})
+    for i, item in enumerate(output):
+        if item["type"] == "reasoning":
+            ev.append({"type": "response.output_item.added", "output_index": i, "item": item})
+            ev.append({"type": "response.output_item.done", "output_index": i, "item": item})
+        elif item["type"] == "shell_call":
+            start = dict(item, status="in_progress", action=dict(item["action"], commands=[]))
+            ev.append({"type": "response.output_item.added", "output_index": i, "item": start})
+            for ci, cmd in enumerate(item["action"]["commands"]):
+                ev.append({"type": "response.shell_call_command.added", "output_index": i, "command_index": ci,
+                           "command": ""})
+                half = len(cmd) // 2
+                for piece in (cmd[:half], cmd[half:]):
+                    ev.append({"type": "response.shell_call_command.delta", "output_index": i,
+                               "command_index": ci, "delta": piece})
+                ev.append({"type": "response.shell_call_command.done", "output_index": i, "command_index": ci,
+                           "command": cmd})
+            ev.append({"type": "response.output_item.done", "output_index": i, "item": item})
+        else:
+            text = item["content"][0]["text"]
+            start = dict(item, status="in_progress", content=[])
+            ev.append({"type": "response.output_item.added", "output_index": i, "item": start})
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            ev.append({"type": "response.content_part.added", "output_index": i, "item_id": item["id"],
+                       "content_index": 0, "part": part})
+            words = re.findall(r"\S+\s*", text)
+            step = max(1, len(words) // max(1, text_deltas))
+            for w in range(0, len(words), step):
+                ev.append({"type": "response.output_text.delta", "output_index": i, "item_id": item["id"],
+                           "content_index": 0, "delta": "".join(words[w:w + step]), "logprobs": []})
+            ev.append({"type": "response.output_text.done", "output_index": i, "item_id": item["id"],
+                       "content_index": 0, "text": text, "logprobs": []})
+            ev.append({"type": "response.content_part.done", "output_index": i, "item_id": item["id"],
+                       "content_index": 0, "part": dict(part, text=text)})
+            ev.append({"type": "response.output_item.done", "output_index": i, "item": item})
+    ev.append({"type": "response.completed", "response": _response(rid, model, tools, output, "completed")})
+    for n, e in enumerate(ev):
+        e["sequence_number"] = n
+    return ev
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        st = self.server.state
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        endpoint = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        with st.lock:
+            st.calls[endpoint] += 1
+            st.bodies.append(body)
+        if st.script.refuse_key and self.headers.get("Authorization") == f"Bearer {st.script.refuse_key}":
+            self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                       "code": "invalid_api_key"}})
+            return
+        if endpoint == "responses":
+            prompt = body.get("input") if isinstance(body.get("input"), str) else ""
+        else:
+            prompt = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"), "")
+        with st.lock:
+            st.prompt_calls[prompt] += 1
+        delay = st.script.delay_s
+        if st.script.jitter_by_prompt:
+            delay += (sum(map(ord, prompt)) % 7) * 0.01
+        if delay:
+            time.sleep(delay)
+        fault = st.next_fault(prompt)
+        if fault == "429":
+            self._json(429, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit"}},
+                       {"Retry-After": st.script.retry_after})
+            return
+        if fault == "500":
+            self._json(500, {"error": {"message": "The server had an error", "type": "server_error"}})
+            return
+        if fault == "timeout":
+            time.sleep(self.server.hang_s)
+            self.close_connection = True
+            return
+        if endpoint == "completions":
+            self._chat(body, prompt)
+            return
+        if endpoint != "responses":
+            self._json(404, {"error": {"message": f"unknown endpoint {self.path}"}})
+            return
+        rid = f"resp_{st.calls['responses']}"
+        output = plan_output(st, body)
+        if not body.get("stream"):
+            self._json(200, _response(rid, body.get("model", "m"), body.get("tools", []), output, "completed"))
+            return
+        events = sse_events(rid, body, output, st.script.text_deltas)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        cut = len(events) // 2 if fault in ("drop", "end_early") else None
+        try:
+            for n, e in enumerate(events):
+                if cut is not None and n == cut:
+                    if fault == "drop":  # half a chunk, then the connection dies
+                        self.wfile.write(b"ff\r\nevent: response.output")
+                        self.wfile.flush()
+                    else:  # a clean end of body, but the response never completed
+                        self._chunk(b"")
+                    self.close_connection = True
+                    return
+                self._chunk(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode())
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            with st.lock:
+                st.disconnects += 1
+            self.close_connection = True
+
+    def _chat(self, body: dict[str, Any], prompt: str) -> None:
+        st = self.server.state
+        system = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), "")
+        files = dict(re.findall(r"^- ([\w.-]+): .*\(file: ([^)]+)\)$", system, flags=re.M))
+        chosen = st.choose(prompt)
+        msg: dict[str, Any] = {"role": "assistant", "content": None}
+        if chosen and chosen in files:
+            msg["tool_calls"] = [{"id": "call_1", "type": "function",
+                                  "function": {"name": "read_file", "arguments": json.dumps({"path": files[chosen]})}}]
+            finish = "tool_calls"
+        else:
+            msg["content"] = "A direct answer."
+            finish = "stop"
+        self._json(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1764000000,
+                         "model": body.get("model", "m"),
+                         "choices": [{"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}],
+                         "usage": {"prompt_tokens": 200, "completion_tokens": 20, "total_tokens": 220}})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
+    hang_s: float = 3.0
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # clients closing streams early (that is the point of early stop) are not errors
+
+
+class FakeOpenAI:
+    """Start with `with FakeOpenAI(script) as srv:`; `srv.base_url` ends in /v1."""
+
+    def __init__(self, script: Script, hang_s: float = 3.0) -> None:
+        self.script = script
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.state = _State(script)
+        self.server.hang_s = hang_s
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-openai", daemon=True)
+
+    @property
+    def state(self) -> _State:
+        return self.server.state
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def calls(self, endpoint: str = "responses") -> int:
+        return self.state.calls[endpoint]
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
