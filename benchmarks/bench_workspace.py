@@ -22,15 +22,12 @@ from skillstudio.bundle.validate import validate_workspace  # noqa: E402
 from skillstudio.bundle.workspace import load_workspace  # noqa: E402
 
 N_SKILLS = 1000
-WORDS = ("pipeline account ledger invoice router switch vlan audit evidence ticket refund outage login "
-         "quarter forecast reconcile journal variance policy control sample export report draft reply "
-         "config interface subnet firewall deal stage owner region customer vendor payment").split()
+WORDS = ["pipeline", "account", "ledger", "invoice", "router", "switch", "vlan", "audit", "evidence", "ticket", "refund", "outage", "login", "quarter", "forecast", "reconcile", "journal", "variance", "policy", "control", "sample", "export", "report", "draft", "reply", "config", "interface", "subnet", "firewall", "deal", "stage", "owner", "region", "customer", "vendor", "payment"]
 
 
 def _english_vocabulary() -> list[str]:
     """Real English words (from Python's own help topics), so tokenisation behaves as on real skills."""
     import re
-
     from pydoc_data.topics import topics
 
     words = {w.lower() for text in topics.values() for w in re.findall(r"[A-Za-z]{3,12}", text)}

@@ -191,3 +191,27 @@ def test_new_skill_templates_are_listed_and_have_placeholders() -> None:
         assert entry["title"] and entry["summary"]
         text = resource_path("templates", entry["id"], "SKILL.md").read_text(encoding="utf-8")
         assert "{{name}}" in text and "{{description}}" in text
+
+
+def test_compliance_evidence_leaver_check_finds_the_exceptions(tmp_path: Path) -> None:
+    skill = examples_dir() / "compliance-evidence"
+    data = tmp_path / "export"
+    shutil.copytree(skill / "assets" / "sample-2026-q3", data)
+    proc = _run(skill / "scripts" / "leaver_check.py", str(data), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["population"] == 14 and result["within_sla"] == 12
+    found = {(x["user"], x["status"]) for x in result["exceptions"]}
+    assert found == {("u-4821", "late_deactivation"), ("u-4821", "activity_after_exit"),
+                     ("u-4856", "not_deactivated")}
+    late = next(x for x in result["exceptions"] if x["status"] == "late_deactivation")
+    assert late["hours"] == 52.0 and late["event"] == "evt-9010" and late["events_line"] == 24
+    # a stricter SLA turns more deactivations into exceptions; the Markdown output cites sources
+    strict = json.loads(_run(skill / "scripts" / "leaver_check.py", str(data), "--json", "--sla-hours", "4",
+                             cwd=tmp_path).stdout)
+    assert strict["within_sla"] == 9  # 4.0 h is still within a 4 h SLA
+    md = _run(skill / "scripts" / "leaver_check.py", str(data), cwd=tmp_path).stdout
+    assert "| E3 | u-4856 | not_deactivated |" in md and "leavers.csv line 15" in md
+    (data / "idp-events.jsonl").write_text("{broken\n", encoding="utf-8")
+    bad = _run(skill / "scripts" / "leaver_check.py", str(data), cwd=tmp_path)
+    assert bad.returncode == 2 and "idp-events.jsonl line 1: not valid JSON" in bad.stderr

@@ -133,7 +133,14 @@ def test_released_versions_are_immutable_edits_start_the_next_version(tmp_path: 
     release.release_skill(ws, skill, "patch", "Baseline.", date=DAY)
     assert release.is_released(ws, skill)
 
+    assert release.next_version(ws, skill) == "1.0.2"
+    text = (skill / "SKILL.md").read_text(encoding="utf-8")
+    assert release.set_version_text(text, "1.0.2") == text.replace('version: "1.0.1"', 'version: "1.0.2"')
+    log = skill / "CHANGELOG.md"
+    log.write_text(log.read_text(encoding="utf-8").replace("## [Unreleased]\n\n", ""), encoding="utf-8")
     assert release.start_next_version(ws, skill) == "1.0.2"
+    assert "\n## [Unreleased]\n\n## [1.0.1] - 2026-11-30\n" in log.read_text(encoding="utf-8")
+    assert release.next_version(ws, skill) is None
     assert not release.is_released(ws, skill)
     assert load_skill(skill).version == "1.0.2"
     assert release.start_next_version(ws, skill) is None  # already moved on

@@ -5,9 +5,11 @@ from __future__ import annotations
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from skills_ref.parser import parse_frontmatter
 
 from skillstudio.bundle import skillmd
 from skillstudio.bundle.fileio import atomic_write, read_text_file
+from skillstudio.bundle.specparse import normalise_newlines
 
 SAMPLE = (
     "---\n"
@@ -77,15 +79,21 @@ def test_flow_metadata_edit_keeps_other_lines() -> None:
     assert yaml.safe_load(skillmd.split(new).fm_text)["metadata"] == {"version": "1.1.0", "owner": "me"}
 
 
-safe_value = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
+any_value = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+                      st.sampled_from(["a---b", "x\ty", "\x85", "\u2028", "\ufeff", "it's", "a: b", "#c", "- x"]))
 
 
-@settings(max_examples=150, deadline=None)
-@given(safe_value)
-def test_set_field_reads_back_any_string(value: str) -> None:
-    new = skillmd.set_field(SAMPLE, "description", value)
+@settings(max_examples=200, deadline=None)
+@given(any_value, st.sampled_from(["'", '"', ""]))
+def test_set_field_reads_back_any_string(value: str, style: str) -> None:
+    """Whatever the editor's form writes reads back the same — for PyYAML and for skills-ref."""
+    base = SAMPLE.replace("description: 'Queries", f"description: {style}Queries").replace(
+        "tickets.'", f"tickets.{style}")
+    new = skillmd.set_field(base, "description", value)
     data, sp = skillmd.load_front_matter(new)
     assert data["description"] == value
+    ref, _ = parse_frontmatter(normalise_newlines(new))
+    assert ref["description"] == value
     assert sp.body == skillmd.split(SAMPLE).body
     others = {k: v for k, v in data.items() if k != "description"}
     assert others == {k: v for k, v in skillmd.load_front_matter(SAMPLE)[0].items() if k != "description"}

@@ -42,22 +42,16 @@ def tree(path: Path) -> list[str]:
 
 def start_registry(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A private Distribution registry whose storage folder we know (to tamper with blobs)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     cfg = root / "config.yml"
     cfg.write_text("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                    f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
     proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"127.0.0.1:{port}"
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("docker-registry did not start")
+    if not wait_port(port):
+        proc.kill()
+        raise RuntimeError("docker-registry did not start")
+    return proc, f"127.0.0.1:{port}"
 
 
 def blob_file(root: Path, digest: str) -> Path:
@@ -72,3 +66,19 @@ def need(condition: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"required component missing in CI: {reason}")
     pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from release_support import write_skill
@@ -39,5 +40,9 @@ def test_keys_pack_sign_verify_in_a_real_process(real_keyring: None, tmp_path: P
     assert usage.returncode == 2 and "does not exist" in usage.stderr
     nokey = _run("verify", "a.zip", cwd=tmp_path)
     assert nokey.returncode == 2 and "--pubkey" in nokey.stderr
+
+
+def test_every_command_has_help(cli: Callable[..., tuple[int, str, str]]) -> None:
     for cmd in ("keys", "pack", "sign", "verify", "push", "pull", "copy", "lock", "trust", "registry"):
-        assert _run(cmd, "--help", cwd=tmp_path).returncode == 0, cmd
+        code, out, _ = cli(cmd, "--help")
+        assert code == 0 and "Usage" in out, cmd

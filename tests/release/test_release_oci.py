@@ -248,3 +248,30 @@ def test_basic_auth_registry_keyring_and_docker_config(oci_registry_auth: tuple[
     code, _, err = cli("pull", ref, "-o", tmp_path / "b", "--pubkey", pem, "--plain-http")
     assert code == 0, err
     assert (tmp_path / "b" / "SKILL.md").is_file()
+
+
+def test_pull_enforces_the_workspace_policy_and_approve_adds_the_approver(
+        oci_registry: str, tmp_path: Path, cli: Runner, keypair: KeyPair) -> None:
+    author, approver = keypair("author"), keypair("approver", "ecdsa-p256")
+    ws = tmp_path / "prod"
+    ws.mkdir()
+    cli("trust", "add", ws, "alice", author, "--role", "author")
+    cli("trust", "add", ws, "security", approver, "--role", "approver")
+    cli("trust", "policy", ws, "--require-role", "approver")
+    d = write_skill(tmp_path / "src", name="policy-skill")
+    ref = f"oci://{oci_registry}/skills/policy-skill:2.0.0"
+    assert cli("push", d, ref, "--key", "author", "--plain-http")[0] == 0
+
+    dest = tmp_path / "dest"
+    code, _, err = cli("pull", ref, "-o", dest, "--trust", ws, "--plain-http")
+    assert code == 1 and "role approver" in err
+    assert not dest.exists()
+
+    code, out, err = cli("approve", ref, "--key", "approver", "--plain-http")
+    assert code == 0 and "2 signature(s)" in out, err
+    code, out, err = cli("pull", ref, "-o", dest, "--trust", ws, "--plain-http")
+    assert code == 0, err
+    assert (dest / "SKILL.md").is_file()
+    # the author's PEM alone still verifies (and names the author's key)
+    code, out, _ = cli("pull", ref, "-o", tmp_path / "d2", "--pubkey", author, "--plain-http")
+    assert code == 0

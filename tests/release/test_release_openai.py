@@ -42,13 +42,14 @@ class SkillsAPI(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
-        files, fields = [], {}
+        files: list[tuple[str, bytes]] = []
+        fields: dict[str, str] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
             if part.get_filename():
-                files.append((part.get_filename(), part.get_payload(decode=True)))
+                files.append((str(part.get_filename()), bytes(part.get_payload(decode=True))))
             else:
-                fields[str(name)] = part.get_content()
+                fields[str(name)] = str(part.get_content())
             assert name in ("files", "files[]", "default"), name
         return files, fields
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from release_support import write_skill
 from securesystemslib.dsse import Envelope as SslEnvelope
-from securesystemslib.signer import SSlibKey
+from securesystemslib.signer import Key, SSlibKey
 
 from skillstudio.errors import EnvironmentProblem, SkillStudioError
 from skillstudio.release import attest, crypto, keys, trust
@@ -33,7 +33,7 @@ def test_pae_matches_the_dsse_spec_vector() -> None:
 
 def _ssl_verify(sig_path: Path, pems: list[Path], threshold: int) -> list[str]:
     env = SslEnvelope.from_dict(json.loads(sig_path.read_text()))
-    ssl_keys = []
+    ssl_keys: list[Key] = []
     for p in pems:
         pub = serialization.load_pem_public_key(p.read_bytes())
         der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -147,6 +147,12 @@ def test_duplicate_move_filter_and_counts(qtbot, editor: TriggerCasesEditor, tmp
     assert not editor.btn_up.isEnabled()  # reordering a filtered view would jump over hidden rows
     editor.filter_edit.clear()
     assert editor.counts_label.text() == "3 trigger · 1 no_trigger"
+    editor.view.selectAll()
+    editor.set_expect_selected("no_trigger")  # context menu "Mark as no_trigger", one undo step
+    assert editor.counts_label.text() == "0 trigger · 4 no_trigger"
+    assert editor.undo_stack.undoText() == "mark 3 cases no_trigger"
+    editor.undo_stack.undo()
+    assert editor.counts_label.text() == "3 trigger · 1 no_trigger"
 
 
 def test_empty_prompt_blocks_save(qtbot, editor: TriggerCasesEditor, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -301,14 +307,34 @@ def test_ctrl_z_in_the_table_wins_over_a_window_undo_shortcut(qtbot, tmp_path: P
     win.setCentralWidget(editor)
     win.resize(800, 400)
     win.show()
-    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)  # window shortcuts fire only there
     editor.load(_skill(tmp_path))
     editor.view.selectRow(0)
     editor.btn_remove.click()
     assert len(editor.cases()) == 2
     editor.view.setFocus()
+    assert QApplication.focusWidget() is editor.view
     qtbot.keyClick(editor.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(editor.cases()) == 3 and window_undos == []
     editor.filter_edit.setFocus()  # outside the table Ctrl+Z is not the cases' undo
     qtbot.keyClick(editor.filter_edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(editor.cases()) == 3 and editor.undo_stack.canRedo()
+
+
+def test_context_menu_marks_selected_cases(qtbot, editor: TriggerCasesEditor, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    editor.load(_skill(tmp_path))
+    editor.view.selectRow(0)
+    editor.view.customContextMenuRequested.emit(QPoint(20, 20))
+    menus = [m for m in editor.findChildren(QMenu) if m.isVisible()]
+    assert len(menus) == 1
+    actions = {a.text(): a for a in menus[0].actions() if a.text()}
+    assert list(actions) == ["Add trigger case", "Add no_trigger case", "Mark as trigger", "Mark as no_trigger",
+                             "Duplicate", "Remove"]
+    actions["Mark as no_trigger"].trigger()
+    menus[0].close()
+    assert editor.cases()[0].expect == "no_trigger"
+    assert editor.counts_label.text() == "1 trigger · 2 no_trigger"

@@ -168,3 +168,28 @@ def test_dark_theme_screenshot(qtbot, make_window, example_workspace: Path, arti
     shot(w, artifacts_dir, "main-editor-dark")
     w.set_theme("light")
     assert w.settings.theme == "light" and not w.act_theme.isChecked()
+
+
+def test_metadata_table_adds_renames_and_removes_keys(qtbot, make_window, example_workspace: Path) -> None:
+    md = example_workspace / "crm-query" / "SKILL.md"
+    md.write_text(COMMENTED, encoding="utf-8")
+    w = make_window(example_workspace)
+    tab = open_and_check(qtbot, w, md)
+    wait_checked(qtbot, w, tab)
+    form = tab.form
+    form._add_meta_row()
+    row = form.meta.rowCount() - 1
+    form.meta.item(row, 0).setText("owner")
+    form.meta.item(row, 1).setText("sales-ops: EMEA")
+    fm = skillmd.load_front_matter(tab.editor.text())[0]
+    assert fm["metadata"] == {"version": "1.0.0", "team": "sales", "owner": "sales-ops: EMEA"}
+    form.meta.item(0, 0).setText("squad")  # rename team -> squad
+    fm = skillmd.load_front_matter(tab.editor.text())[0]
+    assert fm["metadata"] == {"version": "1.0.0", "owner": "sales-ops: EMEA", "squad": "sales"}
+    wait_checked(qtbot, w, tab)
+    row = next(r for r, (k, _) in enumerate(form.metadata_rows()) if k == "owner")
+    form.meta.setCurrentCell(row, 0)
+    form._remove_meta_row()
+    fm = skillmd.load_front_matter(tab.editor.text())[0]
+    assert fm["metadata"] == {"version": "1.0.0", "squad": "sales"}
+    assert "# owner: sales-ops (keep this comment)" in tab.editor.text()

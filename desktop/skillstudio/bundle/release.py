@@ -205,22 +205,40 @@ def is_released(workspace: Path, skill_dir: Path) -> bool:
     return v is not None and str(v) in history.released_versions(workspace, skill_dir)
 
 
-def start_next_version(workspace: Path, skill_dir: Path) -> str | None:
-    """Move an already-released skill to the next patch version; returns it (None when nothing to do).
-
-    SKILL.md gets the new `metadata.version` (an in-place edit) and CHANGELOG.md an "Unreleased"
-    section, so the released version's content stays exactly as tagged.
+def next_version(workspace: Path, skill_dir: Path) -> str | None:
+    """The version an edit of this skill must move to: the next patch when the current one is
+    released, None when it is not (edits may go on in place). Writes nothing, so the editor can
+    apply it to its unsaved buffer with `set_version_text`.
     """
     skill_dir = Path(skill_dir)
     if not is_released(workspace, skill_dir):
         return None
     _, version = _skill_version(skill_dir)
-    released = history.released_versions(workspace, skill_dir)
-    latest = max([parse_version(r) for r in released] + [parse_version(version)], key=lambda x: x or semver.Version(0))
-    new = str((latest or semver.Version(0)).bump_patch())
+    candidates = [parse_version(r) for r in history.released_versions(workspace, skill_dir)]
+    candidates.append(parse_version(version))
+    latest = max((v for v in candidates if v is not None), default=semver.Version(0))
+    return str(latest.bump_patch())
+
+
+def set_version_text(text: str, version: str) -> str:
+    """SKILL.md text with `metadata.version` set, everything else byte for byte as it was."""
+    return skillmd.set_metadata(text, "version", version)
+
+
+def start_next_version(workspace: Path, skill_dir: Path) -> str | None:
+    """Move an already-released skill to the next patch version; returns it (None when nothing to do).
+
+    SKILL.md gets the new `metadata.version` (an in-place edit) and CHANGELOG.md an "Unreleased"
+    section, so the released version's content stays exactly as tagged. An editor holding unsaved
+    text should use `next_version` + `set_version_text` on its buffer instead of this.
+    """
+    skill_dir = Path(skill_dir)
+    new = next_version(workspace, skill_dir)
+    if new is None:
+        return None
     md = find_skill_md(skill_dir)
     assert md is not None
-    atomic_write(md, skillmd.set_metadata(read_text_file(md), "version", new))
+    atomic_write(md, set_version_text(read_text_file(md), new))
     log = skill_dir / CHANGELOG
     old = read_text_file(log) if log.exists() else ""
     new_log = ensure_unreleased(old)

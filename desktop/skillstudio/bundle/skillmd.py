@@ -131,20 +131,37 @@ def render_scalar(value: str, style: str = "") -> str:
 
     `style` is the quoting the user used before ("'", '"' or ""); we keep it when it still works.
     """
-    if style == "'" and "\n" not in value:
+    # control characters, tabs (strictyaml/skills-ref refuse them raw) and YAML 1.1 line breaks
+    # (NEL, LS, PS) only survive as escapes inside double quotes
+    # and '---' anywhere ends the front matter for skills-ref (it splits the text on it)
+    special = _NEEDS_ESCAPE.search(value) is not None or "---" in value
+    if style == "'" and "\n" not in value and not special:
         return "'" + value.replace("'", "''") + "'"
-    if style != '"' and value and "\n" not in value:
+    if style != '"' and value and "\n" not in value and not special:
         try:
             if yaml.safe_load(f"k: {value}") == {"k": value} and not value.startswith(("'", '"')):
                 return value
         except yaml.YAMLError:
             pass
-    return json.dumps(value, ensure_ascii=False)
+    quoted = _NEEDS_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+    return quoted.replace("---", "-\\x2d-")
+
+
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
 
 
 def _quote_style(raw_value: str) -> str:
     raw_value = raw_value.strip()
     return raw_value[0] if raw_value[:1] in ("'", '"') else ""
+
+
+def _value_and_comment(line: str, single_line: bool) -> tuple[str, str]:
+    """Split `key: value  # comment` into the raw value and the trailing comment (kept on edits)."""
+    raw = line.split(":", 1)[1]
+    m = re.search(r"\s+#[^'\"]*$", raw)
+    if m and single_line:
+        return raw[: m.start()], raw[m.start():]
+    return raw, ""
 
 
 def _key_block(lines: list[str], start: int, end: int, key: str, indent: int) -> tuple[int, int] | None:
@@ -193,14 +210,8 @@ def set_field(text: str, key: str, value: str | None) -> str:
             del fm[block[0]:block[1]]
         return _rebuild(text, sp, fm)
     if block:
-        first = fm[block[0]]
-        raw = first.split(":", 1)[1]
-        comment = ""
-        m = re.search(r"\s+#[^'\"]*$", raw)
-        if m and block[1] == block[0] + 1:
-            comment, raw = raw[m.start():], raw[: m.start()]
-        style = _quote_style(raw)
-        fm[block[0]:block[1]] = [f"{key}: {render_scalar(value, style)}{comment}"]
+        raw, comment = _value_and_comment(fm[block[0]], single_line=block[1] == block[0] + 1)
+        fm[block[0]:block[1]] = [f"{key}: {render_scalar(value, _quote_style(raw))}{comment}"]
     else:
         fm.append(f"{key}: {render_scalar(value)}")
     return _rebuild(text, sp, fm)
@@ -240,8 +251,8 @@ def set_metadata(text: str, key: str, value: str | None) -> str:
             del fm[child[0]:child[1]]
         return _rebuild(text, sp, fm)
     if child:
-        raw = fm[child[0]].split(":", 1)[1]
-        fm[child[0]:child[1]] = [" " * indent + f"{key}: {render_scalar(value, _quote_style(raw) or chr(34))}"]
+        raw, comment = _value_and_comment(fm[child[0]], single_line=child[1] == child[0] + 1)
+        fm[child[0]:child[1]] = [" " * indent + f"{key}: {render_scalar(value, _quote_style(raw) or chr(34))}{comment}"]
     else:
         fm.insert(end, " " * indent + f"{key}: {render_scalar(value, chr(34))}")
     return _rebuild(text, sp, fm)

@@ -47,8 +47,7 @@ _NEGATIVE_CLAUSE = re.compile(
     re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
-    "a an and are as at be by for from has in is it its of on or that the this to use used when with "
-    "you your do not don t skill skills".split())
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "use", "used", "when", "with", "you", "your", "do", "not", "don", "t", "skill", "skills"])
 
 
 def _p(severity: str, code: str, message: str, line: int | None = None, *, fix: str | None = None,
@@ -176,9 +175,9 @@ def _links(body: str) -> Iterable[tuple[int, str]]:
         plain = _INLINE_CODE.sub("", line) if "`" in line else line
         for m in _INLINE_LINK.finditer(plain):
             yield i, m.group(1)
-        m = _REF_DEF.match(plain)
-        if m:
-            yield i, m.group(1)
+        ref = _REF_DEF.match(plain)
+        if ref:
+            yield i, ref.group(1)
 
 
 def link_problems(skill: Skill) -> list[Problem]:
@@ -311,12 +310,12 @@ class WorkspaceContext:
         t = self.threshold
         for i in order:
             s = self.skills[i]
-            ws = sorted(self._words[id(s)], key=lambda w: (freq[w], w))
-            if not ws:
+            ranked = sorted(self._words[id(s)], key=lambda w: (freq[w], w))
+            if not ranked:
                 continue
-            prefix = len(ws) - int(t * len(ws) + 1e-9) + 1
+            prefix = len(ranked) - int(t * len(ranked) + 1e-9) + 1
             cands: set[int] = set()
-            for w in ws[:prefix]:
+            for w in ranked[:prefix]:
                 cands.update(index.get(w, ()))
             mine = self._words[id(s)]
             min_len = t * len(mine)
@@ -329,7 +328,7 @@ class WorkspaceContext:
                 if score >= t:
                     self._dups.setdefault(id(s), []).append((o, score))
                     self._dups.setdefault(id(o), []).append((s, score))
-            for w in ws[:prefix]:
+            for w in ranked[:prefix]:
                 index.setdefault(w, []).append(i)
 
     def duplicates_of(self, skill: Skill) -> list[tuple[Skill, float]]:

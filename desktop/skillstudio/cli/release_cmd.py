@@ -205,6 +205,18 @@ def pull(
                f"{', '.join(k[:16] for k in v.keyids)}) -> {res.dest}")
 
 
+def approve(
+    ref: str = typer.Argument(..., help="oci://host/repo:tag or oci-layout:PATH[:tag]"),
+    key: str = typer.Option(..., "--key", "-k", help="The approver's signing key."),
+    plain_http: bool = typer.Option(False, "--plain-http"),
+) -> None:
+    """Add your signature to a published bundle (e.g. the security team approving a version)."""
+    from skillstudio.release import oci
+
+    digest, n = oci.approve(oci.parse_target(ref), key, plain_http=plain_http)
+    typer.echo(f"approved {ref} ({digest}); the signature now carries {n} signature(s)")
+
+
 def copy(
     src: str = typer.Argument(..., help="oci-layout:PATH[:tag] or oci://host/repo:tag"),
     dst: str = typer.Argument(..., help="oci://host/repo:tag or oci-layout:PATH[:tag]"),
@@ -318,6 +330,7 @@ def register(app: typer.Typer) -> None:
     app.command("push")(push)
     app.command("pull")(pull)
     app.command("copy")(copy)
+    app.command("approve")(approve)
     app.add_typer(registry_app, name="registry")
     app.add_typer(trust_app, name="trust")
     app.command("lock")(lock)

@@ -77,20 +77,30 @@ def choose_router(provider: Provider | None, offline: bool, base_url: str | None
     return ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=stream, timeout=timeout)
 
 
-def _table(report: dict[str, Any]) -> Table:
+def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
     title = "Trigger tests — " + reports.title_of(report)
-    t = Table(title=title, title_justify="left", show_lines=False)
-    for col, kw in (("skill", {}), ("expect", {}), ("prompt", {"overflow": "fold", "max_width": 60}),
-                    ("rate", {"justify": "right"}), ("95% CI", {"justify": "right"}), ("selected", {}),
-                    ("result", {})):
-        t.add_column(col, **kw)  # type: ignore[arg-type]
+    shown = [c for c in report["cases"] if verbose or c["status"] != "pass" or c["flaky"]]
+    hidden = len(report["cases"]) - len(shown)
+    caption = f"{hidden} passing cases not shown (-v shows every case)" if hidden else None
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for col, kw in (("skill", {"no_wrap": True, "min_width": 10}), ("expect", {"no_wrap": True, "min_width": 10}),
+                    ("rate", {"justify": "right", "no_wrap": True, "min_width": 4}),
+                    ("95% CI", {"justify": "right", "no_wrap": True, "min_width": 9}),
+                    ("result", {"no_wrap": True, "min_width": 5}),
+                    ("selected", {"no_wrap": True, "overflow": "ellipsis", "min_width": 8, "max_width": 40}),
+                    ("prompt", {"no_wrap": True, "overflow": "ellipsis", "min_width": 16, "max_width": 60})):
+        if width >= 110 or col not in ("95% CI", "selected"):  # narrow terminals: the essentials
+            t.add_column(col, **kw)  # type: ignore[arg-type]
     style = {"pass": "green", "fail": "bold red", "error": "bold yellow", "not_run": "dim"}
-    for c in report["cases"]:
+    for c in shown:
         rate = "—" if c["trigger_rate"] is None else f"{c['trigger_rate']:.2f}"
         ci = "—" if c["trigger_rate"] is None else f"{c['wilson_low']:.2f}–{c['wilson_high']:.2f}"
         sel = " ".join(x or "·" for x in c["selected"])
         res = c["status"] + (" (flaky)" if c["flaky"] else "")
-        t.add_row(c["skill"], c["expect"], c["prompt"], rate, ci, sel, f"[{style[c['status']]}]{res}[/]")
+        cells = [c["skill"], c["expect"], rate, ci, f"[{style[c['status']]}]{res}[/]", sel, c["prompt"]]
+        if width < 110:
+            cells = [cells[0], cells[1], cells[2], cells[4], cells[6]]
+        t.add_row(*cells)
     return t
 
 
@@ -129,10 +139,11 @@ def test_command(
     retries: int = typer.Option(4, "--retries", help="Retries on 429/5xx/timeouts/dropped streams."),
     no_stream: bool = typer.Option(False, "--no-stream", help="Responses: wait for the whole response."),
     save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs/."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
 ) -> None:
     """Run trigger cases against the whole catalog; exit 1 if any case fails."""
     err = Console(stderr=True)
-    out = Console()
+    out = Console() if sys.stdout.isatty() else Console(width=160)  # CI logs: no arbitrary 80 columns
     settings = RunSettings(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
                            retries=max(0, retries), use_cache=not no_cache)
     settings.check()
@@ -168,7 +179,7 @@ def test_command(
         signal.signal(signal.SIGINT, previous)
 
     report = metrics.summarize(run)
-    out.print(_table(report))
+    out.print(_table(report, verbose, out.width))
     for name, target, render in (("JSON", json_out, reports.to_json), ("JUnit", junit_out, reports.to_junit),
                                  ("HTML", html_out, reports.to_html), ("CSV", csv_out, reports.to_csv)):
         if target is not None:
@@ -198,6 +209,3 @@ def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.command("test")(test_command)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(0)

@@ -7,8 +7,9 @@ reported as a skill with "missing SKILL.md" (CONTRACT). Exit 1 when any skill ha
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -22,7 +23,7 @@ from skillstudio.bundle.validate import WorkspaceContext, validate_skill
 from skillstudio.bundle.workspace import iter_load, resolve_skill_dirs
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     openai = "openai"
     codex = "codex"
     claude = "claude"
@@ -116,9 +117,9 @@ def tokens_command(path: Path, as_json: bool) -> int:
     skills = list(iter_load(dirs))
     cat = catalog_tokens(skills)
     missing = [str(d) for d, s in zip(dirs, skills, strict=True) if s.skill_md is None]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d, s, t in zip(dirs, skills, cat.skills, strict=True):
-        row = {"path": str(d), "name": s.name, "always_loaded": t.always_loaded, "body": t.body,
+        row: dict[str, Any] = {"path": str(d), "name": s.name, "always_loaded": t.always_loaded, "body": t.body,
                "files": t.files, "total": t.total, "skipped": t.skipped}
         if s.skill_md is None:
             row["error"] = "missing SKILL.md"

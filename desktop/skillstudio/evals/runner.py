@@ -198,9 +198,11 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
     workers = [asyncio.create_task(worker()) for _ in range(min(settings.concurrency, max(1, len(pending))))]
     watcher = asyncio.create_task(watch_cancel())
     try:
-        done_all = asyncio.gather(*workers)
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([done_all, stopper], return_when=asyncio.FIRST_COMPLETED)
+        running = set(workers)
+        while running and not stop.is_set():
+            done, _ = await asyncio.wait(running | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            running -= done
         if stop.is_set():  # cancelled or fatal: in-flight requests are abandoned, finished ones kept
             for w in workers:
                 w.cancel()

@@ -268,3 +268,47 @@ def copy_bundle(src: Target, dst: Target, *, plain_http: bool = False) -> tuple[
                                                        annotations=r.get("annotations")))
             copied += 1
     return digest, copied
+
+
+def approve(ref: Target, key_name: str, *, plain_http: bool = False,
+            credentials: tuple[str, str] | None = None) -> tuple[str, int]:
+    """Add `key_name`'s signature to a published bundle (the approver's step), as one more referrer.
+
+    The new envelope keeps the author's statement and signatures and adds ours, so one referrer
+    carries author + approver. The zip is fetched and its digest checked against the statement first.
+    Returns (manifest digest, signatures on the new envelope).
+    """
+    from skillstudio.release import keys
+
+    private = keys.load_private(key_name)
+    with open_store(ref, plain_http=plain_http, credentials=credentials) as reg:
+        got = reg.get_manifest(ref.reference, (MANIFEST,))
+        if got is None:
+            raise SkillStudioError(f"{ref} does not exist", "check the repository and tag")
+        raw, _, m_digest = got
+        layers = json.loads(raw).get("layers") or []
+        if len(layers) != 1 or layers[0].get("mediaType") != LAYER_TYPE:
+            raise CheckFailed(f"{ref} is not a Skill Studio bundle", "approve a reference pushed by `skillstudio push`")
+        zip_bytes = reg.get_blob(layers[0]["digest"], MAX_ZIP_BYTES)
+        zip_hex = sha256_digest(zip_bytes).split(":", 1)[1]
+        base = None
+        for env in _signature_envelopes(reg, m_digest):
+            try:
+                if attest.subject_sha256(attest.parse_statement(env)) == zip_hex:
+                    base = env if base is None or len(env.signatures) > len(base.signatures) else base
+            except CheckFailed:
+                continue
+        if base is None:
+            raise CheckFailed(f"{ref} has no signature to approve", "the author must push it with --key first")
+        base.sign(private)
+        env_bytes = base.to_json()
+        reg.push_blob(EMPTY)
+        reg.push_blob(env_bytes)
+        keyids = ",".join(s["keyid"] for s in base.signatures)
+        sig_manifest = _canonical({
+            "schemaVersion": 2, "mediaType": MANIFEST, "artifactType": SIGNATURE_TYPE,
+            "config": descriptor(EMPTY_TYPE, EMPTY), "layers": [descriptor(SIGNATURE_TYPE, env_bytes)],
+            "subject": descriptor(MANIFEST, raw), "annotations": {"dev.skillstudio.signature.keyids": keyids}})
+        reg.put_referrer(m_digest, sig_manifest, descriptor(MANIFEST, sig_manifest, artifactType=SIGNATURE_TYPE,
+                                                            annotations={"dev.skillstudio.signature.keyids": keyids}))
+    return m_digest, len(base.signatures)

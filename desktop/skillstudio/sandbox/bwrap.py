@@ -16,8 +16,9 @@ Network with an allow list: the egress proxy runs on the host on a Unix socket t
 the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.
 
 Limits: wall time by the caller (killing bwrap kills the sandbox's PID 1 and so the whole tree),
-CPU seconds, address space and file size by rlimits in the launcher, processes and memory by a
-cgroup when one can be created (see `limits.py`).
+CPU seconds, address space and file size by rlimits set on bwrap before exec (inherited by all
+inside), processes and memory by a cgroup when one can be created (see `limits.py`). The
+launcher runs only when there is a proxy to bridge; otherwise bwrap execs the command directly.
 
 Other platforms (design, not built yet): macOS runs the same launcher under `sandbox-exec` with a
 generated SBPL profile (deny default; allow read of /usr, /System, /Library, the skills; allow
@@ -122,23 +123,25 @@ class BwrapExecutor:
             a += ["--ro-bind", str(p), inside]
         for m in policy.skills:
             a += ["--ro-bind", str(m.source), m.target]
-        a += ["--ro-bind", _LAUNCHER_FILE, f"{RUN_DIR}/launcher.py"]
         for inside, host in policy.ro_files.items():
             a += ["--ro-bind", str(host), inside]
-        config: dict[str, object] = {}
-        if proxy is not None:
-            a += ["--ro-bind", str(proxy.socket_path), f"{RUN_DIR}/proxy.sock"]
-            config["proxy_socket"] = f"{RUN_DIR}/proxy.sock"
+        if proxy is None:  # nothing to bridge: exec the command directly (no launcher start-up)
+            return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", *cmd]
+        a += ["--ro-bind", _LAUNCHER_FILE, f"{RUN_DIR}/launcher.py",
+              "--ro-bind", str(proxy.socket_path), f"{RUN_DIR}/proxy.sock"]
+        return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S", f"{RUN_DIR}/launcher.py",
+                *launcher_args({"proxy_socket": f"{RUN_DIR}/proxy.sock"}), "--", *cmd]
+
+    @staticmethod
+    def rlimits(policy: Policy) -> list[tuple[int, int]]:
+        """(resource, value) pairs set on bwrap itself, so the whole sandbox inherits them."""
+        import resource
+
         lim = policy.limits
-        if lim.cpu_s:
-            config["cpu_s"] = lim.cpu_s
-        if lim.memory_mb:
-            config["as_bytes"] = lim.memory_mb * 1024 * 1024
-        if lim.file_size_mb:
-            config["fsize_bytes"] = lim.file_size_mb * 1024 * 1024
-        a += ["--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S",
-              f"{RUN_DIR}/launcher.py", *launcher_args(config), "--", *cmd]
-        return a
+        pairs = [(resource.RLIMIT_CPU, lim.cpu_s),
+                 (resource.RLIMIT_AS, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None),
+                 (resource.RLIMIT_FSIZE, lim.file_size_mb * 1024 * 1024 if lim.file_size_mb else None)]
+        return [(r, v) for r, v in pairs if v]
 
     def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
         policy = policy.checked()
@@ -150,13 +153,19 @@ class BwrapExecutor:
         cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
         nproc = None if cgroup is not None or not lim.pids or os.getuid() == 0 else limits.user_task_count() + lim.pids
 
-        def preexec() -> None:
+        import resource
+
+        rlimits = self.rlimits(policy)
+        if nproc is not None:
+            rlimits.append((resource.RLIMIT_NPROC, nproc))
+
+        def preexec() -> None:  # in the child, between fork and exec of bwrap
             if cgroup is not None:
                 cgroup.enter()
-            if nproc is not None:
-                import resource
-
-                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            for which, value in rlimits:
+                hard = resource.getrlimit(which)[1]
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(which, (value, value))
 
         denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
         env = clean_env(DATA_MOUNT, policy.env)
@@ -166,6 +175,10 @@ class BwrapExecutor:
         finally:
             if cgroup is not None:
                 cgroup.destroy()
+        if proxy is None and result.exit_code == 1 and result.stderr.startswith("bwrap: execvp "):
+            # bwrap's own report of a missing command: say it the way a shell does (exit 127)
+            missing = result.stderr[len("bwrap: execvp "):].split(":", 1)[0]
+            result.exit_code, result.stderr = 127, f"{missing}: command not found\n"
         removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
         if removed:
             result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"

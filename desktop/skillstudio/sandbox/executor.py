@@ -111,22 +111,24 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                threading.Thread(target=drain, args=(proc.stderr, err), name="sandbox-stderr", daemon=True)]
     for t in readers:
         t.start()
+    exited = threading.Event()
+
+    def wait_exit() -> None:
+        proc.wait()
+        exited.set()
+
+    threading.Thread(target=wait_exit, name="sandbox-wait", daemon=True).start()
     timed_out = cancelled = False
     deadline = start + wall_s
     try:
-        while True:
-            try:
-                proc.wait(timeout=0.05)
-                break
-            except subprocess.TimeoutExpired:
-                pass
+        while not exited.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
             if cancel is not None and cancel.cancelled:
                 cancelled = True
             elif time.monotonic() >= deadline:
                 timed_out = True
             if timed_out or cancelled:
                 (kill or kill_group)(proc)
-                proc.wait()
+                exited.wait()
                 break
     except BaseException:
         (kill or kill_group)(proc)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import sys
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
+if TYPE_CHECKING:
+    import socket
 
 _SIGKILL = 9  # a literal: importing `signal` (and enum) costs more than the rest of this start-up
 
@@ -27,6 +30,8 @@ _LIMITS = {"cpu_s": resource.RLIMIT_CPU, "as_bytes": resource.RLIMIT_AS,
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    import socket
+
     try:
         while True:
             data = src.recv(65536)
@@ -44,6 +49,7 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
 
 
 def _relay(client: socket.socket, unix_path: str) -> None:
+    import socket
     import threading
 
     upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -73,6 +79,7 @@ def _serve(listener: socket.socket, unix_path: str) -> None:
 
 
 def _bridge(unix_path: str) -> int:
+    import socket
     import threading
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

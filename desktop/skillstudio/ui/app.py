@@ -32,7 +32,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("skillstudio")
     app.setDesktopFileName("skillstudio")
-    icon = load_icon("app")
+    icon = load_icon("skillstudio")
     if not icon.isNull():
         app.setWindowIcon(icon)
     return app
@@ -41,13 +41,13 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 def run_app(workspace: Path | None) -> int:
     from skillstudio.ui.main_window import MainWindow  # after QApplication exists
 
-    app = create_app()
     settings = AppSettings()
-    apply_theme(app, settings.theme)
     root = Path(workspace) if workspace is not None else default_workspace(settings)
     if not root.is_dir():
         print(f"skillstudio: {root} is not a folder — pass a workspace folder that holds skills", file=sys.stderr)
         return 2
+    app = create_app()
+    apply_theme(app, settings.theme)
     window = MainWindow(settings)
     window.open_workspace(root)
     window.show()

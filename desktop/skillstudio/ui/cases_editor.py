@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -95,7 +97,8 @@ class _CasesView(QTableView):
         if ev.type() == QEvent.Type.ShortcutOverride and isinstance(ev, QKeyEvent) and self.state() != \
                 QAbstractItemView.State.EditingState and (
                 ev.matches(QKeySequence.StandardKey.Undo) or ev.matches(QKeySequence.StandardKey.Redo)):
-            pass
+            ev.accept()  # take the key from window-wide Undo/Redo shortcuts
+            return True
         return super().event(ev)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:
@@ -252,6 +255,8 @@ class TriggerCasesEditor(QWidget):
         self.view.setColumnWidth(COL_WHY, 240)
         self.view.verticalHeader().setDefaultSectionSize(26)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.view.sig_delete.connect(self.remove_selected)
         self.view.sig_duplicate.connect(self.duplicate_selected)
         self.view.selectionModel().selectionChanged.connect(self._update_actions)
@@ -518,6 +523,32 @@ class TriggerCasesEditor(QWidget):
         self._select_source_rows(list(range(at, at + len(new_rows))))
         self._set_status(f"Imported {len(new_rows)} cases from {name}"
                          + (f" ({skipped} already present)" if skipped else ""))
+
+    def set_expect_selected(self, expect: str) -> None:
+        self.model.set_expect(self._selected_source_rows(), expect)
+
+    @Slot()
+    def _mark_trigger(self) -> None:
+        self.set_expect_selected("trigger")
+
+    @Slot()
+    def _mark_no_trigger(self) -> None:
+        self.set_expect_selected("no_trigger")
+
+    @Slot(QPoint)
+    def _on_context_menu(self, pos: QPoint) -> None:
+        if self._skill_dir is None or self.is_broken():
+            return
+        rows = self._selected_source_rows()
+        menu = QMenu(self)
+        menu.addAction("Add trigger case", self._on_add_trigger)
+        menu.addAction("Add no_trigger case", self._on_add_no_trigger)
+        menu.addSeparator()
+        for text, slot in (("Mark as trigger", self._mark_trigger), ("Mark as no_trigger", self._mark_no_trigger),
+                           ("Duplicate", self.duplicate_selected), ("Remove", self.remove_selected)):
+            act = menu.addAction(text, slot)
+            act.setEnabled(bool(rows))
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
     @Slot()
     def _on_replace_broken(self) -> None:

@@ -168,6 +168,16 @@ class CasesModel(QAbstractTableModel):
         self.undo_stack.push(_SetCell(self, r, column, old, value))
         return True
 
+    def set_expect(self, rows: list[int], expect: str) -> None:
+        """Set `expect` on many rows as one undo step."""
+        todo = [r for r in rows if 0 <= r < len(self._rows) and self._rows[r].expect != expect]
+        if not todo or expect not in EXPECT_VALUES:
+            return
+        self.undo_stack.beginMacro(f"mark {len(todo)} case{'s' if len(todo) != 1 else ''} {expect}")
+        for r in todo:
+            self.set_cell(r, COL_EXPECT, expect)
+        self.undo_stack.endMacro()
+
     def insert_cases(self, r: int, rows: list[CaseRow], text: str = "add case") -> None:
         if rows:
             self.undo_stack.push(_Insert(self, r, list(rows), text))

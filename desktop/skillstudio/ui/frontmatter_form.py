@@ -9,6 +9,7 @@ splices with skillmd.set_field / set_metadata. Values coming back from the text 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -74,6 +75,8 @@ class FrontMatterForm(QWidget):
         self.description.setPlaceholderText("What the skill does, when to use it — and when NOT to use it.")
         self.description.setTabChangesFocus(True)
         self.description.setMinimumHeight(110)
+        prose = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont).family()
+        self.description.setStyleSheet(f'QPlainTextEdit {{ font-family: "{prose}"; }}')  # prose, not code
         self.description.textChanged.connect(self._on_description_changed)
         self.desc_count = QLabel("0 / 1024")
         self.desc_count.setObjectName("DescriptionCount")

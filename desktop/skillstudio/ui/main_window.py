@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setDrawBase(False)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._on_current_tab_changed)
         self.welcome = WelcomePage()
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([tree_dock], [260], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [270], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [220], Qt.Orientation.Vertical)
         self.versions = self._make_versions_dock()
 
         self.token_meter = TokenMeter()
@@ -181,9 +182,8 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
         if icon:
-            ic = load_icon(icon)
-            if not ic.isNull():
-                act.setIcon(ic)
+            act.setProperty("icon_name", icon)
+            act.setIcon(load_icon(icon))
         act.triggered.connect(slot)
         self.addAction(act)
         return act
@@ -191,14 +191,17 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey  # noqa: N806
         self.act_new = self._action("&New Skill…", self.new_skill, K.New, "new")
-        self.act_open_ws = self._action("Open &Workspace…", self.choose_workspace, "Ctrl+Shift+O", "folder")
-        self.act_open = self._action("&Open File…", self.choose_file, K.Open, "open")
+        self.act_new.setIconText("New Skill")
+        self.act_open_ws = self._action("Open &Workspace…", self.choose_workspace, "Ctrl+Shift+O", "open")
+        self.act_open_ws.setIconText("Open Workspace")
+        self.act_open = self._action("&Open File…", self.choose_file, K.Open, "file")
         self.act_save = self._action("&Save", self.save_current, K.Save, "save")
         self.act_save_as = self._action("Save &As…", self.save_current_as, "Ctrl+Shift+S")
-        self.act_save_all = self._action("Save A&ll", self.save_all, "Ctrl+Alt+S")
+        self.act_save_all = self._action("Save A&ll", self.save_all, "Ctrl+Alt+S", "save")
         self.act_close = self._action("&Close Tab", self.close_current_tab, K.Close)
         self.act_reload = self._action("&Reload Workspace", self.reload_workspace, "F5")
         self.act_settings = self._action("Se&ttings…", self.show_settings, "Ctrl+,", "settings")
+        self.act_settings.setIconText("Settings")
         self.act_quit = self._action("&Quit", self.close, K.Quit)
         self.act_undo = self._action("&Undo", self.undo, K.Undo)
         self.act_redo = self._action("&Redo", self.redo, "Ctrl+Y")
@@ -207,6 +210,23 @@ class MainWindow(QMainWindow):
         self.act_theme = self._action("&Dark Theme", self.toggle_theme, "Ctrl+Shift+T")
         self.act_theme.setCheckable(True)
         self.act_theme.setChecked(self.settings.theme == "dark")
+
+        self.act_next_problem.setProperty("icon_name", "validate")
+        self.act_next_problem.setIcon(load_icon("validate"))
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.act_new, self.act_open_ws, self.act_save, self.act_save_all):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.act_next_problem)
+        tb.addAction(self.act_settings)
+        for a in (self.act_new, self.act_open_ws, self.act_open, self.act_save, self.act_save_as, self.act_save_all,
+                  self.act_close, self.act_next_problem, self.act_settings):
+            if a.shortcut().toString():
+                a.setToolTip(f"{a.text().replace('&', '').rstrip('…')} ({a.shortcut().toString()})")
 
         bar = self.menuBar()
         m = bar.addMenu("&File")
@@ -686,7 +706,7 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> int:
         """At start: if the last session left unsaved buffers, offer to put them back. Returns how many."""
-        entries = self.recovery.entries()
+        entries = [e for e in self.recovery.entries() if e.orphaned]  # not another running window's
         if not entries:
             return 0
         if not prompts.ask_restore(self, entries):
@@ -766,6 +786,15 @@ class MainWindow(QMainWindow):
             tab.highlighter.set_theme(theme)
             tab.editor.viewport().update()
         self.versions.set_theme(theme)
+        if self.workspace is not None:
+            self.tree.set_workspace(self.workspace)  # icons follow the theme
+            doc = self.current_doc()
+            if doc is not None and self.doc_skill_dir(doc) is not None:
+                self.tree.select_skill(self.doc_skill_dir(doc))
+        for act in self.actions():
+            name = act.property("icon_name")
+            if name:
+                act.setIcon(load_icon(str(name), theme))
 
     @Slot()
     def show_settings(self) -> None:

@@ -6,7 +6,7 @@ whose problem has a fix-it gets a Fix button that emits `sig_fix_requested(probl
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -45,13 +45,14 @@ class ProblemsPanel(QWidget):
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["", "Problem", "Where", ""])
         self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
+        self.tree.setUniformRowHeights(False)
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(3, 96)
         header.setStretchLastSection(False)
         self.tree.itemClicked.connect(self._on_item_activated)
         self.tree.itemActivated.connect(self._on_item_activated)
@@ -108,6 +109,9 @@ class ProblemsPanel(QWidget):
             if p.fix:
                 button = QPushButton("Fix")
                 button.setObjectName("fix_button")
+                button.setMinimumWidth(80)
+                button.setStyleSheet("QPushButton { padding: 1px 10px; margin: 1px 6px 1px 2px; }")
+                item.setSizeHint(3, QSize(96, max(26, button.sizeHint().height() + 2)))
                 button.setToolTip(f"Apply fix-it '{p.fix}' (undo with Ctrl+Z)")
                 button.setProperty("problem_index", self.tree.indexOfTopLevelItem(item))
                 button.clicked.connect(self._on_fix_clicked)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,12 @@ class RecoveryEntry:
     text: str  # the buffer as it would be saved
     saved_at: float
     workspace: Path | None
+    pid: int = 0  # the process that wrote it
+
+    @property
+    def orphaned(self) -> bool:
+        """True when the app that wrote it is gone (crashed or killed); a running one still owns it."""
+        return self.pid in (0, os.getpid()) or not _alive(self.pid)
 
     @property
     def label(self) -> str:
@@ -44,7 +51,7 @@ class RecoveryStore:
 
     def save(self, key: str, path: Path | None, text: str, workspace: Path | None = None) -> None:
         data = {"path": str(path) if path else None, "text": text, "saved_at": time.time(),
-                "workspace": str(workspace) if workspace else None, "format": 1}
+                "workspace": str(workspace) if workspace else None, "pid": os.getpid(), "format": 1}
         atomic_write(self._file(key), json.dumps(data, ensure_ascii=False))
 
     def discard(self, key: str) -> None:
@@ -59,8 +66,19 @@ class RecoveryStore:
                 data = json.loads(f.read_text(encoding="utf-8"))
                 out.append(RecoveryEntry(key=f.stem, path=Path(data["path"]) if data.get("path") else None,
                                          text=str(data["text"]), saved_at=float(data.get("saved_at", 0)),
-                                         workspace=Path(data["workspace"]) if data.get("workspace") else None))
+                                         workspace=Path(data["workspace"]) if data.get("workspace") else None,
+                                         pid=int(data.get("pid") or 0)))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a torn or foreign file is ignored, never fatal
         out.sort(key=lambda e: e.saved_at)
         return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but is not ours to signal
+    return True

@@ -11,15 +11,41 @@ from functools import lru_cache
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from skillstudio import resources
+from skillstudio import resources, userdirs
+from skillstudio.bundle.fileio import atomic_write
 
 THEMES = ("light", "dark")
 
 
-@lru_cache(maxsize=128)
-def load_icon(name: str) -> QIcon:
+NEUTRAL_STROKE = "#4a4f57"  # the shipped icons' line colour, made light for the dark theme
+DARK_STROKE = "#c5c9d0"
+
+
+def load_icon(name: str, theme: str | None = None) -> QIcon:
+    """An icon from resources/icons; on the dark theme its neutral lines are drawn light."""
+    return _icon(name, theme or current_theme())
+
+
+@lru_cache(maxsize=256)
+def _icon(name: str, theme: str) -> QIcon:
     path = resources.resource_path("icons", f"{name}.svg")
-    return QIcon(str(path)) if path.is_file() else QIcon()
+    if not path.is_file():
+        return QIcon()
+    if theme == "dark":
+        try:
+            svg = path.read_text(encoding="utf-8")
+        except OSError:
+            return QIcon(str(path))
+        if NEUTRAL_STROKE in svg:
+            tinted = userdirs.cache_dir() / "icons-dark" / path.name
+            data = svg.replace(NEUTRAL_STROKE, DARK_STROKE)
+            try:
+                if not tinted.is_file() or tinted.read_text(encoding="utf-8") != data:
+                    atomic_write(tinted, data)
+                return QIcon(str(tinted))
+            except OSError:
+                pass
+    return QIcon(str(path))
 
 
 def load_stylesheet(theme: str) -> str:

@@ -57,6 +57,7 @@ from skillstudio.ui.workers import WorkerPool
 
 WORKING_TREE = "__working_tree__"
 COL_VERSION, COL_CHANGE, COL_DATE, COL_COMMIT = range(4)
+HISTORY_LIMIT = 500  # newest commits shown; older ones stay reachable with git itself
 _ROLE_REV = Qt.ItemDataRole.UserRole
 _ROLE_LABEL = Qt.ItemDataRole.UserRole + 1
 
@@ -80,7 +81,7 @@ def _load_state(workspace: Path, skill_dir: Path | None) -> HistoryState:
         return HistoryState(is_repo=True)
     skill_dir = Path(skill_dir)
     st = HistoryState(is_repo=True, name=history.skill_name(skill_dir))
-    st.commits = history.skill_log(workspace, skill_dir)
+    st.commits = history.skill_log(workspace, skill_dir, limit=HISTORY_LIMIT)
     st.changes = history.working_changes(workspace, skill_dir)
     st.released = history.released_versions(workspace, skill_dir)
     st.version = load_skill(skill_dir, with_files=False).version

@@ -1,0 +1,121 @@
+"""`skillstudio test` end to end, as a user (or CI) runs it: a real process, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from support.fake_openai import FakeOpenAI, Script
+
+from conftest import KEYWORDS
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "skillstudio", "test", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=120)
+
+
+def test_offline_example_workspace_writes_every_report(example_workspace: Path, tmp_path: Path,
+                                                       artifacts_dir: Path) -> None:
+    j, x, h = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"
+    p = cli(str(example_workspace), "--offline", "--json", str(j), "--junit", str(x), "--html", str(h))
+    assert "Traceback" not in p.stderr
+    report = json.loads(j.read_text())
+    s = report["summary"]
+    assert p.returncode == (1 if s["failed"] or s["errors"] else 0)
+    # CONTRACT fields
+    for key in ("model", "base_url", "runs", "threshold", "cases", "summary"):
+        assert key in report
+    for key in ("cases", "passed", "failed", "tp", "fp", "tn", "fn", "requests", "cached", "wall_s"):
+        assert key in s
+    case = report["cases"][0]
+    for key in ("skill", "prompt", "expect", "runs", "triggered", "trigger_rate", "passed", "selected"):
+        assert key in case
+    assert report["runs"] == 3 and report["threshold"] == 0.5 and len(case["selected"]) == 3
+    assert s["cases"] == s["passed"] + s["failed"] and s["tp"] + s["fp"] + s["tn"] + s["fn"] == s["cases"]
+    assert report["model"] == "offline estimate" and report["estimate"] is True
+    suites = ET.parse(x).getroot()
+    assert int(suites.get("tests")) == s["cases"] and int(suites.get("failures")) == s["failed"]
+    assert len(suites.findall(".//failure")) == s["failed"]
+    html = h.read_text()
+    assert "Offline estimate" in html and "Confusion matrix" in html and "<script" not in html
+    (artifacts_dir / "trigger-report-offline.html").write_text(html)
+    saved = list((example_workspace / ".skillstudio" / "runs").glob("*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["summary"]["cases"] == s["cases"]
+
+
+def test_no_key_no_server_falls_back_to_the_offline_estimate_loudly(workspace: Path) -> None:
+    p = cli(str(workspace), "--runs", "1")
+    assert "OFFLINE ESTIMATE" in p.stderr and "not a model" in p.stderr
+    assert p.returncode in (0, 1) and "Traceback" not in p.stderr
+
+
+def test_against_a_server_reports_failures_and_exit_1_then_caches(workspace: Path, tmp_path: Path) -> None:
+    j = tmp_path / "r.json"
+    with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
+        p = cli(str(workspace), "--base-url", srv.base_url, "--model", "gpt-test", "--json", str(j),
+                env={"OPENAI_API_KEY": "sk-test-secret"})
+        assert p.returncode == 1, p.stderr  # one miss and one false trigger
+        report = json.loads(j.read_text())
+        assert report["model"] == "gpt-test" and report["base_url"] == srv.base_url
+        s = report["summary"]
+        assert (s["passed"], s["failed"], s["tp"], s["fp"], s["tn"], s["fn"]) == (7, 2, 5, 1, 2, 1)
+        assert s["requests"] == 27 and s["cached"] == 0
+        p2 = cli(str(workspace), "--base-url", srv.base_url, "--model", "gpt-test", "--json", str(j),
+                 env={"OPENAI_API_KEY": "sk-test-secret"})
+        assert srv.calls() == 27
+    again = json.loads(j.read_text())["summary"]
+    assert p2.returncode == 1 and again["requests"] == 0 and again["cached"] == 27
+    for f in (workspace / ".skillstudio").rglob("*.json"):
+        assert "sk-test-secret" not in f.read_text()
+
+
+def test_passing_suite_exits_0_with_chat_provider(workspace: Path, tmp_path: Path) -> None:
+    keywords = [*KEYWORDS[:5], ("cash account", "ledger-reconcile")]  # no false trigger, no miss
+    with FakeOpenAI(Script(keywords=keywords)) as srv:
+        p = cli(str(workspace), "--provider", "chat", "--base-url", srv.base_url, "--runs", "2", "--junit",
+                str(tmp_path / "j.xml"))
+        assert srv.calls("completions") == 18 and srv.calls("responses") == 0
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "9 passed, 0 failed" in p.stdout
+    assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "0"
+
+
+def test_errors_after_retries_are_reported_distinctly_and_exit_1(workspace: Path, tmp_path: Path) -> None:
+    j = tmp_path / "r.json"
+    keywords = [*KEYWORDS[:5], ("cash account", "ledger-reconcile")]
+    with FakeOpenAI(Script(keywords=keywords, faults={"Pull the Q3": ["500*"]})) as srv:
+        p = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--retries", "1", "--json", str(j),
+                "--junit", str(tmp_path / "j.xml"), "--html", str(tmp_path / "r.html"))
+    assert p.returncode == 1
+    assert "1 errors" in p.stderr and "0 failed" in p.stderr
+    case = json.loads(j.read_text())["cases"][0]
+    assert case["status"] == "error" and case["passed"] is None
+    root = ET.parse(tmp_path / "j.xml").getroot()
+    assert root.get("errors") == "1" and root.get("failures") == "0"
+    assert "HTTP 500" in (tmp_path / "r.html").read_text()
+
+
+def test_refused_key_is_one_line_exit_2(workspace: Path) -> None:
+    with FakeOpenAI(Script(keywords=list(KEYWORDS), refuse_key="sk-bad")) as srv:
+        p = cli(str(workspace), "--base-url", srv.base_url, env={"OPENAI_API_KEY": "sk-bad"})
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "API key was refused" in p.stderr.strip().splitlines()[-1]
+
+
+def test_bad_input_is_exit_2_with_a_hint(tmp_path: Path) -> None:
+    p = cli(str(tmp_path / "nope"), "--offline")
+    assert p.returncode == 2 and "no such folder" in p.stderr and "Traceback" not in p.stderr
+    empty = tmp_path / "ws" / "lonely"
+    empty.mkdir(parents=True)
+    (empty / "SKILL.md").write_text("---\nname: lonely\ndescription: A skill without cases.\n---\nbody\n")
+    p = cli(str(tmp_path / "ws"), "--offline")
+    assert p.returncode == 2 and "no trigger cases" in p.stderr
+    p = cli(str(tmp_path / "ws"), "--offline", "--runs", "0")
+    assert p.returncode == 2 and "--runs" in p.stderr
