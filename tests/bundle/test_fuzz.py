@@ -128,3 +128,60 @@ def test_trigger_cases_parse_or_fail_clearly(text: str) -> None:
         return
     for c in cases:
         assert c.prompt.strip() and c.expect in ("trigger", "no_trigger")
+
+
+# YAML fragments where libyaml and strictyaml could plausibly part ways: block scalars with chomping and
+# indentation indicators, multi-line plain scalars, comments, nested blocks
+_piece = st.sampled_from(["x", "y z", "", " ", "  a", "# c", "b: c", "- i", "'q'", '"d"', "e #f", "g#h", "é", "...",
+                          "- ", "?", "k:", "  - j", "|", ">", "|+", "|-", ">+", ">2", "|1", "x: |", "x: >-",
+                          "y: |+", "z:", "  w: v"])
+_block_doc = st.one_of(
+    st.lists(st.builds(lambda ind, p: " " * ind + p, st.integers(0, 4), _piece), min_size=1, max_size=8)
+    .map(lambda ls: "\n".join(ls) + "\n"),
+    st.builds(lambda k, head, body: f"{k}: {head}\n" + "".join(" " * i + b + "\n" for i, b in body),
+              st.sampled_from(["description", "name"]),
+              st.sampled_from(["|", "|-", "|+", ">", ">-", ">+", "|2", "x", "'a", '"a', ""]),
+              st.lists(st.tuples(st.integers(0, 4), _piece), max_size=5)),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(_block_doc)
+def test_fast_path_reads_exactly_what_strictyaml_reads(fm: str) -> None:
+    """Whenever the fast path accepts a front matter, its data equals strictyaml's, value for value."""
+    import strictyaml
+
+    from skillstudio.bundle.specparse import _fast, _Odd
+
+    try:
+        data, _ = _fast(fm)
+    except _Odd:
+        return
+    assert strictyaml.load(fm).data == data
+
+
+def _words(text: str) -> set[str]:
+    import re
+
+    text = re.sub(r"\\(?:[tnr]|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})", " ", text)  # YAML escapes of quoted values
+    return {w.lower() for w in re.findall(r"[^\W_]+", text)}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(front_matter, st.sampled_from(["", "---\n", "\ufeff---\n", "\n---\n"]), st.booleans())
+def test_fixes_never_crash_and_never_lose_words(fm: str, opening: str, closed: bool) -> None:
+    from skillstudio.bundle.fixes import fix_all_text
+
+    text = opening + fm + ("\n---\n# Body words here\n" if closed else "\n")
+    new, changes = fix_all_text(text, "Demo Folder")
+    assert all(c and "\n" not in c for c in changes)
+    # the name is normalised by design (and reported); every other word must survive
+    kept_lines, in_name = [], False
+    for ln in text.split("\n"):
+        in_name = ln.lstrip("\ufeff").startswith("name:") or (in_name and ln[:1] in (" ", "\t"))
+        if not in_name:
+            kept_lines.append(ln)
+    kept = "\n".join(kept_lines)
+    assert _words(kept) <= _words(new) | {"demo", "folder"}
+    if new == text:
+        assert changes == []

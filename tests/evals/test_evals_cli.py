@@ -10,8 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from support.fake_openai import FakeOpenAI, Script
-
-from conftest import KEYWORDS
+from support.trigger_workspace import KEYWORDS
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,7 @@ from skillstudio.evals.routers import RouteRequest
 from skillstudio.evals.routers.offline import BM25, OfflineRouter, tokenize
 from skillstudio.evals.runner import RunSettings, run_suite_sync
 from skillstudio.evals.suite import build_suite
-
-from conftest import write_workspace
+from support.trigger_workspace import write_workspace
 
 
 def test_tokenize_drops_stopwords_and_folds_plurals() -> None:

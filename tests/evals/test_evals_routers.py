@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter
-from support.fake_openai import FakeOpenAI, Script, plan_output, sse_events
 
 from skillstudio.evals.routers import RouteRequest, RouterError
 from skillstudio.evals.routers.chat import ChatRouter, system_prompt
 from skillstudio.evals.routers.responses import ResponsesRouter
 from skillstudio.evals.suite import build_suite
-
-from conftest import KEYWORDS
+from support.fake_openai import FakeOpenAI, Script, plan_output, sse_events
+from support.trigger_workspace import KEYWORDS
 
 
 def _route(router, suite, index: int):  # type: ignore[no-untyped-def]
@@ -125,8 +124,8 @@ def test_streaming_stops_at_the_first_answer_text(workspace: Path, fake: FakeOpe
                                                ("500", "HTTP 500"), ("429", "HTTP 429")])
 def test_transport_faults_become_retryable_router_errors(workspace: Path, fault: str, needle: str) -> None:
     suite = build_suite(workspace)
-    with FakeOpenAI(Script(keywords=list(KEYWORDS), faults={"Pull the Q3": [fault]}, retry_after="7")) as srv:
-        with pytest.raises(RouterError) as info:
+    script = Script(keywords=list(KEYWORDS), faults={"Pull the Q3": [fault]}, retry_after="7")
+    with FakeOpenAI(script) as srv, pytest.raises(RouterError) as info:
             _route(ResponsesRouter(model="m", api_key="k", base_url=srv.base_url), suite, 0)
     assert info.value.retryable and needle in str(info.value)
     if fault == "429":
@@ -135,8 +134,7 @@ def test_transport_faults_become_retryable_router_errors(workspace: Path, fault:
 
 def test_refused_key_is_fatal(workspace: Path) -> None:
     suite = build_suite(workspace)
-    with FakeOpenAI(Script(keywords=list(KEYWORDS), refuse_key="bad")) as srv:
-        with pytest.raises(RouterError) as info:
+    with FakeOpenAI(Script(keywords=list(KEYWORDS), refuse_key="bad")) as srv, pytest.raises(RouterError) as info:
             _route(ResponsesRouter(model="m", api_key="bad", base_url=srv.base_url), suite, 0)
     assert info.value.fatal and not info.value.retryable and "API key" in str(info.value)
 

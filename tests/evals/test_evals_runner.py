@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from support.fake_openai import FakeOpenAI, Script
 
 from skillstudio.cancel import CancelToken
 from skillstudio.evals import metrics
@@ -15,8 +14,8 @@ from skillstudio.evals.cache import ResultCache
 from skillstudio.evals.routers.responses import ResponsesRouter
 from skillstudio.evals.runner import RunSettings, backoff_delay, run_suite_sync
 from skillstudio.evals.suite import build_suite
-
-from conftest import KEYWORDS
+from support.fake_openai import FakeOpenAI, Script
+from support.trigger_workspace import KEYWORDS
 
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 0.05}
 

@@ -66,6 +66,10 @@ def test_push_pull_round_trip_with_tag_schema_referrer(oci_registry: str, tmp_pa
         if p.is_file():
             assert (out_dir / p.relative_to(d)).read_bytes() == p.read_bytes()
 
+    by_digest = f"oci://{oci_registry}/skills/demo-skill@{m_digest}"
+    code, _, err = cli("pull", by_digest, "-o", tmp_path / "by-digest", "--pubkey", pem, "--plain-http")
+    assert code == 0, err
+
     # pushing again (same content) is idempotent: still one referrer in the fallback index
     assert cli("push", d, ref, "--key", "author", "--plain-http")[0] == 0
     with RegistryClient(parse_ref(ref), plain_http=True) as reg:

@@ -105,6 +105,15 @@ def test_a_known_secret_value_is_refused_on_export(tmp_path: Path) -> None:
     assert pack_skill(d, tmp_path / "s.zip", secret_values=["another-secret"]).size > 0
 
 
+def test_non_utf8_file_name_is_refused(tmp_path: Path) -> None:
+    d = write_skill(tmp_path)
+    with open(os.fsencode(d / "references") + b"/bad\xff.md", "wb") as fh:
+        fh.write(b"x")
+    with pytest.raises(SkillStudioError, match="not UTF-8"):
+        pack_skill(d, tmp_path / "s.zip")
+    assert not (tmp_path / "s.zip").exists()
+
+
 def test_oversized_bundle_and_missing_skill_md_are_refused(tmp_path: Path) -> None:
     d = write_skill(tmp_path)
     (d / "references" / "big.bin").write_bytes(os.urandom(64 * 1024))

@@ -240,3 +240,23 @@ def test_sign_errors(tmp_path: Path, keypair: KeyPair) -> None:
     keypair("author")
     with pytest.raises(SkillStudioError, match="does not exist"):
         attest.sign_bundle(tmp_path / "missing.zip", "author")
+
+
+def test_default_signature_of_an_older_pack_is_replaced_explicit_one_is_not(tmp_path: Path,
+                                                                           keypair: KeyPair) -> None:
+    pem = keypair("author")
+    d = write_skill(tmp_path / "ws")
+    z = tmp_path / "demo.zip"
+    pack_skill(d, z)
+    attest.sign_bundle(z, "author")
+    (d / "references" / "fields.md").write_text("v2\n")
+    pack_skill(d, z)
+    path, env, _ = attest.sign_bundle(z, "author")
+    assert len(env.signatures) == 1
+    v = attest.verify_bundle(z, Envelope.from_json(path.read_bytes()), {crypto.key_id(
+        crypto.load_public_pem(pem.read_bytes())): crypto.load_public_pem(pem.read_bytes())})
+    assert v.sha256 == hashlib.sha256(z.read_bytes()).hexdigest()
+    (d / "references" / "fields.md").write_text("v3\n")
+    pack_skill(d, z)
+    with pytest.raises(SkillStudioError, match="signs a different bundle"):
+        attest.sign_bundle(z, "author", path)

@@ -72,6 +72,8 @@ MALICIOUS: dict[str, tuple[Callable[[], bytes], str]] = {
     "fifo": (lambda: _zip([("pipe", b"", stat.S_IFIFO | 0o644)]), "device, pipe or socket"),
     "duplicate names": (_duplicate, "appears twice"),
     "case duplicates": (lambda: _zip([("README.md", b"a", None), ("readme.md", b"b", None)]), "appears twice"),
+    "unicode duplicates": (lambda: _zip([("caf\u00e9.md", b"a", None), ("cafe\u0301.md", b"b", None)]),
+                           "appears twice"),
     "file and folder": (lambda: _zip([("scripts", b"a", None), ("scripts/x", b"b", None)]), "both a file and a folder"),
     "zip bomb ratio": (lambda: _zip([("zeros.bin", b"\0" * (8 * 1024 * 1024), None)]), "zip bomb"),
     "encrypted": (_encrypted_flag, "encrypted"),

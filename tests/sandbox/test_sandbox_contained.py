@@ -237,3 +237,53 @@ def test_allow_list_https_wildcard_and_port(backend: Backend, https_server: Serv
     assert "403" in r.stdout
     refused = {e.host for e in r.network_log if not e.allowed}
     assert refused == {"allowed.test", "other.test"}
+
+
+def test_kernel_attack_surface_is_refused(backend: Backend) -> None:
+    script = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "calls = {'unshare_user': lambda: libc.unshare(0x10000000),\n"
+              "         'mount': lambda: libc.mount(b'none', b'/tmp', b'tmpfs', 0, None),\n"
+              "         'keyctl': lambda: libc.syscall(250 if os.uname().machine == 'x86_64' else 219, 0, 0, 0, 0)}\n"
+              "calls['ptrace_traceme'] = lambda: libc.ptrace(0, 0, 0, 0)\n"
+              "for name, call in calls.items():\n    print(name, call())\n")
+    r = run(backend, ["python3", "-c", script])
+    assert r.exit_code == 0, r.stderr
+    results = dict(line.split() for line in r.stdout.splitlines())
+    assert results["unshare_user"] == "-1" and results["mount"] == "-1" and results["keyctl"] == "-1"
+    if backend.name == "subprocess":  # our filter; Docker's default profile allows PTRACE_TRACEME
+        assert results["ptrace_traceme"] == "-1"
+
+
+def test_cancel_kills_the_run(backend: Backend) -> None:
+    import threading
+
+    from skillstudio.cancel import CancelToken
+
+    token = CancelToken()
+    timer = threading.Timer(0.5, token.cancel)
+    timer.start()
+    marker = f"{secrets.randbelow(10**6) + 1000}.25"
+    r = backend.executor.run(["sh", "-c", f"sleep {marker}"], Policy.build(backend.make_data()), token)
+    timer.join()
+    assert r.cancelled and r.exit_code == 137 and not r.timed_out
+    import time
+
+    deadline = time.monotonic() + 5
+    while host_procs_with(f"sleep\0{marker}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert host_procs_with(f"sleep\0{marker}") == []
+
+
+def test_skill_is_mounted_read_only_where_the_model_is_told(backend: Backend, tmp_path: Path) -> None:
+    from skillstudio.sandbox.policy import SkillMount
+
+    skill = tmp_path / "crm-query"
+    (skill / "scripts").mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: crm-query\ndescription: d\n---\nbody\n")
+    (skill / "scripts" / "run.sh").write_text("echo from-skill-script\n")
+    skill.chmod(0o755)
+    r = sh(backend, "cat /skills/crm-query/SKILL.md; sh /skills/crm-query/scripts/run.sh; "
+                    "echo x > /skills/crm-query/SKILL.md || echo READ-ONLY",
+           skills=[SkillMount(source=skill, name="crm-query")])
+    assert "name: crm-query" in r.stdout and "from-skill-script" in r.stdout and "READ-ONLY" in r.stdout
+    assert (skill / "SKILL.md").read_text().startswith("---\nname: crm-query")

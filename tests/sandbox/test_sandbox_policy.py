@@ -112,3 +112,12 @@ def test_describe_says_it_plainly(tmp_path: Path) -> None:
     text = "\n".join(p.describe())
     assert "network: allow a.com" in text and "/skills/crm" in text and str(tmp_path.resolve()) in text
     assert p.settings().network.allow == ["a.com"]
+
+
+def test_seccomp_program_shapes() -> None:
+    from skillstudio.sandbox import seccomp
+
+    for machine in ("x86_64", "aarch64"):
+        prog = seccomp.program(machine)
+        assert prog is not None and len(prog) % 8 == 0 and len(prog) // 8 < 64
+    assert seccomp.program("riscv64") is None  # no table: no filter, not a wrong one

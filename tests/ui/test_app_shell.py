@@ -7,7 +7,7 @@ from pathlib import Path
 import mainwindow_support
 import pytest
 import yaml
-from mainwindow_support import open_and_check, shot, wait_checked
+from mainwindow_support import open_and_check, shot
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
 

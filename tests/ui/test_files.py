@@ -151,6 +151,17 @@ def test_autosave_writes_only_dirty_buffers_and_clean_close_leaves_nothing(
     w2.recovery.save("k", example_workspace / "crm-query" / "SKILL.md", "x")
     monkeypatch.setattr(prompts, "ask_restore", lambda parent, entries: False)
     assert w2.offer_recovery() == 0 and w2.recovery.entries() == []
+    # a copy written by another Skill Studio that is still running is not offered (nor deleted)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        w2.recovery.save("other", example_workspace / "crm-query" / "SKILL.md", "theirs")
+        f = w2.recovery.folder / "other.json"
+        f.write_text(f.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {live.pid}'))
+        monkeypatch.setattr(prompts, "ask_restore", lambda parent, entries: pytest.fail("offered a live copy"))
+        assert w2.offer_recovery() == 0 and [e.key for e in w2.recovery.entries()] == ["other"]
+    finally:
+        live.kill()
+        live.wait()
 
 
 def _write_externally(path: Path, text: str) -> None:

@@ -78,6 +78,13 @@ def test_form_edits_change_text_in_place_and_undo_in_one_step(qtbot, make_window
     # everything else is exactly as written: comments, quoting, trailing comment, body
     assert text == COMMENTED.replace('"1.0.0"', '"1.0.0-rc1"')
     assert tab.dirty
+    tab.editor.undo()  # typing "-rc1" in one field is one undo step, as typing in the editor is
+    assert tab.editor.text() == COMMENTED
+    tab.editor.redo()
+    assert tab.editor.text() == text
+    qtbot.keyClicks(form.fields["license"], "-x")
+    tab.editor.undo()  # another field: its own step
+    assert tab.editor.text() == text
 
     before = tab.editor.text()
     form.description.setPlainText("Query Salesforce. Do not use for tickets: use support-reply.")
@@ -193,3 +200,19 @@ def test_metadata_table_adds_renames_and_removes_keys(qtbot, make_window, exampl
     fm = skillmd.load_front_matter(tab.editor.text())[0]
     assert fm["metadata"] == {"version": "1.0.0", "squad": "sales"}
     assert "# owner: sales-ops (keep this comment)" in tab.editor.text()
+
+
+def test_folder_fix_renames_the_skill_and_reopens_its_files(qtbot, make_window, example_workspace: Path) -> None:
+    w = make_window(example_workspace)
+    md = example_workspace / "crm-query" / "SKILL.md"
+    tab = open_and_check(qtbot, w, md)
+    tab.apply_text(skillmd.set_field(tab.editor.text(), "name", "crm-pipeline"))
+    assert w.save_current()
+    with qtbot.waitSignal(w.sig_workspace_loaded, timeout=20000):
+        new_dir = w.apply_folder_fix((example_workspace / "crm-query").resolve(), "rename-folder")
+    assert new_dir == (example_workspace / "crm-pipeline").resolve()
+    assert not (example_workspace / "crm-query").exists() and (new_dir / "SKILL.md").is_file()
+    tab = w.current_tab()
+    assert tab is not None and tab.path == new_dir / "SKILL.md" and not tab.dirty
+    assert w.tree.find_skill_item("crm-pipeline") is not None and w.tree.find_skill_item("crm-query") is None
+    assert "renamed folder" in w.statusBar().currentMessage()

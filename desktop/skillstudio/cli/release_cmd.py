@@ -69,7 +69,10 @@ def keys_list(all_: bool = typer.Option(False, "--all", help="Include retired (r
     """Keys created on this machine."""
     from skillstudio.release import keys
 
-    for k in keys.list_keys(include_retired=all_):
+    found = keys.list_keys(include_retired=all_)
+    if not found:
+        typer.echo("no signing keys yet; create one with `skillstudio keys generate NAME`")
+    for k in found:
         typer.echo(f"{k.name}\t{k.algorithm}\t{k.keyid}" + ("\tretired" if k.retired else ""))
 
 

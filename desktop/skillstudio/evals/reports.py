@@ -172,8 +172,11 @@ def to_html(report: dict[str, Any]) -> str:
         f"<tr><th>{e(k)}</th><td class=num>{_fmt(s.get(key))}</td></tr>" for k, key in (
             ("latency p50 (s)", "latency_p50_s"), ("latency p95 (s)", "latency_p95_s"),
             ("TTFT p50 (s)", "ttft_p50_s"), ("TTFT p95 (s)", "ttft_p95_s"), ("input tokens", "input_tokens"),
-            ("output tokens", "output_tokens"), ("wall time (s)", "wall_s"), ("retried requests", "retried")))
+            ("output tokens", "output_tokens"), ("requests reporting usage", "usage_reported"),
+            ("cost (USD)", "cost_usd"), ("wall time (s)", "wall_s"), ("retried requests", "retried")))
         + "</table>")
+    parts.append('<p class="small">Streams closed early (as soon as the decision is known) do not report '
+                 "token usage; run with streaming off to measure tokens and cost.</p>")
     parts.append('<p class="small">Made by Skill Studio. Cases pass when expect=trigger and rate ≥ threshold, '
                  "or expect=no_trigger and rate &lt; threshold.</p></body></html>\n")
     return "".join(parts)

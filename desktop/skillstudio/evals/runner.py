@@ -14,11 +14,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from skillstudio.cancel import CancelToken
 from skillstudio.evals.cache import ResultCache, cache_key
-from skillstudio.evals.routers import RouteRequest, RouteResult, Router, RouterError
+from skillstudio.evals.routers import Router, RouteRequest, RouterError, RouteResult
 from skillstudio.evals.suite import Suite
 
 JobKey = tuple[int, int]  # (case index, run index)
@@ -109,7 +109,7 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
     cancel = cancel or CancelToken()
     router.prepare(suite)
     out = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings,
-                   started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                   started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     started = time.perf_counter()
     rng = random.Random()
     jobs: list[RouteRequest] = [RouteRequest(c, r) for c in suite.cases for r in range(settings.runs)]
@@ -150,7 +150,7 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
             try:
                 outcome.result = await asyncio.wait_for(router.route(req), settings.timeout_s)
                 return outcome
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 err = RouterError(f"timed out after {settings.timeout_s:g} s", retryable=True)
             except RouterError as exc:
                 err = exc
@@ -169,7 +169,7 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
             try:
                 await asyncio.wait_for(stop.wait(), delay)
                 return None  # stopped while waiting
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return outcome  # pragma: no cover - loop always returns
 
@@ -182,9 +182,9 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
             outcome = await attempt_all(req)
             if outcome is None:
                 return
-            if outcome.result is not None and not outcome.cached and (req.case.index, req.run) in keys:
-                if cache is not None:
-                    cache.put(keys[(req.case.index, req.run)], outcome.result)
+            key = keys.get((req.case.index, req.run))
+            if cache is not None and key is not None and outcome.result is not None:
+                cache.put(key, outcome.result)
             finish(outcome)
 
     async def watch_cancel() -> None:
@@ -208,6 +208,7 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
                 w.cancel()
         results = await asyncio.gather(*workers, return_exceptions=True)
         stopper.cancel()
+        await asyncio.gather(stopper, return_exceptions=True)
         for r in results:
             if isinstance(r, Exception):
                 raise r

@@ -130,19 +130,28 @@ def subject_sha256(statement: dict[str, Any]) -> str:
 
 def sign_bundle(zip_path: Path, key_name: str, out: Path | None = None, *,
                 source_dir: Path | None = None) -> tuple[Path, Envelope, str]:
-    """Sign a zip (new envelope) or add a signature to `out` if it already signs this zip."""
+    """Sign a zip (new envelope) or add a signature to `out` if it already signs this zip.
+
+    An explicit `out` that signs another bundle is refused (it may hold an approver's signature);
+    the default `FILE.zip.sig.json` left over from an earlier pack of FILE.zip is replaced.
+    """
+    explicit = out is not None
     zip_path = Path(zip_path)
     if not zip_path.is_file():
         raise SkillStudioError(f"{zip_path} does not exist", "pack the skill first: `skillstudio pack DIR -o FILE.zip`")
     out = Path(out) if out else zip_path.with_name(zip_path.name + ".sig.json")
     private = keys.load_private(key_name)
     raw = zip_path.read_bytes()
+    env: Envelope | None = None
     if out.exists():
         env = Envelope.from_json(out.read_bytes(), str(out))
         st = parse_statement(env)
         if subject_sha256(st) != hashlib.sha256(raw).hexdigest():
-            raise SkillStudioError(f"{out} signs a different bundle", "choose another -o or delete the old signature")
-    else:
+            if explicit:
+                raise SkillStudioError(f"{out} signs a different bundle",
+                                       "choose another -o or delete the old signature")
+            env = None  # stale signature of an earlier FILE.zip: start a new envelope
+    if env is None:
         bundle = read_bundle(raw)
         statement = build_statement(bundle, signer=keys.current(key_name), source_dir=source_dir)
         env = Envelope(payload=json.dumps(statement, sort_keys=True, separators=(",", ":")).encode())

@@ -84,6 +84,11 @@ def collect_files(skill_dir: Path, *, exclude: Path | None = None) -> list[tuple
         for e in entries:
             p = Path(e.path)
             rel = p.relative_to(skill_dir).as_posix()
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SkillStudioError(f"{rel.encode('utf-8', 'replace').decode()!r} has a name that is not UTF-8",
+                                       "rename the file") from None
             if e.is_symlink():
                 raise SkillStudioError(f"{rel} is a symbolic link; bundles cannot contain links",
                                        "replace the link with the file it points to")

@@ -15,6 +15,7 @@ import os
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -85,7 +86,7 @@ def inspect_zip(source: Path | bytes, *, max_zip_bytes: int = MAX_ZIP_BYTES,
                 raise _refuse(f"entry {name!r} is a device, pipe or socket")
             if info.flag_bits & 0x1:
                 raise _refuse(f"entry {name!r} is encrypted")
-            key = name.casefold()
+            key = unicodedata.normalize("NFC", name).casefold()  # café == café on macOS/Windows
             if key in seen:
                 raise _refuse(f"entry {name!r} appears twice (as {seen[key]!r} too)")
             seen[key] = name

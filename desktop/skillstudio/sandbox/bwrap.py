@@ -8,9 +8,9 @@ read-only tmpfs root holding read-only binds of the runtime (/usr and the /bin, 
 tmpfs /tmp, the data folder read-write at /data (the working directory and HOME), the skills
 read-only at /skills/<name>, and nothing else: no home, no keys, no sockets, no host environment.
 `PR_SET_NO_NEW_PRIVS` is set by bubblewrap itself, so setuid binaries cannot gain privileges.
-Seccomp: not added; the user namespace already denies what a filter would (ptrace of host
-processes, mount, module loading) and Debian's bwrap keeps the kernel's default TIOCSTI guard via
-`--new-session`.
+Seccomp: a small filter (`seccomp.py`) refuses ptrace, mount/namespace calls, keyrings, bpf,
+perf, userfaultfd, module/kexec loading and file-handle opens; `--disable-userns` blocks nested
+user namespaces; `--new-session` stops TIOCSTI injection into the user's terminal.
 
 Network with an allow list: the egress proxy runs on the host on a Unix socket that is bound into
 the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.
@@ -39,7 +39,7 @@ from pathlib import Path
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
-from skillstudio.sandbox import limits
+from skillstudio.sandbox import limits, seccomp
 from skillstudio.sandbox.executor import ExecResult, clean_env, launcher_args, run_process
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
@@ -77,6 +77,8 @@ class BwrapExecutor:
 
     def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None) -> None:
         self._bwrap = check_bwrap()
+        help_text = subprocess.run([self._bwrap, "--help"], capture_output=True, text=True, check=False).stdout
+        self._features = {w for w in help_text.split() if w.startswith("--")}
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
@@ -101,11 +103,16 @@ class BwrapExecutor:
             self._allow = allow
         return self._proxy
 
-    def argv(self, cmd: Sequence[str], policy: Policy, proxy: EgressProxy | None) -> list[str]:
+    def argv(self, cmd: Sequence[str], policy: Policy, proxy: EgressProxy | None,
+             seccomp_fd: int | None = None) -> list[str]:
         """The full bwrap command line for one run (shown by `exec --verbose`)."""
-        a = [self._bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        a = [self._bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
              "--ro-bind", "/usr", "/usr"]
+        if "--disable-userns" in self._features:
+            a.append("--disable-userns")
+        if seccomp_fd is not None and "--add-seccomp-fd" in self._features:
+            a += ["--add-seccomp-fd", str(seccomp_fd)]
         for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             p = Path("/") / top
             if p.is_symlink():
@@ -169,10 +176,14 @@ class BwrapExecutor:
 
         denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
         env = clean_env(DATA_MOUNT, policy.env)
+        filter_fd = seccomp.memfd()
         try:
-            result = run_process(self.argv(cmd, policy, proxy), env=env, cwd=str(policy.data_dir),
-                                 wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec)
+            result = run_process(self.argv(cmd, policy, proxy, filter_fd), env=env, cwd=str(policy.data_dir),
+                                 wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec,
+                                 pass_fds=() if filter_fd is None else (filter_fd,))
         finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
             if cgroup is not None:
                 cgroup.destroy()
         if proxy is None and result.exit_code == 1 and result.stderr.startswith("bwrap: execvp "):

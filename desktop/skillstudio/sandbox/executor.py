@@ -97,14 +97,16 @@ def drain(stream: IO[bytes], sink: CappedOutput) -> None:
 def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wall_s: float,
                 output_cap: int, cancel: CancelToken | None,
                 preexec: Callable[[], None] | None = None,
-                kill: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
+                kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
+                pass_fds: Sequence[int] = ()) -> ExecResult:
     """Run argv in a new session, capped output, wall-time and cancel handling; kills the whole group.
 
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
     """
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec, close_fds=True)
+                            env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec, close_fds=True,
+                            pass_fds=tuple(pass_fds))
     out, err = CappedOutput(output_cap), CappedOutput(output_cap)
     assert proc.stdout is not None and proc.stderr is not None
     readers = [threading.Thread(target=drain, args=(proc.stdout, out), name="sandbox-stdout", daemon=True),

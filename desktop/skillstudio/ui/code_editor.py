@@ -124,11 +124,12 @@ class CodeEditor(QPlainTextEdit):
         """The exact text (toPlainText would turn no-break spaces into spaces and lose data)."""
         return self.document().toRawText().replace("\u2029", "\n")
 
-    def replace_all_undoable(self, new_text: str) -> bool:
+    def replace_all_undoable(self, new_text: str, merge: bool = False) -> bool:
         """Replace the text with `new_text` as ONE undo step, touching only the changed middle part.
 
         Keeps the cursor and scroll position where they were when the change is elsewhere (the
-        front-matter form and fix-its use this, so Ctrl+Z undoes a form edit in one go).
+        front-matter form and fix-its use this, so Ctrl+Z undoes a form edit in one go). With `merge`,
+        the change joins the previous undo step (typing in one form field is one step, as in the editor).
         """
         old = self.text()
         if old == new_text:
@@ -143,7 +144,10 @@ class CodeEditor(QPlainTextEdit):
             end_new -= 1
         scroll = self.verticalScrollBar().value()
         cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
+        if merge:
+            cursor.joinPreviousEditBlock()
+        else:
+            cursor.beginEditBlock()
         cursor.setPosition(utf16_len(old[:start]))
         cursor.setPosition(utf16_len(old[:end_old]), QTextCursor.MoveMode.KeepAnchor)
         cursor.insertText(new_text[start:end_new])

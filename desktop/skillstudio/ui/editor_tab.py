@@ -60,7 +60,7 @@ class EditorTab(QWidget):
         self.newline = "\n"
         self.bom = False
         self.disk_text: str | None = None  # what the file held when we last read or wrote it
-        self.released = False  # set by the versions integration: editing starts the next version
+        self._last_form_edit: tuple[str, int] | None = None  # (field, document revision after it)
 
         self.editor = CodeEditor()
         self.editor.setObjectName("code_editor")
@@ -172,23 +172,31 @@ class EditorTab(QWidget):
         return target
 
     # ------------------------------------------------------------------ form -> text
-    def apply_text(self, new_buffer_text: str) -> bool:
+    def apply_text(self, new_buffer_text: str, merge: bool = False) -> bool:
         """Put a whole new text (file form) into the editor as one undo step."""
         if new_buffer_text.startswith(skillmd.BOM):
             new_buffer_text = new_buffer_text[1:]
-        return self.editor.replace_all_undoable(new_buffer_text.replace("\r\n", "\n"))
+        return self.editor.replace_all_undoable(new_buffer_text.replace("\r\n", "\n"), merge)
+
+    def _apply_form_edit(self, field: str, new_text: str) -> None:
+        """Consecutive edits of one form field, with nothing else in between, are one undo step."""
+        doc = self.editor.document()
+        merge = self._last_form_edit == (field, doc.revision())
+        if self.apply_text(new_text, merge=merge):
+            self._last_form_edit = (field, doc.revision())
 
     @Slot(str, object)
     def on_field_edited(self, key: str, value: object) -> None:
         try:
-            self.apply_text(skillmd.set_field(self.editor.text(), key, value if value is None else str(value)))
+            self._apply_form_edit(key, skillmd.set_field(self.editor.text(), key, value if value is None else str(value)))
         except skillmd.FrontMatterError:
             pass  # the form is disabled while the front matter is broken
 
     @Slot(str, object)
     def on_metadata_edited(self, key: str, value: object) -> None:
         try:
-            self.apply_text(skillmd.set_metadata(self.editor.text(), key, value if value is None else str(value)))
+            self._apply_form_edit(f"metadata.{key}",
+                                  skillmd.set_metadata(self.editor.text(), key, value if value is None else str(value)))
         except skillmd.FrontMatterError:
             pass
 

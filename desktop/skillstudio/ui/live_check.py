@@ -84,7 +84,9 @@ class LiveChecker(QObject):
 
     @Slot(int, object)
     def _on_result(self, _job: int, value: object) -> None:
-        ctx, result = value  # type: ignore[misc]
+        ctx, result = value if isinstance(value, tuple) else (None, None)
+        if not isinstance(ctx, SkillContext) or not isinstance(result, CheckResult):
+            return
         self._ctx = ctx
         if result.text == self.text_fn():
             self.last_result = result

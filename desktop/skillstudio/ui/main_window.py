@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._autosaved: dict[str, str] = {}  # recovery key -> text last written there
         self._closing = False
         self._open_after_load: Path | None = None
+        self._after_load_message: str | None = None
         self.setWindowTitle(APP_NAME)
         self.resize(1280, 820)
 
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
         self.reload_workspace()
 
     # ================================================================== actions and menus
-    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 icon: str = "") -> QAction:
         act = QAction(text, self)
         if shortcut is not None:
@@ -317,7 +318,8 @@ class MainWindow(QMainWindow):
         self.workspace = ws
         self.tree.set_workspace(ws)
         n = len(ws.skills)
-        self.statusBar().showMessage(f"Opened {ws.root.name}: {n} skill{'s' * (n != 1)}", 5000)
+        message, self._after_load_message = self._after_load_message, None
+        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {n} skill{'s' * (n != 1)}", 8000)
         for checker in self._checkers.values():
             checker.invalidate()
             checker.request()
@@ -346,7 +348,7 @@ class MainWindow(QMainWindow):
     # ================================================================== tabs
     def documents(self) -> list[QWidget]:
         """Every open tab: text editors (EditorTab) and trigger-case tables (TriggerCasesEditor)."""
-        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+        return [w for w in (self.tabs.widget(i) for i in range(self.tabs.count())) if w is not None]
 
     def editor_tabs(self) -> list[EditorTab]:
         return [w for w in self.documents() if isinstance(w, EditorTab)]
@@ -395,7 +397,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_file(self) -> None:
-        start = self.current_tab().path.parent if self.current_tab() and self.current_tab().path else self.workspace_root
+        tab = self.current_tab()
+        start = tab.path.parent if tab is not None and tab.path is not None else self.workspace_root
         path = prompts.choose_file(self, start)
         if path is not None:
             self.open_file(path)
@@ -498,8 +501,11 @@ class MainWindow(QMainWindow):
         if checker is None:
             self.problems.clear(f"{self.doc_title(doc)} is not part of a skill: nothing to validate.")
             self.token_meter.clear_meter()
-        elif checker.last_result is not None:
-            self._show_result(doc, checker.last_result)
+        else:
+            if checker.last_result is not None:
+                self._show_result(doc, checker.last_result)
+            if not (isinstance(doc, EditorTab) and doc.mode == "skill"):
+                checker.request()  # SKILL.md may have changed in its own tab meanwhile
         skill_dir = self.doc_skill_dir(doc)
         if skill_dir is not None:
             self.tree.select_skill(skill_dir)
@@ -580,6 +586,11 @@ class MainWindow(QMainWindow):
         skill_dir = self.doc_skill_dir(doc) if doc is not None else None
         if not isinstance(problem, Problem) or problem.fix is None or skill_dir is None:
             return
+        from skillstudio.bundle.fixes import FOLDER_FIXES
+
+        if problem.fix in FOLDER_FIXES:
+            self.apply_folder_fix(skill_dir, problem.fix)
+            return
         md = find_skill_md(skill_dir)
         md_tab = self.tab_for(md) if md is not None else None
         if md_tab is None and md is not None:
@@ -599,6 +610,37 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Fixed: {summary} (Ctrl+Z to undo, Ctrl+S to save)", 8000)
         else:
             self.statusBar().showMessage("The fix-it found nothing to change in the text.", 6000)
+
+    def apply_folder_fix(self, skill_dir: Path, fix_id: str) -> Path | None:
+        """Fix-its that rename the skill folder: save the skill's buffers, fix, reopen under the new path."""
+        from skillstudio.bundle.fixes import apply_fixes
+
+        docs = [d for d in self.documents() if self.doc_skill_dir(d) == skill_dir]
+        dirty = [d for d in docs if self.doc_dirty(d)]
+        if dirty:
+            answer = prompts.ask_save_changes(self, [self.doc_title(d) for d in dirty])
+            if answer != "save" or not all([self.save_doc(d) for d in dirty]):
+                return None
+        reopen = [d.path.relative_to(skill_dir) for d in docs if isinstance(d, EditorTab) and d.path is not None]
+        cases = any(isinstance(d, TriggerCasesEditor) for d in docs)
+        for d in docs:
+            self._remove_tab(self.tabs.indexOf(d))
+        try:
+            report = apply_fixes(skill_dir, only=[fix_id])
+        except OSError as exc:
+            prompts.show_error(self, "Fix", f"Could not rename {skill_dir.name}: {exc}")
+            report = None
+        new_dir = (report.new_path if report is not None and report.new_path else skill_dir).resolve()
+        for rel in reopen:
+            if (new_dir / rel).is_file():
+                self.open_file(new_dir / rel)
+        if cases:
+            self.open_cases(new_dir)
+        self._open_after_load = new_dir
+        if report is not None:
+            self._after_load_message = "; ".join(report.changes + report.skipped) or "Nothing to change"
+        self.reload_workspace()
+        return new_dir
 
     # ================================================================== saving
     @Slot()
@@ -634,6 +676,10 @@ class MainWindow(QMainWindow):
             path = prompts.choose_save_path(self, self.workspace_root)
             if path is None:
                 return False
+        other = self.tab_for(path) if path is not None else None
+        if other is not None and other is not tab and other.dirty:
+            prompts.show_error(self, "Save as", f"{other.title} is open with unsaved edits: save or close it first.")
+            return False
         old_key = self._recovery_key(tab)
         old_path = tab.path
         try:
@@ -812,11 +858,11 @@ class MainWindow(QMainWindow):
             return None
         created = Path(wizard.created_path())  # type: ignore[arg-type]
         self._open_after_load = created
+        self._after_load_message = f"Created {created.name}"
         self.reload_workspace()
         md = find_skill_md(created)
         if md is not None:
             self.open_file(md)
-        self.statusBar().showMessage(f"Created {created.name}", 6000)
         return created
 
     # ================================================================== closing

@@ -58,7 +58,7 @@ class RecoveryStore:
         self._file(key).unlink(missing_ok=True)
 
     def entries(self) -> list[RecoveryEntry]:
-        out = []
+        out: list[RecoveryEntry] = []
         if not self.folder.is_dir():
             return out
         for f in sorted(self.folder.glob("*.json")):

@@ -50,7 +50,7 @@ class AppSettings:
 
     def recent_workspaces(self) -> list[Path]:
         raw = self.qs.value("workspaces/recent", [])
-        items = [raw] if isinstance(raw, str) else list(raw or [])
+        items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []
         return [Path(p) for p in items if p]
 
     def add_recent_workspace(self, path: Path) -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -144,6 +144,7 @@ class ReleaseDialog(QDialog):
               f"an entry, and the folder is committed and tagged <code>{name}/v&lt;version&gt;</code>.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        lay.addSpacing(4)
         self.group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
         self.versions: dict[str, str] = {}
@@ -225,6 +226,9 @@ class VersionsPanel(QWidget):
         head.addWidget(self.btn_refresh)
         head.addWidget(self.btn_release)
         root.addLayout(head)
+        self._head = head
+        self._sub_row = QHBoxLayout()  # holds the subtitle when the panel is too narrow for one line
+        root.addLayout(self._sub_row)
         self.btn_refresh.clicked.connect(self.refresh)
         self.btn_release.clicked.connect(self.open_release_dialog)
 
@@ -303,6 +307,11 @@ class VersionsPanel(QWidget):
         self.split.addWidget(diff_box)
         self.split.setStretchFactor(0, 2)
         self.split.setStretchFactor(1, 3)
+        self.split.setChildrenCollapsible(False)
+        self.split.splitterMoved.connect(self._on_splitter_moved)
+        self.list.setMinimumSize(200, 70)
+        self.list.installEventFilter(self)
+        self.diff_view.setMinimumHeight(60)
         self.pages.addWidget(self.split)
 
     # --------------------------------------------------------------------- API
@@ -339,9 +348,37 @@ class VersionsPanel(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        width = self.width()  # in a narrow dock the change's subject matters more than date and hash
+        # a wide, short dock (bottom of the window) puts history and diff side by side; a tall one stacks them
+        size = event.size()
+        wide = size.width() > 2 * size.height() and size.width() >= 700
+        want = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.split.orientation() != want:
+            self.split.setOrientation(want)
+            total = size.width() if wide else size.height()
+            self.split.setSizes([int(total * 0.42), int(total * 0.58)])
+        narrow = size.width() < 640
+        if narrow and self._head.indexOf(self.subtitle) >= 0:
+            self._head.removeWidget(self.subtitle)
+            self._sub_row.addWidget(self.subtitle)
+        elif not narrow and self._sub_row.indexOf(self.subtitle) >= 0:
+            self._sub_row.removeWidget(self.subtitle)
+            self._head.insertWidget(2, self.subtitle, 1)
+        self._fit_columns()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.list and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(obj, event)
+
+    def _fit_columns(self) -> None:
+        """In a narrow history list the change's subject matters more than the date and the hash."""
+        width = self.list.width()
         self.list.setColumnHidden(COL_COMMIT, width < 560)
         self.list.setColumnHidden(COL_DATE, width < 440)
+
+    @Slot(int, int)
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        self._fit_columns()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
@@ -380,7 +417,7 @@ class VersionsPanel(QWidget):
     @Slot()
     def open_release_dialog(self) -> None:
         st = self._state
-        if st is None or not st.is_repo or self._skill_dir is None or self._jobs:
+        if st is None or not st.is_repo or self._skill_dir is None or not self.btn_release.isEnabled():
             return
         self.sig_about_to_release.emit()  # the host saves unsaved edits before we read the files
         self.release_dialog = ReleaseDialog(st.name, st.version, st.released, self)
@@ -510,11 +547,12 @@ class VersionsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         st = self._state
-        can = (st is not None and st.is_repo and self._skill_dir is not None and not self._jobs
+        working = any(kind != "diff" for kind, _ in self._jobs.values())  # diffs never block a release
+        can = (st is not None and st.is_repo and self._skill_dir is not None and not working
                and self.release_dialog is None)
         self.btn_release.setEnabled(can)
         self.btn_release.setVisible(self._skill_dir is not None and (st is None or st.is_repo))
-        self.btn_refresh.setEnabled(self._workspace is not None and not self._jobs)
+        self.btn_refresh.setEnabled(self._workspace is not None and not working)
 
     def _fill(self, st: HistoryState) -> None:
         self._show_page()

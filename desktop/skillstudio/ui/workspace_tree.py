@@ -154,7 +154,7 @@ class WorkspaceTree(QWidget):
 
     # ------------------------------------------------------------------ lookups
     def skill_items(self) -> list[QTreeWidgetItem]:
-        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        return [it for it in (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())) if it is not None]
 
     def find_skill_item(self, name: str) -> QTreeWidgetItem | None:
         for item in self.skill_items():

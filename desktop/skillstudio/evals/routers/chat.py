@@ -16,7 +16,7 @@ from typing import Any
 import openai
 
 from skillstudio.evals.decision import skill_read_by
-from skillstudio.evals.routers import RouteRequest, RouteResult, RouterError
+from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
 from skillstudio.evals.routers._openai_errors import to_router_error
 from skillstudio.evals.suite import Suite
 
