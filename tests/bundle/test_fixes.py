@@ -117,7 +117,8 @@ def test_fix_text_for_the_editor() -> None:
     text = "---\n# keep this comment\nname: demo\ndescription: d\nauthor: me  # who\n---\nbody\n"
     new, changes = fix_text(text, "move-to-metadata", "demo")
     assert changes == ["moved unknown field 'author' to metadata.author"]
-    assert new == "---\n# keep this comment\nname: demo\ndescription: d\nmetadata:\n  author: \"me\"\n---\nbody\n"
+    assert new == ("---\n# keep this comment\nname: demo\ndescription: d\n# who\nmetadata:\n  author: \"me\"\n"
+                   "---\nbody\n")
     assert fix_text(text, "rename-folder", "demo") == (text, [])
     assert fix_text("---\nname: demo\ndescription: d\n---\n", "quote-values", "demo")[1] == []
     with pytest.raises(ValueError, match="unknown fix-it"):

@@ -118,3 +118,40 @@ def test_bad_input_is_exit_2_with_a_hint(tmp_path: Path) -> None:
     assert p.returncode == 2 and "no trigger cases" in p.stderr
     p = cli(str(tmp_path / "ws"), "--offline", "--runs", "0")
     assert p.returncode == 2 and "--runs" in p.stderr
+
+
+def test_compare_with_the_previous_run(workspace: Path, tmp_path: Path) -> None:
+    with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
+        assert cli(str(workspace), "--base-url", srv.base_url, "--runs", "1").returncode == 1
+    better = [("cash account", "ledger-reconcile"), *KEYWORDS[:5]]  # fixes the miss and the false trigger
+    j = tmp_path / "r.json"
+    with FakeOpenAI(Script(keywords=better)) as srv:
+        p = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--compare", "previous", "--json", str(j))
+    assert p.returncode == 0, p.stderr
+    assert "2 fixed, 0 broke" in p.stdout and "McNemar exact p = 0.5000" in p.stdout
+    diff = json.loads(j.read_text())["compare"]
+    assert len(diff["fixed"]) == 2 and diff["mcnemar_p"] == 0.5
+
+
+def test_ctrl_c_keeps_finished_results_and_exits_130(workspace: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    j = tmp_path / "r.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    # Every prompt but the first hangs, so the run is certainly mid-way when Ctrl-C arrives.
+    script = Script(keywords=list(KEYWORDS), faults={"": ["ok", "timeout*"]})
+    with FakeOpenAI(script, hang_s=20) as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "skillstudio", "test", str(workspace), "--base-url",
+                                 srv.base_url, "--runs", "1", "--concurrency", "1", "--json", str(j)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while srv.calls() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Cancelled" in err and "8 of 9 requests were not run" in err and "Traceback" not in err
+    report = json.loads(j.read_text())
+    assert report["summary"]["finished"] == 1 and report["summary"]["cancelled"] is True
+    assert report["cases"][0]["status"] in ("pass", "fail") and report["cases"][1]["status"] == "not_run"

@@ -43,9 +43,9 @@ def test_junit_and_html_render_every_kind_of_outcome(workspace: Path, artifacts_
     html = reports.to_html(report)
     assert "Confusion matrix" in html and "flaky" in html and "HTTP 500" in html
     assert "offline estimate" not in html.lower()
-    # gpt-4.1-mini is in the shipped price table; 14 answered requests x (120 in, 30 out) tokens
-    assert report["summary"]["input_tokens"] == 14 * 120 and report["summary"]["output_tokens"] == 14 * 30
-    assert report["summary"]["cost_usd"] == pytest.approx(14 * (120 * 0.4 + 30 * 1.6) / 1e6)
+    # gpt-4.1-mini is in the shipped price table; 16 answered requests (18 minus the errored case) x (120 in, 30 out) tokens
+    assert report["summary"]["input_tokens"] == 16 * 120 and report["summary"]["output_tokens"] == 16 * 30
+    assert report["summary"]["cost_usd"] == pytest.approx(16 * (120 * 0.4 + 30 * 1.6) / 1e6)
     csv_text = reports.to_csv(report)
     assert csv_text.splitlines()[0].startswith("skill,expect,prompt") and len(csv_text.splitlines()) == 10
     (artifacts_dir / "trigger-report-model.html").write_text(html)

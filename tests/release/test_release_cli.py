@@ -45,3 +45,11 @@ def test_every_command_has_help(cli: Callable[..., tuple[int, str, str]]) -> Non
     for cmd in ("keys", "pack", "sign", "verify", "push", "pull", "copy", "lock", "trust", "registry"):
         code, out, _ = cli(cmd, "--help")
         assert code == 0 and "Usage" in out, cmd
+
+
+def test_unwritable_outputs_are_one_line_errors(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
+    d = write_skill(tmp_path / "ws")
+    (tmp_path / "file.txt").write_text("not a folder")
+    code, _, err = cli("pack", d, "-o", tmp_path / "file.txt" / "x.zip")
+    assert code == 2 and "cannot write or read" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

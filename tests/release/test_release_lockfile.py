@@ -53,6 +53,13 @@ def test_lock_requires_the_policy_then_records_digest_and_signers(approved: tupl
     assert entry["sources"] == ["oci://r/crm:1.2.0"]
     assert cli("lock", ws, "--check")[0] == 0
 
+    # the same bundle published to the OpenAI Skills API too: sources merge, ids recorded
+    code, _, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "openai:skill_0042@3")
+    assert code == 0, err
+    entry = yaml.safe_load((ws / "skills.lock").read_text())["skills"]["crm-query"]
+    assert entry["sources"] == ["oci://r/crm:1.2.0", "openai:skill_0042@3"]
+    assert entry["openai"] == {"skill_id": "skill_0042", "version": "3"}
+
 
 def test_verify_lock_refuses_drift_unapproved_versions_and_bad_routes(approved: tuple[Path, Path, Path],
                                                                       cli: Runner) -> None:

@@ -56,6 +56,11 @@ class SkillsAPI(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         if self.headers.get("Authorization") != "Bearer sk-test":
             return self._send(401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if len(parts) == 3:
+            if parts[2] not in self.skills:
+                return self._send(404, {"error": {"message": "No such skill", "type": "invalid_request_error"}})
+            return self._send(200, self.skills[parts[2]])
         if self.path.startswith("/v1/skills"):
             data = list(self.skills.values())
             return self._send(200, {"object": "list", "data": data, "has_more": False,
@@ -63,7 +68,17 @@ class SkillsAPI(BaseHTTPRequestHandler):
                                     "last_id": data[-1]["id"] if data else None})
         self._send(404, {"error": {"message": "not found"}})
 
+    def do_DELETE(self) -> None:  # noqa: N802
+        sid = self.path.strip("/").split("/")[2]
+        self.skills.pop(sid)
+        self._send(200, {"id": sid, "object": "skill.deleted", "deleted": True})
+
     def do_POST(self) -> None:  # noqa: N802
+        if self.headers.get("Content-Type", "").startswith("application/json"):  # update default_version
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            sid = self.path.strip("/").split("/")[2]
+            self.skills[sid]["default_version"] = body["default_version"]
+            return self._send(200, self.skills[sid])
         files, fields = self._form()
         (fname, data), = files
         if self.path == "/v1/skills":
@@ -127,3 +142,23 @@ def test_bad_api_key_and_unreachable_server_are_exit_2(skills_api: str, tmp_path
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     code, _, err = cli("push", d, "openai:", "--key", "author", "--base-url", "http://127.0.0.1:9/v1")
     assert code == 2 and "cannot reach the OpenAI API" in err
+
+
+def test_list_retrieve_default_and_delete(skills_api: str, tmp_path: Path, cli: Runner, keypair: KeyPair,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillstudio.errors import SkillStudioError
+    from skillstudio.release import openai_skills
+
+    keypair("author")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    d = write_skill(tmp_path / "ws")
+    cli("push", d, "openai:", "--key", "author", "--base-url", skills_api)
+    cli("push", d, "openai:skill_0001", "--key", "author", "--base-url", skills_api)
+    [s] = openai_skills.list_skills(base_url=skills_api)
+    assert (s.skill_id, s.name, s.default_version, s.latest_version) == ("skill_0001", "demo-skill", "2", "2")
+    assert openai_skills.set_default_version("skill_0001", "1", base_url=skills_api).default_version == "1"
+    assert openai_skills.retrieve("skill_0001", base_url=skills_api).default_version == "1"
+    assert openai_skills.delete("skill_0001", base_url=skills_api) is True
+    assert openai_skills.list_skills(base_url=skills_api) == []
+    with pytest.raises(SkillStudioError, match="404"):
+        openai_skills.retrieve("skill_0001", base_url=skills_api)

@@ -140,3 +140,12 @@ def test_pack_and_push_refuse_a_value_from_the_secrets_vault(real_keyring: None,
     assert not (tmp_path / "leak.zip").exists()
     code, _, err = cli("push", d, "oci://127.0.0.1:1/x/y:1", "--key", "nobody", "--plain-http")
     assert code == 2 and "stored secret" in err
+
+
+def test_pack_refuses_what_import_would_refuse(tmp_path: Path) -> None:
+    d = write_skill(tmp_path)
+    (d / "assets").mkdir()
+    (d / "assets" / "zeros.bin").write_bytes(b"\0" * (4 * 1024 * 1024))
+    with pytest.raises(SkillStudioError, match="would be refused on import"):
+        pack_skill(d, tmp_path / "s.zip")
+    assert not (tmp_path / "s.zip").exists()

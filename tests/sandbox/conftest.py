@@ -7,7 +7,6 @@ all Docker tests.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import os
 import ssl
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_support import Backend, Server
+from sandbox_support import Backend, Server, self_signed
 
 from skillstudio.sandbox.executor import Executor
 
@@ -58,30 +57,12 @@ def http_server() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A local HTTPS server with a self-signed certificate for allowed.test (and *.allowed.test)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "allowed.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("allowed.test"), x509.DNSName("*.allowed.test")]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
     d = tmp_path_factory.mktemp("https")
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (d / "cert.pem").write_bytes(pem)
-    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    cert, key = self_signed(["allowed.test", "*.allowed.test"], d)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    ctx.load_cert_chain(cert, key)
     srv, t = _serve(ctx)
-    yield Server(srv.server_address[1], pem)
+    yield Server(srv.server_address[1], cert.read_bytes())
     srv.shutdown()
     t.join(5)
 

@@ -37,6 +37,8 @@ def test_exec_subprocess_exit_codes(bwrap_available: None, tmp_path: Path) -> No
     bad = skillstudio("exec", "--data", str(data), "--allow-domain", "not a host", "--", "true")
     assert bad.returncode == 2 and "bad allowed domain" in bad.stderr
     assert skillstudio("exec", "--data", str(data)).returncode == 2  # no command
+    neg = skillstudio("exec", "--data", str(data), "--timeout", "-1", "--", "true")
+    assert neg.returncode == 2 and "bad wall_s" in neg.stderr
     refused = skillstudio("exec", "--sandbox", "none", "--data", str(data), "--", "true")
     assert refused.returncode == 2 and "--unsandboxed-i-know" in refused.stderr
     unsafe = skillstudio("exec", "--sandbox", "none", "--unsandboxed-i-know", "--data", str(data), "--", "pwd")
@@ -80,3 +82,73 @@ def test_doctor_reports(bwrap_available: None) -> None:
     assert checks["a sandbox backend"]["ok"] is True
     text = CliRunner().invoke(app, ["sandbox", "doctor"])
     assert text.exit_code == 0 and "bubblewrap" in text.output
+
+
+@pytest.mark.bwrap
+@pytest.mark.keyring
+def test_exec_with_a_secret_end_to_end(bwrap_available: None, real_keyring: None, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exec --secret`: the tool sees a placeholder, the bound server gets the value, output never shows it."""
+    import http.server
+    import ssl
+    import threading
+
+    from sandbox_support import self_signed
+
+    value = "sk-live-e2e-7f3a9c1d2b"
+    seen: list[str] = []
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            auth = self.headers.get("Authorization", "")
+            seen.append(auth)
+            body = f"server saw: {auth}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    cert, key = self_signed(["localhost"], tmp_path / "tls")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the host side trusts "the API" (our test server)
+        put = subprocess.run([sys.executable, "-m", "skillstudio", "secrets", "set", "API_TOKEN", "--domain",
+                              "localhost", "--apply", "bearer"], input=value, capture_output=True, text=True,
+                             timeout=60, check=False)
+        assert put.returncode == 0, put.stderr
+        data = tmp_path / "data"
+        data.mkdir()
+        port = srv.server_address[1]
+        r = skillstudio("exec", "--data", str(data), "--secret", "API_TOKEN", "--verbose", "--",
+                        "sh", "-c", f'echo "token=$API_TOKEN"; curl -sS --noproxy "" -x "$HTTPS_PROXY" '
+                                    f'-H "Authorization: Bearer $API_TOKEN" https://localhost:{port}/v1')
+        assert r.returncode == 0, r.stderr
+        assert seen == [f"Bearer {value}"]  # substituted on the way out
+        assert value not in r.stdout + r.stderr  # and never shown to the tool or the transcript
+        assert "token=" in r.stdout and "server saw: Bearer" in r.stdout
+        assert "allowed CONNECT localhost" in r.stderr
+    finally:
+        srv.shutdown()
+        thread.join(5)
+
+
+@pytest.mark.docker
+def test_build_image_skips_an_existing_image(docker_executor: object) -> None:
+    from skillstudio.cli import doctor_cmd
+    from skillstudio.sandbox.image import image_tag
+
+    app = typer.Typer()
+    doctor_cmd.register(app)
+    res = CliRunner().invoke(app, ["sandbox", "build-image", "--offline"])
+    assert res.exit_code == 0, res.output
+    assert f"sandbox image {image_tag()} already exists" in res.output
+    checks = {c["name"]: c for c in json.loads(CliRunner().invoke(app, ["doctor", "--json"]).output)["checks"]}
+    assert checks["sandbox image"]["ok"] is True and checks["Docker engine"]["ok"] is True

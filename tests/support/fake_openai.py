@@ -160,6 +160,7 @@ def sse_events(rid: str, body: dict[str, Any], output: list[dict[str, Any]], tex
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # SSE is many small writes: no 40 ms Nagle/delayed-ACK stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -269,6 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 drops connects under concurrency (1 s SYN retries)
     state: _State
     hang_s: float = 3.0
 
@@ -305,3 +307,18 @@ class FakeOpenAI:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def serve_in_subprocess_main() -> None:  # pragma: no cover - used by benchmarks/bench_triggers.py
+    """`python fake_openai.py '<script json>'`: serve until stdin closes (own process, own GIL)."""
+    import sys
+
+    spec = json.loads(sys.argv[1])
+    spec["keywords"] = [tuple(k) for k in spec.get("keywords", [])]
+    with FakeOpenAI(Script(**spec)) as srv:
+        print(srv.base_url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    serve_in_subprocess_main()

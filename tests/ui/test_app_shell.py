@@ -54,7 +54,8 @@ def test_default_workspace_order(tmp_path: Path) -> None:
     assert ui_app.default_workspace(settings, tmp_path) == (tmp_path / "last").resolve()
 
 
-def test_recent_workspaces_are_remembered(qtbot, make_window, example_workspace: Path, tmp_path: Path) -> None:
+def test_recent_workspaces_are_remembered(qtbot, make_window, example_workspace: Path, tmp_path: Path,
+                                          artifacts_dir: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     w = make_window(example_workspace)
@@ -63,6 +64,7 @@ def test_recent_workspaces_are_remembered(qtbot, make_window, example_workspace:
     assert w.windowTitle() == "other — Skill Studio"
     assert AppSettings().recent_workspaces()[:2] == [other.resolve(), example_workspace.resolve()]
     assert "No skills in other yet" in w.tree.empty.text()  # the empty state says what to do next
+    shot(w, artifacts_dir, "main-empty-workspace")
     w._fill_recent_menu()
     labels = [a.text() for a in w.recent_menu.actions()]
     assert any(str(example_workspace.resolve()) in t for t in labels)

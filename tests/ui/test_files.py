@@ -48,6 +48,8 @@ def test_save_is_atomic_and_byte_exact(qtbot, make_window, example_workspace: Pa
     assert data == CRLF_BOM.replace("'1.0.0'", "'1.0.01'").encode("utf-8")  # CRLF, BOM, quoting, comment kept
     assert md.stat().st_ino != inode  # replaced by rename, never rewritten in place
     assert not [p.name for p in md.parent.iterdir() if p.name.endswith(".tmp")]
+    qtbot.waitUntil(lambda: w.tree.find_skill_item("crm-query").text(0) == "crm-query  v1.0.01", timeout=10000)
+    assert w.workspace.skill("crm-query").version == "1.0.01"  # the catalog the checks use is current too
 
     # our own save is not mistaken for another program's change
     monkeypatch.setattr(prompts, "ask_reload", lambda *a: pytest.fail("asked to reload after our own save"))
@@ -236,3 +238,15 @@ def test_close_tab_discard_keeps_the_file(qtbot, make_window, example_workspace:
     w.act_close.trigger()
     assert w.tabs.count() == 0 and w.center.currentWidget() is w.welcome
     assert md.read_text(encoding="utf-8") == original
+
+
+def test_skills_added_or_removed_by_other_tools_show_up(qtbot, make_window, example_workspace: Path) -> None:
+    import shutil
+
+    w = make_window(example_workspace)
+    before = len(w.tree.skill_items())
+    shutil.copytree(example_workspace / "crm-query", example_workspace / "crm-copy")
+    qtbot.waitUntil(lambda: w.tree.find_skill_item("crm-copy") is not None, timeout=10000)
+    assert len(w.tree.skill_items()) == before + 1
+    shutil.rmtree(example_workspace / "crm-copy")
+    qtbot.waitUntil(lambda: w.tree.find_skill_item("crm-copy") is None, timeout=10000)

@@ -8,6 +8,7 @@ import mainwindow_support
 from mainwindow_support import open_and_check, shot, wait_checked
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
 
 from skillstudio.bundle import skillmd
 from skillstudio.ui.editor_tab import EditorTab
@@ -216,3 +217,40 @@ def test_folder_fix_renames_the_skill_and_reopens_its_files(qtbot, make_window, 
     assert tab is not None and tab.path == new_dir / "SKILL.md" and not tab.dirty
     assert w.tree.find_skill_item("crm-pipeline") is not None and w.tree.find_skill_item("crm-query") is None
     assert "renamed folder" in w.statusBar().currentMessage()
+
+
+def test_standard_shortcuts_reach_the_window(qtbot, make_window, example_workspace: Path) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    w = make_window(example_workspace)
+    md = example_workspace / "crm-query" / "SKILL.md"
+    tab = open_and_check(qtbot, w, md)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    tab.editor.setFocus()
+    tab.editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(tab.editor, "Typed then saved with the keyboard.")
+    assert tab.dirty
+    qtbot.keySequence(tab.editor, QKeySequence("Ctrl+S"))
+    assert not tab.dirty and md.read_text().endswith("Typed then saved with the keyboard.")
+    qtbot.keySequence(tab.editor, QKeySequence("Ctrl+Z"))  # the editor's own undo
+    assert tab.dirty and not tab.editor.text().endswith("keyboard.")
+    qtbot.keySequence(tab.editor, QKeySequence("Ctrl+Y"))
+    assert not tab.dirty
+    qtbot.keySequence(tab.editor, QKeySequence("Ctrl+W"))
+    assert w.tabs.count() == 0
+
+
+def test_command_palette_finds_and_runs_a_command(qtbot, make_window, example_workspace: Path) -> None:
+    w = make_window(example_workspace)
+    a = open_and_check(qtbot, w, example_workspace / "crm-query" / "SKILL.md")
+    b = open_and_check(qtbot, w, example_workspace / "support-reply" / "SKILL.md")
+    for tab in (a, b):
+        tab.editor.moveCursor(QTextCursor.MoveOperation.End)
+        tab.editor.insertPlainText("\nedited\n")
+    palette = w.show_palette()
+    qtbot.keyClicks(palette.query, "save al")
+    assert [palette.list.item(i).text().split("    ")[0] for i in range(palette.list.count())] == ["Save All"]
+    qtbot.keyClick(palette.query, Qt.Key.Key_Return)
+    assert not a.dirty and not b.dirty
+    assert (example_workspace / "support-reply" / "SKILL.md").read_text().endswith("\nedited\n")

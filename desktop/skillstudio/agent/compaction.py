@@ -100,15 +100,19 @@ def render_items(items: list[dict[str, Any]]) -> str:
         if kind == "shell_call":
             out += [f"$ {c}" for c in (it.get("action") or {}).get("commands", [])]
         elif kind == "shell_call_output":
-            for o in it.get("output") or []:
-                outcome = o.get("outcome") or {}
-                code = outcome.get("exit_code") if outcome.get("type") == "exit" else "timeout"
-                out.append(f"[exit {code}]\n{o.get('stdout', '')}{o.get('stderr', '')}".rstrip())
+            out += _render_outputs(it.get("output") or [])
         elif role == "tool":
-            out.append(f"[tool result]\n{it.get('content', '')}")
+            try:
+                result = json.loads(it.get("content") or "")
+            except (TypeError, ValueError):
+                result = None
+            if isinstance(result, dict) and isinstance(result.get("output"), list):
+                out += _render_outputs(result["output"])
+            else:
+                out.append(f"[tool result]\n{it.get('content', '')}")
         elif role == "assistant" and it.get("tool_calls"):
             for call in it["tool_calls"]:
-                out.append(f"[tool call {call['function']['name']}] {call['function']['arguments']}")
+                out += _render_call(call["function"]["name"], call["function"]["arguments"])
             if it.get("content"):
                 out.append(f"assistant: {it['content']}")
         elif role in ("user", "assistant", "system", "developer") or kind == "message":
@@ -119,6 +123,25 @@ def render_items(items: list[dict[str, Any]]) -> str:
         elif kind == "compaction":
             out.append("[earlier context, compacted by the server]")
     return "\n".join(out)
+
+
+def _render_outputs(outputs: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for o in outputs:
+        outcome = o.get("outcome") or {}
+        code = outcome.get("exit_code") if outcome.get("type") == "exit" else "timeout"
+        lines.append(f"[exit {code}]\n{o.get('stdout', '')}{o.get('stderr', '')}".rstrip())
+    return lines
+
+
+def _render_call(name: str, arguments: str) -> list[str]:
+    try:
+        args = json.loads(arguments)
+    except (TypeError, ValueError):
+        args = None
+    if name == "shell" and isinstance(args, dict) and isinstance(args.get("commands"), list):
+        return [f"$ {c}" for c in args["commands"]]
+    return [f"[tool call {name}] {arguments}"]
 
 
 def client_compact(turns: list[list[dict[str, Any]]], summary: str | None, keep_recent: int,

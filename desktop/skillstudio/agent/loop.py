@@ -108,7 +108,7 @@ class AgentRun:
             self.on_event({"kind": "item", "item": recorded})
 
     def _compaction(self, kind: str, step: CompactionStep) -> None:
-        data = {"kind": kind, "before_tokens": step.before_tokens, "after_tokens": step.after_tokens,
+        data = {"strategy": kind, "before_tokens": step.before_tokens, "after_tokens": step.after_tokens,
                 "dropped_items": step.dropped_items, "turn": self.t.turns, "after_item": len(self.t.items)}
         self.t.compaction_events.append(data)
         self._emit("compaction", data)
@@ -243,7 +243,7 @@ class AgentRun:
         return True
 
     def _hosted_output(self, s: OutputStep) -> None:
-        outs = []
+        outs: list[dict[str, Any]] = []
         for o in s.output:
             outcome = o.get("outcome") or {}
             timed_out = outcome.get("type") == "timeout"

@@ -70,6 +70,8 @@ class Routing:
     pin: Pin | None = None
     lock: str = "none"  # "none" (no skills.lock), "approved" (digest matched)
     notes: list[str] = field(default_factory=list)
+    root: Path = Path(".")  # the workspace folder (its .skillstudio/ keeps the runs)
+    hosted: bool = False  # hosted containers show skills at paths we do not choose
 
     def instructions(self) -> str | None:
         if self.pin is None:
@@ -83,6 +85,8 @@ class Routing:
                 "offered": [s.name for s in self.offered], "notes": self.notes}
 
     def touched(self, commands: list[str]) -> list[str]:
+        if self.hosted:
+            return _touched_by_name(commands, [s.name for s in self.catalog])
         return skills_touched(commands, [(s.name, s.path) for s in self.catalog])
 
     def violation_before_running(self, commands: list[str]) -> str | None:
@@ -112,6 +116,16 @@ def skills_touched(commands: list[str], catalog: list[tuple[str, str]]) -> list[
         hits = [first] if first else []
         hits += [name for name, path in catalog if name != first and skill_read_by([command], [(name, path)])]
         out += [h for h in hits if h not in out]
+    return out
+
+
+def _touched_by_name(commands: list[str], names: list[str]) -> list[str]:
+    """Hosted runs: a path segment named after a skill (`.../<name>/...`) counts as touching it."""
+    out: list[str] = []
+    for command in commands:
+        for name in sorted(names, key=len, reverse=True):
+            if name not in out and re.search(rf"(?:^|[/\s'\"=]){re.escape(name)}/", command):
+                out.append(name)
     return out
 
 
@@ -168,7 +182,7 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
         else workspace.parent
     if pin is None:
         offered = [_offered(s) for s in usable]
-        return Routing("auto", offered, offered, notes=notes)
+        return Routing("auto", offered, offered, notes=notes, root=root)
     chosen = next((s for s in usable if s.name == pin.name), None)
     if chosen is None:
         broken = next((s for s in ws.skills if s.path.name == pin.name), None)
@@ -180,7 +194,7 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
     if pin.version is not None and chosen.version != pin.version:
         raise CheckFailed(f"pinned {pin}, but {pin.name} is at version {chosen.version or '(none)'}",
                           f"check out version {pin.version} or pin {pin.name}@{chosen.version}")
-    offered = _offered(chosen)
-    lock = _check_lock(root, offered)
-    catalog = [offered] + [_offered(s, digest=False) for s in usable if s is not chosen]
-    return Routing("pinned", [offered], catalog, pin=pin, lock=lock, notes=notes)
+    pinned = _offered(chosen)
+    lock = _check_lock(root, pinned)
+    catalog = [pinned] + [_offered(s, digest=False) for s in usable if s is not chosen]
+    return Routing("pinned", [pinned], catalog, pin=pin, lock=lock, notes=notes, root=root)

@@ -13,7 +13,7 @@ import json
 import secrets as _random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ RUNS_DIR = Path(".skillstudio") / "runs"
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + _random.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + _random.token_hex(3)
 
 
 def redact_value(value: Any, redactor: Any | None) -> Any:
@@ -63,7 +63,7 @@ class Transcript:
     secrets: list[str] = field(default_factory=list)  # names granted to the run (never values)
     secret_exposed: bool = False  # a secret was handed raw to the tool (--secret-env)
     secrets_seen_in_output: list[str] = field(default_factory=list)  # raw values caught by redaction
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     ended_at: str = ""
     turns: int = 0
     tool_calls: int = 0
@@ -93,7 +93,7 @@ class Transcript:
     def finish(self, outcome: str, reason: str = "") -> None:
         self.outcome = outcome
         self.stop_reason = reason
-        self.ended_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.ended_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     def to_json(self) -> dict[str, Any]:
         """CONTRACT keys first, then the extras; redacted."""
@@ -131,7 +131,7 @@ class Transcript:
             elif item["type"] == "message":
                 lines += ["", item.get("text", ""), ""]
         for c in d["compaction_events"]:
-            lines.append(f"- compaction ({c['kind']}): {c['before_tokens']} → {c['after_tokens']} tokens")
+            lines.append(f"- compaction ({c['strategy']}): {c['before_tokens']} → {c['after_tokens']} tokens")
         return "\n".join(lines) + "\n"
 
     def save(self, workspace_state_dir: Path) -> Path:

@@ -152,11 +152,18 @@ def _fix_duplicate_keys(text: str) -> tuple[str, list[str]]:
         data = read_front_matter("---\n" + "\n".join(fm[first:end]) + "\n---\n").data
         value = _as_text(data.get(key)) if data else " ".join(ln.strip() for ln in fm[first:end]).split(":", 1)[1].strip()
         moved.append((key, value, sp.fm_first_line + first + 1))
-        del fm[first:end]
+        # comments in the removed lines stay where they were (a '#' inside a quoted value is copied too:
+        # harmless, and nothing is lost)
+        fm[first:end] = [ln[ln.index("#"):] for ln in fm[first:end] if "#" in ln]
     text = skillmd._rebuild(text, sp, fm)
     changes = []
+    meta = (read_front_matter(text).data or {}).get("metadata")
+    taken = set(meta) if isinstance(meta, dict) else set()
     for key, value, line in reversed(moved):
-        mkey = _meta_key(f"{key}-duplicate")
+        mkey, n = _meta_key(f"{key}-duplicate"), 2
+        while mkey in taken:
+            mkey, n = _meta_key(f"{key}-duplicate-{n}"), n + 1
+        taken.add(mkey)
         text = skillmd.set_metadata(text, mkey, value)
         changes.append(f"moved the second '{key}' (line {line}) to metadata.{mkey}")
     return text, changes
@@ -304,6 +311,17 @@ def _meta_key(k: Any) -> str:
 
 # ------------------------------------------------------------------------------------ fields
 
+def _remove_keeping_comments(text: str, key: str) -> str:
+    """Remove top-level `key`'s lines; any '# comment' on them stays behind as a comment line."""
+    sp = skillmd.split(text)
+    fm = skillmd.fm_lines(sp)
+    for k, first, end in _blocks(fm):
+        if k == key:
+            fm[first:end] = [ln[ln.index("#"):] for ln in fm[first:end] if " #" in ln or ln.lstrip().startswith("#")]
+            return skillmd._rebuild(text, sp, fm)
+    return text
+
+
 def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     fmr = read_front_matter(text)
     if fmr.data is None:
@@ -323,7 +341,7 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
             while f"{mkey}-{n}" in existing:
                 n += 1
             mkey = f"{mkey}-{n}"
-        removed = skillmd.set_field(text, key, None)
+        removed = _remove_keeping_comments(text, key)
         check = read_front_matter(removed).data
         if check is None or key in check:
             continue  # could not isolate the key's lines safely: leave it for the user
@@ -338,6 +356,30 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     return text, changes
 
 
+def _comment_of(text: str, key: str) -> str:
+    """The trailing '# …' of `key`'s line when its value is empty (set_field would drop it)."""
+    sp = skillmd.split(text)
+    for line in skillmd.fm_lines(sp):
+        m = re.match(rf"^{re.escape(key)}\s*:\s*(#.*)$", line)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _set_keeping_comment(text: str, key: str, value: str) -> str:
+    comment = _comment_of(text, key)
+    new = skillmd.set_field(text, key, value)
+    if comment and comment not in new:
+        sp = skillmd.split(new)
+        fm = skillmd.fm_lines(sp)
+        for i, line in enumerate(fm):
+            if re.match(rf"^{re.escape(key)}\s*:", line):
+                fm[i] = f"{line}  {comment}"
+                break
+        new = skillmd._rebuild(new, sp, fm)
+    return new
+
+
 def _fix_add_description(text: str) -> tuple[str, list[str]]:
     fmr = read_front_matter(text)
     if fmr.data is None:
@@ -347,7 +389,7 @@ def _fix_add_description(text: str) -> tuple[str, list[str]]:
         return text, []  # non-empty or not a string: only the user can say what it should be
     body = skillmd.split(text).body
     value, source = _derive_description(body)
-    return skillmd.set_field(text, "description", value), [f"added a description from {source}: review it"]
+    return _set_keeping_comment(text, "description", value), [f"added a description from {source}: review it"]
 
 
 def _fix_normalize_name(text: str, folder: str) -> tuple[str, list[str]]:
@@ -361,7 +403,7 @@ def _fix_normalize_name(text: str, folder: str) -> tuple[str, list[str]]:
     new = normalize_name(current) or normalize_name(folder) or "skill"
     if new == name:
         return text, []
-    out = skillmd.set_field(text, "name", new)
+    out = _set_keeping_comment(text, "name", new)
     if name is None or not current:
         return out, [f"set name to '{new}' (from the folder name)"]
     return out, [f"normalised name '{current}' to '{new}'"]
@@ -372,6 +414,11 @@ def fix_text(text: str, fix_id: str, folder_name: str) -> tuple[str, list[str]]:
 
     Folder-level fixes (FOLDER_FIXES) return the text unchanged: apply_fixes does them.
     """
+    new, changes = _fix_text(text, fix_id, folder_name)
+    return new, [" ".join(c.replace("\r", "\n").split("\n")) for c in changes]  # one line each
+
+
+def _fix_text(text: str, fix_id: str, folder_name: str) -> tuple[str, list[str]]:
     try:
         if fix_id == "frontmatter":
             return _fix_frontmatter(text, folder_name)

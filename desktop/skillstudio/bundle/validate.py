@@ -409,8 +409,12 @@ def validate_skill(skill: Skill, *, targets: Sequence[str] = TARGETS,
     ctx = workspace_context(workspace)
     if ctx is not None:
         problems += workspace_problems(skill, ctx, targets)
+    if skill.skill_md is not None and skill.skill_md.name != "SKILL.md":
+        for p in problems:
+            if p.file == "SKILL.md":
+                p.file = skill.skill_md.name
     order = {"error": 0, "warning": 1, "info": 2}
-    problems.sort(key=lambda p: (order[p.severity], p.file != "SKILL.md", p.line or 0))
+    problems.sort(key=lambda p: (order[p.severity], p.file.startswith("evals/"), p.line or 0))
     return problems
 
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 _DEFAULT_SANDBOX = "subprocess" if sys.platform.startswith("linux") else "docker"
 
 
 def _secrets_setup(names: list[str], workspace: Path | None) -> tuple[Any, dict[str, str], dict[str, Path], list[str]]:
     """Interceptor, env, read-only files and extra allowed domains for `--secret` (the secrets layer)."""
-    from skillstudio.secrets.intercept import SecretInterceptor
+    from skillstudio.secrets.intercept import for_session
     from skillstudio.secrets.placeholders import SecretSession
-    from skillstudio.secrets.substitute import Substituter
     from skillstudio.secrets.tls_ca import LocalCA, sandbox_env
 
     session = SecretSession.open(names, workspace=workspace)
@@ -31,7 +31,7 @@ def _secrets_setup(names: list[str], workspace: Path | None) -> tuple[Any, dict[
     ca_path, bundle_path = ca.write_public()
     inside_ca, inside_bundle = "/run/skillstudio/ca/skillstudio-ca.pem", "/run/skillstudio/ca/ca-bundle.pem"
     env = {**session.env(), **sandbox_env(inside_bundle, inside_ca)}
-    interceptor = SecretInterceptor(Substituter(session.secrets), ca)
+    interceptor = for_session(session, ca=ca)
     return interceptor, env, {inside_ca: ca_path, inside_bundle: bundle_path}, session.bound_domains()
 
 
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         from skillstudio.cancel import CancelToken
         from skillstudio.errors import SkillStudioError
         from skillstudio.sandbox.backends import BACKENDS, open_executor
-        from skillstudio.sandbox.policy import Policy, PolicySettings, SkillMount, load_settings
+        from skillstudio.sandbox.policy import Limits, Policy, PolicySettings, SkillMount, load_settings
 
         if sandbox not in BACKENDS:
             raise SkillStudioError(f"unknown sandbox {sandbox!r}", "use --sandbox subprocess, docker or none")
@@ -92,16 +92,17 @@ def register(app: typer.Typer) -> None:
                 raise SkillStudioError("secrets are not available in this build", "run without --secret") from exc
             extra_env.update(secret_env)
             allow += [d for d in bound if d not in allow]
-        limits = settings.limits.model_copy(update={k: v for k, v in (
-            ("wall_s", timeout), ("memory_mb", memory_mb), ("pids", pids), ("cpu_s", cpu_s),
-            ("output_bytes", max_output)) if v is not None})
+        overrides = {k: v for k, v in (("wall_s", timeout), ("memory_mb", memory_mb), ("pids", pids),
+                                       ("cpu_s", cpu_s), ("output_bytes", max_output)) if v is not None}
         try:
+            limits = Limits.model_validate({**settings.limits.model_dump(), **overrides})
             policy = Policy(data_dir=data, skills=mounts, ro_files=ro_files,
                             network={"allow": list(dict.fromkeys(allow))}, limits=limits,
                             env={**settings.env, **extra_env}, deny_write=settings.deny_write).checked()
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            first = str(exc).splitlines()
-            raise SkillStudioError(f"bad option: {first[-1].strip() if first else exc}", "see skillstudio exec --help") from exc
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ())) or "option"
+            raise SkillStudioError(f"bad {where}: {err.get('msg', exc)}", "see skillstudio exec --help") from exc
         if verbose:
             for line in [f"sandbox: {sandbox}", *policy.describe()]:
                 typer.echo(f"[skillstudio] {line}", err=True)

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "skillstudio.cli.run_cmd",
     "skillstudio.cli.release_cmd",
     "skillstudio.cli.history_cmd",
+    "skillstudio.cli.doctor_cmd",
 ]
 
 app = typer.Typer(

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from skillstudio.errors import CheckFailed, SkillStudioError
-from skillstudio.release import crypto
+
+if TYPE_CHECKING:
+    from skillstudio.release import crypto
 
 keys_app = typer.Typer(help="Signing keys in the OS keyring.", no_args_is_help=True)
 registry_app = typer.Typer(help="Registry credentials (kept in the OS keyring).", no_args_is_help=True)
 trust_app = typer.Typer(help="A workspace's trust store (.skillstudio/trust).", no_args_is_help=True)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _os_errors(fn: F) -> F:
+    """A file we cannot read or write (permissions, missing folder, full disk) is one line, exit 2."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OSError as exc:
+            where = Path(str(exc.filename)) if exc.filename else None
+            if where is not None and where.name.startswith(".") and where.suffix in (".tmp", ".partial"):
+                where = where.parent  # our temporary file: name the folder the user chose
+            raise SkillStudioError(f"cannot write or read {where or 'a file'}: {exc.strerror or exc}",
+                                   "check the path, its folder and permissions") from None
+
+    return run  # type: ignore[return-value]
+
+
 def _read_pems(paths: list[Path]) -> dict[str, crypto.PublicKey]:
+    from skillstudio.release import crypto
+
     out: dict[str, crypto.PublicKey] = {}
     for p in paths:
         try:
@@ -39,6 +66,7 @@ def _trust(workspace: Path | None):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------------------------- keys
 
 @keys_app.command("generate")
+@_os_errors
 def keys_generate(
     name: str = typer.Argument(..., help="Key name, e.g. your user name or 'release'."),
     algorithm: str = typer.Option("ed25519", "--algorithm", "-a", help="ed25519 or ecdsa-p256."),
@@ -52,6 +80,7 @@ def keys_generate(
 
 
 @keys_app.command("export")
+@_os_errors
 def keys_export(
     name: str = typer.Argument(...),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the public key (PEM)."),
@@ -65,6 +94,7 @@ def keys_export(
 
 
 @keys_app.command("list")
+@_os_errors
 def keys_list(all_: bool = typer.Option(False, "--all", help="Include retired (rotated) keys.")) -> None:
     """Keys created on this machine."""
     from skillstudio.release import keys
@@ -77,6 +107,7 @@ def keys_list(all_: bool = typer.Option(False, "--all", help="Include retired (r
 
 
 @keys_app.command("delete")
+@_os_errors
 def keys_delete(name: str = typer.Argument(...)) -> None:
     """Remove the private key from the keyring (its public key stays, so old signatures verify)."""
     from skillstudio.release import keys
@@ -177,7 +208,7 @@ def push(
 
             pub = openai_skills.push_zip(res.path, res.name, base_url=base_url, target=ref)
             typer.echo(f"pushed {res.name}@{pub.version} to OpenAI skill {pub.skill_id} "
-                       f"(zip sha256:{res.sha256}, signed by {kid[:16]})")
+                       f"(zip sha256:{res.sha256}, signed by {kid[:16]}); source openai:{pub.skill_id}@{pub.version}")
             return
         assert target is not None
         out = oci.push_bundle(res.path, env, target, plain_http=plain_http)
@@ -235,6 +266,7 @@ def copy(
 # ----------------------------------------------------------------------------------- registry/trust
 
 @registry_app.command("login")
+@_os_errors
 def registry_login(
     host: str = typer.Argument(..., help="host[:port] of the registry"),
     username: str = typer.Option(..., "-u", "--username"),
@@ -250,6 +282,7 @@ def registry_login(
 
 
 @registry_app.command("logout")
+@_os_errors
 def registry_logout(host: str = typer.Argument(...)) -> None:
     from skillstudio.release.registry import delete_credentials
 
@@ -258,6 +291,7 @@ def registry_logout(host: str = typer.Argument(...)) -> None:
 
 
 @trust_app.command("add")
+@_os_errors
 def trust_add(
     workspace: Path = typer.Argument(...),
     name: str = typer.Argument(..., help="Name for the key, e.g. alice or security-team."),
@@ -276,6 +310,7 @@ def trust_add(
 
 
 @trust_app.command("policy")
+@_os_errors
 def trust_policy(
     workspace: Path = typer.Argument(...),
     require_role: list[str] = typer.Option([], "--require-role", help="Role that must have signed (repeatable)."),
@@ -288,6 +323,7 @@ def trust_policy(
 
 
 @trust_app.command("list")
+@_os_errors
 def trust_list(workspace: Path = typer.Argument(...)) -> None:
     from skillstudio.release import trust
 
@@ -301,7 +337,8 @@ def lock(
     path: Path = typer.Argument(..., help="The skill folder to approve (or, with --check, the workspace)."),
     signature: Path | None = typer.Option(None, "--signature", "-s", help="Its .sig.json (signed per the trust "
                                                                            "policy)."),
-    source: str | None = typer.Option(None, "--source", help="Where it was published (e.g. the oci:// ref)."),
+    source: str | None = typer.Option(None, "--source", help="Where it was published: the oci:// ref, or "
+                                                               "openai:SKILL_ID@VERSION as `push` printed it."),
     check: bool = typer.Option(False, "--check", help="Verify the workspace against skills.lock; exit 1 on drift."),
 ) -> None:
     """Record an approved skill version in skills.lock, or check a workspace against it."""
@@ -327,13 +364,8 @@ def lock(
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.add_typer(keys_app, name="keys")
-    app.command("pack")(pack)
-    app.command("sign")(sign)
-    app.command("verify")(verify)
-    app.command("push")(push)
-    app.command("pull")(pull)
-    app.command("copy")(copy)
-    app.command("approve")(approve)
+    for name, fn in (("pack", pack), ("sign", sign), ("verify", verify), ("push", push), ("pull", pull),
+                     ("copy", copy), ("approve", approve), ("lock", lock)):
+        app.command(name)(_os_errors(fn))
     app.add_typer(registry_app, name="registry")
     app.add_typer(trust_app, name="trust")
-    app.command("lock")(lock)

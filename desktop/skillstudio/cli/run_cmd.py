@@ -1,9 +1,164 @@
-"""CLI commands: run."""
+"""CLI command: `skillstudio run WORKSPACE --prompt P` — one agent run (CONTRACT).
+
+The model's shell calls run in the sandbox (or a hosted container with `--hosted`) until its final
+answer; the transcript streams to the terminal and is saved under `.skillstudio/runs/`; `--json F`
+writes CONTRACT's `run --json` shape (F = `-` for stdout). Exit codes: 0 the run finished; 1 a
+pinned skill was not the one used, or the run stopped at a limit without an answer; 2 usage,
+environment or model-server errors; 130 stopped with Ctrl-C (the transcript is kept).
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+
+_DEFAULT_SANDBOX = "subprocess" if sys.platform.startswith("linux") else "docker"
+_SHOW_LINES = 12
+
+
+class _Printer:
+    """Streams run events to the terminal (stderr when --json - owns stdout)."""
+
+    def __init__(self, console: Console) -> None:
+        self.c = console
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "item":
+            self._item(event["item"])
+        elif kind == "compaction":
+            self.c.print(f"[magenta]⟲ compaction ({event.get('strategy')})[/] "
+                         f"{event['before_tokens']:,} → {event['after_tokens']:,} tokens")
+        elif kind == "skill_loaded":
+            self.c.print(f"[cyan]◆ skill loaded: {escape(str(event['skill']))}[/]")
+        elif kind == "routing_violation":
+            self.c.print(f"[bold red]✖ {escape(str(event['message']))}[/]")
+        elif kind == "usage":
+            total = event.get("total") or {}
+            self.c.print(f"[dim]  turn {event['turn']}: {total.get('input_tokens', 0):,} in / "
+                         f"{total.get('output_tokens', 0):,} out tokens so far[/]")
+
+    def _item(self, item: dict[str, Any]) -> None:
+        if item["type"] == "shell_call":
+            for cmd in item["commands"]:
+                self.c.print(f"[bold yellow]$[/] {escape(cmd)}")
+        elif item["type"] == "shell_call_output":
+            text = (item.get("stdout") or "") + (item.get("stderr") or "")
+            lines = text.rstrip("\n").splitlines()
+            shown = lines[:_SHOW_LINES]
+            for line in shown:
+                self.c.print(f"  [dim]{escape(line)}[/]")
+            if len(lines) > len(shown):
+                self.c.print(f"  [dim]… {len(lines) - len(shown)} more lines (full output in the transcript)[/]")
+            code = "timeout" if item.get("timed_out") else f"exit {item.get('exit_code')}"
+            self.c.print(f"  [{'green' if item.get('exit_code') == 0 else 'red'}]{code}[/]")
+        elif item["type"] == "message":
+            style = "dim" if item.get("phase") == "commentary" else "bold"
+            self.c.print(f"[{style}]{escape(item.get('text') or '')}[/]")
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
+
+    @app.command("run")
+    def run(
+        workspace: Path = typer.Argument(..., help="The workspace (a folder of skills) or one skill folder."),
+        prompt: str = typer.Option(..., "--prompt", "-p", help="The task for the agent."),
+        pin: str | None = typer.Option(None, "--pin", help="Offer only this skill: NAME or NAME@VERSION."),
+        sandbox: str = typer.Option(_DEFAULT_SANDBOX, "--sandbox", help="subprocess (bubblewrap) or docker."),
+        hosted: bool = typer.Option(False, "--hosted", help="Run in an OpenAI hosted container instead."),
+        base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
+        model: str = typer.Option("gpt-5.4", "--model", "-m", help="The model."),
+        max_turns: int = typer.Option(40, "--max-turns", min=1, help="Stop after this many model requests."),
+        json_out: str | None = typer.Option(None, "--json", help="Write the transcript as JSON to this file (- = stdout)."),
+        data: Path | None = typer.Option(None, "--data", help="The data folder (read-write, /data); default: a fresh one."),
+        secret: list[str] = typer.Option([], "--secret", help="Grant this keyring secret (as a placeholder)."),
+        allow_domain: list[str] = typer.Option([], "--allow-domain", help="Allow this host (name, *.suffix, NAME:PORT)."),
+        provider: str = typer.Option("responses", "--provider", help="responses, or chat for /chat/completions servers."),
+        max_tool_calls: int = typer.Option(200, "--max-tool-calls", min=1, help="Stop after this many shell calls."),
+        max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Stop after this many tokens in+out."),
+        max_wall: float = typer.Option(1800.0, "--max-wall", min=1.0, help="Stop after this many seconds."),
+        compaction: str = typer.Option("auto", "--compaction", help="auto, server, endpoint, client or off."),
+        compact_threshold: int = typer.Option(200_000, "--compact-threshold", min=1000,
+                                              help="Context tokens that trigger a compaction."),
+        memory_limit: str | None = typer.Option(None, "--memory", help="Hosted container memory: 1g, 4g, 16g, 64g."),
+        markdown: Path | None = typer.Option(None, "--markdown", help="Also export the transcript as Markdown."),
+        unsandboxed_i_know: bool = typer.Option(False, "--unsandboxed-i-know", help="Allow --sandbox none."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the transcript."),
+    ) -> None:
+        """One agent run: the model's shell calls execute in the sandbox until its final answer."""
+        from skillstudio.agent.compaction import MODES, CompactionSettings
+        from skillstudio.agent.loop import RunLimits
+        from skillstudio.agent.routing import Pin
+        from skillstudio.agent.runner import RunRequest, execute
+        from skillstudio.cancel import CancelToken
+        from skillstudio.cli.test_cmd import api_key_from_env_or_keyring
+        from skillstudio.errors import SkillStudioError
+
+        if compaction not in MODES:
+            raise SkillStudioError(f"unknown compaction mode {compaction!r}", f"use one of {', '.join(MODES)}")
+        key = api_key_from_env_or_keyring()
+        if not key and not base_url:
+            raise SkillStudioError("no OpenAI API key and no --base-url",
+                                   "set OPENAI_API_KEY (or store a key in the app), or give --base-url")
+        to_stdout = json_out == "-"
+        console = Console(stderr=to_stdout or quiet, highlight=False, soft_wrap=True)
+        req = RunRequest(
+            workspace=workspace, prompt=prompt, model=model, api_key=key or "no-key-needed", base_url=base_url,
+            provider=provider, pin=Pin.parse(pin) if pin else None, sandbox=sandbox,
+            unsandboxed_ok=unsandboxed_i_know, hosted=hosted, data_dir=data, secrets=list(secret),
+            allow_domains=list(allow_domain),
+            limits=RunLimits(max_turns=max_turns, max_tool_calls=max_tool_calls, max_tokens=max_tokens,
+                             max_wall_s=max_wall),
+            compaction=CompactionSettings(mode=compaction, threshold=compact_threshold),  # type: ignore[arg-type]
+            memory_limit=memory_limit)
+        cancel = CancelToken()
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            cancel.cancel()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            t = execute(req, on_event=None if quiet else _Printer(console), cancel=cancel)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        payload = t.to_json()
+        if json_out:
+            text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            if to_stdout:
+                sys.stdout.write(text)
+            else:
+                from skillstudio.bundle.fileio import atomic_write
+
+                atomic_write(Path(json_out), text)
+        if markdown is not None:
+            from skillstudio.bundle.fileio import atomic_write
+
+            atomic_write(markdown, t.to_markdown())
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        summary = (f"{t.outcome}: {t.turns} turn(s), {t.tool_calls} shell call(s), "
+                   f"{t.usage['input_tokens']:,} in / {t.usage['output_tokens']:,} out tokens, "
+                   f"{len(t.compaction_events)} compaction(s); skills loaded: {', '.join(t.skills_loaded) or 'none'}")
+        err.print(f"[dim]{escape(summary)}[/]")
+        if t.outcome == "completed":
+            raise typer.Exit(0)
+        if t.outcome == "routing_violation":
+            err.print(f"[bold red]skillstudio: pinned run failed: {escape('; '.join(t.violations))}[/]")
+            raise typer.Exit(1)
+        if t.outcome == "cancelled":
+            err.print("skillstudio: stopped; the transcript so far was saved")
+            raise typer.Exit(130)
+        if t.outcome == "limit":
+            err.print(f"skillstudio: the run stopped without finishing: {escape(t.stop_reason)} "
+                      "— raise the limit (--max-turns, --max-tool-calls, --max-tokens, --max-wall)")
+            raise typer.Exit(1)
+        err.print(f"skillstudio: the run failed: {escape(t.stop_reason)} — check --base-url, the model and the API key")
+        raise typer.Exit(2)

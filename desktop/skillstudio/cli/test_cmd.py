@@ -103,6 +103,18 @@ def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
     return t
 
 
+def _print_compare(out: Console, diff: dict[str, Any]) -> None:
+    d = diff["delta"]
+    out.print(f"Compared with run {diff['baseline']}: {len(diff['fixed'])} fixed, {len(diff['broke'])} broke, "
+              f"{diff['paired_cases']} paired cases; McNemar exact p = {diff['mcnemar_p']:.4f}; "
+              f"Δaccuracy {d['accuracy']}, Δprecision {d['precision']}, Δrecall {d['recall']}"
+              + (f", TTFT {diff['ttft_change_pct']:+.1f}%" if diff.get("ttft_change_pct") is not None else ""),
+              soft_wrap=True)
+    for label, items in (("fixed", diff["fixed"]), ("broke", diff["broke"])):
+        for c in items:
+            out.print(f"  {label}: [{c['skill']}] {c['expect']}: {c['prompt']}", soft_wrap=True)
+
+
 def _summary_line(report: dict[str, Any]) -> str:
     s = report["summary"]
     parts = [f"{s['cases']} cases: {s['passed']} passed, {s['failed']} failed"]
@@ -139,6 +151,8 @@ def test_command(
     no_stream: bool = typer.Option(False, "--no-stream", help="Responses: wait for the whole response."),
     save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs/."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
+    compare: str | None = typer.Option(None, "--compare",
+                                       help="Compare with a saved run: 'previous', a run id or a run file."),
 ) -> None:
     """Run trigger cases against the whole catalog; exit 1 if any case fails."""
     from skillstudio.evals import metrics, reports
@@ -184,7 +198,13 @@ def test_command(
         signal.signal(signal.SIGINT, previous)
 
     report = metrics.summarize(run)
+    store = RunStore(suite.state_dir)
+    if compare:
+        baseline = store.load("latest" if compare in ("previous", "latest") else compare)
+        report["compare"] = {"baseline": baseline.get("id"), **metrics.compare(baseline, report)}
     out.print(_table(report, verbose, out.width))
+    if compare:
+        _print_compare(out, report["compare"])
     for name, target, render in (("JSON", json_out, reports.to_json), ("JUnit", junit_out, reports.to_junit),
                                  ("HTML", html_out, reports.to_html), ("CSV", csv_out, reports.to_csv)):
         if target is not None:
@@ -195,7 +215,7 @@ def test_command(
                                        "choose a writable path") from None
     if save:
         try:
-            RunStore(suite.state_dir).save(report, run)
+            store.save(report, run)
         except OSError as exc:
             err.print(f"[yellow]warning:[/] run not saved to history ({exc.strerror})")
     s = report["summary"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from skillstudio.bundle.fileio import atomic_write
 from skillstudio.evals.routers import RouteResult
 
 CACHE_VERSION = 1
@@ -39,10 +39,16 @@ class ResultCache:
             return None  # missing or damaged entry: ask the model again
 
     def put(self, key: str, result: RouteResult) -> None:
+        """Write-then-rename without fsync: a cache entry is not user data (a torn or lost one is just
+        asked again), and an fsync per result stalls the event loop of a 16-way run."""
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            atomic_write(self._path(key), json.dumps({"v": CACHE_VERSION, "result": result.to_json()}))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"v": CACHE_VERSION, "result": result.to_json()}), encoding="utf-8")
+            os.replace(tmp, path)
         except OSError:
-            pass  # a read-only workspace still runs; it just is not cached
+            tmp.unlink(missing_ok=True)  # a read-only workspace still runs; it just is not cached
 
     def clear(self) -> int:
         n = 0

@@ -92,8 +92,8 @@ class LayoutStore:
     def _save_index(self, data: dict[str, Any]) -> None:
         atomic_write(self.root / "index.json", json.dumps(data, indent=2) + "\n")
 
-    def push_blob(self, data: bytes) -> str:
-        digest = sha256_digest(data)
+    def push_blob(self, data: bytes, digest: str | None = None) -> str:
+        digest = digest or sha256_digest(data)
         p = self._blob(digest)
         if not p.exists():
             atomic_write(p, data)

@@ -116,6 +116,9 @@ def lock_from_signature(workspace: Path, skill_dir: Path, envelope: Envelope, tr
     if not res.version:
         raise SkillStudioError(f"{res.name} has no metadata.version", "set a semver version before locking it")
     entry = LockEntry(res.version, res.digest, sorted(v.keyids), [source] if source else [])
+    if source and source.startswith("openai:") and "@" in source:  # openai:<skill_id>@<version>
+        sid, _, ver = source.removeprefix("openai:").partition("@")
+        entry.openai = {"skill_id": sid, "version": ver}
     return record(workspace, res.name, entry)
 
 

@@ -12,6 +12,7 @@ extract — a missing or bad signature leaves nothing on disk.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ class Store(Protocol):
 
     def __enter__(self) -> Store: ...
     def __exit__(self, *exc: object) -> None: ...
-    def push_blob(self, data: bytes) -> str: ...
+    def push_blob(self, data: bytes, digest: str | None = None) -> str: ...
     def get_blob(self, digest: str, max_bytes: int) -> bytes: ...
     def put_manifest(self, reference: str, body: bytes, media_type: str) -> Any: ...
     def get_manifest(self, reference: str, accept: tuple[str, ...] = ...) -> tuple[bytes, str, str] | None: ...
@@ -108,19 +109,28 @@ def bundle_manifest(bundle: BundleInfo, zip_bytes: bytes, config: bytes,
     fname = f"{bundle.name}-{bundle.version}.zip" if bundle.version else f"{bundle.name}.zip"
     return {"schemaVersion": 2, "mediaType": MANIFEST,
             "config": descriptor(CONFIG_TYPE, config),
-            "layers": [descriptor(LAYER_TYPE, zip_bytes, annotations={f"{ANN}.title": fname})],
+            "layers": [descriptor(LAYER_TYPE, zip_bytes, digest=f"sha256:{bundle.sha256}",
+                                  annotations={f"{ANN}.title": fname})],
             "annotations": {k: v for k, v in ann.items() if v}}
 
 
 def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: bool = False,
                 credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None) -> PushResult:
     zip_bytes = Path(zip_path).read_bytes()
-    bundle = attest.read_bundle(zip_bytes)
+    zip_hex = hashlib.sha256(zip_bytes).hexdigest()
     statement = attest.parse_statement(envelope)
-    if attest.subject_sha256(statement) != bundle.sha256:
+    if attest.subject_sha256(statement) != zip_hex:
         raise SkillStudioError("the signature does not sign this zip", "sign the zip again before pushing")
-    pred = statement.get("predicate") or {}
-    revision = (pred.get("source") or {}).get("revision") if isinstance(pred, dict) else None
+    pred: dict[str, Any] = statement["predicate"] if isinstance(statement.get("predicate"), dict) else {}
+    skill: dict[str, Any] | None = pred["skill"] if isinstance(pred.get("skill"), dict) else None
+    if skill and skill.get("name") and isinstance(pred.get("files"), list):  # our statement: no re-read
+        inspect_zip(zip_bytes)
+        bundle = BundleInfo(str(skill["name"]), skill.get("version"), str(skill.get("description") or ""),
+                            zip_hex, pred["files"])
+    else:
+        bundle = attest.read_bundle(zip_bytes)
+    source = pred.get("source")
+    revision = source.get("revision") if isinstance(source, dict) else None
     config = _canonical({"name": bundle.name, "version": bundle.version, "description": bundle.description,
                          "files": len(bundle.files), "predicateType": attest.PREDICATE_TYPE})
     if ref.digest:
@@ -128,10 +138,10 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
     tag = ref.tag or bundle.version or "latest"
     ref = dataclasses.replace(ref, tag=tag)
     with open_store(ref, plain_http=plain_http, credentials=credentials, create=True) as reg:
-        for blob in (config, zip_bytes):
-            if cancel:
-                cancel.raise_if_cancelled()
-            reg.push_blob(blob)
+        reg.push_blob(config)
+        if cancel:
+            cancel.raise_if_cancelled()
+        reg.push_blob(zip_bytes, f"sha256:{zip_hex}")
         manifest = _canonical(bundle_manifest(bundle, zip_bytes, config, revision))
         reg.put_manifest(tag, manifest, MANIFEST)
         m_desc = descriptor(MANIFEST, manifest)

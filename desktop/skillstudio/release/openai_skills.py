@@ -80,3 +80,32 @@ def push_zip(zip_path: Path, name: str, *, base_url: str | None = None, target: 
         return Published(s.id, str(s.latest_version or s.default_version), True)
     v = _call(c.skills.versions.create, existing.id, files=upload, default=True)
     return Published(existing.id, str(v.version), False)
+
+
+@dataclass(frozen=True)
+class RemoteSkill:
+    skill_id: str
+    name: str
+    default_version: str
+    latest_version: str
+
+
+def list_skills(*, base_url: str | None = None) -> list[RemoteSkill]:
+    c = client(base_url)
+    page = _call(c.skills.list, limit=100)
+    return [RemoteSkill(s.id, s.name, str(s.default_version), str(s.latest_version))
+            for s in (page.auto_paging_iter() if hasattr(page, "auto_paging_iter") else page)]
+
+
+def retrieve(skill_id: str, *, base_url: str | None = None) -> RemoteSkill:
+    s = _call(client(base_url).skills.retrieve, skill_id)
+    return RemoteSkill(s.id, s.name, str(s.default_version), str(s.latest_version))
+
+
+def set_default_version(skill_id: str, version: str, *, base_url: str | None = None) -> RemoteSkill:
+    s = _call(client(base_url).skills.update, skill_id, default_version=version)
+    return RemoteSkill(s.id, s.name, str(s.default_version), str(s.latest_version))
+
+
+def delete(skill_id: str, *, base_url: str | None = None) -> bool:
+    return bool(_call(client(base_url).skills.delete, skill_id).deleted)

@@ -127,6 +127,18 @@ def _check_secrets(rel: str, data: bytes, secrets: list[bytes]) -> None:
                                    "replace the value with a placeholder and reference the secret by name")
 
 
+def _check_importable(zip_path: Path) -> None:
+    """Never produce a bundle our own import would refuse (e.g. a file compressing like a zip bomb)."""
+    from skillstudio.errors import CheckFailed
+    from skillstudio.release.unpack import inspect_zip
+
+    try:
+        inspect_zip(zip_path)
+    except CheckFailed as exc:
+        raise SkillStudioError(exc.message.replace("refused bundle", "the bundle would be refused on import"),
+                               "remove or compress that file yourself (e.g. ship it gzipped)") from None
+
+
 def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | None = None,
                max_bytes: int = MAX_BUNDLE_BYTES) -> PackResult:
     """Write the deterministic zip of `skill_dir` to `out` (atomically) and describe it."""
@@ -160,6 +172,7 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+        _check_importable(Path(tmp))
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):

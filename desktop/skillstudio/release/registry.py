@@ -76,8 +76,8 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
-    d: dict[str, Any] = {"mediaType": media_type, "digest": sha256_digest(data), "size": len(data)}
+def descriptor(media_type: str, data: bytes, *, digest: str | None = None, **extra: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {"mediaType": media_type, "digest": digest or sha256_digest(data), "size": len(data)}
     d.update({k: v for k, v in extra.items() if v})
     return d
 
@@ -251,8 +251,8 @@ class RegistryClient:
     def blob_exists(self, digest: str) -> bool:
         return self._request("HEAD", self._url(f"blobs/{digest}")).status_code == 200
 
-    def push_blob(self, data: bytes) -> str:
-        digest = sha256_digest(data)
+    def push_blob(self, data: bytes, digest: str | None = None) -> str:
+        digest = digest or sha256_digest(data)
         if self.blob_exists(digest):
             return digest
         r = self._request("POST", self._url("blobs/uploads/"), content=b"")

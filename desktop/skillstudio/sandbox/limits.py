@@ -90,19 +90,23 @@ class Cgroup:
         return out
 
     def destroy(self) -> None:
-        """Kill whatever is left in the group and remove it."""
+        """Kill whatever is left in the group and remove it (polls briefly while exits settle)."""
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            left = self._pids()
-            if not left:
-                break
-            for p in left:
+        pending = list(self.dirs)
+        while pending and time.monotonic() < deadline:
+            for p in self._pids():
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(p, signal.SIGKILL)
-            time.sleep(0.02)
-        for d in self.dirs:
-            with contextlib.suppress(OSError):
-                d.rmdir()
+            for d in list(pending):
+                try:
+                    d.rmdir()
+                    pending.remove(d)
+                except FileNotFoundError:
+                    pending.remove(d)
+                except OSError:
+                    pass
+            if pending:
+                time.sleep(0.001)
 
 
 def user_task_count() -> int:

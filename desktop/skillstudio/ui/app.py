@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from skillstudio import __version__, resources
@@ -51,5 +50,5 @@ def run_app(workspace: Path | None) -> int:
     window = MainWindow(settings)
     window.open_workspace(root)
     window.show()
-    QTimer.singleShot(0, window.offer_recovery)
+    window.when_painted(window.offer_recovery)  # the window is on screen before any question
     return int(app.exec())

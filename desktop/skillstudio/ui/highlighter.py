@@ -60,7 +60,20 @@ class SkillHighlighter(QSyntaxHighlighter):
         if rehighlight:
             self.rehighlight()
 
+    def _set(self, start: int, length: int, fmt: QTextCharFormat) -> None:
+        """setFormat in Qt's UTF-16 positions (Python's indices count code points; emoji take two)."""
+        if self._wide is None:
+            self.setFormat(start, length, fmt)
+        else:
+            self.setFormat(self._wide[start], self._wide[start + length] - self._wide[start], fmt)
+
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._wide: list[int] | None = None
+        if any(ord(c) > 0xFFFF for c in text):
+            pos = [0]
+            for c in text:
+                pos.append(pos[-1] + (2 if ord(c) > 0xFFFF else 1))
+            self._wide = pos
         prev = self.previousBlockState()
         if self.mode == "yaml":
             self.setCurrentBlockState(YAML_ONLY)
@@ -70,7 +83,7 @@ class SkillHighlighter(QSyntaxHighlighter):
             prev = BODY
         if prev in (-1, START):
             if text.rstrip() == "---":
-                self.setFormat(0, len(text), self.f["delim"])
+                self._set(0, len(text), self.f["delim"])
                 self.setCurrentBlockState(FRONT)
             elif not text.strip():
                 self.setCurrentBlockState(START)
@@ -80,18 +93,18 @@ class SkillHighlighter(QSyntaxHighlighter):
             return
         if prev == FRONT:
             if text.rstrip() == "---":
-                self.setFormat(0, len(text), self.f["delim"])
+                self._set(0, len(text), self.f["delim"])
                 self.setCurrentBlockState(BODY)
             else:
                 self.setCurrentBlockState(FRONT)
                 self._yaml(text)
             return
         if prev == FENCE:
-            self.setFormat(0, len(text), self.f["code"])
+            self._set(0, len(text), self.f["code"])
             self.setCurrentBlockState(BODY if _FENCE.match(text) else FENCE)
             return
         if _FENCE.match(text):
-            self.setFormat(0, len(text), self.f["code"])
+            self._set(0, len(text), self.f["code"])
             self.setCurrentBlockState(FENCE)
             return
         self.setCurrentBlockState(BODY)
@@ -100,20 +113,20 @@ class SkillHighlighter(QSyntaxHighlighter):
     def _yaml(self, text: str) -> None:
         m = _YAML_KEY.match(text)
         if m:
-            self.setFormat(m.start(2), len(m.group(2)), self.f["key"])
+            self._set(m.start(2), len(m.group(2)), self.f["key"])
         for s in _YAML_STR.finditer(text):
-            self.setFormat(s.start(), s.end() - s.start(), self.f["string"])
+            self._set(s.start(), s.end() - s.start(), self.f["string"])
         c = _YAML_COMMENT.search(text)
         if c and not any(s.start() < c.start() < s.end() for s in _YAML_STR.finditer(text)):
-            self.setFormat(c.start(), len(text) - c.start(), self.f["comment"])
+            self._set(c.start(), len(text) - c.start(), self.f["comment"])
 
     def _markdown(self, text: str) -> None:
         if _MD_HEADING.match(text):
-            self.setFormat(0, len(text), self.f["heading"])
+            self._set(0, len(text), self.f["heading"])
             return
         b = _MD_BULLET.match(text)
         if b:
-            self.setFormat(0, b.end(), self.f["bullet"])
+            self._set(0, b.end(), self.f["bullet"])
         for rx, key in ((_MD_BOLD, "bold"), (_MD_ITALIC, "italic"), (_MD_LINK, "link"), (_MD_CODE, "code")):
             for m in rx.finditer(text):
-                self.setFormat(m.start(), m.end() - m.start(), self.f[key])
+                self._set(m.start(), m.end() - m.start(), self.f[key])

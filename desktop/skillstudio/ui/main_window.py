@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.bundle.fileio import read_text_file
-from skillstudio.bundle.model import find_skill_md
+from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
 from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
@@ -32,6 +32,7 @@ from skillstudio.errors import Cancelled
 from skillstudio.ui import prompts
 from skillstudio.ui.analysis import CheckResult
 from skillstudio.ui.cases_editor import TriggerCasesEditor
+from skillstudio.ui.command_palette import CommandPalette
 from skillstudio.ui.editor_tab import EditorTab
 from skillstudio.ui.file_watch import ExternalChangeWatcher
 from skillstudio.ui.live_check import LiveChecker
@@ -49,6 +50,10 @@ from skillstudio.ui.workspace_tree import WorkspaceTree
 
 AUTOSAVE_MS = 3000
 APP_NAME = "Skill Studio"
+
+
+def _load_skill_job(skill_dir: Path, _token: CancelToken, _progress: object) -> Skill:
+    return load_skill(skill_dir)
 
 
 def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Workspace:
@@ -69,6 +74,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
+        self._painted = False  # heavy work waits for the first paint: the window shows up at once
+        self._after_paint: list[object] = []
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
         self.pool = WorkerPool(self, max_threads=2)
@@ -132,6 +139,12 @@ class MainWindow(QMainWindow):
 
         self.watcher = ExternalChangeWatcher(self)
         self.watcher.sig_changed.connect(self._on_external_change)
+        self.root_watcher = QFileSystemWatcher(self)  # skill folders added or removed by other tools
+        self.root_watcher.directoryChanged.connect(self._on_root_changed)
+        self._root_timer = QTimer(self)
+        self._root_timer.setSingleShot(True)
+        self._root_timer.setInterval(300)
+        self._root_timer.timeout.connect(self._check_root)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -199,15 +212,17 @@ class MainWindow(QMainWindow):
         self.act_save = self._action("&Save", self.save_current, K.Save, "save")
         self.act_save_as = self._action("Save &As…", self.save_current_as, "Ctrl+Shift+S")
         self.act_save_all = self._action("Save A&ll", self.save_all, "Ctrl+Alt+S", "save")
-        self.act_close = self._action("&Close Tab", self.close_current_tab, K.Close)
+        self.act_close = self._action("&Close Tab", self.close_current_tab, "Ctrl+W")
+        self.act_close.setShortcuts([QKeySequence("Ctrl+W"), QKeySequence("Ctrl+F4")])
         self.act_reload = self._action("&Reload Workspace", self.reload_workspace, "F5")
         self.act_settings = self._action("Se&ttings…", self.show_settings, "Ctrl+,", "settings")
         self.act_settings.setIconText("Settings")
-        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
         self.act_undo = self._action("&Undo", self.undo, K.Undo)
         self.act_redo = self._action("&Redo", self.redo, "Ctrl+Y")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_next_problem = self._action("&Next Problem", self.next_problem, "F8")
+        self.act_palette = self._action("Command &Palette…", self.show_palette, "Ctrl+Shift+P")
         self.act_theme = self._action("&Dark Theme", self.toggle_theme, "Ctrl+Shift+T")
         self.act_theme.setCheckable(True)
         self.act_theme.setChecked(self.settings.theme == "dark")
@@ -249,10 +264,14 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_next_problem)
         m = bar.addMenu("&View")
+        m.addAction(self.act_palette)
         m.addAction(self.act_theme)
         m.addAction(self.problems_dock.toggleViewAction())
         m.addAction(self.versions_dock.toggleViewAction())
         self.view_menu = m
+        m = bar.addMenu("&Help")
+        self.act_about = self._action("&About Skill Studio", self.show_about)
+        m.addAction(self.act_about)
 
     @Slot()
     def _fill_recent_menu(self) -> None:
@@ -288,10 +307,38 @@ class MainWindow(QMainWindow):
             return False
         self.workspace_root = root
         self.workspace = None
+        if self.root_watcher.directories():
+            self.root_watcher.removePaths(self.root_watcher.directories())
+        self.root_watcher.addPath(str(root))
         self.setWindowTitle(f"{root.name} — {APP_NAME}")
         self.settings.add_recent_workspace(root)
-        self.reload_workspace()
+        self.tree.show_message(f"Loading {root.name}…")
+        self.when_painted(self.reload_workspace)
         return True
+
+    def when_painted(self, fn: object) -> None:
+        """Run `fn` now, or — while the window is shown but not painted yet — right after its first paint
+        (a worker reading files holds the GIL often enough to delay that paint noticeably)."""
+        if self._painted or not self.isVisible():
+            fn()  # type: ignore[operator]
+            return
+        if not self._after_paint:
+            QTimer.singleShot(500, self._run_after_paint)  # in case no paint ever comes (minimised, …)
+        self._after_paint.append(fn)
+
+    @Slot()
+    def _run_after_paint(self) -> None:
+        self._painted = True
+        todo, self._after_paint = self._after_paint, []
+        for fn in todo:
+            fn()  # type: ignore[operator]
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt override
+        handled = super().event(event)
+        if not getattr(self, "_painted", True) and event.type() == QEvent.Type.UpdateRequest:
+            self._painted = True
+            QTimer.singleShot(0, self._run_after_paint)
+        return handled
 
     @Slot()
     def reload_workspace(self) -> None:
@@ -333,6 +380,37 @@ class MainWindow(QMainWindow):
                 self.tree.select_skill(skill_dir)
         self._update_center()
         self.sig_workspace_loaded.emit(ws)
+
+    @Slot(str)
+    def _on_root_changed(self, _path: str) -> None:
+        self._root_timer.start()
+
+    @Slot()
+    def _check_root(self) -> None:
+        """Reload the tree when the set of skill folders changed (a CLI --fix rename, a git checkout…)."""
+        if self.workspace is None or self.workspace_root is None or self._load_job is not None:
+            return
+        from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
+
+        root = self.workspace_root
+        now = [root] if is_skill_dir(root) else workspace_skill_dirs(root)
+        if [p.resolve() for p in now] != [s.path.resolve() for s in self.workspace.skills]:
+            self._after_load_message = "The workspace changed on disk: reloaded"
+            self.reload_workspace()
+
+    @Slot(int, object)
+    def _on_skill_reloaded(self, _job: int, skill: object) -> None:
+        ws = self.workspace
+        if ws is None or not isinstance(skill, Skill) or self._load_job is not None:
+            return
+        skills = [skill if s.path == skill.path else s for s in ws.skills]
+        if skills == ws.skills:
+            return
+        self.workspace = Workspace(root=ws.root, skills=skills)  # replaced, never mutated: workers read it
+        self.tree.replace_skill(skill)
+        for doc, checker in self._checkers.items():
+            if self.doc_skill_dir(doc) != skill.path:
+                checker.invalidate()  # other skills' catalog share and near-duplicates changed
 
     @Slot(int, str)
     def _on_workspace_error(self, job: int, message: str) -> None:
@@ -495,6 +573,7 @@ class MainWindow(QMainWindow):
         self._update_cursor_label()
         if doc is None:
             self.problems.clear("Open a SKILL.md to see its problems here.")
+            self.problems_dock.setWindowTitle("Problems")
             self.token_meter.clear_meter()
             return
         checker = self._checkers.get(doc)
@@ -543,6 +622,9 @@ class MainWindow(QMainWindow):
         skill_dir = self.doc_skill_dir(doc)
         subject = skill_dir.name if skill_dir else self.doc_title(doc)
         self.problems.set_problems(result.problems, subject, result.error or "")
+        errors = sum(p.severity == "error" for p in result.problems)
+        self.problems_dock.setWindowTitle(f"Problems ({len(result.problems)})" if result.problems else "Problems")
+        self.problems_dock.setProperty("has_errors", bool(errors))
         self.token_meter.set_summary(result.tokens)
         self.sig_checked.emit(result)
 
@@ -713,9 +795,12 @@ class MainWindow(QMainWindow):
             self._skill_files_changed(tab.skill_dir, tab)
 
     def _skill_files_changed(self, skill_dir: Path | None, source: QWidget) -> None:
-        """A file of a skill was written: every check of that skill reloads what it caches."""
+        """A file of a skill was written: every check of that skill reloads what it caches, the tree
+        and the workspace model (catalog, near-duplicates) get the re-read skill."""
         if skill_dir is None:
             return
+        if self.workspace is not None and not self._closing:
+            self.pool.submit(partial(_load_skill_job, skill_dir), on_result=self._on_skill_reloaded)
         for doc, checker in self._checkers.items():
             if self.doc_skill_dir(doc) == skill_dir:
                 if doc is not source or not isinstance(doc, EditorTab) or doc.mode != "skill":
@@ -841,6 +926,20 @@ class MainWindow(QMainWindow):
             name = act.property("icon_name")
             if name:
                 act.setIcon(load_icon(str(name), theme))
+
+    @Slot()
+    def show_palette(self) -> CommandPalette:
+        palette = CommandPalette([a for a in self.actions() if a is not self.act_palette], self)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.open()  # window-modal, non-blocking
+        palette.query.setFocus()
+        return palette
+
+    @Slot()
+    def show_about(self) -> None:
+        from skillstudio import __version__
+
+        prompts.show_about(self, __version__)
 
     @Slot()
     def show_settings(self) -> None:

@@ -67,3 +67,11 @@ def choose_file(parent: QWidget | None, start: Path | None) -> Path | None:
 def choose_save_path(parent: QWidget | None, start: Path | None) -> Path | None:
     name, _ = QFileDialog.getSaveFileName(parent, "Save as", str(start or Path.cwd()))
     return Path(name) if name else None
+
+
+def show_about(parent: QWidget | None, version: str) -> None:
+    QMessageBox.about(parent, "About Skill Studio",
+                      f"<b>Skill Studio</b> {version}<br><br>A local-first IDE for agent skills: author SKILL.md "
+                      "bundles with live validation and token counts, test when they trigger, run them in a "
+                      "sandbox, sign and ship them.<br><br>The same checks run headless: <code>skillstudio "
+                      "validate</code>, <code>tokens</code>, <code>test</code> …")

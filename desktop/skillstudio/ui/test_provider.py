@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -110,7 +110,7 @@ class ProviderForm(QWidget):
             self.provider.addItem(PROVIDER_LABELS[kind], kind)
         self.base_url = QLineEdit(self._settings.base_url)
         self.base_url.setObjectName("base_url")
-        self.base_url.setPlaceholderText("default: api.openai.com — or http://localhost:11434/v1")
+        self.base_url.setPlaceholderText("empty = OpenAI; or a server, e.g. http://localhost:11434/v1")
         self.base_url.setClearButtonEnabled(True)
         self.model = QLineEdit(self._settings.model)
         self.model.setObjectName("model")
@@ -120,12 +120,20 @@ class ProviderForm(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setProperty("role", "hint")
 
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.addRow("Provider", self.provider)
-        form.addRow("Base URL", self.base_url)
-        form.addRow("Model", self.model)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+        grid.addWidget(QLabel("Provider"), 0, 0)
+        grid.addWidget(self.provider, 0, 1)
+        grid.addWidget(self.hint, 0, 2, 1, 3)
+        grid.addWidget(QLabel("Base URL"), 1, 0)
+        grid.addWidget(self.base_url, 1, 1, 1, 2)
+        grid.addWidget(QLabel("Model"), 1, 3)
+        grid.addWidget(self.model, 1, 4)
+        grid.setColumnStretch(2, 3)
+        grid.setColumnStretch(4, 1)
+        self.model.setMinimumWidth(160)
 
         self.runs = QSpinBox()
         self.concurrency = QSpinBox()
@@ -147,14 +155,16 @@ class ProviderForm(QWidget):
             self.no_cache.setToolTip("Cached answers make a re-run of an unchanged suite free; "
                                      "tick to measure the model afresh.")
             row = QHBoxLayout()
-            for label, w in (("Runs", self.runs), ("Concurrency", self.concurrency), ("Threshold", self.threshold)):
-                row.addWidget(QLabel(label))
+            for label, w in (("", self.runs), ("Concurrency", self.concurrency), ("Threshold", self.threshold)):
+                w.setMinimumWidth(64)
+                if label:
+                    row.addWidget(QLabel(label))
                 row.addWidget(w)
-                row.addSpacing(8)
+                row.addSpacing(10)
             row.addWidget(self.no_cache)
             row.addStretch(1)
-            form.addRow("", self._wrap(row))
-        form.addRow("", self.hint)
+            grid.addWidget(QLabel("Runs"), 2, 0)
+            grid.addWidget(self._wrap(row), 2, 1, 1, 4)
 
         saved = str(self._settings.value("test/provider", "") or "")
         default = saved if saved in PROVIDER_LABELS else (RESPONSES if os.environ.get("OPENAI_API_KEY") else OFFLINE)

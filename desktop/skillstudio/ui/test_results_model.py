@@ -76,7 +76,7 @@ class TestResultsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == COL_RATE:
-            return "Share of runs that read this case's skill, with its Wilson 95% interval; the red tick is the threshold."
+            return "Share of runs that read this case's skill, with its Wilson 95% interval; the thin dark mark is the threshold."
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -164,16 +164,19 @@ class CaseFilter(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_mode(self, mode: str) -> None:
+        self.beginFilterChange()
         self._mode = mode
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_skill(self, skill: str | None) -> None:
+        self.beginFilterChange()
         self._skill = skill or None
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_text(self, text: str) -> None:
+        self.beginFilterChange()
         self._text = text.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt API
         model = self.sourceModel()
@@ -186,6 +189,6 @@ class CaseFilter(QSortFilterProxyModel):
             return False
         if self._mode == FILTER_FLAKY and not c.get("flaky"):
             return False
-        if self._text and self._text not in c["prompt"].lower() and self._text not in (c.get("why") or "").lower():
-            return False
-        return True
+        if not self._text:
+            return True
+        return self._text in c["prompt"].lower() or self._text in (c.get("why") or "").lower()

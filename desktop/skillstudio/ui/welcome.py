@@ -9,6 +9,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 
 class WelcomePage(QWidget):
+    PICK_HINT = ("Pick a skill in the tree on the left to edit its SKILL.md — the front-matter form, live problems "
+                 "and token costs follow as you type.")
+    EMPTY_HINT = ("This folder has no skills yet. Create the first one from a template with New Skill… — or open "
+                  "a folder whose sub-folders hold SKILL.md files.")
     sig_new_skill = Signal()
     sig_open_workspace = Signal()
     sig_open_recent = Signal(object)  # Path
@@ -25,8 +29,7 @@ class WelcomePage(QWidget):
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("WelcomeSubtitle")
         self.subtitle.setWordWrap(True)
-        self.hint = QLabel("Pick a skill in the tree on the left to edit its SKILL.md — the front-matter form, "
-                           "live problems and token costs follow as you type.")
+        self.hint = QLabel(self.PICK_HINT)
         self.hint.setWordWrap(True)
         self.hint.setObjectName("Hint")
         new = QPushButton("New Skill…")
@@ -72,6 +75,7 @@ class WelcomePage(QWidget):
             self.subtitle.setText(f"Loading {workspace.name}…")
         else:
             self.subtitle.setText(f"Workspace {workspace.name} — {skills} skill{'s' * (skills != 1)} in {workspace}")
+        self.hint.setText(self.EMPTY_HINT if skills == 0 else self.PICK_HINT)
         for b in self._recent_buttons:
             b.deleteLater()
         self._recent_buttons = []
@@ -81,7 +85,8 @@ class WelcomePage(QWidget):
             b = QPushButton(f"{p.name}    {p}")
             b.setObjectName("RecentLink")
             b.setFlat(True)
-            b.setStyleSheet("text-align: left;")
+            b.setStyleSheet("QPushButton { text-align: left; border: none; padding: 3px 2px; color: palette(link); }"
+                            "QPushButton:hover { text-decoration: underline; }")
             b.setCursor(Qt.CursorShape.PointingHandCursor)
             b.setProperty("ws_path", str(p))
             b.clicked.connect(self._on_recent)

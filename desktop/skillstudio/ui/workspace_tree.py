@@ -163,6 +163,22 @@ class WorkspaceTree(QWidget):
                 return item
         return None
 
+    def replace_skill(self, skill: Skill) -> None:
+        """Show a re-read skill in place (version, files), keeping the tree's expansion and selection."""
+        old = self.find_skill_item(skill.folder_name)
+        if old is None:
+            return
+        index = self.tree.indexOfTopLevelItem(old)
+        expanded, current = old.isExpanded(), self.tree.currentItem() is old
+        self.tree.blockSignals(True)
+        self.tree.takeTopLevelItem(index)
+        new = self._skill_item(skill)
+        self.tree.insertTopLevelItem(index, new)
+        new.setExpanded(expanded)
+        if current:
+            self.tree.setCurrentItem(new)
+        self.tree.blockSignals(False)
+
     def select_skill(self, skill_dir: Path) -> None:
         item = self.find_skill_item(skill_dir.name)
         if item is not None:

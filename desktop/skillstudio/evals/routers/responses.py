@@ -1,5 +1,10 @@
 """OpenAI Responses router: the whole catalog offered through the `shell` tool (local environment).
 
+The request goes through the SDK's client (auth, base URL, SSE decoding, API errors) with the body
+we build ourselves and the events kept as plain JSON: the typed `responses.create` path re-walks the
+whole catalog and validates every event against large models, about 10 ms of CPU per request, which
+made a 16-way run CPU-bound on small machines. The tests hold these shapes to the SDK's own types.
+
 Streaming (default) decides as soon as the first shell command that reads a skill settles — or the
 first answer text appears — and closes the stream, saving time and tokens. Non-streaming reads the
 finished `output`. Both feed the same item-level rule (`decide_items`), so the outcome is identical.
@@ -102,7 +107,7 @@ class ResponsesRouter:
         try:
             if self.stream:
                 return await self._route_stream(body, start)
-            response = await self.client.responses.create(**body)
+            response = await self.client.post("/responses", body=body, cast_to=object)
         except RouterError:
             raise
         except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped or re-raised below
@@ -116,7 +121,8 @@ class ResponsesRouter:
                            raw_events_summary=[str(_get(i, "type")) for i in output])
 
     async def _route_stream(self, body: dict[str, Any], start: float) -> RouteResult:
-        stream = await self.client.responses.create(**body, stream=True)
+        stream = await self.client.post("/responses", body={**body, "stream": True}, cast_to=object,
+                                        stream=True, stream_cls=openai.AsyncStream[object])
         types: list[str] = []
         ttft: float | None = None
         first_index: int | None = None  # output_index of the first shell call / answer message

@@ -1,0 +1,138 @@
+"""The confusion matrix across skills as a heat map: which skill was *expected* vs which was *selected*.
+
+Rows are what each case expected (its skill for a trigger case, "none" for a no_trigger case);
+columns are what every run actually selected ("none" = no skill read). Cells are shaded by their
+share of the row: the diagonal in green (right), everything else in red (a skill stealing another's
+prompts, or firing when none should). Numbers come straight from the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+Index = QModelIndex | QPersistentModelIndex
+GOOD = QColor(46, 139, 74)
+BAD = QColor(208, 56, 43)
+NEUTRAL = QColor(63, 110, 190)  # the "none" row: a no_trigger case may rightly go to another skill
+
+
+def _blend(colour: QColor, strength: float) -> QColor:
+    """`colour` over white at `strength` (0..1), opaque so text contrast can be computed."""
+    s = max(0.0, min(1.0, strength))
+    return QColor(round(255 + (colour.red() - 255) * s), round(255 + (colour.green() - 255) * s),
+                  round(255 + (colour.blue() - 255) * s))
+
+
+def _text_on(bg: QColor) -> QColor:
+    luminance = 0.2126 * bg.redF() + 0.7152 * bg.greenF() + 0.0722 * bg.blueF()
+    return QColor("#111111") if luminance > 0.55 else QColor("#ffffff")
+
+
+class ConfusionModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[str] = []
+        self._cols: list[str] = []
+        self._m: list[list[int]] = []
+
+    def set_confusion(self, confusion: dict[str, Any] | None) -> None:
+        self.beginResetModel()
+        if confusion:
+            self._rows, self._cols = list(confusion["rows"]), list(confusion["labels"])
+            self._m = [list(r) for r in confusion["matrix"]]
+        else:
+            self._rows, self._cols, self._m = [], [], []
+        self.endResetModel()
+
+    def value(self, row: int, col: int) -> int:
+        return self._m[row][col]
+
+    def total(self) -> int:
+        return sum(map(sum, self._m))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._cols)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        names = self._cols if orientation == Qt.Orientation.Horizontal else self._rows
+        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(names):
+            return names[section]
+        if role == Qt.ItemDataRole.ToolTipRole and 0 <= section < len(names):
+            if orientation == Qt.Orientation.Horizontal:
+                return f"selected: {names[section]}"
+            return "expected: " + ("no skill (no_trigger cases)" if names[section] == "none" else names[section])
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        v = self._m[r][c]
+        row_sum = sum(self._m[r]) or 1
+        share = v / row_sum
+        diagonal = self._rows[r] == self._cols[c]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(v) if v else ""
+        if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            hue = GOOD if diagonal else NEUTRAL if self._rows[r] == "none" else BAD
+            bg = _blend(hue, 0.12 + 0.78 * share if v else 0.0)
+            return QBrush(bg if role == Qt.ItemDataRole.BackgroundRole else _text_on(bg))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.FontRole and v and not diagonal and self._rows[r] != "none":
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole:
+            exp = "no skill" if self._rows[r] == "none" else self._rows[r]
+            sel = "no skill" if self._cols[c] == "none" else self._cols[c]
+            return f"expected {exp}, selected {sel}: {v} run(s), {share:.0%} of the row"
+        return None
+
+
+class ConfusionView(QWidget):
+    """Heat map plus a one-line legend; empty until a run has finished."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ConfusionModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("confusion_table")
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setShowGrid(True)
+        self.table.setCornerButtonEnabled(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(96)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setObjectName("confusion_legend")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 0)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.table, 1)
+        self.set_confusion(None)
+
+    def set_confusion(self, confusion: dict[str, Any] | None) -> None:
+        self.model.set_confusion(confusion)
+        if confusion is None or not self.model.total():
+            self.legend.setText("No runs yet. Run the trigger cases (Ctrl+R) to see which skill each "
+                                "expected skill's prompts actually reached.")
+        else:
+            self.legend.setText("<b>Rows:</b> the expected skill (<i>none</i> = a no_trigger case). "
+                                "<b>Columns:</b> the skill selected in each run (<i>none</i> = no skill read). "
+                                "Green diagonal = right; red = a skill taking another skill's prompts or "
+                                "missing them. Blue <i>none</i> row = no_trigger cases: some rightly go to "
+                                "another skill (a ticket reply to support-reply), check the Results tab. "
+                                "Shade = share of the row.")

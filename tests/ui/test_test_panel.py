@@ -1,0 +1,222 @@
+"""The Test panel end to end: a real run of the example workspace, cancel mid-run, compare two runs.
+
+Runs go through the real evals core. The offline estimator needs nothing; the slow run for the
+cancel test talks to the scripted OpenAI-compatible server (tests/support/fake_openai.py) over
+real sockets — the only test double, at the HTTP boundary.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from skillstudio.bundle import skillmd  # noqa: E402
+from skillstudio.evals.store import RunStore  # noqa: E402
+from skillstudio.ui.resources import apply_theme  # noqa: E402
+from skillstudio.ui.test_panel import TestPanel  # noqa: E402
+from skillstudio.ui.test_provider import OFFLINE, RESPONSES  # noqa: E402
+from skillstudio.ui.test_results_model import (  # noqa: E402
+    CASE_ROLE,
+    COL_RESULT,
+    FILTER_FAILURES,
+    FILTER_FLAKY,
+)
+from support.fake_openai import FakeOpenAI, Script  # noqa: E402
+
+# The scripted model's reading of the example workspace: first keyword found names the skill read.
+KEYWORDS = [("salesforce", "crm-query"), ("opportunit", "crm-query"), ("pipeline", "crm-query"),
+            ("reconcil", "ledger-reconcile"), ("ledger", "ledger-reconcile"), ("ticket", "support-reply"),
+            ("reply", "support-reply"), ("vlan", "network-config"), ("switch", "network-config"),
+            ("soc 2", "compliance-evidence"), ("audit", "compliance-evidence")]
+
+
+def _snapshot(widget: QWidget, path: Path) -> None:
+    QApplication.processEvents()
+    assert widget.grab().save(str(path))
+
+
+@pytest.fixture()
+def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
+    apply_theme(qapp, "light")
+    p = TestPanel()
+    qtbot.addWidget(p)
+    p.resize(1360, 900)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown()
+
+
+def _run(qtbot, panel: TestPanel, timeout: int = 30000) -> dict:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(panel.sig_run_finished, timeout=timeout) as blocker:
+        panel.run_button.click()
+    return blocker.args[0]
+
+
+def _rows(panel: TestPanel) -> list[dict]:
+    return [panel.proxy.index(r, 0).data(CASE_ROLE) for r in range(panel.proxy.rowCount())]
+
+
+def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
+        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    panel.set_workspace(example_workspace)
+    assert panel.results_stack.currentWidget() is panel.empty
+    assert "Run (Ctrl+R)" in panel.empty.text()
+    panel.provider.set_kind(OFFLINE)
+    panel.provider.runs.setValue(3)
+    report = _run(qtbot, panel)
+
+    s = report["summary"]
+    assert report["estimate"] is True and s["finished"] == s["total"] == s["cases"] * 3 and not s["cancelled"]
+    assert panel.results_stack.currentWidget() is panel.table
+    assert panel.model.rowCount() == s["cases"] == len(report["cases"])
+    # The table shows the report's cases in suite order and their outcomes.
+    assert [c["prompt"] for c in _rows(panel)] == [c["prompt"] for c in report["cases"]]
+    statuses = [panel.proxy.index(r, COL_RESULT).data() for r in range(panel.proxy.rowCount())]
+    assert statuses.count("FAIL") == s["failed"] and statuses.count("pass") == s["passed"]
+    # Summary tiles and the banner nobody can miss.
+    assert panel.summary.text("accuracy") == f"{s['accuracy']:.2f}"
+    assert panel.summary.text("cases") == f"{s['passed']} / {s['cases']}"
+    assert panel.estimate_banner.isVisible() and "not a model result" in panel.estimate_banner.text()
+    # Confusion matrix: every run lands in exactly one cell.
+    cm = panel.confusion.model
+    assert cm.rowCount() == len(report["confusion"]["rows"]) and cm.columnCount() == len(report["confusion"]["labels"])
+    assert cm.total() == s["total"]
+    assert cm.headerData(cm.columnCount() - 1, Qt.Orientation.Horizontal) == "none"
+    # Filters: failures, flaky, per skill.
+    panel.set_filter(FILTER_FAILURES)
+    assert {c["status"] for c in _rows(panel)} <= {"fail", "error"}
+    assert len(_rows(panel)) == s["failed"] + s["errors"]
+    panel.set_filter(FILTER_FLAKY)
+    assert len(_rows(panel)) == s["flaky"]  # the estimator is deterministic: 0 here
+    panel.set_filter("all", "crm-query")
+    assert _rows(panel) and {c["skill"] for c in _rows(panel)} == {"crm-query"}
+    assert len(_rows(panel)) == sum(1 for c in report["cases"] if c["skill"] == "crm-query")
+    assert panel.shown.text() == f"{len(_rows(panel))} of {s['cases']} cases"
+    panel.set_filter("all")
+    # Saved to the history and offered for comparison.
+    assert len(RunStore(example_workspace / ".skillstudio").list()) == 1
+    assert len(panel.compare.run_ids()) == 1 and not panel.compare.body.isVisible()
+    assert "two saved runs" in panel.compare.empty.text()
+    _snapshot(panel, artifacts_dir / "test_panel_after_run.png")
+    panel.tabs.setCurrentWidget(panel.confusion)
+    _snapshot(panel, artifacts_dir / "test_panel_confusion.png")
+    panel.tabs.setCurrentWidget(panel.chart)
+    assert not panel.chart.has_data()  # the estimator is not timed, and the chart says so
+    panel.tabs.setCurrentIndex(0)
+
+    # Reopening the workspace shows the last saved run straight away.
+    other = TestPanel()
+    qtbot.addWidget(other)
+    other.set_workspace(example_workspace)
+    assert other.report is not None and other.model.rowCount() == s["cases"]
+    assert other.info.isVisibleTo(other) and "last saved run" in other.info.text()
+    other.shutdown()
+
+
+def test_ctrl_r_runs_and_a_bad_provider_setting_is_one_clear_line(
+        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    panel.set_workspace(example_workspace)
+    panel.provider.set_kind(RESPONSES)  # no key, no base URL in the test environment
+    panel.provider.base_url.setText("")
+    panel.table.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.notice.isVisible(), timeout=15000)
+    assert "no OpenAI API key" in panel.notice.text() and "\n" not in panel.notice.text()
+    assert panel.run_button.isEnabled() and not panel.running
+
+
+def test_cancel_mid_run_keeps_finished_results(
+        qtbot, panel: TestPanel, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.12)) as srv:
+        panel.set_workspace(example_workspace)
+        panel.provider.set_kind(RESPONSES)
+        panel.provider.base_url.setText(srv.base_url)
+        panel.provider.model.setText("gpt-test")
+        panel.provider.runs.setValue(1)
+        panel.provider.concurrency.setValue(2)
+        panel.run_button.click()
+        assert panel.running and panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
+        qtbot.waitUntil(lambda: panel.progress.value() >= 4, timeout=20000)
+        assert "req/s" in panel.status.text() and "ETA" in panel.status.text()
+        panel.cancel_button.setFocus()
+        with qtbot.waitSignal(panel.sig_run_finished, timeout=20000) as blocker:
+            qtbot.keyClick(panel.cancel_button, Qt.Key.Key_Escape)
+        report = blocker.args[0]
+    s = report["summary"]
+    assert s["cancelled"] is True
+    assert 4 <= s["finished"] < s["total"]
+    done = [c for c in report["cases"] if c["status"] in ("pass", "fail")]
+    assert len(done) == s["finished"] and s["not_run"] == s["cases"] - len(done)
+    # The finished results are in the table; the rest say "not run"; the notice says what happened.
+    statuses = [panel.proxy.index(r, COL_RESULT).data() for r in range(panel.proxy.rowCount())]
+    assert statuses.count("not run") == s["not_run"]
+    assert len(statuses) - statuses.count("not run") == s["finished"]
+    assert panel.notice.isVisible() and "Cancelled" in panel.notice.text()
+    assert not panel.estimate_banner.isVisible()
+    assert panel.run_button.isEnabled() and not panel.running
+    assert len(panel.requests_log) == s["finished"]
+    saved = RunStore(example_workspace / ".skillstudio").load("latest")
+    assert saved["summary"]["cancelled"] is True and saved["summary"]["finished"] == s["finished"]
+
+
+def test_closing_the_panel_mid_run_cancels_and_waits(
+        qtbot, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.2)) as srv:
+        p = TestPanel()
+        qtbot.addWidget(p)
+        p.show()
+        p.set_workspace(example_workspace)
+        p.provider.set_kind(RESPONSES)
+        p.provider.base_url.setText(srv.base_url)
+        p.provider.runs.setValue(2)
+        p.run_button.click()
+        qtbot.waitUntil(lambda: p.progress.value() >= 1, timeout=20000)
+        p.close()  # cancels and waits: no thread outlives the window (the autouse fixture checks)
+        assert p._pool.activeThreadCount() == 0
+        assert not p.run_button.isEnabled()
+    saved = RunStore(example_workspace / ".skillstudio").load("latest")
+    assert saved["summary"]["cancelled"] is True
+
+
+def test_compare_two_runs_shows_the_flipped_case(
+        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    panel.set_workspace(example_workspace)
+    panel.provider.set_kind(OFFLINE)
+    panel.provider.runs.setValue(1)
+    first = _run(qtbot, panel)
+    missed = next(c for c in first["cases"] if c["expect"] == "trigger" and c["status"] == "fail")
+    # Teach the skill's description the words of its missed prompt: that case must flip to a pass.
+    md = example_workspace / missed["skill"] / "SKILL.md"
+    text = md.read_text(encoding="utf-8")
+    desc = next(s["description"] for s in first["skills"] if s["name"] == missed["skill"])
+    md.write_text(skillmd.set_field(text, "description", f"{desc} Also: {missed['prompt']}"), encoding="utf-8")
+    second = _run(qtbot, panel)
+
+    cmp_widget = panel.compare
+    assert len(cmp_widget.run_ids()) == 2
+    panel.tabs.setCurrentWidget(cmp_widget)
+    cmp = cmp_widget.comparison
+    assert cmp is not None
+    fixed = {c["prompt"] for c in cmp["fixed"]}
+    assert missed["prompt"] in fixed
+    flipped = cmp_widget.flipped_rows()
+    assert flipped[missed["prompt"]] == "fixed"
+    assert len(flipped) == len(cmp["fixed"]) + len(cmp["broke"])
+    assert f"{cmp['mcnemar_p']:.3g}" in cmp_widget.verdict.text()
+    # Deltas: B − A of the two reports, as shown.
+    acc_delta = second["summary"]["accuracy"] - first["summary"]["accuracy"]
+    assert cmp_widget.metrics.item(0, 2).text() == f"{acc_delta:+.3f}"
+    assert cmp_widget.estimate_banner.isVisible()  # both runs are estimates: said so here too
+    cmp_widget.only_flipped.setChecked(True)
+    visible = [r for r in range(cmp_widget.cases.rowCount()) if not cmp_widget.cases.isRowHidden(r)]
+    assert len(visible) == len(flipped)
+    _snapshot(panel, artifacts_dir / "test_panel_compare.png")
