@@ -55,9 +55,12 @@ def generate(root: Path, n: int = N_SKILLS, seed: int = 7) -> None:
         body = [f"# {name}", "", _sentence(rnd, 25), "", "## Steps", ""]
         body += [f"{k + 1}. {_sentence(rnd, 14)}" for k in range(30)]
         body += ["", "See [the template](templates/report.md) and run `scripts/run.py`.", ""]
+        # 1 in 20 is broken the way skills in the wild are (a flow list: strictyaml refuses it, so
+        # validation takes the slower reference path for these)
+        odd = "allowed-tools: [Read, Bash]\n" if i % 20 == 0 else ""
         (d / "SKILL.md").write_text(
-            f"---\nname: {name}\ndescription: {desc}\nlicense: Apache-2.0\nmetadata:\n  version: \"1.{i % 7}.0\"\n"
-            f"  owner: team-{i % 13}\n---\n" + "\n".join(body), encoding="utf-8")
+            f"---\nname: {name}\ndescription: {desc}\nlicense: Apache-2.0\n{odd}metadata:\n"
+            f"  version: \"1.{i % 7}.0\"\n  owner: team-{i % 13}\n---\n" + "\n".join(body), encoding="utf-8")
         cases = "".join(f"  - prompt: \"{_sentence(rnd, 10)}\"\n    expect: {'trigger' if k % 2 else 'no_trigger'}\n"
                         for k in range(16))
         (d / "evals" / "triggers.yaml").write_text("cases:\n" + cases, encoding="utf-8")

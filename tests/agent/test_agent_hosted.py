@@ -100,3 +100,16 @@ def test_network_policy_without_secrets() -> None:
     assert network_policy([]) == {"type": "disabled"}
     assert network_policy(["*.x.example.com", "api.y.com:8443", "api.y.com"]) == {
         "type": "allowlist", "allowed_domains": ["x.example.com", "api.y.com"]}
+
+
+def test_hosted_pinned_run_uses_the_approved_uploaded_version(make_request: Callable[..., RunRequest],
+                                                               example_workspace: Path) -> None:
+    from skillstudio.release.lockfile import LockEntry, record, workspace_digest
+
+    digest, version = workspace_digest(example_workspace / SKILL)
+    record(example_workspace, SKILL, LockEntry(str(version), digest, openai={"skill_id": "skill_locked", "version": "7"}))
+    with FakeAgentServer(Script(responses=[response([message("ok")])])) as srv:
+        t = execute(make_request(srv.base_url, hosted=True, pin=Pin(SKILL, "1.0.0")))
+    env = srv.bodies()[0]["tools"][0]["environment"]
+    assert env["skills"] == [{"type": "skill_reference", "skill_id": "skill_locked", "version": "7"}]
+    assert t.routing["lock"] == "approved"

@@ -223,3 +223,41 @@ def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None, m
     saved = (example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text()
     assert value not in saved and value not in t.to_markdown()
     assert t.secrets_seen_in_output == ["API_TOKEN"] and t.secret_exposed is exposed and t.secrets == ["API_TOKEN"]
+
+
+def test_keyring_secret_reaches_the_tool_only_as_a_placeholder(
+        bwrap_available: None, real_keyring: None, make_request: Callable[..., RunRequest],
+        example_workspace: Path, tmp_path: Path) -> None:
+    from skillstudio.secrets.vault import Vault
+
+    value = "kr-secret-value-5566778899"
+    Vault(example_workspace).set("BANK_TOKEN", value, domains=["api.bank.example.com"])
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "dump.txt").write_text(value)
+    script = Script(responses=[
+        response([shell_call('echo "$BANK_TOKEN"', "cat dump.txt", 'echo "$HTTPS_PROXY"')]),
+        response([message("done")]),
+    ])
+    with FakeAgentServer(script) as srv:
+        t = execute(make_request(srv.base_url, secrets=["BANK_TOKEN"]))
+    outs = _last_output(srv.bodies()[1])["output"]
+    assert outs[0]["stdout"].startswith("ssph_")  # the tool holds a per-run placeholder, never the value
+    assert outs[1]["stdout"] == "[secret:BANK_TOKEN]"
+    assert outs[2]["stdout"].startswith("http://127.0.0.1:")  # egress goes through the sidecar proxy
+    assert value not in srv.raw_text()
+    assert any("allow api.bank.example.com" in line for line in t.policy)
+    saved = (example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text()
+    assert value not in saved and t.secrets == ["BANK_TOKEN"] and not t.secret_exposed
+
+
+def test_stateful_chaining_sends_only_new_items(bwrap_available: None, make_request: Callable[..., RunRequest]) -> None:
+    first, second = response([shell_call("echo a", call_id="a")]), response([shell_call("echo b", call_id="b")])
+    script = Script(responses=[first, second, response([message("ok")])])
+    with FakeAgentServer(script) as srv:
+        t = execute(make_request(srv.base_url, stateful=True))
+    b = srv.bodies()
+    assert b[0]["store"] is True and "previous_response_id" not in b[0] and len(b[0]["input"]) == 1
+    assert b[1]["previous_response_id"] == first["id"] and b[2]["previous_response_id"] == second["id"]
+    assert [i["type"] for i in b[1]["input"]] == ["shell_call_output"] and b[1]["input"][0]["call_id"] == "a"
+    assert b[2]["input"][0]["output"][0]["stdout"] == "b\n" and len(b[2]["input"]) == 1
+    assert t.outcome == "completed"

@@ -88,3 +88,13 @@ def test_pinned_digest_is_checked_against_the_lockfile(example_workspace: Path) 
         plan(example_workspace, Pin(SKILL))
     with pytest.raises(CheckFailed, match="not approved"):
         plan(example_workspace, Pin("crm-query"))
+
+
+def test_a_route_names_the_pin(example_workspace: Path) -> None:
+    from skillstudio.agent.routing import pin_for_route
+    from skillstudio.release.lockfile import set_route
+
+    set_route(example_workspace, "month-end-close", SKILL, "1.0.0")
+    assert pin_for_route(example_workspace, "month-end-close") == Pin(SKILL, "1.0.0")
+    with pytest.raises(SkillStudioError, match="no route 'other'"):
+        pin_for_route(example_workspace, "other")

@@ -22,6 +22,7 @@ REAL_WORLD = {
     "readme-without-front-matter": ("release-notes", "# Release notes\n\nWrites release notes from merged pull "
                                     "requests, grouped by label.\n\n## Steps\n1. Read the log\n"),
     "keys-but-no-delimiters": ("triage", "name: triage\ndescription: Triage incoming bugs.\n\n# Triage\n"),
+    "missing-opening-delimiter": ("triage", "name: triage\ndescription: Triage incoming bugs.\n---\n# Triage\n"),
     "unclosed": ("triage", "---\nname: triage\ndescription: Triage incoming bugs.\n# Triage\nSteps.\n"),
     "bom-crlf-blank-lines": ("crm", "\ufeff\r\n---\r\nname: crm\r\ndescription: CRM queries.\r\n---\r\nBody\r\n"),
     "flow-metadata-and-tags": ("Report_Builder", "---\nname: report_builder\ndescription: Builds reports\n"

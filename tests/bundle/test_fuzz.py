@@ -67,7 +67,7 @@ def reference_verdict(content: str) -> bool:
         return False
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(front_matter, st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_same_verdict_as_skills_ref(fm: str, newline: str, closed: bool) -> None:
     text = "---\n" + fm + ("\n---\n# Body\n" if closed else "\n")
@@ -145,7 +145,7 @@ _block_doc = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_block_doc)
 def test_fast_path_reads_exactly_what_strictyaml_reads(fm: str) -> None:
     """Whenever the fast path accepts a front matter, its data equals strictyaml's, value for value."""

@@ -7,14 +7,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from support.fake_openai import FakeOpenAI, Script
-from support.trigger_workspace import KEYWORDS
 
 from skillstudio.evals import metrics, reports
 from skillstudio.evals.routers.responses import ResponsesRouter
 from skillstudio.evals.runner import RunSettings, run_suite_sync
 from skillstudio.evals.store import RunStore, redact_url
 from skillstudio.evals.suite import build_suite
+from support.fake_openai import FakeOpenAI, Script
+from support.trigger_workspace import KEYWORDS
 
 
 def _report(srv: FakeOpenAI, workspace: Path, runs: int = 2) -> tuple[dict, object]:

@@ -42,7 +42,8 @@ def test_keys_pack_sign_verify_in_a_real_process(real_keyring: None, tmp_path: P
 
 
 def test_every_command_has_help(cli: Callable[..., tuple[int, str, str]]) -> None:
-    for cmd in ("keys", "pack", "sign", "verify", "push", "pull", "copy", "lock", "trust", "registry"):
+    for cmd in ("keys", "pack", "sign", "verify", "push", "pull", "copy", "approve", "lock", "snippet", "trust",
+                "registry"):
         code, out, _ = cli(cmd, "--help")
         assert code == 0 and "Usage" in out, cmd
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from oras.layout.layout import Layout
 from release_support import write_skill
 
@@ -53,6 +54,33 @@ def test_layout_round_trip_oras_validates_and_copy_to_registry(oci_registry: str
     code, _, err = cli("pull", f"oci-layout:{layout}:1.0.0", "-o", tmp_path / "out3", "--pubkey", pem)
     assert code == 1 and "does not match its digest" in err
     assert not (tmp_path / "out3").exists()
+
+
+def test_core_push_pull_report_progress_and_honour_cancel(tmp_path: Path, keypair: KeyPair) -> None:
+    from skillstudio.cancel import CancelToken
+    from skillstudio.errors import Cancelled
+    from skillstudio.release import attest, oci
+    from skillstudio.release.pack import pack_skill
+
+    pem = keypair("author")
+    z = tmp_path / "s.zip"
+    pack_skill(write_skill(tmp_path / "ws"), z)
+    _, env, _ = attest.sign_bundle(z, "author")
+    target = parse_layout_ref(f"oci-layout:{tmp_path / 'lay'}:1.0.0")
+    steps: list[str] = []
+    oci.push_bundle(z, env, target, progress=steps.append)
+    assert steps[0] == "uploading the bundle config" and any("uploading the bundle (" in s for s in steps)
+    steps.clear()
+    from skillstudio.release import crypto
+
+    key = crypto.load_public_pem(pem.read_bytes())
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        oci.pull_bundle(target, tmp_path / "out", {crypto.key_id(key): key}, cancel=cancel, progress=steps.append)
+    assert not (tmp_path / "out").exists() and steps[-1] == "fetching signatures"
+    res = oci.pull_bundle(target, tmp_path / "out", {crypto.key_id(key): key}, progress=steps.append)
+    assert steps[-1] == f"writing {tmp_path / 'out'}" and res.verified.name == "demo-skill"
 
 
 def test_layout_refs_and_errors(tmp_path: Path, cli: Runner, keypair: KeyPair) -> None:

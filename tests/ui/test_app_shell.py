@@ -195,3 +195,13 @@ def test_versions_panel_follows_the_skill_and_release_saves_then_reloads(
     assert w.versions._skill_dir == (example_workspace / "crm-query").resolve()  # still the skill worked on
     assert "crm-query" in w.versions.title.text()
     shot(w, artifacts_dir, "main-versions")
+
+
+def test_feature_panels_can_be_hosted_as_docks(qtbot, make_window, example_workspace: Path) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    w = make_window(example_workspace)
+    dock = w.add_panel("Trigger tests", QLabel("results"))
+    assert dock.objectName() == "dock_trigger_tests"
+    qtbot.waitUntil(lambda: dock in w.tabifiedDockWidgets(w.problems_dock), timeout=5000)
+    assert dock.toggleViewAction() in w.view_menu.actions()

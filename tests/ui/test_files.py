@@ -20,7 +20,7 @@ from skillstudio.ui.main_window import MainWindow
 make_window = mainwindow_support.make_window  # fixture
 
 CRLF_BOM = ("\ufeff---\r\nname: crm-query\r\ndescription: \"Query Salesforce: pipeline and accounts. Do not use for "
-            "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n  version: '1.0.0'\r\n---\r\n\r\n# CRM\r\n"
+            "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n  version: '1.0.0'  # bumped by release\r\n---\r\n\r\n# CRM\r\n"
             "\r\nRun SOQL.\r\n")
 
 

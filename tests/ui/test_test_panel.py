@@ -19,8 +19,9 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from skillstudio.bundle import skillmd  # noqa: E402
 from skillstudio.evals.store import RunStore  # noqa: E402
 from skillstudio.ui.resources import apply_theme  # noqa: E402
+from skillstudio.ui.run_compare import saved_runs  # noqa: E402
 from skillstudio.ui.test_panel import TestPanel  # noqa: E402
-from skillstudio.ui.test_provider import OFFLINE, RESPONSES  # noqa: E402
+from skillstudio.ui.test_provider import CHAT, OFFLINE, RESPONSES  # noqa: E402
 from skillstudio.ui.test_results_model import (  # noqa: E402
     CASE_ROLE,
     COL_RESULT,
@@ -163,7 +164,8 @@ def test_cancel_mid_run_keeps_finished_results(
     assert not panel.estimate_banner.isVisible()
     assert panel.run_button.isEnabled() and not panel.running
     assert len(panel.requests_log) == s["finished"]
-    saved = RunStore(example_workspace / ".skillstudio").load("latest")
+    store = RunStore(example_workspace / ".skillstudio")
+    saved = store.load(saved_runs(store)[-1])
     assert saved["summary"]["cancelled"] is True and saved["summary"]["finished"] == s["finished"]
 
 
@@ -183,8 +185,8 @@ def test_closing_the_panel_mid_run_cancels_and_waits(
         p.close()  # cancels and waits: no thread outlives the window (the autouse fixture checks)
         assert p._pool.activeThreadCount() == 0
         assert not p.run_button.isEnabled()
-    saved = RunStore(example_workspace / ".skillstudio").load("latest")
-    assert saved["summary"]["cancelled"] is True
+    store = RunStore(example_workspace / ".skillstudio")
+    assert len(store.list()) == 1 and store.load(store.list()[0])["summary"]["cancelled"] is True
 
 
 def test_compare_two_runs_shows_the_flipped_case(
@@ -214,9 +216,60 @@ def test_compare_two_runs_shows_the_flipped_case(
     assert f"{cmp['mcnemar_p']:.3g}" in cmp_widget.verdict.text()
     # Deltas: B − A of the two reports, as shown.
     acc_delta = second["summary"]["accuracy"] - first["summary"]["accuracy"]
-    assert cmp_widget.metrics.item(0, 2).text() == f"{acc_delta:+.3f}"
+    shown_delta = cmp_widget.metrics.item(0, 2)
+    assert shown_delta is not None and shown_delta.text() == f"{acc_delta:+.3f}"
     assert cmp_widget.estimate_banner.isVisible()  # both runs are estimates: said so here too
     cmp_widget.only_flipped.setChecked(True)
     visible = [r for r in range(cmp_widget.cases.rowCount()) if not cmp_widget.cases.isRowHidden(r)]
     assert len(visible) == len(flipped)
     _snapshot(panel, artifacts_dir / "test_panel_compare.png")
+
+
+def test_model_run_shows_timing_tokens_cost_and_a_cached_rerun_costs_nothing(
+        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.01, jitter_by_prompt=True)) as srv:
+        panel.set_workspace(example_workspace)
+        panel.provider.set_kind(RESPONSES)
+        panel.provider.base_url.setText(srv.base_url)
+        panel.provider.model.setText("gpt-5")  # in the shipped price table
+        panel.provider.runs.setValue(1)
+        report = _run(qtbot, panel)
+        s = report["summary"]
+        assert s["requests"] == srv.calls("responses") == s["cases"] and s["cached"] == 0
+        assert not panel.estimate_banner.isVisible()
+        assert panel.summary.text("ttft") != "— / —" and panel.summary.text("latency") != "— / —"
+        # Streams are closed as soon as the decision is known, before any usage is reported.
+        assert s["usage_reported"] == 0 and panel.summary.text("tokens") == "—"
+        assert panel.chart.has_data()
+        panel.tabs.setCurrentWidget(panel.chart)
+        _snapshot(panel, artifacts_dir / "test_panel_latency.png")
+
+        again = _run(qtbot, panel)  # unchanged suite: every result from the cache, no model call
+        assert srv.calls("responses") == s["cases"]
+        assert again["summary"]["cached"] == s["cases"] and again["summary"]["requests"] == 0
+        assert panel.summary.text("requests") == f"0 · {s['cases']}"
+        assert not panel.chart.has_data()
+        panel.provider.no_cache.setChecked(True)
+        _run(qtbot, panel)
+        assert srv.calls("responses") == 2 * s["cases"]
+
+        panel.provider.set_kind(CHAT)  # a chat server reports usage: tokens and cost appear
+        chat = _run(qtbot, panel)["summary"]
+        assert srv.calls("completions") == chat["cases"] and chat["usage_reported"] == chat["cases"]
+        assert panel.summary.text("tokens") == f"{chat['input_tokens']:,} / {chat['output_tokens']:,}"
+        assert chat["cost_usd"] is not None and panel.summary.text("cost") == f"${chat['cost_usd']:.4f}"
+
+
+def test_a_broken_workspace_says_which_file_in_one_line(
+        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = example_workspace / "crm-query" / "evals" / "triggers.yaml"
+    bad.write_text("cases:\n  - prompt: [unclosed\n", encoding="utf-8")
+    panel.set_workspace(example_workspace)
+    panel.provider.set_kind(OFFLINE)
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: not panel.running, timeout=15000)
+    assert panel.notice.isVisible() and "crm-query" in panel.notice.text() and "\n" not in panel.notice.text()
+    assert panel.report is None and panel.results_stack.currentWidget() is panel.empty
+    assert bad.read_text(encoding="utf-8") == "cases:\n  - prompt: [unclosed\n"

@@ -58,7 +58,8 @@ def test_offline_try_shows_scores_and_saves_a_no_trigger_case(
     assert f"<b>{expected}</b>" in widget.picked.text()
     assert widget.estimate_banner.isVisible()
     assert widget.scores.isVisible() and widget.scores.rowCount() == len(suite.catalog)
-    assert widget.scores.item(0, 0).text() == expected  # best score first
+    best = widget.scores.item(0, 0)
+    assert best is not None and best.text() == expected  # best score first
     assert widget.save_skill.currentText() == expected  # saving defaults to the picked skill
 
     # Keep it as a near miss of another skill.

@@ -160,14 +160,22 @@ class ResponsesProvider:
     kind = "responses"
 
     def __init__(self, client: Any, model: str, prompt: str, tools: list[dict[str, Any]],
-                 instructions: str | None, settings: cp.CompactionSettings) -> None:
+                 instructions: str | None, settings: cp.CompactionSettings, *, stateful: bool = False) -> None:
         self.client = client
+        self.stateful = stateful  # store: true + previous_response_id: only new items are sent
+        self.last_id: str | None = None
+        self.new_items: list[dict[str, Any]] = []
         self.model = model
         self.base_url = str(client.base_url).rstrip("/")
         self.tools = tools
         self.instructions = instructions
         self.settings = settings
         self.mode = settings.resolved(self.kind)
+        if stateful and self.mode in ("client", "endpoint"):
+            from skillstudio.errors import SkillStudioError
+
+            raise SkillStudioError(f"{self.mode} compaction rewrites the input, which a stored conversation cannot",
+                                   "use server compaction (the default) or stateless requests")
         self.conv = Conversation([{"role": "user", "content": prompt}])
         self.meter = cp.TokenMeter()
         self.pending_skills: list[tuple[str, str, str]] = []
@@ -177,6 +185,12 @@ class ResponsesProvider:
     def body(self) -> dict[str, Any]:
         b: dict[str, Any] = {"model": self.model, "input": self.conv.items(), "tools": self.tools,
                              "store": False, "include": ["reasoning.encrypted_content"]}
+        if self.stateful:
+            b["store"] = True
+            del b["include"]
+            if self.last_id is not None:
+                b["previous_response_id"] = self.last_id
+                b["input"] = list(self.new_items)
         if self.instructions:
             b["instructions"] = self.instructions
         if self.mode == "server":
@@ -194,6 +208,7 @@ class ResponsesProvider:
             raise ModelError(f"the response failed: {get(err, 'code')}: {get(err, 'message')}")
         usage = _usage(response)
         self.meter.observe(usage)
+        self.last_id, self.new_items = get(response, "id"), []
         self.conv.new_turn()
         for it in output:
             self.conv.add(as_input(it))
@@ -219,10 +234,13 @@ class ResponsesProvider:
         if step.max_output_length is not None:
             item["max_output_length"] = step.max_output_length
         self.conv.add(item)
+        self.new_items.append(item)
 
     def add_error(self, step: ShellStep, message: str) -> None:
-        self.conv.add({"type": "shell_call_output", "call_id": step.call_id,
-                       "output": [{"stdout": "", "stderr": message, "outcome": {"type": "exit", "exit_code": 126}}]})
+        item = {"type": "shell_call_output", "call_id": step.call_id,
+                "output": [{"stdout": "", "stderr": message, "outcome": {"type": "exit", "exit_code": 126}}]}
+        self.conv.add(item)
+        self.new_items.append(item)
 
     def keep_skill(self, name: str, path: str, text: str) -> None:
         self.pending_skills.append((name, path, text))

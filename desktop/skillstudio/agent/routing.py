@@ -72,6 +72,7 @@ class Routing:
     notes: list[str] = field(default_factory=list)
     root: Path = Path(".")  # the workspace folder (its .skillstudio/ keeps the runs)
     hosted: bool = False  # hosted containers show skills at paths we do not choose
+    lock_openai: dict[str, str] = field(default_factory=dict)  # the approved uploaded version, if any
 
     def instructions(self) -> str | None:
         if self.pin is None:
@@ -143,13 +144,13 @@ def _offered(skill: Skill, digest: bool = True) -> OfferedSkill:
                         _digest(skill) if digest else "", f"{SKILLS_ROOT}/{skill.name}")
 
 
-def _check_lock(workspace: Path, skill: OfferedSkill) -> str:
+def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, str]]:
     try:
         from skillstudio.release.lockfile import LOCK_NAME, load_lock
     except ImportError:
-        return "none"
+        return "none", {}
     if not (workspace / LOCK_NAME).is_file():
-        return "none"
+        return "none", {}
     entry = load_lock(workspace).get(skill.name)
     if entry is None:
         raise CheckFailed(f"pinned skill {skill.name} is not approved in {LOCK_NAME}",
@@ -161,7 +162,21 @@ def _check_lock(workspace: Path, skill: OfferedSkill) -> str:
         raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: content differs from the approved bundle "
                           f"({skill.digest[:19]}… vs {entry.digest[:19]}…)",
                           "restore the approved content or re-approve it with `skillstudio lock`")
-    return "approved"
+    return "approved", dict(entry.openai)
+
+
+def pin_for_route(workspace: Path, route: str) -> Pin:
+    """The `skill@version` a route of `routes.yaml` names."""
+    try:
+        from skillstudio.release.lockfile import ROUTES_NAME, load_routes
+    except ImportError as exc:  # pragma: no cover - release ships with the app
+        raise SkillStudioError("routes are not available in this build", "use --pin NAME@VERSION") from exc
+    routes = load_routes(Path(workspace))
+    if route not in routes:
+        known = ", ".join(sorted(routes)) or "none"
+        raise SkillStudioError(f"no route {route!r} in {ROUTES_NAME}", f"known routes: {known}")
+    name, version = routes[route]
+    return Pin.parse(f"{name}@{version}" if version else name)
 
 
 def plan(workspace: Path, pin: Pin | None = None) -> Routing:
@@ -195,6 +210,6 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
         raise CheckFailed(f"pinned {pin}, but {pin.name} is at version {chosen.version or '(none)'}",
                           f"check out version {pin.version} or pin {pin.name}@{chosen.version}")
     pinned = _offered(chosen)
-    lock = _check_lock(root, pinned)
+    lock, lock_openai = _check_lock(root, pinned)
     catalog = [pinned] + [_offered(s, digest=False) for s in usable if s is not chosen]
-    return Routing("pinned", [pinned], catalog, pin=pin, lock=lock, notes=notes, root=root)
+    return Routing("pinned", [pinned], catalog, pin=pin, lock=lock, notes=notes, root=root, lock_openai=lock_openai)

@@ -47,6 +47,7 @@ class RunRequest:
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     memory_limit: str | None = None  # hosted container memory
     skill_refs: dict[str, SkillRef] = field(default_factory=dict)  # hosted: use uploaded versions
+    stateful: bool = False  # Responses: store the conversation server-side, chain with previous_response_id
     request_timeout_s: float = 300.0
     save: bool = True
     docker_client: Any | None = None
@@ -144,7 +145,13 @@ def execute(req: RunRequest, on_event: EventSink | None = None, cancel: CancelTo
         t.base_url = str(client.base_url).rstrip("/")
         instructions = routing.instructions()
         if req.hosted:
-            tool = shell_tool(routing.offered, refs=req.skill_refs, allowed_domains=req.allow_domains,
+            refs = dict(req.skill_refs)
+            if routing.pin is not None and routing.lock_openai.get("skill_id") and routing.pin.name not in refs:
+                # the approved uploaded version (same digest as the lock): production routes against it
+                refs[routing.pin.name] = SkillRef(routing.lock_openai["skill_id"], routing.lock_openai.get("version"))
+            t.routing["hosted_skills"] = {s.name: (refs[s.name].param() if s.name in refs else "inline")
+                                          for s in routing.offered}
+            tool = shell_tool(routing.offered, refs=refs, allowed_domains=req.allow_domains,
                               secret_session=session, memory_limit=req.memory_limit)
             t.policy = [f"hosted container network: {tool['environment']['network_policy']['type']}"]
             provider = HostedProvider(client, req.model, req.prompt, tool, instructions, req.compaction)
@@ -156,7 +163,8 @@ def execute(req: RunRequest, on_event: EventSink | None = None, cancel: CancelTo
             else:
                 tools = [{"type": "shell", "environment": {"type": "local",
                                                            "skills": [s.local_param() for s in routing.offered]}}]
-                provider = ResponsesProvider(client, req.model, req.prompt, tools, instructions, req.compaction)
+                provider = ResponsesProvider(client, req.model, req.prompt, tools, instructions, req.compaction,
+                                             stateful=req.stateful)
         AgentRun(provider, routing, t, shell=shell, limits=req.limits, on_event=on_event, cancel=cancel).run()
     finally:
         if t.outcome == "running":  # setup failed before the loop ran

@@ -77,7 +77,10 @@ def _fix_frontmatter(text: str, folder: str) -> tuple[str, list[str]]:
         while n < len(lines) and _looks_like_yaml(lines[n]):
             n += 1
         keys = {k for k, _ in skillmd.top_level_keys("\n".join(lines[:n]))}
-        if n and keys & {"name", "description"}:
+        if n and keys & {"name", "description"} and n < len(lines) and lines[n].strip() == "---":
+            lines = ["---", *lines]
+            changes.append("added the missing opening '---' line")
+        elif n and keys & {"name", "description"}:
             lines = ["---", *lines[:n], "---", *lines[n:]]
             changes.append(f"added '---' delimiters around the {n} front-matter line(s) at the top")
         else:

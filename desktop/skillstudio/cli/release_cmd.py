@@ -361,11 +361,23 @@ def lock(
     typer.echo(f"locked {Path(path).name}@{entry.version} {entry.digest} in {workspace / lockfile.LOCK_NAME}")
 
 
+
+def snippet(
+    workspace: Path = typer.Argument(...),
+    route: str = typer.Argument(..., help="A route name from routes.yaml."),
+    hosted: bool = typer.Option(False, "--hosted", help="OpenAI-hosted (skill_reference) instead of local."),
+    model: str = typer.Option("gpt-5.4", "--model"),
+) -> None:
+    """Print ready-to-run Python for a route, pinned to the version approved in skills.lock."""
+    from skillstudio.release import snippets
+
+    typer.echo((snippets.hosted if hosted else snippets.local)(workspace, route, model=model), nl=False)
+
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.add_typer(keys_app, name="keys")
     for name, fn in (("pack", pack), ("sign", sign), ("verify", verify), ("push", push), ("pull", pull),
-                     ("copy", copy), ("approve", approve), ("lock", lock)):
+                     ("copy", copy), ("approve", approve), ("lock", lock), ("snippet", snippet)):
         app.command(name)(_os_errors(fn))
     app.add_typer(registry_app, name="registry")
     app.add_typer(trust_app, name="trust")

@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
         workspace: Path = typer.Argument(..., help="The workspace (a folder of skills) or one skill folder."),
         prompt: str = typer.Option(..., "--prompt", "-p", help="The task for the agent."),
         pin: str | None = typer.Option(None, "--pin", help="Offer only this skill: NAME or NAME@VERSION."),
+        route: str | None = typer.Option(None, "--route", help="Pin the skill@version this routes.yaml route names."),
+        skill_ref: list[str] = typer.Option([], "--skill-ref",
+                                            help="Hosted: attach NAME as the uploaded SKILL_ID[@VERSION] (NAME=ID@V)."),
         sandbox: str = typer.Option(_DEFAULT_SANDBOX, "--sandbox", help="subprocess (bubblewrap) or docker."),
         hosted: bool = typer.Option(False, "--hosted", help="Run in an OpenAI hosted container instead."),
         base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
@@ -92,6 +95,8 @@ def register(app: typer.Typer) -> None:
         memory_limit: str | None = typer.Option(None, "--memory", help="Hosted container memory: 1g, 4g, 16g, 64g."),
         markdown: Path | None = typer.Option(None, "--markdown", help="Also export the transcript as Markdown."),
         unsandboxed_i_know: bool = typer.Option(False, "--unsandboxed-i-know", help="Allow --sandbox none."),
+        stateful: bool = typer.Option(False, "--stateful",
+                                      help="Store the conversation server-side (previous_response_id)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the transcript."),
     ) -> None:
         """One agent run: the model's shell calls execute in the sandbox until its final answer."""
@@ -109,17 +114,32 @@ def register(app: typer.Typer) -> None:
         if not key and not base_url:
             raise SkillStudioError("no OpenAI API key and no --base-url",
                                    "set OPENAI_API_KEY (or store a key in the app), or give --base-url")
+        if pin and route:
+            raise SkillStudioError("--pin and --route both given", "use one of them")
+        from skillstudio.agent.hosted import SkillRef
+        from skillstudio.agent.routing import pin_for_route
+
+        pinned = Pin.parse(pin) if pin else (pin_for_route(workspace, route) if route else None)
+        refs: dict[str, SkillRef] = {}
+        for item in skill_ref:
+            name, sep, ident = item.partition("=")
+            sid, _, ver = ident.partition("@")
+            if not sep or not name.strip() or not sid.strip():
+                raise SkillStudioError(f"bad --skill-ref {item!r}", "use --skill-ref NAME=SKILL_ID[@VERSION]")
+            refs[name.strip()] = SkillRef(sid.strip(), ver.strip() or None)
         to_stdout = json_out == "-"
         console = Console(stderr=to_stdout or quiet, highlight=False, soft_wrap=True)
         req = RunRequest(
             workspace=workspace, prompt=prompt, model=model, api_key=key or "no-key-needed", base_url=base_url,
-            provider=provider, pin=Pin.parse(pin) if pin else None, sandbox=sandbox,
+            provider=provider, pin=pinned, sandbox=sandbox, skill_refs=refs,
             unsandboxed_ok=unsandboxed_i_know, hosted=hosted, data_dir=data, secrets=list(secret),
             allow_domains=list(allow_domain),
             limits=RunLimits(max_turns=max_turns, max_tool_calls=max_tool_calls, max_tokens=max_tokens,
                              max_wall_s=max_wall),
             compaction=CompactionSettings(mode=compaction, threshold=compact_threshold),  # type: ignore[arg-type]
-            memory_limit=memory_limit)
+            memory_limit=memory_limit, stateful=stateful)
+        if refs and not hosted:
+            raise SkillStudioError("--skill-ref is for hosted runs", "add --hosted or drop --skill-ref")
         cancel = CancelToken()
 
         def on_sigint(signum: int, frame: FrameType | None) -> None:

@@ -94,7 +94,8 @@ def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
     for c in shown:
         rate = "—" if c["trigger_rate"] is None else f"{c['trigger_rate']:.2f}"
         ci = "—" if c["trigger_rate"] is None else f"{c['wilson_low']:.2f}–{c['wilson_high']:.2f}"
-        sel = " ".join(x or "·" for x in c["selected"])
+        sel = " ".join({"error": "ERR", "not_run": "-"}.get(st, x or "·") for x, st in
+                       zip(c["selected"], c.get("run_status") or ["ok"] * len(c["selected"]), strict=False))
         res = c["status"] + (" (flaky)" if c["flaky"] else "")
         cells = [c["skill"], c["expect"], rate, ci, f"[{style[c['status']]}]{res}[/]", sel, c["prompt"]]
         if width < 110:

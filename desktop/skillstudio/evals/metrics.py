@@ -98,6 +98,7 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
             "wilson_low": _rnd(lo, 3), "wilson_high": _rnd(hi, 3),
             "flaky": bool(n and 0 < triggered < n),
             "other_skills": sorted({x for x in selected if x and x != case.skill}),
+            "run_status": ["not_run" if o is None else ("error" if o.error else "ok") for o in outs],
             "errors": errors, "cached": sum(1 for o in done if o.cached),
             "first_commands": [o.result.first_command if o.result else None for o in done],
         })

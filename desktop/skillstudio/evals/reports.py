@@ -71,7 +71,9 @@ def to_csv(report: dict[str, Any]) -> str:
     for c in report["cases"]:
         w.writerow([c["skill"], c["expect"], c["prompt"], c["runs"], c["triggered"], c["trigger_rate"],
                     c["wilson_low"], c["wilson_high"], c["status"], c["flaky"],
-                    " ".join(x or "none" for x in c["selected"]), c.get("why") or ""])
+                    " ".join(_run_label(x, st) for x, st in zip(c["selected"], c.get("run_status") or
+                                                                ["ok"] * len(c["selected"]), strict=False)),
+                    c.get("why") or ""])
     return buf.getvalue()
 
 
@@ -101,6 +103,10 @@ def _bar(c: dict[str, Any], threshold: float) -> str:
             f'<div class="ci" style="left:{lo:.1f}%;width:{max(hi - lo, 1):.1f}%"></div>'
             f'<div class="th" style="left:{threshold * 100:.1f}%"></div>'
             f'<div class="pt" style="left:calc({p:.1f}% - 1px)"></div></div>')
+
+
+def _run_label(selected: str | None, status: str) -> str:
+    return {"error": "error", "not_run": "not run"}.get(status, selected or "none")
 
 
 def _fmt(x: Any) -> str:
@@ -146,21 +152,28 @@ def to_html(report: dict[str, Any]) -> str:
     cm = report["confusion"]
     peak = max([max(r) for r in cm["matrix"]] + [1])
     parts.append('<h2>Confusion matrix</h2><div class="small">Rows: expected (a trigger case\'s skill, '
-                 '"none" for no_trigger cases). Columns: what each run selected.</div><table class="cm"><tr>'
+                 '"none" for no_trigger cases). Columns: what each run selected. Green: right; red: the wrong skill or none; amber: a skill '
+                 "answering a prompt listed as a negative case (right if the prompt belongs to it; see the "
+                 'per-skill FP column).</div><table class="cm"><tr>'
                  "<th>expected ↓ / selected →</th>" + "".join(f"<th>{e(x)}</th>" for x in cm["labels"]) + "</tr>")
     for row, vals in zip(cm["rows"], cm["matrix"], strict=True):
         cells = []
         for col, v in zip(cm["labels"], vals, strict=True):
-            good = col == row
             alpha = v / peak if v else 0
-            colour = f"rgba(40,150,70,{alpha:.2f})" if good else f"rgba(210,50,50,{alpha:.2f})"
+            if col == row:
+                colour = f"rgba(40,150,70,{alpha:.2f})"
+            elif row == "none":  # another skill answering someone's negative case may well be right
+                colour = f"rgba(220,160,40,{alpha:.2f})"
+            else:
+                colour = f"rgba(210,50,50,{alpha:.2f})"
             cells.append(f'<td style="background:{colour}">{v or ""}</td>')
         parts.append(f"<tr><th>{e(row)}</th>{''.join(cells)}</tr>")
     parts.append("</table>")
     parts.append("<h2>Cases</h2><table><tr><th>skill</th><th>expect</th><th>prompt</th><th>rate</th>"
                  "<th>95% interval</th><th>selected per run</th><th>result</th><th>why</th></tr>")
     for c in report["cases"]:
-        sel = ", ".join(e(x or "none") for x in c["selected"])
+        sel = ", ".join(e(_run_label(x, st)) for x, st in zip(c["selected"], c.get("run_status") or
+                                                                  ["ok"] * len(c["selected"]), strict=False))
         status = c["status"] + (" · flaky" if c["flaky"] else "")
         err = f'<div class="small">{e("; ".join(c["errors"]))}</div>' if c["errors"] else ""
         parts.append(f"<tr><td>{e(c['skill'])}</td><td>{e(c['expect'])}</td><td>{e(c['prompt'])}{err}</td>"

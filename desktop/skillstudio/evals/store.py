@@ -8,8 +8,8 @@ part of a run at all and credentials embedded in a base URL are stripped before 
 from __future__ import annotations
 
 import json
-import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,8 +52,8 @@ class RunStore:
         data["base_url"] = redact_url(str(data.get("base_url") or ""))
         if run is not None:
             data["requests_log"] = request_log(run)
-        stamp = re.sub(r"[^0-9T]", "", str(data.get("started_at") or ""))[:15] or "run"
-        run_id = f"{stamp}-{uuid.uuid4().hex[:8]}"
+        # Microseconds of the save time first: names sort in the order runs were saved.
+        run_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:6]}"
         data["id"] = run_id
         path = self.folder / f"{run_id}.json"
         atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False))

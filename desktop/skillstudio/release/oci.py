@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -115,7 +116,10 @@ def bundle_manifest(bundle: BundleInfo, zip_bytes: bytes, config: bytes,
 
 
 def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: bool = False,
-                credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None) -> PushResult:
+                credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None,
+                progress: Callable[[str], None] | None = None) -> PushResult:
+    """Push bundle + signature referrer. `progress` gets one line per step (called on this thread)."""
+    say = progress or (lambda _msg: None)
     zip_bytes = Path(zip_path).read_bytes()
     zip_hex = hashlib.sha256(zip_bytes).hexdigest()
     statement = attest.parse_statement(envelope)
@@ -138,10 +142,13 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
     tag = ref.tag or bundle.version or "latest"
     ref = dataclasses.replace(ref, tag=tag)
     with open_store(ref, plain_http=plain_http, credentials=credentials, create=True) as reg:
+        say("uploading the bundle config")
         reg.push_blob(config)
         if cancel:
             cancel.raise_if_cancelled()
+        say(f"uploading the bundle ({len(zip_bytes)} bytes)")
         reg.push_blob(zip_bytes, f"sha256:{zip_hex}")
+        say("pushing the manifest and the signature")
         manifest = _canonical(bundle_manifest(bundle, zip_bytes, config, revision))
         reg.put_manifest(tag, manifest, MANIFEST)
         m_desc = descriptor(MANIFEST, manifest)
@@ -190,8 +197,10 @@ def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
 def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey], *,
                 trust: TrustStore | None = None, require_roles: list[str] | None = None,
                 plain_http: bool = False, credentials: tuple[str, str] | None = None,
-                cancel: CancelToken | None = None) -> PullResult:
+                cancel: CancelToken | None = None, progress: Callable[[str], None] | None = None) -> PullResult:
     """Verify, then extract into `dest`. Raises CheckFailed (nothing written) when anything is off."""
+    say = progress or (lambda _msg: None)
+    say(f"resolving {ref}")
     with open_store(ref, plain_http=plain_http, credentials=credentials) as reg:
         got = reg.get_manifest(ref.reference, (MANIFEST,))
         if got is None:
@@ -207,13 +216,16 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
             raise CheckFailed(f"{ref} is not a Skill Studio bundle", "pull a reference pushed by `skillstudio push`")
         if int(layers[0].get("size", 0)) > MAX_ZIP_BYTES:
             raise CheckFailed(f"{ref} is larger than {MAX_ZIP_BYTES // 2**20} MB", "nothing was written")
+        say("fetching signatures")
         envelopes = _signature_envelopes(reg, m_digest)
         if not envelopes:
             raise CheckFailed(f"{ref} is not signed (no signature referrer)",
                               "ask the publisher to push it with `skillstudio push --key`; nothing was written")
         if cancel:
             cancel.raise_if_cancelled()
+        say(f"downloading the bundle ({layers[0].get('size', '?')} bytes)")
         zip_bytes = reg.get_blob(layers[0]["digest"], MAX_ZIP_BYTES)
+    say("verifying signatures")
     keys = dict(public_keys)
     if trust is not None:
         keys.update(trust.public_keys())
@@ -245,6 +257,7 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         if any((dest / n).exists() for n in ("SKILL.md", "skill.md")):
             raise SkillStudioError(f"{dest} already holds a skill", "pull into a new folder or a workspace folder")
         dest = dest / verified.name  # a workspace: the skill goes into its own folder
+    say(f"writing {dest}")
     extract_zip(zip_bytes, dest)
     return PullResult(ref, m_digest, dest, verified, len(envelopes), roles)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QLineF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
@@ -97,8 +97,10 @@ class LatencyChart(QWidget):
                     continue
                 x = plot.left() + q / hi * plot.width()
                 p.setPen(QColor("#d0382b"))
-                p.drawLine(x, plot.top(), x, plot.bottom())
-                p.drawText(QRectF(x + 3, plot.top(), 60, fm.height()), int(Qt.AlignmentFlag.AlignLeft), name)
+                p.drawLine(QLineF(x, plot.top(), x, plot.bottom()))
+                tag = QRectF(x + 2, plot.top(), fm.horizontalAdvance(name) + 6, fm.height() + 2)
+                p.fillRect(tag, pal.color(QPalette.ColorRole.Base))
+                p.drawText(tag, int(Qt.AlignmentFlag.AlignCenter), name)
             p.setPen(text)
             ticks = 5
             for t in range(ticks + 1):

@@ -173,6 +173,21 @@ class MainWindow(QMainWindow):
         self._versions_skill: Path | None = None
         return panel
 
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        partner = tabify_with or (self.problems_dock if area == Qt.DockWidgetArea.BottomDockWidgetArea else None)
+        if partner is not None:
+            self.tabifyDockWidget(partner, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
     def _follow_skill(self, skill_dir: Path | None) -> None:
         """The versions panel shows the skill being worked on."""
         if skill_dir is not None and skill_dir != self._versions_skill and self.workspace_root is not None:
@@ -188,107 +203,6 @@ class MainWindow(QMainWindow):
                 tab.reload_from_disk()
         self._skill_files_changed(skill, self)
         self.reload_workspace()
-
-    # ================================================================== actions and menus
-    def _action(self, text: str, slot: object, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-                icon: str = "") -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if icon:
-            act.setProperty("icon_name", icon)
-            act.setIcon(load_icon(icon))
-        act.triggered.connect(slot)
-        self.addAction(act)
-        return act
-
-    def _make_actions(self) -> None:
-        K = QKeySequence.StandardKey  # noqa: N806
-        self.act_new = self._action("&New Skill…", self.new_skill, K.New, "new")
-        self.act_new.setIconText("New Skill")
-        self.act_open_ws = self._action("Open &Workspace…", self.choose_workspace, "Ctrl+Shift+O", "open")
-        self.act_open_ws.setIconText("Open Workspace")
-        self.act_open = self._action("&Open File…", self.choose_file, K.Open, "file")
-        self.act_save = self._action("&Save", self.save_current, K.Save, "save")
-        self.act_save_as = self._action("Save &As…", self.save_current_as, "Ctrl+Shift+S")
-        self.act_save_all = self._action("Save A&ll", self.save_all, "Ctrl+Alt+S", "save")
-        self.act_close = self._action("&Close Tab", self.close_current_tab, "Ctrl+W")
-        self.act_close.setShortcuts([QKeySequence("Ctrl+W"), QKeySequence("Ctrl+F4")])
-        self.act_reload = self._action("&Reload Workspace", self.reload_workspace, "F5")
-        self.act_settings = self._action("Se&ttings…", self.show_settings, "Ctrl+,", "settings")
-        self.act_settings.setIconText("Settings")
-        self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
-        self.act_undo = self._action("&Undo", self.undo, K.Undo)
-        self.act_redo = self._action("&Redo", self.redo, "Ctrl+Y")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
-        self.act_next_problem = self._action("&Next Problem", self.next_problem, "F8")
-        self.act_palette = self._action("Command &Palette…", self.show_palette, "Ctrl+Shift+P")
-        self.act_theme = self._action("&Dark Theme", self.toggle_theme, "Ctrl+Shift+T")
-        self.act_theme.setCheckable(True)
-        self.act_theme.setChecked(self.settings.theme == "dark")
-
-        self.act_next_problem.setProperty("icon_name", "validate")
-        self.act_next_problem.setIcon(load_icon("validate"))
-        tb = self.addToolBar("Main")
-        tb.setObjectName("main_toolbar")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(18, 18))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for a in (self.act_new, self.act_open_ws, self.act_save, self.act_save_all):
-            tb.addAction(a)
-        tb.addSeparator()
-        tb.addAction(self.act_next_problem)
-        tb.addAction(self.act_settings)
-        for a in (self.act_new, self.act_open_ws, self.act_open, self.act_save, self.act_save_as, self.act_save_all,
-                  self.act_close, self.act_next_problem, self.act_settings):
-            if a.shortcut().toString():
-                a.setToolTip(f"{a.text().replace('&', '').rstrip('…')} ({a.shortcut().toString()})")
-
-        bar = self.menuBar()
-        m = bar.addMenu("&File")
-        for a in (self.act_new, self.act_open_ws, self.act_open):
-            m.addAction(a)
-        self.recent_menu = m.addMenu("Recent &Workspaces")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        m.addSeparator()
-        for a in (self.act_save, self.act_save_as, self.act_save_all, self.act_close):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_reload)
-        m.addAction(self.act_settings)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = bar.addMenu("&Edit")
-        m.addAction(self.act_undo)
-        m.addAction(self.act_redo)
-        m.addSeparator()
-        m.addAction(self.act_next_problem)
-        m = bar.addMenu("&View")
-        m.addAction(self.act_palette)
-        m.addAction(self.act_theme)
-        m.addAction(self.problems_dock.toggleViewAction())
-        m.addAction(self.versions_dock.toggleViewAction())
-        self.view_menu = m
-        m = bar.addMenu("&Help")
-        self.act_about = self._action("&About Skill Studio", self.show_about)
-        m.addAction(self.act_about)
-
-    @Slot()
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.settings.recent_workspaces()
-        if not recent:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for p in recent:
-            act = self.recent_menu.addAction(f"{p.name} — {p}")
-            act.setData(str(p))
-            act.triggered.connect(self._open_recent_action)
-
-    @Slot()
-    def _open_recent_action(self) -> None:
-        act = self.sender()
-        if isinstance(act, QAction):
-            self.open_workspace(Path(str(act.data())))
 
     # ================================================================== workspace
     @Slot()
@@ -380,23 +294,6 @@ class MainWindow(QMainWindow):
                 self.tree.select_skill(skill_dir)
         self._update_center()
         self.sig_workspace_loaded.emit(ws)
-
-    @Slot(str)
-    def _on_root_changed(self, _path: str) -> None:
-        self._root_timer.start()
-
-    @Slot()
-    def _check_root(self) -> None:
-        """Reload the tree when the set of skill folders changed (a CLI --fix rename, a git checkout…)."""
-        if self.workspace is None or self.workspace_root is None or self._load_job is not None:
-            return
-        from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
-
-        root = self.workspace_root
-        now = [root] if is_skill_dir(root) else workspace_skill_dirs(root)
-        if [p.resolve() for p in now] != [s.path.resolve() for s in self.workspace.skills]:
-            self._after_load_message = "The workspace changed on disk: reloaded"
-            self.reload_workspace()
 
     @Slot(int, object)
     def _on_skill_reloaded(self, _job: int, skill: object) -> None:
@@ -661,69 +558,6 @@ class MainWindow(QMainWindow):
         line = tab.editor.current_line() if tab else 0
         self.problems.activate_next(line, (tab.rel_file() if tab else None) or "SKILL.md")
 
-    @Slot(object)
-    def apply_fix(self, problem: object) -> None:
-        """Apply a problem's fix-it to the open SKILL.md buffer (one undo step), or to the folder."""
-        doc = self.current_doc()
-        skill_dir = self.doc_skill_dir(doc) if doc is not None else None
-        if not isinstance(problem, Problem) or problem.fix is None or skill_dir is None:
-            return
-        from skillstudio.bundle.fixes import FOLDER_FIXES
-
-        if problem.fix in FOLDER_FIXES:
-            self.apply_folder_fix(skill_dir, problem.fix)
-            return
-        md = find_skill_md(skill_dir)
-        md_tab = self.tab_for(md) if md is not None else None
-        if md_tab is None and md is not None:
-            md_tab = self.open_file(md)
-        if md_tab is None:
-            return
-        from skillstudio.bundle.fixes import fix_text  # the fix-its are only needed when one is clicked
-
-        try:
-            new_text, changes = fix_text(md_tab.buffer_text(), problem.fix, skill_dir.name)
-        except Exception as exc:  # noqa: BLE001 - a failing fix-it is reported, never fatal
-            prompts.show_error(self, "Fix", f"Could not apply the fix: {exc}")
-            return
-        if md_tab.apply_text(new_text):
-            self.tabs.setCurrentWidget(md_tab)
-            summary = "; ".join(str(c) for c in changes) if changes else problem.fix
-            self.statusBar().showMessage(f"Fixed: {summary} (Ctrl+Z to undo, Ctrl+S to save)", 8000)
-        else:
-            self.statusBar().showMessage("The fix-it found nothing to change in the text.", 6000)
-
-    def apply_folder_fix(self, skill_dir: Path, fix_id: str) -> Path | None:
-        """Fix-its that rename the skill folder: save the skill's buffers, fix, reopen under the new path."""
-        from skillstudio.bundle.fixes import apply_fixes
-
-        docs = [d for d in self.documents() if self.doc_skill_dir(d) == skill_dir]
-        dirty = [d for d in docs if self.doc_dirty(d)]
-        if dirty:
-            answer = prompts.ask_save_changes(self, [self.doc_title(d) for d in dirty])
-            if answer != "save" or not all([self.save_doc(d) for d in dirty]):
-                return None
-        reopen = [d.path.relative_to(skill_dir) for d in docs if isinstance(d, EditorTab) and d.path is not None]
-        cases = any(isinstance(d, TriggerCasesEditor) for d in docs)
-        for d in docs:
-            self._remove_tab(self.tabs.indexOf(d))
-        try:
-            report = apply_fixes(skill_dir, only=[fix_id])
-        except OSError as exc:
-            prompts.show_error(self, "Fix", f"Could not rename {skill_dir.name}: {exc}")
-            report = None
-        new_dir = (report.new_path if report is not None and report.new_path else skill_dir).resolve()
-        for rel in reopen:
-            if (new_dir / rel).is_file():
-                self.open_file(new_dir / rel)
-        if cases:
-            self.open_cases(new_dir)
-        self._open_after_load = new_dir
-        if report is not None:
-            self._after_load_message = "; ".join(report.changes + report.skipped) or "Nothing to change"
-        self.reload_workspace()
-        return new_dir
-
     # ================================================================== saving
     @Slot()
     def save_current(self) -> bool:
@@ -806,89 +640,6 @@ class MainWindow(QMainWindow):
                 if doc is not source or not isinstance(doc, EditorTab) or doc.mode != "skill":
                     checker.invalidate()
                 checker.request()
-
-    # ================================================================== recovery (autosave)
-    def _recovery_key(self, tab: EditorTab) -> str:
-        return RecoveryStore.key_for(tab.path, tab.untitled_id)
-
-    @Slot()
-    def autosave(self) -> int:
-        """Copy every unsaved buffer to the recovery area (only when it changed). Returns how many were written."""
-        written = 0
-        for tab in self.editor_tabs():
-            if not tab.dirty:
-                continue
-            key, text = self._recovery_key(tab), tab.buffer_text()
-            if self._autosaved.get(key) == text:
-                continue
-            try:
-                self.recovery.save(key, tab.path, text, self.workspace_root)
-            except OSError as exc:
-                self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
-                continue
-            self._autosaved[key] = text
-            written += 1
-        return written
-
-    def _discard_recovery(self, tab: EditorTab) -> None:
-        key = self._recovery_key(tab)
-        self._autosaved.pop(key, None)
-        self.recovery.discard(key)
-
-    def offer_recovery(self) -> int:
-        """At start: if the last session left unsaved buffers, offer to put them back. Returns how many."""
-        entries = [e for e in self.recovery.entries() if e.orphaned]  # not another running window's
-        if not entries:
-            return 0
-        if not prompts.ask_restore(self, entries):
-            for e in entries:
-                self.recovery.discard(e.key)
-            return 0
-        restored = 0
-        for e in entries:
-            if e.path is not None and e.path.is_file():
-                tab = self.open_file(e.path)
-            else:
-                tab = EditorTab(None, self.workspace_root)
-                self._add_tab(tab)
-                if e.path is not None:
-                    tab.path = e.path  # deleted on disk: saving re-creates it
-            if tab is None:
-                continue
-            self.recovery.discard(e.key)
-            tab.apply_text(e.text)  # one undo step back to the disk version
-            tab.editor.document().setModified(True)
-            self.autosave()
-            restored += 1
-        self.statusBar().showMessage(f"Restored {restored} unsaved buffer{'s' * (restored != 1)}", 6000)
-        return restored
-
-    # ================================================================== external changes
-    @Slot(object)
-    def _on_external_change(self, path: object) -> None:
-        tab = self.tab_for(Path(str(path)))
-        if tab is None or tab.path is None:
-            return
-        if not tab.path.exists():
-            tab.editor.document().setModified(True)
-            self.statusBar().showMessage(f"{tab.path.name} was deleted on disk; Save re-creates it", 8000)
-            return
-        try:
-            disk = read_text_file(tab.path)
-        except (OSError, ValueError):
-            return
-        if disk == tab.disk_text:
-            return  # our own save, or a touch without a change
-        if not tab.dirty:
-            tab.reload_from_disk()
-            self.statusBar().showMessage(f"Reloaded {tab.path.name}: it was changed by another program", 6000)
-        elif prompts.ask_reload(self, tab.path):
-            tab.reload_from_disk()
-        else:
-            tab.disk_text = disk  # keep ours; do not ask again for this same change
-        checker = self._checkers.get(tab)
-        if checker is not None:
-            checker.request()
 
     # ================================================================== edit, view, settings
     @Slot()

@@ -50,6 +50,17 @@ METRIC_ROWS: tuple[tuple[str, str, bool, Any], ...] = (
 )
 
 
+def saved_runs(store: RunStore) -> list[Path]:
+    """Saved runs, oldest first. By write time: two runs started in the same second have ids that
+    sort at random (`<stamp>-<random>`), so the file name alone cannot tell which came last."""
+    def when(path: Path) -> tuple[int, str]:
+        try:
+            return path.stat().st_mtime_ns, path.name
+        except OSError:
+            return 0, path.name
+    return sorted(store.list(), key=when)
+
+
 def run_label(report: dict[str, Any]) -> str:
     """`2026-11-24 09:12 · gpt-5.4 (responses) · acc 0.85 · 40 cases`"""
     when = str(report.get("started_at") or "")[:19].replace("T", " ")
@@ -188,7 +199,7 @@ class RunCompareWidget(QWidget):
             combo.blockSignals(True)
             combo.clear()
         if self._store is not None:
-            for path in reversed(self._store.list()[-MAX_RUNS_LISTED:]):
+            for path in reversed(saved_runs(self._store)[-MAX_RUNS_LISTED:]):
                 try:
                     report = self._store.load(path)
                 except SkillStudioError:
@@ -270,10 +281,11 @@ class RunCompareWidget(QWidget):
                 if abs(d) > 1e-9:
                     good = (d > 0) == higher_better
                     item.setForeground(QBrush(FIXED_FG if good else BROKE_FG))
-            for col in range(3):
-                cell = item if col == 2 else self.metrics.item(row, col)
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.metrics.setItem(row, 2, item)
+            for col in range(3):
+                cell = self.metrics.item(row, col)
+                if cell is not None:
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def _fill_cases(self, a: dict[str, Any], b: dict[str, Any], cmp: dict[str, Any]) -> None:
         fixed = {(c["skill"], c["prompt"], c["expect"]) for c in cmp["fixed"]}
@@ -314,7 +326,7 @@ class RunCompareWidget(QWidget):
         """prompt -> "fixed" | "BROKE" for every highlighted row (for tests and screen readers)."""
         out = {}
         for row in range(self.cases.rowCount()):
-            change = self.cases.item(row, 0).text()
-            if change:
-                out[self.cases.item(row, 5).text()] = change
+            change, prompt = self.cases.item(row, 0), self.cases.item(row, 5)
+            if change is not None and prompt is not None and change.text():
+                out[prompt.text()] = change.text()
         return out

@@ -37,7 +37,7 @@ from skillstudio.evals.store import RunStore
 from skillstudio.ui.confusion_view import ConfusionView
 from skillstudio.ui.latency_chart import LatencyChart
 from skillstudio.ui.rate_bar_delegate import RateBarDelegate
-from skillstudio.ui.run_compare import RunCompareWidget, run_label
+from skillstudio.ui.run_compare import RunCompareWidget, run_label, saved_runs
 from skillstudio.ui.test_provider import ProviderForm
 from skillstudio.ui.test_results_model import (
     COL_EXPECT,
@@ -237,10 +237,10 @@ class TestPanel(QWidget):
         self.notice.hide()
         self.info.hide()
         latest: dict[str, Any] | None = None
-        store = RunStore(self._workspace / ".skillstudio")
-        if store.list():
+        history = saved_runs(RunStore(self._workspace / ".skillstudio"))
+        if history:
             try:
-                latest = store.load("latest")
+                latest = RunStore(self._workspace / ".skillstudio").load(history[-1])
             except SkillStudioError:
                 latest = None
         self.requests_log = list(latest.get("requests_log") or []) if latest else []

@@ -76,7 +76,8 @@ TILES = (
     ("flaky", "Flaky", "Cases whose runs disagreed (0 < rate < 1)."),
     ("ttft", "TTFT p50 / p95", "Time to the first output event (streaming Responses only)."),
     ("latency", "Latency p50 / p95", "Request start to decision, excluding cached results."),
-    ("tokens", "Tokens in / out", "Input and output tokens the server reported."),
+    ("tokens", "Tokens in / out", "Input and output tokens the server reported. A Responses stream is closed "
+     "as soon as the decision is known, before usage arrives, so streamed runs usually show none."),
     ("cost", "Cost", "From the price table (resources/prices.json, or prices.json in the config folder)."),
     ("requests", "Requests · cached", "Model calls made in this run (retries count) · results served from the cache."),
 )

@@ -145,7 +145,9 @@ def _suite_for(workspace: Path) -> Any:
     from skillstudio.evals.suite import SKILLS_ROOT, CatalogEntry, Suite, SuiteCase
 
     ws = load_workspace(workspace, with_files=False)
-    catalog, cases, seen = [], [], set()
+    catalog: list[CatalogEntry] = []
+    cases: list[SuiteCase] = []
+    seen: set[str] = set()
     for skill in ws.skills:
         if skill.parse_error or not skill.description or skill.name in seen:
             continue
