@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,32 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 ARTIFACTS = REPO / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip (or in CI, fail) the calling test when a real component is missing."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required component missing in CI: {reason}")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+from support.realparts import IN_CI, free_port, need, wait_port  # noqa: E402,F401
 
 
 @pytest.fixture(autouse=True)

@@ -69,7 +69,7 @@ def test_hosted_request_has_inline_zip_and_network_policy_with_domain_secrets(
     assert t.skills_loaded == [SKILL] and t.outcome == "completed" and t.mode == "hosted"
     assert t.final == "Five breaks; see the report." and len(t.compaction_events) == 1
     assert t.usage == {"input_tokens": 5000, "output_tokens": 400}
-    saved = (example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text()
+    saved = (example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text()
     assert VALUE not in saved  # the value goes to the hosted sidecar, never into the run store
 
 

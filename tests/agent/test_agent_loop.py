@@ -81,7 +81,10 @@ def test_local_loop_executes_shell_calls_in_bubblewrap_and_sends_outputs_back(
     # Streamed as it happened, and saved.
     assert [e["item"]["type"] for e in events if e["kind"] == "item"] == [i["type"] for i in t.items]
     assert events[0]["kind"] == "started" and events[-1]["kind"] == "finished"
-    saved = json.loads((example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text())
+    meter = [e for e in events if e["kind"] == "usage"]
+    assert len(meter) == 3 and all(e["context_tokens"] > 0 and e["context_source"] in ("api", "estimate") for e in meter)
+    assert meter[1]["context_tokens"] > meter[0]["context_tokens"]  # SKILL.md is now in the context
+    saved = json.loads((example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text())
     assert saved["final"] == t.final and saved["skills"][0]["digest"].startswith("sha256:")
 
 
@@ -158,7 +161,7 @@ def test_cancel_mid_command_keeps_the_transcript(bwrap_available: None, make_req
     assert [i["type"] for i in t.items] == ["shell_call", "shell_call_output", "shell_call", "shell_call_output"]
     assert t.items[1]["stdout"] == "first\n" and t.items[3]["exit_code"] == 137
     assert len(srv.bodies()) == 2  # nothing more was asked of the model
-    saved = json.loads((example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text())
+    saved = json.loads((example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text())
     assert saved["outcome"] == "cancelled" and len(saved["items"]) == 4
 
 
@@ -220,7 +223,7 @@ def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None, m
         assert outs[1]["stdout"] == "env=[secret:API_TOKEN]\n" and "[secret:API_TOKEN]" in outs[2]["stdout"]
     else:  # the tool only ever held the per-run placeholder
         assert outs[1]["stdout"].startswith("env=ssph_")
-    saved = (example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text()
+    saved = (example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text()
     assert value not in saved and value not in t.to_markdown()
     assert t.secrets_seen_in_output == ["API_TOKEN"] and t.secret_exposed is exposed and t.secrets == ["API_TOKEN"]
 
@@ -246,7 +249,7 @@ def test_keyring_secret_reaches_the_tool_only_as_a_placeholder(
     assert outs[2]["stdout"].startswith("http://127.0.0.1:")  # egress goes through the sidecar proxy
     assert value not in srv.raw_text()
     assert any("allow api.bank.example.com" in line for line in t.policy)
-    saved = (example_workspace / ".skillstudio" / "runs" / f"{t.run_id}.json").read_text()
+    saved = (example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text()
     assert value not in saved and t.secrets == ["BANK_TOKEN"] and not t.secret_exposed
 
 
@@ -261,3 +264,31 @@ def test_stateful_chaining_sends_only_new_items(bwrap_available: None, make_requ
     assert [i["type"] for i in b[1]["input"]] == ["shell_call_output"] and b[1]["input"][0]["call_id"] == "a"
     assert b[2]["input"][0]["output"][0]["stdout"] == "b\n" and len(b[2]["input"]) == 1
     assert t.outcome == "completed"
+
+
+def test_streaming_gives_live_deltas_and_the_same_transcript(bwrap_available: None,
+                                                            make_request: Callable[..., RunRequest]) -> None:
+    def script() -> Script:
+        return Script(responses=[response([reasoning(), shell_call("echo streamed", call_id="s1")]),
+                                 response([message("The command printed: streamed. All done here.")])])
+
+    events: list[dict[str, Any]] = []
+    with FakeAgentServer(script()) as srv:
+        live = execute(make_request(srv.base_url, stream=True), on_event=events.append)
+    assert all(b["stream"] is True for b in srv.bodies())
+    with FakeAgentServer(script()) as srv:
+        plain = execute(make_request(srv.base_url))
+    assert "stream" not in srv.bodies()[0]
+    def norm(items: list[dict[str, Any]]) -> list[dict[str, Any]]:  # timings differ, nothing else may
+        return [{k: ([{**o, "duration_s": 0} for o in v] if k == "outputs" else v) for k, v in i.items() if k != "t"}
+                for i in items]
+
+    assert norm(live.items) == norm(plain.items)
+    assert live.final == plain.final and live.usage == plain.usage
+    text = "".join(e["delta"] for e in events if e["kind"] == "text_delta")
+    assert text == live.final
+    assert "".join(e["delta"] for e in events if e["kind"] == "command_delta") == "echo streamed"
+    first_delta = next(i for i, e in enumerate(events) if e["kind"] == "text_delta")
+    message_item = next(i for i, e in enumerate(events) if e["kind"] == "item" and e["item"]["type"] == "message")
+    assert first_delta < message_item  # deltas arrive before the finished item
+    assert not any(e.get("kind", "").endswith("_delta") for e in live.events)  # deltas are not stored

@@ -33,7 +33,7 @@ def test_run_cli_json_matches_contract(bwrap_available: None, example_workspace:
     with FakeAgentServer(script) as srv:
         proc = _run([str(example_workspace), "--prompt", "Render the switch config", "--base-url", srv.base_url,
                      "--model", "gpt-test", "--pin", SKILL, "--data", str(data), "--json", str(out),
-                     "--max-turns", "5", "--markdown", str(tmp_path / "run.md")], tmp_path)
+                     "--max-turns", "5", "--stream", "--markdown", str(tmp_path / "run.md")], tmp_path)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert list(doc)[:5] == ["final", "skills_loaded", "items", "usage", "compactions"]
@@ -48,8 +48,17 @@ def test_run_cli_json_matches_contract(bwrap_available: None, example_workspace:
     assert doc["items"][3]["stdout"] == "input.txt\nrendered\n" and doc["items"][4]["text"] == doc["final"]
     # The transcript streamed to the terminal, and was saved and exported.
     assert f"$ cat /skills/{SKILL}/SKILL.md" in proc.stdout and "skill loaded: network-config" in proc.stdout
-    assert (example_workspace / ".skillstudio" / "runs" / f"{doc['run_id']}.json").is_file()
+    assert proc.stdout.count("Config rendered: input.txt") == 1  # streamed once, not printed again
+    assert (example_workspace / ".skillstudio" / "runs" / "agent" / f"{doc['run_id']}.json").is_file()
     assert "$ ls /data && echo rendered" in (tmp_path / "run.md").read_text()
+    # The run store: listed, and exported again from disk.
+    env = dict(os.environ, COLUMNS="200")
+    listed = subprocess.run([sys.executable, "-m", "skillstudio", "transcripts", str(example_workspace)],
+                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert listed.returncode == 0 and doc["run_id"] in listed.stdout and f"pinned {SKILL}" in listed.stdout
+    md = subprocess.run([sys.executable, "-m", "skillstudio", "transcripts", str(example_workspace), doc["run_id"][:18],
+                         "--markdown"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert md.returncode == 0 and md.stdout == (tmp_path / "run.md").read_text()
 
 
 def test_run_cli_pinned_violation_exits_1(bwrap_available: None, example_workspace: Path, tmp_path: Path) -> None:

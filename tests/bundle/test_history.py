@@ -15,7 +15,7 @@ from support.gitrepo import example_repo, git, isolate_git
 
 @pytest.fixture(autouse=True)
 def _git_installed() -> None:
-    from conftest import need
+    from support.realparts import need
 
     need(shutil.which("git") is not None, "git not installed (apt-get install git)")
 

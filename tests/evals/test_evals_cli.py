@@ -131,6 +131,24 @@ def test_compare_with_the_previous_run(workspace: Path, tmp_path: Path) -> None:
     assert "2 fixed, 0 broke" in p.stdout and "McNemar exact p = 0.5000" in p.stdout
     diff = json.loads(j.read_text())["compare"]
     assert len(diff["fixed"]) == 2 and diff["mcnemar_p"] == 0.5
+    # saved runs: listed, exported again without a model, compared again
+    runs = subprocess.run([sys.executable, "-m", "skillstudio", "runs", "list", str(workspace)],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert runs.returncode == 0 and runs.stdout.count("gpt-5.4") == 2
+    again = tmp_path / "again.html"
+    exp = subprocess.run([sys.executable, "-m", "skillstudio", "runs", "export", str(workspace), "previous",
+                          "--html", str(again)], capture_output=True, text=True)
+    assert exp.returncode == 0 and "Why is the cash account" in again.read_text()
+    cmp_json = tmp_path / "cmp.json"
+    cmp = subprocess.run([sys.executable, "-m", "skillstudio", "runs", "compare", str(workspace), "previous",
+                          "--json", str(cmp_json)], capture_output=True, text=True)
+    assert cmp.returncode == 0 and json.loads(cmp_json.read_text())["mcnemar_p"] == 0.5
+
+
+def test_compare_with_no_saved_run_fails_before_running(workspace: Path) -> None:
+    p = cli(str(workspace), "--offline", "--compare", "previous")
+    assert p.returncode == 2 and "no saved run to compare with" in p.stderr
+    assert not (workspace / ".skillstudio" / "runs").exists()
 
 
 def test_ctrl_c_keeps_finished_results_and_exits_130(workspace: Path, tmp_path: Path) -> None:
@@ -155,3 +173,61 @@ def test_ctrl_c_keeps_finished_results_and_exits_130(workspace: Path, tmp_path: 
     report = json.loads(j.read_text())
     assert report["summary"]["finished"] == 1 and report["summary"]["cancelled"] is True
     assert report["cases"][0]["status"] in ("pass", "fail") and report["cases"][1]["status"] == "not_run"
+
+
+def test_api_key_comes_from_the_keyring_unless_the_environment_has_one(workspace: Path, real_keyring: None) -> None:
+    import keyring
+
+    keyring.set_password("skillstudio", "openai-api-key", "sk-from-keyring")
+    try:
+        with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
+            p = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--no-save")
+            assert p.returncode == 1 and "Traceback" not in p.stderr
+            assert set(srv.state.auth) == {"Bearer sk-from-keyring"}
+            srv.state.auth.clear()
+            p = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--no-cache", "--no-save",
+                    env={"OPENAI_API_KEY": "sk-from-env"})
+            assert set(srv.state.auth) == {"Bearer sk-from-env"}
+        # a key in the keyring and no base URL: the Responses router is chosen, not the offline estimate
+        p = cli(str(workspace), "--runs", "1", "--timeout", "1", "--retries", "0", "--no-save", "--no-cache",
+                env={"OPENAI_BASE_URL": srv.base_url})  # the server is gone now: connection errors
+        assert "OFFLINE" not in p.stderr and p.returncode == 1 and "errors" in p.stderr
+    finally:
+        keyring.delete_password("skillstudio", "openai-api-key")
+
+
+EXAMPLE_KEYWORDS = [("soql", "crm-query"), ("salesforce", "crm-query"), ("pipeline", "crm-query"),
+                    ("bank", "ledger-reconcile"), ("ledger", "ledger-reconcile"), ("vlan", "network-config"),
+                    ("switch", "network-config"), ("acl", "network-config"), ("soc 2", "compliance-evidence"),
+                    ("evidence", "compliance-evidence"), ("ticket", "support-reply"), ("reply", "support-reply")]
+
+
+def test_example_workspace_against_a_server_every_report_agrees(example_workspace: Path, tmp_path: Path) -> None:
+    import yaml
+
+    j, x, h = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"
+    with FakeOpenAI(Script(keywords=EXAMPLE_KEYWORDS)) as srv:
+        p = cli(str(example_workspace), "--base-url", srv.base_url, "--runs", "2", "--json", str(j), "--junit",
+                str(x), "--html", str(h))
+    report = json.loads(j.read_text())
+    # Expected outcomes computed here, independently, from the cases on disk and the keyword rule.
+    expected = {"pass": 0, "fail": 0, "tp": 0, "fp": 0, "tn": 0, "fn": 0}
+    n_cases = 0
+    for skill_dir in sorted(d for d in example_workspace.iterdir() if (d / "SKILL.md").exists()):
+        for case in yaml.safe_load((skill_dir / "evals" / "triggers.yaml").read_text())["cases"]:
+            n_cases += 1
+            sel = next((s for kw, s in EXAMPLE_KEYWORDS if kw in case["prompt"].lower()), None)
+            fired = sel == skill_dir.name
+            ok = fired if case["expect"] == "trigger" else not fired
+            expected["pass" if ok else "fail"] += 1
+            key = ("tp" if ok else "fn") if case["expect"] == "trigger" else ("tn" if ok else "fp")
+            expected[key] += 1
+    s = report["summary"]
+    assert s["cases"] == n_cases and s["requests"] == 2 * n_cases
+    assert (s["passed"], s["failed"]) == (expected["pass"], expected["fail"])
+    assert {k: s[k] for k in ("tp", "fp", "tn", "fn")} == {k: expected[k] for k in ("tp", "fp", "tn", "fn")}
+    assert p.returncode == (1 if expected["fail"] else 0)
+    root = ET.parse(x).getroot()
+    assert int(root.get("tests")) == n_cases and int(root.get("failures")) == expected["fail"]
+    html = h.read_text()
+    assert f"<b>{expected['pass']}</b>passed" in html and f"<b>{expected['fail']}</b>failed" in html

@@ -152,3 +152,44 @@ def test_chat_router_renders_the_catalog_codex_style_and_detects_reads(workspace
     body = fake.state.bodies[0]
     assert body["messages"][0]["role"] == "system" and body["tools"][0]["function"]["name"] == "read_file"
     assert json.loads(json.dumps(body))["messages"][1]["content"] == suite.cases[0].prompt
+
+
+def test_try_a_prompt_shows_the_pick_and_the_raw_shell_call(workspace: Path, fake: FakeOpenAI) -> None:
+    from skillstudio.errors import SkillStudioError
+    from skillstudio.evals.routers.offline import OfflineRouter
+    from skillstudio.evals.runner import try_prompt_sync
+
+    suite = build_suite(workspace)
+    res = try_prompt_sync(suite, ResponsesRouter(model="m", api_key="k", base_url=fake.base_url),
+                          "Export the Salesforce pipeline for Q4")
+    assert res.selected == "crm-query" and res.first_command == "cat /skills/crm-query/SKILL.md"
+    none = try_prompt_sync(suite, ResponsesRouter(model="m", api_key="k", base_url=fake.base_url), "Tell a joke")
+    assert none.selected is None and none.first_command is None
+    assert try_prompt_sync(suite, OfflineRouter(), "reconcile the bank ledger").selected == "ledger-reconcile"
+    with pytest.raises(SkillStudioError, match="empty"):
+        try_prompt_sync(suite, OfflineRouter(), "  ")
+
+
+@pytest.mark.parametrize("talk_first", [False, True])
+def test_chat_streaming_and_non_streaming_agree_and_stream_measures_ttft(workspace: Path, talk_first: bool) -> None:
+    suite = build_suite(workspace)
+    with FakeOpenAI(Script(keywords=list(KEYWORDS), chat_talk_first=talk_first)) as srv:
+        streamed = _route_all(ChatRouter(model="local", api_key="k", base_url=srv.base_url, stream=True), suite)
+        whole = _route_all(ChatRouter(model="local", api_key="k", base_url=srv.base_url, stream=False), suite)
+        body = srv.state.bodies[-1]
+    for case, st, wh in zip(suite.cases, streamed, whole, strict=True):
+        expected = next((s for kw, s in KEYWORDS if kw in case.prompt.lower()), None)
+        assert st.selected == wh.selected == expected, case.prompt
+        assert st.first_command == wh.first_command
+        assert st.ttft_s is not None and wh.ttft_s is None
+        assert st.usage == wh.usage == {"input_tokens": 200, "output_tokens": 20}
+    assert body.get("stream") is None  # the last request was the non-streaming one
+    assert streamed and whole
+
+
+def test_chat_stream_cut_short_is_a_retryable_error(workspace: Path) -> None:
+    suite = build_suite(workspace)
+    with FakeOpenAI(Script(keywords=list(KEYWORDS), faults={"Pull the Q3": ["end_early"]})) as srv, \
+            pytest.raises(RouterError, match="stream dropped") as info:
+        _route(ChatRouter(model="local", api_key="k", base_url=srv.base_url), suite, 0)
+    assert info.value.retryable

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import pytest
+from support.realparts import free_port, need, wait_port  # noqa: F401 - re-exported for the release tests
 
 SKILL_MD = """---
 name: {name}
@@ -59,26 +56,3 @@ def blob_file(root: Path, digest: str) -> Path:
     return root / "data" / "docker" / "registry" / "v2" / "blobs" / "sha256" / hexd[:2] / hexd / "data"
 
 
-def need(condition: bool, reason: str) -> None:
-    """Same rule as the suite's `need`: skip locally, fail in CI (CI=true) when a component is missing."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"required component missing in CI: {reason}")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False

@@ -101,6 +101,41 @@ def chat(content: str | None = None, tool_calls: list[tuple[str, str, dict[str, 
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
+def sse_events(resp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Responses event stream that ends in `resp` (items added, deltas, done, completed)."""
+    start = dict(resp, status="in_progress", output=[], usage=None)
+    ev: list[dict[str, Any]] = [{"type": "response.created", "response": start},
+                                {"type": "response.in_progress", "response": start}]
+    for i, item in enumerate(resp["output"]):
+        if item["type"] == "message":
+            ev.append({"type": "response.output_item.added", "output_index": i,
+                       "item": dict(item, status="in_progress", content=[])})
+            text = item["content"][0]["text"]
+            for k in range(0, len(text), 7):
+                ev.append({"type": "response.output_text.delta", "output_index": i, "item_id": item["id"],
+                           "content_index": 0, "delta": text[k:k + 7], "logprobs": []})
+            ev.append({"type": "response.output_text.done", "output_index": i, "item_id": item["id"],
+                       "content_index": 0, "text": text, "logprobs": []})
+        elif item["type"] == "shell_call":
+            ev.append({"type": "response.output_item.added", "output_index": i,
+                       "item": dict(item, status="in_progress", action=dict(item["action"], commands=[]))})
+            for ci, cmd in enumerate(item["action"]["commands"]):
+                ev.append({"type": "response.shell_call_command.added", "output_index": i, "command_index": ci,
+                           "command": ""})
+                ev.append({"type": "response.shell_call_command.delta", "output_index": i, "command_index": ci,
+                           "delta": cmd})
+                ev.append({"type": "response.shell_call_command.done", "output_index": i, "command_index": ci,
+                           "command": cmd})
+        else:
+            ev.append({"type": "response.output_item.added", "output_index": i, "item": item})
+        ev.append({"type": "response.output_item.done", "output_index": i, "item": item})
+    ev.append({"type": "response.completed" if resp["status"] == "completed" else "response.incomplete",
+               "response": resp})
+    for n, e in enumerate(ev):
+        e["sequence_number"] = n
+    return ev
+
+
 # ---------------------------------------------------------------- the server
 
 @dataclass
@@ -156,7 +191,20 @@ class FakeAgentServer:
                 except Exception as exc:  # noqa: BLE001 - a broken script shows up as a 500 with the reason
                     reply = error(500, f"fake server script failed: {exc!r}")
                 status, payload = reply if isinstance(reply, tuple) else (200, reply)
+                if kind == "responses" and body.get("stream") and status == 200:
+                    return self._stream(sse_events(payload))
                 self._send(status, payload)
+
+            def _stream(self, events: list[dict[str, Any]]) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for e in events:
+                    data = f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

@@ -36,6 +36,7 @@ class Script:
     jitter_by_prompt: bool = False  # vary the delay per prompt so completions arrive out of order
     text_deltas: int = 5
     refuse_key: str | None = None  # this API key gets 401
+    chat_talk_first: bool = False  # chat: some text before the tool call, as chatty local models do
 
 
 class _State:
@@ -48,6 +49,7 @@ class _State:
         self.fault_pos: Counter[str] = Counter()
         self.seq_pos: Counter[str] = Counter()
         self.disconnects = 0
+        self.auth: list[str] = []  # Authorization headers seen, to check which key was used
 
     def next_fault(self, prompt: str) -> str | None:
         with self.lock:
@@ -188,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.calls[endpoint] += 1
             st.bodies.append(body)
+            st.auth.append(self.headers.get("Authorization", ""))
         if st.script.refuse_key and self.headers.get("Authorization") == f"Bearer {st.script.refuse_key}":
             self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
                                        "code": "invalid_api_key"}})
@@ -216,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if endpoint == "completions":
-            self._chat(body, prompt)
+            self._chat(body, prompt, fault)
             return
         if endpoint != "responses":
             self._json(404, {"error": {"message": f"unknown endpoint {self.path}"}})
@@ -249,12 +252,14 @@ class _Handler(BaseHTTPRequestHandler):
                 st.disconnects += 1
             self.close_connection = True
 
-    def _chat(self, body: dict[str, Any], prompt: str) -> None:
+    def _chat(self, body: dict[str, Any], prompt: str, fault: str | None = None) -> None:
         st = self.server.state
         system = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), "")
         files = dict(re.findall(r"^- ([\w.-]+): .*\(file: ([^)]+)\)$", system, flags=re.M))
         chosen = st.choose(prompt)
         msg: dict[str, Any] = {"role": "assistant", "content": None}
+        if st.script.chat_talk_first:
+            msg["content"] = "Let me check the right instructions first."
         if chosen and chosen in files:
             msg["tool_calls"] = [{"id": "call_1", "type": "function",
                                   "function": {"name": "read_file", "arguments": json.dumps({"path": files[chosen]})}}]
@@ -262,10 +267,41 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             msg["content"] = "A direct answer."
             finish = "stop"
-        self._json(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": 1764000000,
-                         "model": body.get("model", "m"),
-                         "choices": [{"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}],
-                         "usage": {"prompt_tokens": 200, "completion_tokens": 20, "total_tokens": 220}})
+        usage = {"prompt_tokens": 200, "completion_tokens": 20, "total_tokens": 220}
+        base = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1764000000, "model": body.get("model", "m")}
+        if not body.get("stream"):
+            self._json(200, {**base, "choices": [{"index": 0, "message": msg, "finish_reason": finish,
+                                                  "logprobs": None}], "usage": usage})
+            return
+        chunk = {**base, "object": "chat.completion.chunk"}
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if msg["content"]:
+            deltas += [{"content": w} for w in re.findall(r"\S+\s*", msg["content"])]
+        for tc in msg.get("tool_calls", []):
+            deltas.append({"tool_calls": [{"index": 0, "id": tc["id"], "type": "function",
+                                           "function": {"name": tc["function"]["name"], "arguments": ""}}]})
+            a = tc["function"]["arguments"]
+            for piece in (a[: len(a) // 2], a[len(a) // 2:]):
+                deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        events = [{**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+        events.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**chunk, "choices": [], "usage": usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for n, e in enumerate(events):
+                if fault == "end_early" and n == len(events) // 2:
+                    self._chunk(b"")
+                    self.close_connection = True
+                    return
+                self._chunk(f"data: {json.dumps(e)}\n\n".encode())
+            self._chunk(b"data: [DONE]\n\n")
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

@@ -65,8 +65,8 @@ def test_recent_workspaces_are_remembered(qtbot, make_window, example_workspace:
     assert AppSettings().recent_workspaces()[:2] == [other.resolve(), example_workspace.resolve()]
     assert "No skills in other yet" in w.tree.empty.text()  # the empty state says what to do next
     shot(w, artifacts_dir, "main-empty-workspace")
-    w._fill_recent_menu()
-    labels = [a.text() for a in w.recent_menu.actions()]
+    w.recent.fill()
+    labels = [a.text() for a in w.recent.menu.actions()]
     assert any(str(example_workspace.resolve()) in t for t in labels)
 
 

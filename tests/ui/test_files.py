@@ -81,9 +81,9 @@ import sys
 from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
-from skillstudio.ui import main_window
+from skillstudio.ui import main_window, recovery_controller
 from skillstudio.ui.app import create_app
-main_window.AUTOSAVE_MS = 300
+recovery_controller.AUTOSAVE_MS = 300
 app = create_app()
 w = main_window.MainWindow()
 w.open_workspace(Path(sys.argv[1]))
@@ -123,7 +123,7 @@ def test_unsaved_edits_survive_a_crash(qtbot, make_window, example_workspace: Pa
     asked: list[list[str]] = []
     monkeypatch.setattr(prompts, "ask_restore", lambda parent, entries: asked.append([e.label for e in entries]) or True)
     w = make_window(example_workspace)
-    assert w.offer_recovery() == 1
+    assert w.recovery.offer() == 1
     assert asked == [[str(md.resolve())]]
     tab = w.current_tab()
     assert tab is not None and tab.path == md.resolve() and tab.dirty
@@ -141,26 +141,26 @@ def test_autosave_writes_only_dirty_buffers_and_clean_close_leaves_nothing(
         qtbot, make_window, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     w = make_window(example_workspace)
     tab = open_and_check(qtbot, w, example_workspace / "crm-query" / "SKILL.md")
-    assert w.autosave() == 0
+    assert w.recovery.autosave() == 0
     _append(tab, "\nmore\n")
-    assert w.autosave() == 1 and w.autosave() == 0  # unchanged since the last copy
-    assert len(w.recovery.entries()) == 1
+    assert w.recovery.autosave() == 1 and w.recovery.autosave() == 0  # unchanged since the last copy
+    assert len(w.recovery.store.entries()) == 1
     monkeypatch.setattr(prompts, "ask_save_changes", lambda parent, names: "discard")
     assert w.close()
-    assert w.recovery.entries() == []
+    assert w.recovery.store.entries() == []
     # declining a restore offer discards the copies
     w2 = make_window(example_workspace)
-    w2.recovery.save("k", example_workspace / "crm-query" / "SKILL.md", "x")
+    w2.recovery.store.save("k", example_workspace / "crm-query" / "SKILL.md", "x")
     monkeypatch.setattr(prompts, "ask_restore", lambda parent, entries: False)
-    assert w2.offer_recovery() == 0 and w2.recovery.entries() == []
+    assert w2.recovery.offer() == 0 and w2.recovery.store.entries() == []
     # a copy written by another Skill Studio that is still running is not offered (nor deleted)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        w2.recovery.save("other", example_workspace / "crm-query" / "SKILL.md", "theirs")
-        f = w2.recovery.folder / "other.json"
+        w2.recovery.store.save("other", example_workspace / "crm-query" / "SKILL.md", "theirs")
+        f = w2.recovery.store.folder / "other.json"
         f.write_text(f.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {live.pid}'))
         monkeypatch.setattr(prompts, "ask_restore", lambda parent, entries: pytest.fail("offered a live copy"))
-        assert w2.offer_recovery() == 0 and [e.key for e in w2.recovery.entries()] == ["other"]
+        assert w2.recovery.offer() == 0 and [e.key for e in w2.recovery.store.entries()] == ["other"]
     finally:
         live.kill()
         live.wait()

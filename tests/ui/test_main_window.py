@@ -210,7 +210,7 @@ def test_folder_fix_renames_the_skill_and_reopens_its_files(qtbot, make_window, 
     tab.apply_text(skillmd.set_field(tab.editor.text(), "name", "crm-pipeline"))
     assert w.save_current()
     with qtbot.waitSignal(w.sig_workspace_loaded, timeout=20000):
-        new_dir = w.apply_folder_fix((example_workspace / "crm-query").resolve(), "rename-folder")
+        new_dir = w.fixes.apply_folder_fix((example_workspace / "crm-query").resolve(), "rename-folder")
     assert new_dir == (example_workspace / "crm-pipeline").resolve()
     assert not (example_workspace / "crm-query").exists() and (new_dir / "SKILL.md").is_file()
     tab = w.current_tab()

@@ -69,6 +69,7 @@ def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
     panel.set_workspace(example_workspace)
     assert panel.results_stack.currentWidget() is panel.empty
     assert "Run (Ctrl+R)" in panel.empty.text()
+    _snapshot(panel, artifacts_dir / "test_panel_empty.png")
     panel.provider.set_kind(OFFLINE)
     panel.provider.runs.setValue(3)
     report = _run(qtbot, panel)
@@ -147,6 +148,13 @@ def test_cancel_mid_run_keeps_finished_results(
         assert panel.running and panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
         qtbot.waitUntil(lambda: panel.progress.value() >= 4, timeout=20000)
         assert "req/s" in panel.status.text() and "ETA" in panel.status.text()
+
+        def partial_rows_shown() -> bool:  # the table fills in while the run goes on
+            statuses = [panel.model.case(r)["status"] for r in range(panel.model.rowCount())]
+            return "not_run" in statuses and any(st in ("pass", "fail") for st in statuses)
+
+        qtbot.waitUntil(partial_rows_shown, timeout=20000)
+        assert panel.running and panel.report is None  # nothing final yet
         panel.cancel_button.setFocus()
         with qtbot.waitSignal(panel.sig_run_finished, timeout=20000) as blocker:
             qtbot.keyClick(panel.cancel_button, Qt.Key.Key_Escape)
@@ -273,3 +281,49 @@ def test_a_broken_workspace_says_which_file_in_one_line(
     assert panel.notice.isVisible() and "crm-query" in panel.notice.text() and "\n" not in panel.notice.text()
     assert panel.report is None and panel.results_stack.currentWidget() is panel.empty
     assert bad.read_text(encoding="utf-8") == "cases:\n  - prompt: [unclosed\n"
+
+
+def test_export_and_double_click_a_case(qtbot, panel: TestPanel, example_workspace: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    panel.set_workspace(example_workspace)
+    assert not panel.export_button.isEnabled()  # nothing to export yet
+    panel.provider.set_kind(OFFLINE)
+    panel.provider.runs.setValue(1)
+    report = _run(qtbot, panel)
+    assert panel.export_button.isEnabled()
+    # The save dialog is stubbed (a modal dialog cannot be clicked offscreen); the writing is real.
+    target = tmp_path / "out" / "report.html"
+    monkeypatch.setattr("skillstudio.ui.test_panel.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(target), "HTML (*.html)"))
+    html_action = next(a for a in panel.export_button.menu().actions() if a.data() == "html")
+    html_action.trigger()
+    text = target.read_text(encoding="utf-8")
+    assert "Offline estimate" in text and report["cases"][0]["prompt"].split()[0] in text
+    assert panel.export_report(tmp_path / "r.xml", "junit")
+    assert f'failures="{report["summary"]["failed"]}"' in (tmp_path / "r.xml").read_text(encoding="utf-8")
+
+    first = panel.proxy.index(0, 1)
+    with qtbot.waitSignal(panel.sig_case_activated, timeout=2000) as activated:
+        centre = panel.table.visualRect(first).center()
+        qtbot.mousePress(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # Qt 6 needs the press
+        qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert activated.args == [example_workspace / report["cases"][0]["skill"], report["cases"][0]["prompt"]]
+
+
+def test_provider_settings_are_remembered(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from skillstudio.ui.test_provider import ProviderForm
+
+    form = ProviderForm()
+    qtbot.addWidget(form)
+    form.set_kind(CHAT)
+    form.base_url.setText("http://127.0.0.1:11434/v1")
+    form.model.setText("llama3.1")
+    form.runs.setValue(5)
+    form.threshold.setValue(0.7)
+    form.remember()
+    again = ProviderForm()
+    qtbot.addWidget(again)
+    choice = again.choice()
+    assert (choice.kind, choice.base_url, choice.model, choice.runs, choice.threshold) == (
+        CHAT, "http://127.0.0.1:11434/v1", "llama3.1", 5, 0.7)
+    assert again.base_url.isEnabled() and "base URL" in again.hint.text()

@@ -47,6 +47,8 @@ def test_offline_try_shows_scores_and_saves_a_no_trigger_case(
     widget.set_workspace(example_workspace)
     assert not widget.try_button.isEnabled()  # nothing typed yet
     assert "Nothing tried yet" in widget.picked.text()
+    QApplication.processEvents()
+    assert widget.grab().save(str(artifacts_dir / "try_prompt_empty.png"))
     widget.provider.set_kind(OFFLINE)
     result = _try(qtbot, widget, PROMPT)
 

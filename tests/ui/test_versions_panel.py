@@ -51,7 +51,7 @@ def panel(qtbot):  # type: ignore[no-untyped-def]
 
 
 def need_git() -> None:
-    from conftest import need
+    from support.realparts import need
 
     need(shutil.which("git") is not None, "git not installed (apt-get install git)")
 

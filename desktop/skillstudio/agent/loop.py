@@ -3,7 +3,7 @@
 It stops at the model's final message or at a limit (turns, tool calls, tokens, wall time), or when
 the cancel token fires — always with the transcript kept. Each step is recorded in the transcript
 and handed to `on_event` as it happens (the CLI prints it, the app's worker forwards it to the GUI
-thread; never touch the UI from `on_event`). A pinned run refuses to execute a call that reaches
+thread; never touch the UI from `on_event`: streaming deltas arrive from the request thread). A pinned run refuses to execute a call that reaches
 into another skill and fails loudly (`routing_violation`). The same loop drives local providers
 (Responses, chat) and hosted runs (the container runs the calls; we only record them).
 """
@@ -29,7 +29,7 @@ from skillstudio.agent.shell import CommandResult, ShellRunner
 from skillstudio.agent.transcript import Transcript
 from skillstudio.bundle.model import find_skill_md
 from skillstudio.cancel import CancelToken
-from skillstudio.errors import Cancelled
+from skillstudio.errors import Cancelled, SkillStudioError
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -93,7 +93,13 @@ class AgentRun:
         self.on_event = on_event
         self.cancel = cancel or CancelToken()
         self._start = time.monotonic()
-        self._call_ids: dict[str, int] = {}
+        if hasattr(provider, "on_delta"):
+            provider.on_delta = self._delta
+
+    def _delta(self, kind: str, data: dict[str, Any]) -> None:
+        """Streaming deltas: shown live (from the request thread), not stored — the items are."""
+        if self.on_event is not None and not self.cancel.cancelled:
+            self.on_event({"kind": kind, "turn": self.t.turns + 1, **data})
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -144,6 +150,8 @@ class AgentRun:
             self.t.finish("cancelled", "stopped by the user")
         except ModelError as exc:
             self.t.finish("error", str(exc))
+        except SkillStudioError as exc:  # the sandbox broke mid-run (data folder gone, Docker stopped)
+            self.t.finish("error", str(exc))
         finally:
             if self.shell is not None:
                 self.t.secrets_seen_in_output = sorted(self.shell.secrets_seen)
@@ -171,7 +179,8 @@ class AgentRun:
             turn: Turn = interruptible(self.provider.request, self.cancel)
             self.t.turns += 1
             self.t.add_usage(turn.usage)
-            self._emit("usage", {"turn": self.t.turns, "usage": turn.usage or {}, "total": dict(self.t.usage)})
+            self._emit("usage", {"turn": self.t.turns, "usage": turn.usage or {}, "total": dict(self.t.usage),
+                                 **self._context()})
             ran_local = False
             last_text: str | None = None
             for s in turn.steps:
@@ -201,6 +210,13 @@ class AgentRun:
                 else:
                     self.t.finish("completed")
                 return
+
+    def _context(self) -> dict[str, Any]:
+        """The token meter: how big the next request's context is (API usage, else tiktoken)."""
+        meter, conv = getattr(self.provider, "meter", None), getattr(self.provider, "conv", None)
+        if meter is None or conv is None:
+            return {}
+        return {"context_tokens": meter.context_tokens(conv.items()), "context_source": meter.source}
 
     def provider_compaction_kind(self) -> str:
         return str(getattr(self.provider, "mode", "client"))

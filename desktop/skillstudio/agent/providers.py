@@ -11,6 +11,7 @@ plus turns, so compaction can drop or summarise whole turns without splitting a 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,13 +72,14 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
 
 def api_call(fn: Any, *args: Any, **kw: Any) -> Any:
     """Call the SDK; map its errors to ModelError with a one-line message."""
+    import httpx
     import openai
 
     from skillstudio.evals.routers._openai_errors import to_router_error
 
     try:
         return fn(*args, **kw)
-    except openai.APIError as exc:
+    except (openai.APIError, httpx.HTTPError) as exc:
         raise ModelError(str(to_router_error(exc))) from None
 
 
@@ -160,8 +162,11 @@ class ResponsesProvider:
     kind = "responses"
 
     def __init__(self, client: Any, model: str, prompt: str, tools: list[dict[str, Any]],
-                 instructions: str | None, settings: cp.CompactionSettings, *, stateful: bool = False) -> None:
+                 instructions: str | None, settings: cp.CompactionSettings, *, stateful: bool = False,
+                 stream: bool = False) -> None:
         self.client = client
+        self.stream = stream  # SSE: text and command deltas reach `on_delta` while the model writes
+        self.on_delta: Callable[[str, dict[str, Any]], None] | None = None
         self.stateful = stateful  # store: true + previous_response_id: only new items are sent
         self.last_id: str | None = None
         self.new_items: list[dict[str, Any]] = []
@@ -199,7 +204,8 @@ class ResponsesProvider:
 
     def request(self) -> Turn:
         before = self.conv.items()
-        response = api_call(self.client.responses.create, **self.body())
+        response = api_call(self._stream, self.body()) if self.stream else \
+            api_call(self.client.responses.create, **self.body())
         output = [i.model_dump(mode="json", exclude_unset=True, warnings=False) if not isinstance(i, dict) else i
                   for i in (get(response, "output") or [])]
         status = str(get(response, "status") or "completed")
@@ -219,6 +225,31 @@ class ResponsesProvider:
         if status == "incomplete":
             reason = str(get(get(response, "incomplete_details"), "reason") or "incomplete")
         return Turn(steps, usage, status, reason)
+
+    def _stream(self, body: dict[str, Any]) -> Any:
+        final: Any = None
+        with self.client.responses.create(**body, stream=True) as events:
+            for ev in events:
+                kind = get(ev, "type")
+                if kind == "response.output_text.delta":
+                    self._delta("text_delta", {"output_index": get(ev, "output_index"), "delta": get(ev, "delta")})
+                elif kind == "response.shell_call_command.delta":
+                    self._delta("command_delta", {"output_index": get(ev, "output_index"),
+                                                  "command_index": get(ev, "command_index"), "delta": get(ev, "delta")})
+                elif kind == "response.output_item.added":
+                    self._delta("item_started", {"output_index": get(ev, "output_index"),
+                                                 "type": get(get(ev, "item"), "type")})
+                elif kind in ("response.completed", "response.incomplete", "response.failed"):
+                    final = get(ev, "response")
+                elif kind == "error":
+                    raise ModelError(f"stream error {get(ev, 'code')}: {get(ev, 'message')}")
+        if final is None:
+            raise ModelError("the stream ended before the response completed")
+        return final
+
+    def _delta(self, kind: str, data: dict[str, Any]) -> None:
+        if self.on_delta is not None:
+            self.on_delta(kind, data)
 
     def _server_compacted(self, before: list[dict[str, Any]], step: CompactionStep) -> CompactionStep:
         flat = self.conv.items()

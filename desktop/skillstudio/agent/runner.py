@@ -4,7 +4,7 @@ The CLI and the app's Playground both call `execute(RunRequest, on_event, cancel
 same policy `skillstudio exec` would (the workspace's saved sandbox policy, the data folder
 read-write at /data, the offered skills read-only at /skills/<name>, secrets as placeholders with
 the sidecar on their bound domains), runs the loop and saves the redacted transcript under
-`<workspace>/.skillstudio/runs/`. Setup problems raise SkillStudioError before anything runs.
+`<workspace>/.skillstudio/runs/agent/`. Setup problems raise SkillStudioError before anything runs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from skillstudio.agent.hosted import SkillRef, shell_tool
 from skillstudio.agent.loop import AgentRun, EventSink, RunLimits
 from skillstudio.agent.routing import Pin, Routing, plan
 from skillstudio.agent.shell import ShellRunner
-from skillstudio.agent.transcript import Transcript
+from skillstudio.agent.transcript import RUNS_DIR, Transcript
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 
@@ -47,6 +47,7 @@ class RunRequest:
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     memory_limit: str | None = None  # hosted container memory
     skill_refs: dict[str, SkillRef] = field(default_factory=dict)  # hosted: use uploaded versions
+    stream: bool = False  # Responses: stream (text/command deltas reach on_event live)
     stateful: bool = False  # Responses: store the conversation server-side, chain with previous_response_id
     request_timeout_s: float = 300.0
     save: bool = True
@@ -79,7 +80,7 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
     settings = effective_settings(routing.root, routing.pin.name if routing.pin else None)
     data = req.data_dir
     if data is None:
-        data = routing.root / ".skillstudio" / "runs" / transcript.run_id / "data"
+        data = routing.root / RUNS_DIR / transcript.run_id / "data"
         data.mkdir(parents=True, exist_ok=True)
     env = dict(settings.env)
     allow = [*settings.network.allow, *req.allow_domains]
@@ -142,7 +143,9 @@ def execute(req: RunRequest, on_event: EventSink | None = None, cancel: CancelTo
     provider: Any = None
     try:
         client = _client(req)
-        t.base_url = str(client.base_url).rstrip("/")
+        from skillstudio.evals.store import redact_url
+
+        t.base_url = redact_url(str(client.base_url).rstrip("/"))  # no user:password@ or ?key= in the store
         instructions = routing.instructions()
         if req.hosted:
             refs = dict(req.skill_refs)
@@ -164,7 +167,7 @@ def execute(req: RunRequest, on_event: EventSink | None = None, cancel: CancelTo
                 tools = [{"type": "shell", "environment": {"type": "local",
                                                            "skills": [s.local_param() for s in routing.offered]}}]
                 provider = ResponsesProvider(client, req.model, req.prompt, tools, instructions, req.compaction,
-                                             stateful=req.stateful)
+                                             stateful=req.stateful, stream=req.stream)
         AgentRun(provider, routing, t, shell=shell, limits=req.limits, on_event=on_event, cancel=cancel).run()
     finally:
         if t.outcome == "running":  # setup failed before the loop ran

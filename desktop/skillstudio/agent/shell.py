@@ -3,7 +3,8 @@
 Each command of a call runs in its own sandboxed `bash -c` (working directory = the data folder),
 one after the other; `timeout_ms` bounds the whole call (a command that runs out gets outcome
 `timeout` and the rest are not started); `max_output_length` caps the characters of stdout and
-stderr together per command, keeping the head and tail of each stream. Output is redacted before
+stderr together per command (DEFAULT_MAX_OUTPUT when the model sets none, so one noisy command
+cannot flood the context), keeping the head and tail of each stream. Output is redacted before
 it is counted, so the model and the transcript only ever see `[secret:NAME]`.
 """
 
@@ -20,6 +21,7 @@ from skillstudio.sandbox.policy import Policy
 
 SHELL = ("bash", "-c")
 DEFAULT_TIMEOUT_MS = 120_000
+DEFAULT_MAX_OUTPUT = 32_000  # characters per command when the model sets no max_output_length
 
 
 @dataclass
@@ -105,7 +107,7 @@ class ShellRunner:
             limits = self.policy.limits.model_copy(update={"wall_s": remaining})
             res = self.executor.run([*SHELL, command], self.policy.model_copy(update={"limits": limits}), cancel)
             out, err = self._redact(res.stdout), self._redact(res.stderr)
-            out, err, cut = truncate_pair(out, err, max_output_length)
+            out, err, cut = truncate_pair(out, err, DEFAULT_MAX_OUTPUT if max_output_length is None else max_output_length)
             results.append(CommandResult(command, out, err, res.exit_code, timed_out=res.timed_out,
                                          truncated=cut or res.truncated, cancelled=res.cancelled,
                                          duration_s=res.duration_s,

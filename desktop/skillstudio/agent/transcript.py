@@ -4,7 +4,7 @@ The CONTRACT part (`final`, `skills_loaded`, `items` of shell_call / shell_call_
 `usage`, `compactions` as a count) comes first; extra fields follow (run id, model, routing, the
 skills' versions and digests, the policy, events with timings, compaction details, outcome,
 "secret exposed" flags). Every string is redacted as it is added and again when saved, so no secret
-value reaches `.skillstudio/runs/`. Saved atomically as JSON; exportable as Markdown.
+value reaches `.skillstudio/runs/agent/`. Saved atomically as JSON; exportable as Markdown.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from skillstudio.bundle.fileio import atomic_write
 
-RUNS_DIR = Path(".skillstudio") / "runs"
+RUNS_DIR = Path(".skillstudio") / "runs" / "agent"  # beside (not among) the trigger-test runs in runs/
 
 
 def new_run_id() -> str:
@@ -112,35 +112,44 @@ class Transcript:
         return redact_value({**contract, **extra}, self.redactor)  # type: ignore[no-any-return]
 
     def to_markdown(self) -> str:
-        d = self.to_json()
-        lines = [f"# Run {d['run_id']}", "", f"- prompt: {d['prompt']}", f"- model: {d['model']} ({d['provider']}, {d['mode']})",
-                 f"- routing: {d['routing'].get('mode', 'auto')}" + (f" {d['routing']['pin']}" if d['routing'].get('pin') else ""),
-                 f"- outcome: {d['outcome']}" + (f" ({d['stop_reason']})" if d['stop_reason'] else ""),
-                 f"- skills loaded: {', '.join(d['skills_loaded']) or 'none'}",
-                 f"- usage: {d['usage']['input_tokens']} in / {d['usage']['output_tokens']} out, "
-                 f"{d['compactions']} compaction(s)", ""]
-        for v in d["violations"]:
-            lines.append(f"> **Routing violation:** {v}")
-        for item in d["items"]:
-            if item["type"] == "shell_call":
-                lines += ["```console", *[f"$ {c}" for c in item["commands"]], "```"]
-            elif item["type"] == "shell_call_output":
-                body = (item.get("stdout") or "") + (item.get("stderr") or "")
-                lines += [f"exit {item.get('exit_code')}" + (" (timeout)" if item.get("timed_out") else ""),
-                          "```text", body.rstrip("\n"), "```"]
-            elif item["type"] == "message":
-                lines += ["", item.get("text", ""), ""]
-        for c in d["compaction_events"]:
-            lines.append(f"- compaction ({c['strategy']}): {c['before_tokens']} → {c['after_tokens']} tokens")
-        return "\n".join(lines) + "\n"
+        return markdown(self.to_json())
 
     def save(self, workspace_state_dir: Path) -> Path:
-        """Write `<state>/runs/<run_id>.json` atomically; returns the path."""
-        folder = Path(workspace_state_dir) / "runs"
+        """Write `<state>/runs/agent/<run_id>.json` atomically; returns the path."""
+        folder = Path(workspace_state_dir) / "runs" / "agent"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.run_id}.json"
         atomic_write(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
         return path
+
+
+def markdown(d: dict[str, Any]) -> str:
+    """A saved (or live) transcript as Markdown, for reviews and tickets."""
+    lines = [f"# Run {d['run_id']}", "", f"- prompt: {d['prompt']}", f"- model: {d['model']} ({d['provider']}, {d['mode']})",
+             f"- routing: {d['routing'].get('mode', 'auto')}" + (f" {d['routing']['pin']}" if d['routing'].get('pin') else ""),
+             f"- outcome: {d['outcome']}" + (f" ({d['stop_reason']})" if d['stop_reason'] else ""),
+             f"- skills loaded: {', '.join(d['skills_loaded']) or 'none'}",
+             f"- usage: {d['usage']['input_tokens']} in / {d['usage']['output_tokens']} out, "
+             f"{d['compactions']} compaction(s)", ""]
+    for v in d["violations"]:
+        lines.append(f"> **Routing violation:** {v}")
+    marks: dict[int, list[str]] = {}
+    for c in d["compaction_events"]:
+        marks.setdefault(int(c.get("after_item", len(d["items"]))), []).append(
+            f"> ⟲ compaction ({c['strategy']}): {c['before_tokens']} → {c['after_tokens']} tokens")
+    for index, item in enumerate([*d["items"], None]):
+        lines += marks.get(index, [])
+        if item is None:
+            break
+        if item["type"] == "shell_call":
+            lines += ["```console", *[f"$ {c}" for c in item["commands"]], "```"]
+        elif item["type"] == "shell_call_output":
+            body = (item.get("stdout") or "") + (item.get("stderr") or "")
+            lines += [f"exit {item.get('exit_code')}" + (" (timeout)" if item.get("timed_out") else ""),
+                      "```text", body.rstrip("\n"), "```"]
+        elif item["type"] == "message":
+            lines += ["", item.get("text", ""), ""]
+    return "\n".join(lines) + "\n"
 
 
 def load(path: Path) -> dict[str, Any]:

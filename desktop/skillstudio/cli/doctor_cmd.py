@@ -44,12 +44,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build the Docker sandbox image (skipped when it already exists)."""
         from skillstudio.errors import SkillStudioError
+        from skillstudio.resources import resource_path
         from skillstudio.sandbox.docker_backend import connect
         from skillstudio.sandbox.image import build_offline, image_exists, image_tag
 
         if not offline:
             raise SkillStudioError("only the offline build is built in",
-                                   "or run: docker build -t " + image_tag() + " resources/docker")
+                                   f"or run: docker build -t {image_tag()} {resource_path('sandbox')}")
         client = connect(timeout=600)
         if image_exists(client) and not force:
             typer.echo(f"sandbox image {image_tag()} already exists")

@@ -1,10 +1,11 @@
-"""CLI command: `skillstudio run WORKSPACE --prompt P` — one agent run (CONTRACT).
+"""CLI commands: `skillstudio run WORKSPACE --prompt P` — one agent run (CONTRACT) — and `runs`.
 
 The model's shell calls run in the sandbox (or a hosted container with `--hosted`) until its final
-answer; the transcript streams to the terminal and is saved under `.skillstudio/runs/`; `--json F`
+answer; the transcript streams to the terminal and is saved under `.skillstudio/runs/agent/`; `--json F`
 writes CONTRACT's `run --json` shape (F = `-` for stdout). Exit codes: 0 the run finished; 1 a
 pinned skill was not the one used, or the run stopped at a limit without an answer; 2 usage,
 environment or model-server errors; 130 stopped with Ctrl-C (the transcript is kept).
+`skillstudio transcripts WORKSPACE [RUN_ID] [--markdown]` lists saved agent runs or exports one.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ class _Printer:
 
     def __init__(self, console: Console) -> None:
         self.c = console
+        self.streamed = False  # text deltas of the current message were already shown
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("kind")
-        if kind == "item":
+        if kind == "text_delta":
+            self.c.print(escape(str(event.get("delta") or "")), end="")
+            self.streamed = True
+        elif kind == "item":
             self._item(event["item"])
         elif kind == "compaction":
             self.c.print(f"[magenta]⟲ compaction ({event.get('strategy')})[/] "
@@ -43,7 +48,9 @@ class _Printer:
             self.c.print(f"[bold red]✖ {escape(str(event['message']))}[/]")
         elif kind == "usage":
             total = event.get("total") or {}
-            self.c.print(f"[dim]  turn {event['turn']}: {total.get('input_tokens', 0):,} in / "
+            ctx = (f"context {event['context_tokens']:,} tokens ({event.get('context_source')}); "
+                   if "context_tokens" in event else "")
+            self.c.print(f"[dim]  turn {event['turn']}: {ctx}{total.get('input_tokens', 0):,} in / "
                          f"{total.get('output_tokens', 0):,} out tokens so far[/]")
 
     def _item(self, item: dict[str, Any]) -> None:
@@ -61,12 +68,17 @@ class _Printer:
             code = "timeout" if item.get("timed_out") else f"exit {item.get('exit_code')}"
             self.c.print(f"  [{'green' if item.get('exit_code') == 0 else 'red'}]{code}[/]")
         elif item["type"] == "message":
+            if self.streamed:
+                self.c.print()
+                self.streamed = False
+                return
             style = "dim" if item.get("phase") == "commentary" else "bold"
             self.c.print(f"[{style}]{escape(item.get('text') or '')}[/]")
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
+    _register_runs(app)
 
     @app.command("run")
     def run(
@@ -95,6 +107,7 @@ def register(app: typer.Typer) -> None:
         memory_limit: str | None = typer.Option(None, "--memory", help="Hosted container memory: 1g, 4g, 16g, 64g."),
         markdown: Path | None = typer.Option(None, "--markdown", help="Also export the transcript as Markdown."),
         unsandboxed_i_know: bool = typer.Option(False, "--unsandboxed-i-know", help="Allow --sandbox none."),
+        stream: bool = typer.Option(False, "--stream", help="Stream the model's text as it is written."),
         stateful: bool = typer.Option(False, "--stateful",
                                       help="Store the conversation server-side (previous_response_id)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the transcript."),
@@ -137,7 +150,7 @@ def register(app: typer.Typer) -> None:
             limits=RunLimits(max_turns=max_turns, max_tool_calls=max_tool_calls, max_tokens=max_tokens,
                              max_wall_s=max_wall),
             compaction=CompactionSettings(mode=compaction, threshold=compact_threshold),  # type: ignore[arg-type]
-            memory_limit=memory_limit, stateful=stateful)
+            memory_limit=memory_limit, stateful=stateful, stream=stream)
         if refs and not hosted:
             raise SkillStudioError("--skill-ref is for hosted runs", "add --hosted or drop --skill-ref")
         cancel = CancelToken()
@@ -182,3 +195,40 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         err.print(f"skillstudio: the run failed: {escape(t.stop_reason)} — check --base-url, the model and the API key")
         raise typer.Exit(2)
+
+
+def _register_runs(app: typer.Typer) -> None:
+    @app.command("transcripts")
+    def transcripts(
+        workspace: Path = typer.Argument(..., help="The workspace whose saved runs to show."),
+        run_id: str | None = typer.Argument(None, help="Export this run (an id from the list; a unique prefix works)."),
+        as_markdown: bool = typer.Option(False, "--markdown", help="Export the run as Markdown (default JSON)."),
+    ) -> None:
+        """List the saved agent runs of a workspace, or export one as JSON or Markdown."""
+        from skillstudio.agent.transcript import list_runs, load, markdown
+        from skillstudio.errors import SkillStudioError
+
+        paths = list_runs(workspace)
+        if run_id is None:
+            out = Console(highlight=False, soft_wrap=True)
+            if not paths:
+                out.print("no saved runs")
+            for p in paths:
+                try:
+                    d = load(p)
+                except (OSError, ValueError):
+                    out.print(f"{p.stem}  [red](unreadable)[/]")
+                    continue
+                pin = d.get("routing", {}).get("pin")
+                out.print(f"{p.stem}  {d.get('outcome', '?'):<17} {d.get('model', '')}  "
+                          f"{'pinned ' + pin if pin else 'auto'}  {escape(str(d.get('prompt', ''))[:60])}")
+            return
+        found = [p for p in paths if p.stem.startswith(run_id)]
+        if len(found) != 1:
+            raise SkillStudioError(f"{'no' if not found else 'more than one'} saved run matches {run_id!r}",
+                                   f"list them with `skillstudio transcripts {workspace}`")
+        try:
+            doc = load(found[0])
+        except (OSError, ValueError) as exc:
+            raise SkillStudioError(f"cannot read {found[0]}: {exc}", "the file is damaged; delete it") from None
+        sys.stdout.write(markdown(doc) if as_markdown else json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

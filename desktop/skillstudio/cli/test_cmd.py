@@ -70,7 +70,7 @@ def choose_router(provider: Provider | None, offline: bool, base_url: str | None
                                "set OPENAI_API_KEY (or store one in the keyring), or use --offline")
     api_key = key or "no-key-needed"  # local servers (Ollama, vLLM) accept any key
     if provider == Provider.chat:
-        return ChatRouter(model=model, api_key=api_key, base_url=base_url, timeout=timeout)
+        return ChatRouter(model=model, api_key=api_key, base_url=base_url, timeout=timeout, stream=stream)
     return ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=stream, timeout=timeout)
 
 
@@ -149,7 +149,7 @@ def test_command(
                                              help="responses (default with a key/base URL), chat, or offline."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per request attempt."),
     retries: int = typer.Option(4, "--retries", help="Retries on 429/5xx/timeouts/dropped streams."),
-    no_stream: bool = typer.Option(False, "--no-stream", help="Responses: wait for the whole response."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Wait for whole responses (default: stream, for TTFT and early stop)."),
     save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs/."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
     compare: str | None = typer.Option(None, "--compare",
@@ -170,6 +170,12 @@ def test_command(
     suite = build_suite(path)
     for w in suite.warnings:
         err.print(f"[yellow]warning:[/] {w}")
+    store = RunStore(suite.state_dir)
+    # Resolved before running: a typo in --compare must not cost a whole run.
+    if compare in ("previous", "latest") and not store.list():
+        raise SkillStudioError("there is no saved run to compare with yet",
+                               "run `skillstudio test` once without --compare (runs are saved unless --no-save)")
+    baseline = store.load("latest" if compare in ("previous", "latest") else compare) if compare else None
     router = choose_router(provider, offline, base_url, model, timeout, not no_stream, err)
     cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
 
@@ -199,9 +205,7 @@ def test_command(
         signal.signal(signal.SIGINT, previous)
 
     report = metrics.summarize(run)
-    store = RunStore(suite.state_dir)
-    if compare:
-        baseline = store.load("latest" if compare in ("previous", "latest") else compare)
+    if baseline is not None:
         report["compare"] = {"baseline": baseline.get("id"), **metrics.compare(baseline, report)}
     out.print(_table(report, verbose, out.width))
     if compare:
@@ -231,7 +235,78 @@ def test_command(
         raise typer.Exit(1)
 
 
+runs_app = typer.Typer(help="Saved trigger-test runs: list, export again, compare.", no_args_is_help=True)
+
+
+def _store(workspace: Path) -> Any:
+    from skillstudio.evals.store import RunStore
+
+    if not workspace.is_dir():
+        raise SkillStudioError(f"{workspace}: no such folder", "give the workspace the runs were made in")
+    return RunStore(workspace / ".skillstudio")
+
+
+@runs_app.command("list")
+def runs_list(workspace: Path = typer.Argument(..., help="The workspace (or skill) folder.")) -> None:
+    """List saved runs, oldest first."""
+    store = _store(workspace)
+    out = Console()
+    t = Table(title=f"Saved runs in {store.folder}", title_justify="left")
+    for col in ("id", "model", "provider", "cases", "passed", "failed", "errors", "accuracy", "runs"):
+        t.add_column(col, no_wrap=True)
+    for path in store.list():
+        r = store.load(path)
+        s = r.get("summary", {})
+        t.add_row(str(r.get("id", path.stem)), str(r.get("model")), str(r.get("provider")), str(s.get("cases")),
+                  str(s.get("passed")), str(s.get("failed")), str(s.get("errors")), str(s.get("accuracy")),
+                  str(r.get("runs")))
+    out.print(t)
+
+
+@runs_app.command("export")
+def runs_export(
+    workspace: Path = typer.Argument(..., help="The workspace (or skill) folder."),
+    run: str = typer.Argument("latest", help="Run id, run file, 'latest' or 'previous'."),
+    json_out: Path | None = typer.Option(None, "--json"),
+    junit_out: Path | None = typer.Option(None, "--junit"),
+    html_out: Path | None = typer.Option(None, "--html"),
+    csv_out: Path | None = typer.Option(None, "--csv"),
+) -> None:
+    """Write the reports of a saved run again, without asking any model."""
+    from skillstudio.evals import reports
+
+    report = _store(workspace).load(run)
+    targets = [(json_out, reports.to_json), (junit_out, reports.to_junit), (html_out, reports.to_html),
+               (csv_out, reports.to_csv)]
+    if not any(t for t, _ in targets):
+        raise SkillStudioError("nothing to export", "give --json, --junit, --html and/or --csv")
+    for target, render in targets:
+        if target is not None:
+            reports.write(target, render(report))
+
+
+@runs_app.command("compare")
+def runs_compare(
+    workspace: Path = typer.Argument(..., help="The workspace (or skill) folder."),
+    a: str = typer.Argument(..., help="Baseline run (id, file, 'previous')."),
+    b: str = typer.Argument("latest", help="Run compared with it (default: latest)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the comparison as JSON."),
+) -> None:
+    """Cases that flipped between two runs, deltas, and McNemar's exact test on the paired outcomes."""
+    import json
+
+    from skillstudio.evals import metrics, reports
+
+    store = _store(workspace)
+    base, other = store.load(a), store.load(b)
+    diff = {"baseline": base.get("id"), "compared": other.get("id"), **metrics.compare(base, other)}
+    _print_compare(Console(), diff)
+    if json_out is not None:
+        reports.write(json_out, json.dumps(diff, indent=2, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.command("test")(test_command)
+    app.add_typer(runs_app, name="runs")
 

@@ -226,3 +226,30 @@ def run_suite_sync(suite: Suite, router: Router, settings: RunSettings | None = 
                    cancel: CancelToken | None = None, progress: Progress | None = None,
                    cache: ResultCache | None = None) -> SuiteRun:
     return asyncio.run(run_suite(suite, router, settings, cancel=cancel, progress=progress, cache=cache))
+
+
+async def try_prompt(suite: Suite, router: Router, prompt: str, *, timeout_s: float = 60.0) -> RouteResult:
+    """One prompt against the whole catalog ("Try a prompt"): which skill would the model read?
+
+    One attempt, no cache: the user is looking at this answer right now. Transport trouble becomes a
+    SkillStudioError with the server's reason.
+    """
+    from skillstudio.errors import SkillStudioError
+    from skillstudio.evals.suite import SuiteCase
+
+    if not prompt.strip():
+        raise SkillStudioError("the prompt is empty", "type what a user would ask")
+    router.prepare(suite)
+    try:
+        return await asyncio.wait_for(router.route(RouteRequest(SuiteCase(-1, "", prompt, "trigger"), 0)),
+                                      timeout_s)
+    except TimeoutError:
+        raise SkillStudioError(f"no answer within {timeout_s:g} s", "try again or raise the timeout") from None
+    except RouterError as exc:
+        raise SkillStudioError(f"the model request failed: {exc}", "check the API key, base URL and model") from None
+    finally:
+        await router.aclose()
+
+
+def try_prompt_sync(suite: Suite, router: Router, prompt: str, *, timeout_s: float = 60.0) -> RouteResult:
+    return asyncio.run(try_prompt(suite, router, prompt, timeout_s=timeout_s))

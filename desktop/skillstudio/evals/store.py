@@ -67,8 +67,12 @@ class RunStore:
         path = Path(ref)
         if not path.is_file():
             runs = self.list()
-            if str(ref) in ("latest", "previous") and len(runs) >= (1 if ref == "latest" else 2):
-                path = runs[-1] if ref == "latest" else runs[-2]
+            if str(ref) in ("latest", "previous"):
+                need = 1 if ref == "latest" else 2
+                if len(runs) < need:
+                    raise SkillStudioError(f"there is no {ref} run yet ({len(runs)} saved)",
+                                           "run `skillstudio test` first; runs are saved unless --no-save")
+                path = runs[-need]
             else:
                 path = self.folder / f"{ref}.json"
         try:

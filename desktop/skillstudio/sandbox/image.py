@@ -1,6 +1,6 @@
 """The Docker sandbox image, built offline from the machine's own Debian sources when missing.
 
-Engines that can pull use `resources/docker/Dockerfile`. Engines that cannot (air-gapped, no
+Engines that can pull use `resources/sandbox/Dockerfile`. Engines that cannot (air-gapped, no
 registry) get the same image from `mmdebstrap --variant=apt --include=<packages.txt> <suite>`
 with this machine's apt sources (never a hard-coded mirror), then `docker import`. The tag carries
 a hash of the recipe, so a changed recipe builds a new image and an existing one is reused.
@@ -28,7 +28,7 @@ Progress = Callable[[str], None]
 
 
 def packages() -> list[str]:
-    lines = resource_path("docker", "packages.txt").read_text(encoding="utf-8").splitlines()
+    lines = resource_path("sandbox", "packages.txt").read_text(encoding="utf-8").splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
@@ -81,10 +81,10 @@ def build_offline(client: Any, progress: Progress | None = None) -> str:
     sources = _apt_sources()
     if mmdebstrap is None:
         raise EnvironmentProblem("mmdebstrap is not installed, so the sandbox image cannot be built offline",
-                                 "apt-get install mmdebstrap, or build resources/docker/Dockerfile with an engine that can pull")
+                                 "apt-get install mmdebstrap, or build resources/sandbox/Dockerfile with an engine that can pull")
     if suite is None or not sources:
         raise EnvironmentProblem("this machine has no Debian/Ubuntu apt sources to build the sandbox image from",
-                                 f"build resources/docker/Dockerfile on an engine that can pull and tag it {tag}")
+                                 f"build resources/sandbox/Dockerfile on an engine that can pull and tag it {tag}")
     with tempfile.TemporaryDirectory(prefix="ss-image-") as tmp:
         tar = os.path.join(tmp, "rootfs.tar")
         argv = [mmdebstrap, "--variant=apt", "--include=" + ",".join(packages()), suite, tar, *sources]

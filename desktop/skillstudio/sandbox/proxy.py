@@ -16,7 +16,10 @@ that is a few hundred lines of stdlib asyncio.
 Extension point (the secrets layer): an `Interceptor` decides per allowed host whether it takes
 over a CONNECT tunnel (`wants(host, port)`); if so `handle(host, port, reader, writer)` gets the
 client's streams right after the proxy answered `200`, so it can terminate TLS there. Plain-HTTP
-requests are never intercepted.
+requests to such a host go to `handle_http(host, port, head, reader, writer, log)` instead of being
+forwarded blind, so a secret (placeholder or value) in cleartext is substituted or refused exactly
+as inside a tunnel. `log(method, allowed, reason)` adds the interceptor's own decisions (a request
+refused for carrying a secret) to the proxy's event log.
 """
 
 from __future__ import annotations
@@ -55,14 +58,22 @@ class ProxyEvent:
         return f"{verdict} {self.method} {self.host}:{self.port}" + (f" ({self.reason})" if self.reason else "")
 
 
+DecisionLog = Callable[[str, bool, str], None]  # (method, allowed, reason) for the current host:port
+
+
 class Interceptor(Protocol):
-    """Takes over CONNECT tunnels to some hosts (the secrets layer terminates TLS there)."""
+    """Takes over traffic to some hosts (the secrets layer terminates TLS there)."""
 
     def wants(self, host: str, port: int) -> bool: ...
 
     async def handle(self, host: str, port: int, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+                     writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
         """Serve one tunnel after the proxy answered `200 Connection established`; closes `writer`."""
+        ...
+
+    async def handle_http(self, host: str, port: int, head: bytes, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+        """Serve one plain-HTTP request whose head (absolute-form target) the proxy already read."""
         ...
 
 
@@ -204,10 +215,16 @@ class EgressProxy:
             return
         self._log(method, host, port, True)
         interceptor = self.interceptor
-        if method.upper() == "CONNECT" and interceptor is not None and interceptor.wants(host, port):
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            await writer.drain()
-            await interceptor.handle(host, port, reader, writer)
+        if interceptor is not None and interceptor.wants(host, port):
+            def log(m: str, allowed: bool, reason: str) -> None:
+                self._log(m, host, port, allowed, reason)
+
+            if method.upper() == "CONNECT":
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await writer.drain()
+                await interceptor.handle(host, port, reader, writer, log)
+            else:
+                await interceptor.handle_http(host, port, head, reader, writer, log)
             return
         try:
             up_reader, up_writer = await self.open_upstream(host, port)

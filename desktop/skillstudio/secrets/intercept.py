@@ -18,12 +18,13 @@ from typing import Any
 
 import h11
 
+from skillstudio.sandbox.proxy import DecisionLog
 from skillstudio.secrets.placeholders import SecretSession
 from skillstudio.secrets.redact import Redactor
 from skillstudio.secrets.substitute import HttpRequest, SecretEgressRefused, Substituter
 from skillstudio.secrets.tls_ca import LocalCA
 
-log = logging.getLogger("skillstudio.secrets.intercept")
+log_ = logging.getLogger("skillstudio.secrets.intercept")
 MAX_BODY = 64 * 1024 * 1024
 _READ = 65536
 _HOP_BY_HOP = {b"transfer-encoding", b"expect", b"proxy-connection", b"proxy-authorization", b"keep-alive",
@@ -56,30 +57,55 @@ class SecretInterceptor:
         """Whether the proxy should hand this tunnel to us instead of splicing it blind."""
         return self.substituter.should_intercept(host)
 
-    async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     log: DecisionLog | None = None) -> None:
         """Serve one tunnel after the proxy sent `200 Connection established`; closes `writer`."""
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection] | None = None
         try:
             await writer.start_tls(self.ca.server_context(host))
+        except (TimeoutError, ConnectionError, ssl.SSLError, OSError) as exc:
+            log_.debug("TLS with the client for %s:%s failed: %s", host, port, exc)
+            await _close(writer)
+            return
+        await self._serve(host, port, reader, writer, b"", tls=True, log=log)
+
+    async def handle_http(self, host: str, port: int, head: bytes, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+        """Serve plain-HTTP requests (absolute-form targets) the proxy read `head` of; closes `writer`.
+
+        The same rules as inside a TLS tunnel: a secret to an unbound host is refused, a bound
+        placeholder is substituted. One request per connection, as the proxy's blind path does.
+        """
+        await self._serve(host, port, reader, writer, head, tls=False, log=log)
+
+    async def _serve(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     first: bytes, *, tls: bool, log: DecisionLog | None) -> None:
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection] | None = None
+        try:
             client = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+            if first:
+                client.receive_data(first)
             while True:
                 req = await self._read_request(client, reader, writer)
                 if req is None:
                     break
+                if not tls:
+                    req.target = _origin_form(req.target)
                 try:
                     req = self.substituter.rewrite(host, port, req)
                 except SecretEgressRefused as exc:
+                    if log is not None:
+                        log(req.method.decode("latin-1"), False, f"carries secret {exc.name}, not bound to {exc.host}")
                     await self._reply(client, writer, 403, f"skillstudio sidecar: {exc}\n")
                     break
                 if upstream is None:
                     try:
-                        upstream = await self._connect(host, port)
+                        upstream = await self._connect(host, port, tls=tls)
                     except (TimeoutError, OSError, ssl.SSLError) as exc:
-                        log.warning("upstream %s:%s failed: %s", host, port, exc)
+                        log_.warning("upstream %s:%s failed: %s", host, port, exc)
                         await self._reply(client, writer, 502, f"skillstudio sidecar: cannot reach {host}:{port}: {exc}\n")
                         break
                 keep = await self._forward(req, upstream, client, writer)
-                if not keep or client.our_state is not h11.DONE or client.their_state is not h11.DONE:
+                if not tls or not keep or client.our_state is not h11.DONE or client.their_state is not h11.DONE:
                     break
                 client.start_next_cycle()
                 if upstream[2].our_state is h11.DONE and upstream[2].their_state is h11.DONE:
@@ -89,7 +115,7 @@ class SecretInterceptor:
                     upstream = None
         except (TimeoutError, _Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError,
                 h11.ProtocolError) as exc:
-            log.debug("tunnel to %s:%s ended: %s", host, port, exc)
+            log_.debug("connection to %s:%s ended: %s", host, port, exc)
         finally:
             if upstream is not None:
                 await _close(upstream[1])
@@ -141,10 +167,14 @@ class SecretInterceptor:
 
     # ------------------------------------------------------------------ upstream side
 
-    async def _connect(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]:
+    async def _connect(self, host: str, port: int, tls: bool = True,
+                       ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]:
         addr, aport = self.upstream_addresses.get((host, port), (host, port))
-        r, w = await asyncio.wait_for(
-            asyncio.open_connection(addr, aport, ssl=self.upstream_ssl, server_hostname=host), self.timeout)
+        if tls:
+            opening = asyncio.open_connection(addr, aport, ssl=self.upstream_ssl, server_hostname=host)
+        else:
+            opening = asyncio.open_connection(addr, aport)
+        r, w = await asyncio.wait_for(opening, self.timeout)
         return r, w, h11.Connection(h11.CLIENT, max_incomplete_event_size=256 * 1024)
 
     async def _forward(self, req: HttpRequest, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection],
@@ -195,6 +225,15 @@ class SecretInterceptor:
                 return True
             elif isinstance(event, h11.ConnectionClosed):
                 return False
+
+
+def _origin_form(target: bytes) -> bytes:
+    """`http://host/p?q` -> `/p?q` (what the origin server expects; Host stays in the headers)."""
+    if target[:7].lower() != b"http://":
+        return target
+    rest = target[7:]
+    slash = rest.find(b"/")
+    return rest[slash:] if slash >= 0 else b"/"
 
 
 def _has_body(method: bytes, status: int) -> bool:

@@ -50,5 +50,5 @@ def run_app(workspace: Path | None) -> int:
     window = MainWindow(settings)
     window.open_workspace(root)
     window.show()
-    window.when_painted(window.offer_recovery)  # the window is on screen before any question
+    window.when_painted(window.recovery.offer)  # the window is on screen before any question
     return int(app.exec())

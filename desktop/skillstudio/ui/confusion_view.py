@@ -11,8 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 GOOD = QColor(46, 139, 74)
@@ -20,11 +28,13 @@ BAD = QColor(208, 56, 43)
 NEUTRAL = QColor(63, 110, 190)  # the "none" row: a no_trigger case may rightly go to another skill
 
 
-def _blend(colour: QColor, strength: float) -> QColor:
-    """`colour` over white at `strength` (0..1), opaque so text contrast can be computed."""
+def _blend(colour: QColor, strength: float, base: QColor) -> QColor:
+    """`colour` over the table's `base` at `strength` (0..1): opaque, so text contrast can be computed,
+    and an empty cell is the theme's own background (light or dark), never a white hole."""
     s = max(0.0, min(1.0, strength))
-    return QColor(round(255 + (colour.red() - 255) * s), round(255 + (colour.green() - 255) * s),
-                  round(255 + (colour.blue() - 255) * s))
+    return QColor(round(base.red() + (colour.red() - base.red()) * s),
+                  round(base.green() + (colour.green() - base.green()) * s),
+                  round(base.blue() + (colour.blue() - base.blue()) * s))
 
 
 def _text_on(bg: QColor) -> QColor:
@@ -83,7 +93,10 @@ class ConfusionModel(QAbstractTableModel):
             return str(v) if v else ""
         if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             hue = GOOD if diagonal else NEUTRAL if self._rows[r] == "none" else BAD
-            bg = _blend(hue, 0.12 + 0.78 * share if v else 0.0)
+            base = QApplication.palette().color(QPalette.ColorRole.Base)
+            bg = _blend(hue, 0.15 + 0.75 * share if v else 0.0, base)
+            if not v and role == Qt.ItemDataRole.BackgroundRole:
+                return None  # the view's own background
             return QBrush(bg if role == Qt.ItemDataRole.BackgroundRole else _text_on(bg))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -33,11 +33,13 @@ from skillstudio.ui import prompts
 from skillstudio.ui.analysis import CheckResult
 from skillstudio.ui.cases_editor import TriggerCasesEditor
 from skillstudio.ui.command_palette import CommandPalette
+from skillstudio.ui.disk_sync import DiskSync
 from skillstudio.ui.editor_tab import EditorTab
-from skillstudio.ui.file_watch import ExternalChangeWatcher
+from skillstudio.ui.fix_controller import FixController
 from skillstudio.ui.live_check import LiveChecker
+from skillstudio.ui.main_actions import install_actions
 from skillstudio.ui.problems_panel import ProblemsPanel
-from skillstudio.ui.recovery import RecoveryStore
+from skillstudio.ui.recovery_controller import RecoveryController
 from skillstudio.ui.resources import apply_theme, load_icon
 from skillstudio.ui.settings import AppSettings
 from skillstudio.ui.settings_dialog import SettingsDialog
@@ -48,7 +50,6 @@ from skillstudio.ui.wizard import NewSkillWizard
 from skillstudio.ui.workers import WorkerPool
 from skillstudio.ui.workspace_tree import WorkspaceTree
 
-AUTOSAVE_MS = 3000
 APP_NAME = "Skill Studio"
 
 
@@ -79,12 +80,10 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
         self.pool = WorkerPool(self, max_threads=2)
-        self.recovery = RecoveryStore()
         self.workspace_root: Path | None = None
         self.workspace: Workspace | None = None
         self._load_job: int | None = None
         self._checkers: dict[QWidget, LiveChecker] = {}  # editor or cases tab -> its skill's live check
-        self._autosaved: dict[str, str] = {}  # recovery key -> text last written there
         self._closing = False
         self._open_after_load: Path | None = None
         self._after_load_message: str | None = None
@@ -120,7 +119,6 @@ class MainWindow(QMainWindow):
 
         self.problems = ProblemsPanel()
         self.problems.sig_activated.connect(self.go_to_problem)
-        self.problems.sig_fix_requested.connect(self.apply_fix)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("dock_problems")
         self.problems_dock.setWidget(self.problems)
@@ -137,20 +135,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.statusBar().addPermanentWidget(self.token_meter)
 
-        self.watcher = ExternalChangeWatcher(self)
-        self.watcher.sig_changed.connect(self._on_external_change)
-        self.root_watcher = QFileSystemWatcher(self)  # skill folders added or removed by other tools
-        self.root_watcher.directoryChanged.connect(self._on_root_changed)
-        self._root_timer = QTimer(self)
-        self._root_timer.setSingleShot(True)
-        self._root_timer.setInterval(300)
-        self._root_timer.timeout.connect(self._check_root)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_MS)
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
+        self.recovery = RecoveryController(self)  # autosave of unsaved buffers, restore after a crash
+        self.disk = DiskSync(self)  # changes made by other programs
+        self.fixes = FixController(self)
+        self.problems.sig_fix_requested.connect(self.fixes.apply)
 
-        self._make_actions()
+        install_actions(self)
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -221,9 +211,7 @@ class MainWindow(QMainWindow):
             return False
         self.workspace_root = root
         self.workspace = None
-        if self.root_watcher.directories():
-            self.root_watcher.removePaths(self.root_watcher.directories())
-        self.root_watcher.addPath(str(root))
+        self.disk.watch_root(root)
         self.setWindowTitle(f"{root.name} — {APP_NAME}")
         self.settings.add_recent_workspace(root)
         self.tree.show_message(f"Loading {root.name}…")
@@ -254,8 +242,17 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._run_after_paint)
         return handled
 
+    @property
+    def loading(self) -> bool:
+        return self._load_job is not None
+
     @Slot()
-    def reload_workspace(self) -> None:
+    def reload_workspace(self, message: str | None = None, select: Path | None = None) -> None:
+        """Read the workspace again (on a worker); `message` is shown and `select` selected when done."""
+        if message is not None:
+            self._after_load_message = message
+        if select is not None:
+            self._open_after_load = select
         if self.workspace_root is None:
             return
         if self._load_job is not None:
@@ -294,6 +291,11 @@ class MainWindow(QMainWindow):
                 self.tree.select_skill(skill_dir)
         self._update_center()
         self.sig_workspace_loaded.emit(ws)
+
+    def recheck(self, doc: QWidget) -> None:
+        checker = self._checkers.get(doc)
+        if checker is not None:
+            checker.request()
 
     @Slot(int, object)
     def _on_skill_reloaded(self, _job: int, skill: object) -> None:
@@ -390,17 +392,17 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             prompts.show_error(self, "Open file", f"Cannot open {path.name}: {exc}")
             return None
-        self._add_tab(tab)
+        self.add_editor_tab(tab)
         return tab
 
-    def _add_tab(self, tab: EditorTab) -> None:
+    def add_editor_tab(self, tab: EditorTab) -> None:
         tab.sig_dirty_changed.connect(self._on_dirty_changed)
         tab.sig_saved.connect(self._on_tab_saved)
         tab.editor.cursorPositionChanged.connect(self._update_cursor_label)
         index = self.tabs.addTab(tab, tab.title)
         self.tabs.setTabToolTip(index, str(tab.path or tab.title))
         if tab.path is not None:
-            self.watcher.watch(tab.path)
+            self.disk.files.watch(tab.path)
         checker = self._attach_checker(tab, tab.skill_dir,
                                        tab.buffer_text if tab.mode == "skill" else None)
         if checker is not None and tab.mode == "skill":
@@ -462,7 +464,7 @@ class MainWindow(QMainWindow):
             if i >= 0:
                 self.tabs.setTabText(i, ("● " if dirty else "") + self.doc_title(doc))
             if not dirty and isinstance(doc, EditorTab):
-                self._discard_recovery(doc)
+                self.recovery.discard(doc)
 
     @Slot(int)
     def _on_current_tab_changed(self, _index: int) -> None:
@@ -596,7 +598,7 @@ class MainWindow(QMainWindow):
         if other is not None and other is not tab and other.dirty:
             prompts.show_error(self, "Save as", f"{other.title} is open with unsaved edits: save or close it first.")
             return False
-        old_key = self._recovery_key(tab)
+        old_key = RecoveryController.key(tab)
         old_path = tab.path
         try:
             saved = tab.save(path)
@@ -604,12 +606,11 @@ class MainWindow(QMainWindow):
             prompts.show_error(self, "Save", f"Could not save {tab.title}: {exc}. Your text is still in the editor "
                                "(and in the recovery area); try Save As… to another folder.")
             return False
-        self.recovery.discard(old_key)
-        self._autosaved.pop(old_key, None)
+        self.recovery.discard(tab, old_key)
         if old_path != saved:
             # a new name can mean a new kind of file or another skill: show it in a fresh tab
             index, cursor_line = self.tabs.indexOf(tab), tab.editor.current_line()
-            self._remove_tab(index)
+            self.remove_tab(index)
             new_tab = self.tab_for(saved) or self.open_file(saved)
             if new_tab is not None:
                 if new_tab.dirty or new_tab.disk_text != new_tab.buffer_text():
@@ -707,9 +708,7 @@ class MainWindow(QMainWindow):
         if not wizard.exec() or wizard.created_path() is None:
             return None
         created = Path(wizard.created_path())  # type: ignore[arg-type]
-        self._open_after_load = created
-        self._after_load_message = f"Created {created.name}"
-        self.reload_workspace()
+        self.reload_workspace(f"Created {created.name}", select=created)
         md = find_skill_md(created)
         if md is not None:
             self.open_file(md)
@@ -723,7 +722,7 @@ class MainWindow(QMainWindow):
             answer = prompts.ask_save_changes(self, [self.doc_title(doc)])
             if answer == "cancel" or (answer == "save" and not self.save_doc(doc)):
                 return False
-        self._remove_tab(index)
+        self.remove_tab(index)
         return True
 
     @Slot()
@@ -731,13 +730,13 @@ class MainWindow(QMainWindow):
         if self.tabs.count():
             self.close_tab(self.tabs.currentIndex())
 
-    def _remove_tab(self, index: int) -> None:
+    def remove_tab(self, index: int) -> None:
         tab = self.tabs.widget(index)
         self.tabs.removeTab(index)
         if isinstance(tab, EditorTab):
-            self._discard_recovery(tab)
+            self.recovery.discard(tab)
             if tab.path is not None and self.tab_for(tab.path) is None:
-                self.watcher.unwatch(tab.path)
+                self.disk.files.unwatch(tab.path)
         checker = self._checkers.pop(tab, None)
         if checker is not None:
             checker.sig_checked.disconnect(self._on_checked)
@@ -756,7 +755,7 @@ class MainWindow(QMainWindow):
             if answer == "save" and not all([self.save_doc(d) for d in dirty]):
                 return False
         while self.tabs.count():
-            self._remove_tab(0)
+            self.remove_tab(0)
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
@@ -771,7 +770,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._closing = True
-        self.autosave_timer.stop()
+        self.recovery.stop()
         self.settings.set_value("ui/geometry", self.saveGeometry())
         self.settings.sync()
         self.versions.shutdown()

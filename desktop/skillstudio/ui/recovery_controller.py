@@ -21,13 +21,13 @@ AUTOSAVE_MS = 3000
 
 
 class RecoveryController(QObject):
-    def __init__(self, window: MainWindow, interval_ms: int = AUTOSAVE_MS) -> None:
+    def __init__(self, window: MainWindow, interval_ms: int | None = None) -> None:
         super().__init__(window)
         self.win = window
         self.store = RecoveryStore()
         self._written: dict[str, str] = {}  # recovery key -> text last written there
         self.timer = QTimer(self)
-        self.timer.setInterval(interval_ms)
+        self.timer.setInterval(interval_ms or AUTOSAVE_MS)
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
 

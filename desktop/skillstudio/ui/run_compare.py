@@ -35,7 +35,7 @@ from skillstudio.evals import metrics
 from skillstudio.evals.store import RunStore
 from skillstudio.ui.test_summary import fmt_ratio, fmt_seconds, make_banner
 
-MAX_RUNS_LISTED = 200
+MAX_RUNS_LISTED = 60  # newest first; each saved run is read once and then kept
 FIXED_BG, BROKE_BG = QColor("#d9f2df"), QColor("#fbdcdc")
 FIXED_FG, BROKE_FG = QColor("#17692f"), QColor("#9b1c1c")
 
@@ -101,6 +101,7 @@ class RunCompareWidget(QWidget):
         super().__init__(parent)
         self._store: RunStore | None = None
         self._reports: dict[str, dict[str, Any]] = {}
+        self._loaded: dict[Path, dict[str, Any]] = {}  # file -> report, so a refresh reads only new runs
         self.comparison: dict[str, Any] | None = None
 
         self.run_a = QComboBox()
@@ -189,6 +190,7 @@ class RunCompareWidget(QWidget):
 
     def set_workspace(self, path: Path) -> None:
         self._store = RunStore(Path(path) / ".skillstudio")
+        self._loaded.clear()
         self.refresh()
 
     @Slot()
@@ -200,10 +202,14 @@ class RunCompareWidget(QWidget):
             combo.clear()
         if self._store is not None:
             for path in reversed(saved_runs(self._store)[-MAX_RUNS_LISTED:]):
-                try:
-                    report = self._store.load(path)
-                except SkillStudioError:
-                    continue  # a damaged file is skipped, the rest still compare
+                report = self._loaded.get(path)
+                if report is None:
+                    try:
+                        report = self._store.load(path)
+                    except SkillStudioError:
+                        continue  # a damaged file is skipped, the rest still compare
+                    report.pop("requests_log", None)  # not needed to compare; can be large
+                    self._loaded[path] = report
                 run_id = str(report.get("id") or path.stem)
                 self._reports[run_id] = report
                 for combo in (self.run_a, self.run_b):

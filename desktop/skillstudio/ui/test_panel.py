@@ -13,20 +13,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +44,7 @@ from skillstudio.ui.rate_bar_delegate import RateBarDelegate
 from skillstudio.ui.run_compare import RunCompareWidget, run_label, saved_runs
 from skillstudio.ui.test_provider import ProviderForm
 from skillstudio.ui.test_results_model import (
+    CASE_ROLE,
     COL_EXPECT,
     COL_PROMPT,
     COL_RATE,
@@ -57,6 +62,11 @@ from skillstudio.ui.test_summary import ESTIMATE_TEXT, TestSummaryView, make_ban
 from skillstudio.ui.test_worker import SuiteJob, SuiteJobResult, SuiteJobSignals
 
 ALL_SKILLS = ""
+PROMPT_MIN_W = 260
+EXPORT_FORMATS = (("HTML report (self-contained)…", "html"), ("JSON (test --json)…", "json"),
+                  ("JUnit XML (for CI)…", "junit"), ("CSV of the cases…", "csv"))
+EXPORT_FILTERS = {"html": "HTML (*.html)", "json": "JSON (*.json)", "junit": "JUnit XML (*.xml)", "csv": "CSV (*.csv)"}
+EXPORT_SUFFIX = {"html": ".html", "json": ".json", "junit": ".xml", "csv": ".csv"}
 
 
 def fmt_eta(seconds: float) -> str:
@@ -75,6 +85,7 @@ class TestPanel(QWidget):
 
     __test__ = False
     sig_run_finished = Signal(object)  # the report dict (evals.metrics.summarize), also after a cancel
+    sig_case_activated = Signal(object, str)  # skill folder (Path), prompt — a double-clicked result row
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,9 +117,22 @@ class TestPanel(QWidget):
             sc = QShortcut(seq, self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
+        self.export_button = QToolButton()
+        self.export_button.setObjectName("export_report")
+        self.export_button.setText("Export")
+        self.export_button.setToolTip("Save the shown run as an HTML, JSON, JUnit or CSV report")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for label, fmt in EXPORT_FORMATS:
+            act = menu.addAction(label)
+            act.setData(fmt)
+        menu.triggered.connect(self._on_export_action)
+        self.export_button.setMenu(menu)
+        self.export_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         buttons = QVBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.provider, 1)
@@ -119,7 +143,7 @@ class TestPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
+        self.progress.setFormat("ready")
         self.status = QLabel("")
         self.status.setObjectName("test_status")
         self.status.setMinimumWidth(260)
@@ -148,15 +172,17 @@ class TestPanel(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(COL_RATE, RateBarDelegate(self.table))
+        self.table.doubleClicked.connect(self._on_row_activated)
+        self.table.setToolTip("Double-click a case to open its skill's trigger cases")
         hh = self.table.horizontalHeader()
         hh.setStretchLastSection(False)
         for col in (COL_SKILL, COL_EXPECT, COL_RATE, COL_RESULT):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(COL_SELECTED, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Stretch)
         hh.resizeSection(COL_SELECTED, 190)
-        hh.resizeSection(COL_WHY, 300)
+        self.table.viewport().installEventFilter(self)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
 
         self.filter_mode = QComboBox()
@@ -193,7 +219,10 @@ class TestPanel(QWidget):
         results = QWidget()
         rl = QVBoxLayout(results)
         rl.setContentsMargins(0, 4, 0, 0)
-        rl.addLayout(filters)
+        self.filters = QWidget()
+        filters.setContentsMargins(0, 0, 0, 0)
+        self.filters.setLayout(filters)
+        rl.addWidget(self.filters)
         rl.addWidget(self.results_stack, 1)
 
         self.confusion = ConfusionView()
@@ -230,7 +259,7 @@ class TestPanel(QWidget):
             self._serial += 1
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-            self.progress.setFormat("idle")
+            self.progress.setFormat("ready")
             self.status.setText("")
         self._workspace = Path(path)
         self.compare.set_workspace(self._workspace)
@@ -269,6 +298,7 @@ class TestPanel(QWidget):
         self._signals = SuiteJobSignals()
         self._signals.setProperty("serial", self._serial)
         self._signals.sig_progress.connect(self._on_progress)
+        self._signals.sig_partial.connect(self._on_partial)
         self._signals.sig_done.connect(self._on_done)
         self._started = time.monotonic()
         self.notice.hide()
@@ -312,6 +342,14 @@ class TestPanel(QWidget):
         self.status.setText(" · ".join(parts) if parts else "waiting for the first answer…")
 
     @Slot(object)
+    def _on_partial(self, report: object) -> None:
+        """The requests finished so far, shown while the run goes on (not saved, not signalled)."""
+        if not self._is_current() or self._token is None or self._token.cancelled:
+            return
+        assert isinstance(report, dict)
+        self._show_report(report, partial=True)
+
+    @Slot(object)
     def _on_done(self, result: object) -> None:
         if not self._is_current():
             return
@@ -348,18 +386,20 @@ class TestPanel(QWidget):
             self._info("; ".join(report["warnings"]))
         if result.saved_to is not None:
             self.compare.refresh()
+        self._update_buttons()
         self.sig_run_finished.emit(report)
 
     # ------------------------------------------------------------------ showing a report
 
-    def _show_report(self, report: dict[str, Any] | None) -> None:
-        self.report = report
+    def _show_report(self, report: dict[str, Any] | None, *, partial: bool = False) -> None:
+        self.report = None if partial else report
         self.model.set_report(report)
         self.summary.set_report(report)
         self.summary.setVisible(report is not None)
         self.confusion.set_confusion(report["confusion"] if report else None)
-        self.chart.set_requests(self.requests_log if report else None,
-                                estimate=bool(report and report.get("estimate")))
+        if not partial:
+            self.chart.set_requests(self.requests_log if report else None,
+                                    estimate=bool(report and report.get("estimate")))
         self.estimate_banner.setVisible(bool(report and report.get("estimate")))
         current = self.filter_skill.currentData()
         self.filter_skill.blockSignals(True)
@@ -374,8 +414,11 @@ class TestPanel(QWidget):
                                "trigger case of this workspace against the whole skill catalog."
                                if self._workspace else "Open a workspace to test its skills' trigger cases.")
             self.results_stack.setCurrentWidget(self.empty)
+            self.filters.hide()
         else:
+            self.filters.show()
             self.results_stack.setCurrentWidget(self.table)
+            self._fit_columns()
         self._on_filter()
 
     @Slot()
@@ -391,6 +434,56 @@ class TestPanel(QWidget):
         self.filter_mode.setCurrentIndex(self.filter_mode.findData(mode))
         self.filter_skill.setCurrentIndex(max(0, self.filter_skill.findData(skill)))
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """The prompt gets most of the free width (never less than PROMPT_MIN_W); "why" the rest."""
+        hh = self.table.horizontalHeader()
+        fixed = sum(hh.sectionSize(c) for c in range(self.model.columnCount()) if c not in (COL_PROMPT, COL_WHY))
+        free = self.table.viewport().width() - fixed
+        hh.resizeSection(COL_PROMPT, max(PROMPT_MIN_W, int(free * 0.62)))
+
+    @Slot(QModelIndex)
+    def _on_row_activated(self, index: QModelIndex) -> None:
+        case = index.data(CASE_ROLE)
+        if not case or self._workspace is None:
+            return
+        folder = self._workspace / case["skill"]
+        self.sig_case_activated.emit(folder if folder.is_dir() else self._workspace, case["prompt"])
+
+    # ------------------------------------------------------------------ export
+
+    @Slot(QAction)
+    def _on_export_action(self, action: QAction) -> None:
+        fmt = str(action.data())
+        if self.report is None:
+            self._warn("Nothing to export yet: run the trigger cases first (Ctrl+R).")
+            return
+        stamp = str(self.report.get("started_at") or "run")[:19].replace(":", "").replace("-", "")
+        start = str((self._workspace or Path.home()) / f"trigger-tests-{stamp}{EXPORT_SUFFIX[fmt]}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the run", start, EXPORT_FILTERS[fmt])
+        if path:
+            self.export_report(Path(path), fmt)
+
+    def export_report(self, path: Path, fmt: str) -> bool:
+        """Write the shown run as `fmt` (html/json/junit/csv) with the same writers as the CLI."""
+        from skillstudio.evals import reports
+
+        if self.report is None:
+            return False
+        render = {"html": reports.to_html, "json": reports.to_json, "junit": reports.to_junit,
+                  "csv": reports.to_csv}[fmt]
+        try:
+            reports.write(path, render(self.report))
+        except OSError as exc:
+            self._warn(f"Could not write {path}: {exc.strerror or exc} — choose a writable folder.")
+            return False
+        self._info(f"Exported to {path}")
+        return True
+
     def _warn(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.show()
@@ -401,6 +494,7 @@ class TestPanel(QWidget):
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self.running and self._workspace is not None and not self._closed)
+        self.export_button.setEnabled(self.report is not None and not self.running)
         self.cancel_button.setEnabled(self.running and not (self._token and self._token.cancelled))
         self.provider.setEnabled(not self.running)
 

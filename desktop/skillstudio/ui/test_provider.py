@@ -104,15 +104,16 @@ class ProviderForm(QWidget):
                  settings: AppSettings | None = None) -> None:
         super().__init__(parent)
         self._settings = settings or AppSettings()
+        self._run_options = run_options
         self.provider = QComboBox()
         self.provider.setObjectName("provider")
         for kind in (OFFLINE, RESPONSES, CHAT):
             self.provider.addItem(PROVIDER_LABELS[kind], kind)
-        self.base_url = QLineEdit(self._settings.base_url)
+        self.base_url = QLineEdit(str(self._settings.value("test/base_url", "") or self._settings.base_url))
         self.base_url.setObjectName("base_url")
         self.base_url.setPlaceholderText("empty = OpenAI; or a server, e.g. http://localhost:11434/v1")
         self.base_url.setClearButtonEnabled(True)
-        self.model = QLineEdit(self._settings.model)
+        self.model = QLineEdit(str(self._settings.value("test/model", "") or self._settings.model))
         self.model.setObjectName("model")
         self.model.setPlaceholderText(DEFAULT_MODEL)
         self.hint = QLabel()
@@ -166,11 +167,24 @@ class ProviderForm(QWidget):
             grid.addWidget(QLabel("Runs"), 2, 0)
             grid.addWidget(self._wrap(row), 2, 1, 1, 4)
 
+        if run_options:
+            self._restore_run_options()
         saved = str(self._settings.value("test/provider", "") or "")
         default = saved if saved in PROVIDER_LABELS else (RESPONSES if os.environ.get("OPENAI_API_KEY") else OFFLINE)
         self.provider.setCurrentIndex(self.provider.findData(default))
         self.provider.currentIndexChanged.connect(self._on_provider_changed)
         self._on_provider_changed()
+
+    def _restore_run_options(self) -> None:
+        for key, spin in (("test/runs", self.runs), ("test/concurrency", self.concurrency)):
+            try:
+                spin.setValue(int(str(self._settings.value(key, spin.value()))))
+            except ValueError:
+                pass  # a hand-edited settings file: keep the default
+        try:
+            self.threshold.setValue(float(str(self._settings.value("test/threshold", self.threshold.value()))))
+        except ValueError:
+            pass
 
     @staticmethod
     def _wrap(layout: QHBoxLayout) -> QWidget:
@@ -207,5 +221,11 @@ class ProviderForm(QWidget):
                               use_cache=not self.no_cache.isChecked())
 
     def remember(self) -> None:
-        """Keep the provider for next time (the model/base URL are the app-wide settings)."""
+        """Keep the provider, base URL and model for next time (defaults: the app-wide settings)."""
         self._settings.set_value("test/provider", self.provider.currentData())
+        self._settings.set_value("test/base_url", self.base_url.text().strip())
+        self._settings.set_value("test/model", self.model.text().strip())
+        if self._run_options:
+            self._settings.set_value("test/runs", self.runs.value())
+            self._settings.set_value("test/concurrency", self.concurrency.value())
+            self._settings.set_value("test/threshold", self.threshold.value())

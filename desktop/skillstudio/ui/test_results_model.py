@@ -54,10 +54,21 @@ class TestResultsModel(QAbstractTableModel):
         self._threshold = 0.5
 
     def set_report(self, report: dict[str, Any] | None) -> None:
+        if report is not None and self._same_cases(report["cases"]):
+            # A newer picture of the same run (live progress): keep scroll position and selection.
+            self._cases = list(report["cases"])
+            self._threshold = float(report["threshold"])
+            if self._cases:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._cases) - 1, len(COLUMNS) - 1))
+            return
         self.beginResetModel()
         self._cases = list(report["cases"]) if report else []
         self._threshold = float(report["threshold"]) if report else 0.5
         self.endResetModel()
+
+    def _same_cases(self, cases: list[dict[str, Any]]) -> bool:
+        return len(cases) == len(self._cases) and all(
+            (a["skill"], a["prompt"]) == (b["skill"], b["prompt"]) for a, b in zip(cases, self._cases, strict=True))
 
     def case(self, row: int) -> dict[str, Any]:
         return self._cases[row]

@@ -6,7 +6,10 @@ Unlike `workers.WorkerPool`, a cancelled run still delivers its result: cancelli
 finished request (the runner returns them), and the panel shows them with what was not run.
 
 Progress is throttled (at most ~20 signals a second, plus the last one), so the offline estimator's
-thousands of results a second cannot flood the GUI thread's event queue.
+thousands of results a second cannot flood the GUI thread's event queue. About twice a second the
+job also sends a *partial* report — the finished requests summarised exactly as at the end — so a
+long run fills the table as it goes. It is built from the outcomes the runner hands to the
+progress callback, on the runner's own thread, so nothing is read while it changes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from skillstudio.ui.test_provider import ProviderChoice, build_router
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.05
+PARTIAL_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -42,6 +46,7 @@ class SuiteJobResult:
 
 class SuiteJobSignals(QObject):
     sig_progress = Signal(int, int, int)  # done, total, served from cache so far
+    sig_partial = Signal(object)  # a report dict of the requests finished so far
     sig_done = Signal(object)  # SuiteJobResult; always emitted exactly once, last
 
 
@@ -54,15 +59,27 @@ class SuiteJob(QRunnable):
         self.setAutoDelete(True)
         self.workspace, self.choice, self.token, self.signals, self.save = workspace, choice, token, signals, save
         self._last_emit = 0.0
+        self._last_partial = 0.0
         self._cached = 0
+        self._mirror: Any = None  # a SuiteRun holding the outcomes seen so far
 
     def _progress(self, done: int, total: int, outcome: Any) -> None:
-        if getattr(outcome, "cached", False):
+        if outcome.cached:
             self._cached += 1
         now = time.monotonic()
         if done == total or now - self._last_emit >= PROGRESS_INTERVAL_S:
             self._last_emit = now
             self.signals.sig_progress.emit(done, total, self._cached)
+        if self._mirror is None:
+            return
+        self._mirror.outcomes[(outcome.case, outcome.run)] = outcome
+        if done < total and now - self._last_partial >= PARTIAL_INTERVAL_S and not self.token.cancelled:
+            from skillstudio.evals import metrics
+
+            self._last_partial = now
+            self._mirror.cached = self._cached
+            self._mirror.requests = len(self._mirror.outcomes) - self._cached
+            self.signals.sig_partial.emit(metrics.summarize(self._mirror))
 
     def run(self) -> None:  # pool thread: emit only, touch no widget
         result = SuiteJobResult()
@@ -79,7 +96,7 @@ class SuiteJob(QRunnable):
     def _run(self) -> SuiteJobResult:
         from skillstudio.evals import metrics
         from skillstudio.evals.cache import ResultCache
-        from skillstudio.evals.runner import RunSettings, run_suite_sync
+        from skillstudio.evals.runner import RunSettings, SuiteRun, run_suite_sync
         from skillstudio.evals.store import RunStore, request_log
         from skillstudio.evals.suite import build_suite
 
@@ -90,6 +107,8 @@ class SuiteJob(QRunnable):
         suite = build_suite(self.workspace)
         router = build_router(c)
         cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
+        self._mirror = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings)
+        self._last_partial = time.monotonic()
         self.signals.sig_progress.emit(0, len(suite.cases) * settings.runs, 0)
         run = run_suite_sync(suite, router, settings, cancel=self.token, progress=self._progress, cache=cache)
         report = metrics.summarize(run)

@@ -19,7 +19,8 @@ def to_router_error(exc: BaseException) -> RouterError:
         retryable = status in (408, 409, 429) or status >= 500
         fatal = status in FATAL_STATUSES
         hint = {401: " (the API key was refused)", 403: " (no access)",
-                404: " (wrong base URL or unknown model)"}.get(status, "")
+                404: " (wrong base URL or unknown model; a server without the Responses API needs "
+                     "--provider chat)"}.get(status, "")
         return RouterError(f"HTTP {status}{hint}: {_message(exc)}", retryable=retryable,
                            retry_after=retry_after, fatal=fatal, status=status)
     if isinstance(exc, openai.APITimeoutError):

@@ -13,6 +13,7 @@ import shlex
 import time
 from typing import Any
 
+import httpx
 import openai
 
 from skillstudio.evals.decision import skill_read_by
@@ -51,6 +52,17 @@ def system_prompt(suite: Suite) -> str:
     return "\n".join(lines)
 
 
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
+
+
+def _usage(u: Any) -> dict[str, int] | None:
+    if not u:
+        return None
+    return {"input_tokens": int(_get(u, "prompt_tokens", 0) or 0),
+            "output_tokens": int(_get(u, "completion_tokens", 0) or 0)}
+
+
 def commands_of_tool_call(name: str, arguments: str) -> list[str]:
     """A tool call as the shell commands it amounts to, for the shared decision rule."""
     try:
@@ -73,8 +85,10 @@ class ChatRouter:
     kind = "chat"
     is_estimate = False
 
-    def __init__(self, *, model: str, api_key: str, base_url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, *, model: str, api_key: str, base_url: str | None = None, timeout: float = 60.0,
+                 stream: bool = True) -> None:
         self.model = model
+        self.stream = stream
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
         self.base_url = str(self.client.base_url).rstrip("/")
         self._catalog: list[tuple[str, str]] = []
@@ -94,26 +108,69 @@ class ChatRouter:
         body = self.request_body(req)
         start = time.perf_counter()
         try:
-            completion = await self.client.chat.completions.create(**body)
+            if self.stream:
+                return await self._route_stream(body, start)
+            completion = await self.client.post("/chat/completions", body=body, cast_to=object)
+        except RouterError:
+            raise
         except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped or re-raised
             raise to_router_error(exc) from None
         latency = time.perf_counter() - start
-        if not completion.choices:
+        choices = _get(completion, "choices") or []
+        if not choices:
             raise RouterError("the server returned no choices", retryable=True)
-        message = completion.choices[0].message
+        message = _get(choices[0], "message") or {}
+        calls = [(str(_get(_get(c, "function"), "name") or ""), str(_get(_get(c, "function"), "arguments") or ""))
+                 for c in _get(message, "tool_calls") or []]
+        return self._result(calls[0] if calls else None, None, latency, _usage(_get(completion, "usage")))
+
+    def _result(self, call: tuple[str, str] | None, ttft: float | None, latency: float,
+                usage: dict[str, int] | None, early: bool = False) -> RouteResult:
+        if call is None:
+            return RouteResult(None, None, ttft, latency, usage, ["message"], early)
+        name, arguments = call
+        cmds = commands_of_tool_call(name, arguments)
+        return RouteResult(skill_read_by(cmds, self._catalog), f"{name}: {' && '.join(cmds)}", ttft, latency, usage,
+                           [f"tool_call:{name}"], early)
+
+    async def _route_stream(self, body: dict[str, Any], start: float) -> RouteResult:
+        """Streams for time-to-first-token. The first tool call decides, so the stream is closed early
+        only once a second tool call starts (the first one's arguments are then complete); text alone
+        decides nothing until the end, because a model may talk first and call the tool after."""
+        stream = await self.client.post(
+            "/chat/completions", body={**body, "stream": True, "stream_options": {"include_usage": True}},
+            cast_to=object, stream=True, stream_cls=openai.AsyncStream[object])
+        ttft: float | None = None
+        name, args = "", ""
+        have_call = finished = early = False
         usage = None
-        if completion.usage is not None:
-            usage = {"input_tokens": completion.usage.prompt_tokens,
-                     "output_tokens": completion.usage.completion_tokens}
-        calls = message.tool_calls or []
-        if not calls:
-            return RouteResult(None, None, None, latency, usage, ["message"])
-        call = calls[0]
-        fn = getattr(call, "function", None)
-        name = getattr(fn, "name", "") or ""
-        cmds = commands_of_tool_call(name, getattr(fn, "arguments", "") or "")
-        return RouteResult(skill_read_by(cmds, self._catalog), f"{name}: {' && '.join(cmds)}", None, latency,
-                           usage, [f"tool_call:{name}"])
+        try:
+            async for chunk in stream:
+                if _get(chunk, "usage"):
+                    usage = _usage(_get(chunk, "usage"))
+                for choice in _get(chunk, "choices") or []:
+                    delta = _get(choice, "delta") or {}
+                    if ttft is None and (_get(delta, "content") or _get(delta, "tool_calls")):
+                        ttft = time.perf_counter() - start
+                    for tc in _get(delta, "tool_calls") or []:
+                        if (_get(tc, "index") or 0) > 0:
+                            early = True
+                            break
+                        have_call = True
+                        fn = _get(tc, "function") or {}
+                        name += str(_get(fn, "name") or "")
+                        args += str(_get(fn, "arguments") or "")
+                    if _get(choice, "finish_reason"):
+                        finished = True
+                if early:
+                    break
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise RouterError(f"stream dropped: {exc.__cause__ or exc}", retryable=True) from None
+        finally:
+            await stream.close()
+        if not (finished or early or usage is not None):
+            raise RouterError("stream dropped: it ended before the answer finished", retryable=True)
+        return self._result((name, args) if have_call else None, ttft, time.perf_counter() - start, usage, early)
 
     async def aclose(self) -> None:
         await self.client.close()
