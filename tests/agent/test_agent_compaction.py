@@ -139,8 +139,15 @@ def test_client_side_compaction_on_a_chat_server(bwrap_available: None, make_req
                         prompt_tokens=10)
         return chat(f"All {STEPS} steps done; total {st['total']}")
 
+    billed: list[tuple[int, int]] = []
+
+    def billed_model(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = model(kind, body)
+        billed.append((reply["usage"]["prompt_tokens"], reply["usage"]["completion_tokens"]))
+        return reply
+
     threshold = estimate(skill_md) + 650
-    with FakeAgentServer(model) as srv:
+    with FakeAgentServer(billed_model) as srv:
         t = execute(make_request(srv.base_url, PROMPT, provider="chat",
                                  compaction=CompactionSettings("auto", threshold=threshold, keep_recent_turns=2),
                                  limits=RunLimits(max_turns=40)))
@@ -148,6 +155,7 @@ def test_client_side_compaction_on_a_chat_server(bwrap_available: None, make_req
     _check_log(tmp_path)
     assert len(t.compaction_events) >= 3 and all(c["strategy"] == "client" for c in t.compaction_events)
     assert len(summaries) == len(t.compaction_events)
+    assert t.usage == {"input_tokens": sum(b[0] for b in billed), "output_tokens": sum(b[1] for b in billed)}
     assert "$ cat /skills/ledger-reconcile/SKILL.md" in summaries[0]  # older turns went to the summariser
     tool_bodies = [b for b in srv.bodies("chat") if "tools" in b]
     after = [b for b in tool_bodies if any((m["content"] or "").startswith(SUMMARY_PREFIX) for m in b["messages"])]

@@ -24,9 +24,10 @@ from support.fake_agent_server import (
     shell_call,
     shell_call_output,
 )
+from support.leaks import register_test_secret
 
 SKILL = "ledger-reconcile"
-VALUE = "hosted-secret-value-0123456789"
+VALUE = register_test_secret("hosted-secret-value-0123456789")
 
 
 def test_hosted_request_has_inline_zip_and_network_policy_with_domain_secrets(
@@ -113,3 +114,20 @@ def test_hosted_pinned_run_uses_the_approved_uploaded_version(make_request: Call
     env = srv.bodies()[0]["tools"][0]["environment"]
     assert env["skills"] == [{"type": "skill_reference", "skill_id": "skill_locked", "version": "7"}]
     assert t.routing["lock"] == "approved"
+
+
+def test_side_by_side_runs_one_prompt_both_ways(bwrap_available: None, make_request: Callable[..., RunRequest]) -> None:
+    from skillstudio.agent.runner import execute_both
+
+    script = Script(responses=[
+        response([shell_call(f"head -1 /skills/{SKILL}/SKILL.md", call_id="l1")]), response([message("local")]),
+        response([shell_call(f"head -1 /mnt/data/{SKILL}/SKILL.md", call_id="h1", environment="container"),
+                  shell_call_output("h1", ("---\n", "", 0)), message("hosted")])])
+    events: list[dict[str, object]] = []
+    with FakeAgentServer(script) as srv:
+        local, hosted = execute_both(make_request(srv.base_url, pin=Pin(SKILL)), on_event=events.append)
+    envs = [b["tools"][0]["environment"]["type"] for b in srv.bodies()]
+    assert envs == ["local", "local", "container_auto"]
+    assert (local.final, hosted.final) == ("local", "hosted") and local.outcome == hosted.outcome == "completed"
+    assert local.items[1]["stdout"] == hosted.items[1]["stdout"] == "---\n"  # same bundle, same result
+    assert {e["side"] for e in events} == {"local", "hosted"}

@@ -23,6 +23,7 @@ from support.fake_agent_server import (
     response,
     shell_call,
 )
+from support.leaks import register_test_secret
 
 SKILL = "ledger-reconcile"
 SAMPLE = f"/skills/{SKILL}/assets/sample-2026-10"
@@ -205,22 +206,30 @@ def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None, m
     from skillstudio.secrets.model import SecretMeta
     from skillstudio.secrets.placeholders import SecretSession
 
-    value = "sk-live-9f8e7d6c5b4a39281706"
+    value = register_test_secret("sk-live-9f8e7d6c5b4a39281706")  # the end-of-suite leak sweep checks it too
     session = SecretSession.from_values([(SecretMeta("API_TOKEN"), value)], exposed=["API_TOKEN"] if exposed else [])
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "config.txt").write_text(f"token={value}\n")
     script = Script(responses=[
-        response([shell_call("cat /data/config.txt", 'echo "env=$API_TOKEN"', "printf %s \"$API_TOKEN\" | base64")]),
+        response([shell_call("cat /data/config.txt", 'echo "env=$API_TOKEN"', "printf %s \"$API_TOKEN\" | base64",
+                             'v="$API_TOKEN"; printf %s "${v:0:9}"; sleep 0.3; printf "%s\\n" "${v:9}"')]),
         lambda body: response([message("I saw " + _last_output(body)["output"][0]["stdout"])]),
     ])
+    events: list[dict[str, Any]] = []
     with FakeAgentServer(script) as srv:
-        t = execute(make_request(srv.base_url, secret_session=session))
+        t = execute(make_request(srv.base_url, secret_session=session), on_event=events.append)
+    live = [e for e in events if e["kind"] == "output_delta"]
+    assert "".join(e["text"] for e in live if e["command_index"] == 0 and e["stream"] == "stdout") == \
+        "token=[secret:API_TOKEN]\n"  # shown live, redacted as it streamed
+    assert value not in json.dumps(events)
     sent = srv.raw_text()
     assert value not in sent and "[secret:API_TOKEN]" in sent
     outs = _last_output(srv.bodies()[1])["output"]
     assert outs[0]["stdout"] == "token=[secret:API_TOKEN]\n"
     if exposed:  # the raw value (and its base64) came from the tool's env: caught too
         assert outs[1]["stdout"] == "env=[secret:API_TOKEN]\n" and "[secret:API_TOKEN]" in outs[2]["stdout"]
+        split = [e["text"] for e in live if e["command_index"] == 3 and e["stream"] == "stdout"]
+        assert "".join(split) == "[secret:API_TOKEN]\n"  # written in two pieces, still caught live
     else:  # the tool only ever held the per-run placeholder
         assert outs[1]["stdout"].startswith("env=ssph_")
     saved = (example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text()
@@ -233,7 +242,7 @@ def test_keyring_secret_reaches_the_tool_only_as_a_placeholder(
         example_workspace: Path, tmp_path: Path) -> None:
     from skillstudio.secrets.vault import Vault
 
-    value = "kr-secret-value-5566778899"
+    value = register_test_secret("kr-secret-value-5566778899")
     Vault(example_workspace).set("BANK_TOKEN", value, domains=["api.bank.example.com"])
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "dump.txt").write_text(value)
@@ -292,3 +301,17 @@ def test_streaming_gives_live_deltas_and_the_same_transcript(bwrap_available: No
     message_item = next(i for i, e in enumerate(events) if e["kind"] == "item" and e["item"]["type"] == "message")
     assert first_delta < message_item  # deltas arrive before the finished item
     assert not any(e.get("kind", "").endswith("_delta") for e in live.events)  # deltas are not stored
+
+
+def test_transient_server_errors_are_retried_and_incomplete_stops(bwrap_available: None,
+                                                                   make_request: Callable[..., RunRequest]) -> None:
+    script = Script(responses=[response([shell_call("echo one")]), error(500, "overloaded"),
+                               response([message("thinking...", phase="commentary"), shell_call("echo two")]),
+                               response([], status="incomplete", incomplete_reason="max_output_tokens")])
+    with FakeAgentServer(script) as srv:
+        t = execute(make_request(srv.base_url))
+    assert len(srv.bodies()) == 4 and srv.bodies()[1] == srv.bodies()[2]  # the SDK retried the same request
+    assert [i["type"] for i in t.items] == ["shell_call", "shell_call_output", "message", "shell_call",
+                                            "shell_call_output"]
+    assert t.items[2]["phase"] == "commentary" and t.final == ""  # commentary is not an answer
+    assert t.outcome == "limit" and "max_output_tokens" in t.stop_reason

@@ -82,3 +82,13 @@ def test_run_cli_bad_input_is_one_line(example_workspace: Path, tmp_path: Path) 
     proc = _run([str(example_workspace), "--prompt", "x", "--base-url", "http://127.0.0.1:9/v1", "--pin", "Bad Name"],
                 tmp_path)
     assert proc.returncode == 2 and "bad --pin" in proc.stderr
+
+
+def test_run_cli_unwritable_json_path_is_one_line(bwrap_available: None, example_workspace: Path,
+                                                  tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    with FakeAgentServer(Script(responses=[response([message("hi")])])) as srv:
+        proc = _run([str(example_workspace), "--prompt", "hello", "--base-url", srv.base_url,
+                     "--json", str(tmp_path / "a-file" / "x.json")], tmp_path)
+    assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    assert "the transcript is saved at" in proc.stderr

@@ -95,7 +95,9 @@ def test_exec_with_a_secret_end_to_end(bwrap_available: None, real_keyring: None
 
     from sandbox_support import self_signed
 
-    value = "sk-live-e2e-7f3a9c1d2b"
+    from support.leaks import register_test_secret
+
+    value = register_test_secret("sk-live-e2e-7f3a9c1d2b")
     seen: list[str] = []
 
     class Echo(http.server.BaseHTTPRequestHandler):
@@ -152,3 +154,32 @@ def test_build_image_skips_an_existing_image(docker_executor: object) -> None:
     assert f"sandbox image {image_tag()} already exists" in res.output
     checks = {c["name"]: c for c in json.loads(CliRunner().invoke(app, ["doctor", "--json"]).output)["checks"]}
     assert checks["sandbox image"]["ok"] is True and checks["Docker engine"]["ok"] is True
+
+
+@pytest.mark.bwrap
+@pytest.mark.keyring
+def test_exec_secret_env_exposes_the_value_marks_the_run_and_redacts(bwrap_available: None, real_keyring: None,
+                                                                     tmp_path: Path) -> None:
+    """`exec --secret-env NAME`: raw value in the tool's env, a warning, "secret exposed", output redacted."""
+    from support.leaks import register_test_secret
+
+    value = register_test_secret("sk-exposed-cli-31415926535")
+    put = subprocess.run([sys.executable, "-m", "skillstudio", "secrets", "set", "API_TOKEN", "--domain",
+                          "api.test.local"], input=value, capture_output=True, text=True, timeout=60, check=False)
+    assert put.returncode == 0, put.stderr
+    data = tmp_path / "data"
+    data.mkdir()
+    script = 'echo "v=$API_TOKEN"; printf %s "$API_TOKEN" | wc -c'
+    r = skillstudio("exec", "--data", str(data), "--secret-env", "API_TOKEN", "--json", "--", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    payload = json.loads(r.stdout)
+    assert payload["secret_exposed"] == ["API_TOKEN"] and payload["secrets"] == ["API_TOKEN"]
+    assert payload["warnings"][0].startswith("secret exposed: API_TOKEN")
+    out = payload["stdout"].splitlines()
+    assert out[0] == "v=[secret:API_TOKEN]" and out[1].strip() == str(len(value))  # the tool had the raw value
+    assert "WARNING: secret exposed: API_TOKEN" in r.stderr
+    assert value not in r.stdout + r.stderr
+    plain = skillstudio("exec", "--data", str(data), "--secret-env", "API_TOKEN", "--", "sh", "-c", script)
+    assert plain.stdout.startswith("v=[secret:API_TOKEN]\n") and value not in plain.stdout + plain.stderr
+    placeholder = skillstudio("exec", "--data", str(data), "--secret", "API_TOKEN", "--", "sh", "-c", script)
+    assert placeholder.stdout.startswith("v=ssph_") and "secret exposed" not in placeholder.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 from sandbox_support import Server
 
 from skillstudio.sandbox.policy import NetworkPolicy
-from skillstudio.sandbox.proxy import EgressProxy, ProxyEvent
+from skillstudio.sandbox.proxy import DecisionLog, EgressProxy, ProxyEvent
 
 RESOLVE = {"allowed.test": "127.0.0.1", "other.test": "127.0.0.1", "tls.allowed.test": "127.0.0.1"}
 
@@ -92,10 +92,20 @@ class _Answering:
     def wants(self, host: str, port: int) -> bool:
         return host == "allowed.test"
 
-    async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     log: DecisionLog | None = None) -> None:
         self.handled.append((host, port))
         line = await reader.readline()
         writer.write(b"intercepted:" + line)
+        await writer.drain()
+        writer.close()
+
+    async def handle_http(self, host: str, port: int, head: bytes, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+        self.handled.append((host, port))
+        if log is not None:
+            log("GET", False, "plugin said no")
+        writer.write(b"HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         await writer.drain()
         writer.close()
 
@@ -119,4 +129,10 @@ def test_interceptor_takes_over_connect_for_the_hosts_it_wants(http_server: Serv
             f.readline()
             s.sendall(b"GET /t HTTP/1.0\r\nHost: other.test\r\n\r\n")
             assert b"hello other.test /t" in f.read()
-    assert hook.handled == [("allowed.test", 443)]
+        # Plain HTTP to a wanted host goes to the plugin too (never blind to the upstream).
+        with socket.create_connection(proxy.tcp_address, timeout=5) as s:
+            s.sendall(f"GET http://allowed.test:{http_server.port}/p HTTP/1.1\r\nHost: allowed.test\r\n\r\n".encode())
+            assert s.makefile("rb").readline().startswith(b"HTTP/1.1 418")
+        events = [e.line() for e in proxy.take_events()]
+    assert hook.handled == [("allowed.test", 443), ("allowed.test", http_server.port)]
+    assert events[-1] == f"refused GET allowed.test:{http_server.port} (plugin said no)"

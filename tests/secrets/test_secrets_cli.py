@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-VALUE = "cli-secret-VALUE-5e6f7a8b9c"
+from support.leaks import register_test_secret
+
+VALUE = register_test_secret("cli-secret-VALUE-5e6f7a8b9c")
 
 
 def cli(args: list[str], stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -89,3 +91,7 @@ def test_no_keyring_is_refused_without_plaintext_fallback(tmp_path: Path) -> Non
     assert list(tmp_path.rglob("*")) == []
     for var in ("SKILLSTUDIO_CONFIG_DIR", "SKILLSTUDIO_DATA_DIR"):
         assert VALUE.encode() not in _everything_under(Path(os.environ[var]))
+
+
+# Every raw value this module uses, for the leak sweep (tests/zz_leak_sweep).
+register_test_secret("rotated-value-0001")

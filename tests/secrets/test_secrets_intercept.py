@@ -24,8 +24,9 @@ from skillstudio.secrets.model import Apply
 from skillstudio.secrets.placeholders import SessionSecret, new_placeholder
 from skillstudio.secrets.substitute import Substituter
 from skillstudio.secrets.tls_ca import LocalCA
+from support.leaks import register_test_secret
 
-VALUE = "sk-e2e-REAL-value-7f3a9c"
+VALUE = register_test_secret("sk-e2e-REAL-value-7f3a9c")
 BOUND, UNBOUND, PINNED = "api.test.local", "other.test.local", "pinned.test.local"
 
 Seen = list[dict[str, Any]]

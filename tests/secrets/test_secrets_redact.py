@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillstudio.secrets.redact import Redactor
+from support.leaks import register_test_secret
 
-VALUE = "sk-live/Abc+123=xyz:Q"  # has characters that URL-encoding and base64 variants change
+VALUE = register_test_secret("sk-live/Abc+123=xyz:Q")  # has characters that URL-encoding and base64 variants change
 OTHER = "pw_second_secret_987"
 
 
@@ -134,3 +135,7 @@ def test_stream_equals_whole_for_any_chunking(pieces: list[int | str], cuts: lis
     out = "".join(s.feed(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)) + str(s.flush() or "")
     assert out == r.redact(text)
     assert VALUE not in out and OTHER not in out
+
+
+# Every raw value this module uses, for the leak sweep (tests/zz_leak_sweep).
+register_test_secret(OTHER)

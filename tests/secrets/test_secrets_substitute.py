@@ -13,8 +13,9 @@ import pytest
 from skillstudio.secrets.model import Apply
 from skillstudio.secrets.placeholders import SessionSecret, new_placeholder
 from skillstudio.secrets.substitute import HttpRequest, SecretEgressRefused, Substituter
+from support.leaks import register_test_secret
 
-VALUE = "tok/en+VALUE=42&x"
+VALUE = register_test_secret("tok/en+VALUE=42&x")
 OTHER_VALUE = "second-secret-value-99"
 
 
@@ -174,3 +175,7 @@ def test_bound_hosts_only_mode(setup: Any) -> None:
     sub = Substituter([api, other], intercept_unbound=False)
     assert sub.should_intercept("api.test.local") and sub.should_intercept("x.svc.test.local")
     assert not sub.should_intercept("evil.test.local")
+
+
+# Every raw value this module uses, for the leak sweep (tests/zz_leak_sweep).
+register_test_secret(OTHER_VALUE)

@@ -13,8 +13,9 @@ from skillstudio.errors import EnvironmentProblem, SkillStudioError
 from skillstudio.secrets.model import Apply
 from skillstudio.secrets.placeholders import PREFIX, SecretSession
 from skillstudio.secrets.vault import SERVICE, Vault, find, metadata_path
+from support.leaks import register_test_secret
 
-VALUE = "ghp_vaultTEST_9f8e7d6c5b4a3210zz"
+VALUE = register_test_secret("ghp_vaultTEST_9f8e7d6c5b4a3210zz")
 
 
 def _grep(root: Path, needle: str) -> list[Path]:
@@ -190,3 +191,11 @@ def test_locked_keyring_says_what_to_do(real_keyring: None, tmp_path: Path) -> N
         conn.close()
     assert v.value("TOKEN") == VALUE
     v.delete("TOKEN")
+
+
+# Every raw value this module uses, for the leak sweep (tests/zz_leak_sweep).
+register_test_secret("first-value-123")
+register_test_secret("second-value-456")
+register_test_secret("value-of-a-111")
+register_test_secret("value-of-b-222")
+register_test_secret("another-value-77")

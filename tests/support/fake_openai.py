@@ -37,6 +37,9 @@ class Script:
     text_deltas: int = 5
     refuse_key: str | None = None  # this API key gets 401
     chat_talk_first: bool = False  # chat: some text before the tool call, as chatty local models do
+    # description optimizer: replies given in order to "improve the description" requests
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+    batch_polls: int = 2  # retrieves before a batch reports "completed"
 
 
 class _State:
@@ -50,6 +53,9 @@ class _State:
         self.seq_pos: Counter[str] = Counter()
         self.disconnects = 0
         self.auth: list[str] = []  # Authorization headers seen, to check which key was used
+        self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls: Counter[str] = Counter()
 
     def next_fault(self, prompt: str) -> str | None:
         with self.lock:
@@ -182,11 +188,106 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
+    # ------------------------------------------------------------------ Files and Batches API
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        st = self.server.state
+        parts = self.path.split("?")[0].strip("/").split("/")
+        with st.lock:
+            st.calls["GET " + "/".join(p for p in parts if not p.startswith(("batch_", "file-")))] += 1
+        if len(parts) >= 3 and parts[-3] == "batches" or (len(parts) >= 2 and parts[-2] == "batches"):
+            bid = parts[-1]
+            batch = st.batches.get(bid)
+            if batch is None:
+                self._json(404, {"error": {"message": "no such batch"}})
+                return
+            with st.lock:
+                st.batch_polls[bid] += 1
+                if batch["status"] not in ("cancelled", "completed"):
+                    batch["status"] = "completed" if st.batch_polls[bid] >= st.script.batch_polls else "in_progress"
+                if batch["status"] in ("completed", "cancelled") and not batch.get("_finalized"):
+                    self._finalize_batch(batch)
+            self._json(200, {k: v for k, v in batch.items() if not k.startswith("_")})
+            return
+        if len(parts) >= 2 and parts[-1] == "content" and parts[-2] in st.files:
+            raw = st.files[parts[-2]][1]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+            return
+        self._json(404, {"error": {"message": f"unknown endpoint {self.path}"}})
+
+    def _upload(self, raw: bytes) -> None:
+        from email.parser import BytesParser
+
+        st = self.server.state
+        msg = BytesParser().parsebytes(b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
+        fields = {part.get_param("name", header="content-disposition"): part for part in msg.iter_parts()}
+        content = fields["file"].get_payload(decode=True)
+        purpose = fields["purpose"].get_payload(decode=True).decode()
+        fid = f"file-{len(st.files) + 1}"
+        st.files[fid] = (purpose, content)
+        self._json(200, {"id": fid, "object": "file", "bytes": len(content), "created_at": 1764000000,
+                         "filename": fields["file"].get_filename(), "purpose": purpose, "status": "processed"})
+
+    def _finalize_batch(self, batch: dict[str, Any]) -> None:
+        """Answer every line (all of them when completed, the first half when cancelled)."""
+        st = self.server.state
+        lines = [json.loads(x) for x in st.files[batch["input_file_id"]][1].decode().splitlines() if x.strip()]
+        if batch["status"] == "cancelled":
+            lines = lines[: len(lines) // 2]
+        out, err = [], []
+        for n, line in enumerate(lines):
+            body = line["body"]
+            prompt = body.get("input", "")
+            fault = st.next_fault(prompt)
+            if fault in ("500", "429", "timeout"):
+                err.append({"id": f"batch_req_{n}", "custom_id": line["custom_id"],
+                            "response": {"status_code": 500, "request_id": f"req_{n}",
+                                         "body": {"error": {"message": "The server had an error",
+                                                            "type": "server_error"}}}, "error": None})
+                continue
+            output = plan_output(st, body)
+            resp = _response(f"resp_b{n}", body.get("model", "m"), body.get("tools", []), output, "completed")
+            out.append({"id": f"batch_req_{n}", "custom_id": line["custom_id"],
+                        "response": {"status_code": 200, "request_id": f"req_{n}", "body": resp}, "error": None})
+        for key, rows in (("output_file_id", out), ("error_file_id", err)):
+            if rows:
+                fid = f"file-{len(st.files) + 1}"
+                st.files[fid] = ("batch_output", "\n".join(json.dumps(r) for r in rows).encode() + b"\n")
+                batch[key] = fid
+        batch["request_counts"] = {"total": len(lines), "completed": len(out), "failed": len(err)}
+        batch["_finalized"] = True
+
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         st = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
         endpoint = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if endpoint == "files":
+            with st.lock:
+                st.calls["files"] += 1
+            self._upload(raw)
+            return
+        if "/batches" in self.path:
+            with st.lock:
+                st.calls["batches"] += 1
+                if endpoint == "cancel":
+                    batch = st.batches[self.path.rstrip("/").split("/")[-2]]
+                    batch["status"] = "cancelled"
+                    self._json(200, {k: v for k, v in batch.items() if not k.startswith("_")})
+                    return
+                req = json.loads(raw)
+                bid = f"batch_{len(st.batches) + 1}"
+                st.batches[bid] = {"id": bid, "object": "batch", "endpoint": req["endpoint"],
+                                   "input_file_id": req["input_file_id"], "completion_window": req["completion_window"],
+                                   "status": "validating", "created_at": 1764000000, "metadata": req.get("metadata"),
+                                   "output_file_id": None, "error_file_id": None, "errors": None,
+                                   "request_counts": {"total": 0, "completed": 0, "failed": 0}}
+            self._json(200, st.batches[bid])
+            return
+        body = json.loads(raw or b"{}")
         with st.lock:
             st.calls[endpoint] += 1
             st.bodies.append(body)
@@ -255,6 +356,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any], prompt: str, fault: str | None = None) -> None:
         st = self.server.state
         system = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), "")
+        if system.startswith("You improve the description"):
+            with st.lock:
+                i = st.calls["proposals"]
+                st.calls["proposals"] += 1
+            reply = json.dumps(st.script.proposals[i % len(st.script.proposals)])
+            self._json(200, {"id": "chatcmpl-p", "object": "chat.completion", "created": 1764000000,
+                             "model": body.get("model", "m"),
+                             "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                          "message": {"role": "assistant", "content": reply}}],
+                             "usage": {"prompt_tokens": 300, "completion_tokens": 80, "total_tokens": 380}})
+            return
         files = dict(re.findall(r"^- ([\w.-]+): .*\(file: ([^)]+)\)$", system, flags=re.M))
         chosen = st.choose(prompt)
         msg: dict[str, Any] = {"role": "assistant", "content": None}
@@ -311,6 +423,9 @@ class _Server(ThreadingHTTPServer):
     hang_s: float = 3.0
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys as _s, traceback as _t
+        if _s.exc_info()[0] not in (BrokenPipeError, ConnectionResetError):
+            _t.print_exc()
         return  # clients closing streams early (that is the point of early stop) are not errors
 
 

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QTableWidget, QWi
 
 from skillstudio.secrets.vault import Vault  # noqa: E402
 from skillstudio.ui.secrets_manager import SecretsManager  # noqa: E402
+from support.leaks import register_test_secret  # noqa: E402
 
-VALUE = "ui-secret-VALUE-1a2b3c4d"
+VALUE = register_test_secret("ui-secret-VALUE-1a2b3c4d")
 ROTATED = "ui-rotated-VALUE-9z8y7x"
 
 
@@ -146,3 +147,8 @@ def test_no_keyring_shows_what_to_do(qtbot, tmp_path: Path, monkeypatch: pytest.
     assert "no usable OS keyring" in w.status.text() and "Secret Service" in w.status.text()
     assert not Vault(tmp_path).path.exists()
     w.close()
+
+
+# Every raw value this module uses, for the leak sweep (tests/zz_leak_sweep).
+register_test_secret(ROTATED)
+register_test_secret("sk-openai-test-000111")

@@ -327,3 +327,31 @@ def test_provider_settings_are_remembered(qtbot) -> None:  # type: ignore[no-unt
     assert (choice.kind, choice.base_url, choice.model, choice.runs, choice.threshold) == (
         CHAT, "http://127.0.0.1:11434/v1", "llama3.1", 5, 0.7)
     assert again.base_url.isEnabled() and "base URL" in again.hint.text()
+
+
+def test_opening_another_workspace_mid_run_drops_the_old_runs_answer(
+        qtbot, panel: TestPanel, example_workspace: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(example_workspace / "crm-query", other / "crm-query")
+    shutil.copytree(example_workspace / "support-reply", other / "support-reply")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.1)) as srv:
+        panel.set_workspace(example_workspace)
+        panel.provider.set_kind(RESPONSES)
+        panel.provider.base_url.setText(srv.base_url)
+        panel.provider.runs.setValue(1)
+        panel.provider.concurrency.setValue(1)
+        panel.run_button.click()
+        qtbot.waitUntil(lambda: panel.progress.value() >= 1, timeout=20000)
+        panel.set_workspace(other)  # the first run is cancelled; its answer must not show up here
+        assert not panel.running and panel.run_button.isEnabled()
+        panel.provider.set_kind(OFFLINE)
+        report = _run(qtbot, panel)
+        qtbot.wait(300)  # give the abandoned run's late signals time to arrive (and be ignored)
+    assert {c["skill"] for c in report["cases"]} == {"crm-query", "support-reply"}
+    assert panel.report is report and {panel.model.case(r)["skill"] for r in range(panel.model.rowCount())} == {
+        "crm-query", "support-reply"}
+    assert not panel.notice.isVisible()  # no "Cancelled" from the old run

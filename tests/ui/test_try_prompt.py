@@ -158,3 +158,20 @@ def test_append_case_keeps_crlf_and_falls_back_to_our_format_when_it_must(tmp_pa
     assert f.read_text(encoding="utf-8") == "cases:\n  - prompt: [unclosed\n"
     with pytest.raises(SkillStudioError, match="empty"):
         append_case(skill, "   ", "trigger")
+
+
+def test_a_slow_try_can_be_cancelled(qtbot, widget: TryPromptWidget, example_workspace: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI(Script(keywords=[("salesforce", "crm-query")], delay_s=3.0)) as srv:
+        widget.set_workspace(example_workspace)
+        widget.provider.set_kind(RESPONSES)
+        widget.provider.base_url.setText(srv.base_url)
+        widget.prompt.setPlainText(PROMPT)
+        widget.try_button.click()
+        assert widget.busy and widget.cancel_button.isEnabled() and not widget.try_button.isEnabled()
+        qtbot.waitUntil(lambda: srv.calls("responses") == 1, timeout=10000)
+        widget.cancel_button.click()
+        qtbot.waitUntil(lambda: not widget.busy, timeout=2500)  # well before the server would answer
+    assert widget.result is None and "cancelled" in widget.error.text().lower()
+    assert widget.try_button.isEnabled()

@@ -95,6 +95,13 @@ class AgentRun:
         self._start = time.monotonic()
         if hasattr(provider, "on_delta"):
             provider.on_delta = self._delta
+        self._live_call = ""
+        if shell is not None and on_event is not None:
+            shell.on_output = self._live_output
+
+    def _live_output(self, index: int, stream: str, text: str) -> None:
+        self._delta("output_delta", {"call_id": self._live_call, "command_index": index, "stream": stream,
+                                     "text": text})
 
     def _delta(self, kind: str, data: dict[str, Any]) -> None:
         """Streaming deltas: shown live (from the request thread), not stored — the items are."""
@@ -117,6 +124,7 @@ class AgentRun:
         data = {"strategy": kind, "before_tokens": step.before_tokens, "after_tokens": step.after_tokens,
                 "dropped_items": step.dropped_items, "turn": self.t.turns, "after_item": len(self.t.items)}
         self.t.compaction_events.append(data)
+        self.t.add_usage(step.usage)
         self._emit("compaction", data)
 
     def _loaded(self, names: list[str]) -> None:
@@ -245,6 +253,7 @@ class AgentRun:
             self._item({"type": "shell_call_output", "stdout": "", "stderr": s.error, "exit_code": 126,
                         "call_id": s.call_id, "outputs": []})
             return True
+        self._live_call = s.call_id
         results = self.shell.run_call(s.commands, timeout_ms=s.timeout_ms, max_output_length=s.max_output_length,
                                       cancel=self.cancel)
         self.provider.add_results(s, results)

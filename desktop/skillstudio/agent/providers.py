@@ -53,6 +53,7 @@ class CompactionStep:
     before_tokens: int
     after_tokens: int
     dropped_items: int
+    usage: dict[str, int] | None = None  # tokens the compaction request itself cost (client / endpoint)
 
 
 Step = ShellStep | OutputStep | MessageStep | CompactionStep
@@ -184,6 +185,7 @@ class ResponsesProvider:
         self.conv = Conversation([{"role": "user", "content": prompt}])
         self.meter = cp.TokenMeter()
         self.pending_skills: list[tuple[str, str, str]] = []
+        self.summary_usage: dict[str, int] | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -291,12 +293,13 @@ class ResponsesProvider:
                             if not isinstance(i, dict) else i) for i in (get(res, "output") or [])]
             self.conv.head, self.conv.summary, self.conv.turns = out, None, []
             self.meter.reset()
-            return CompactionStep(before, cp.estimate(self.conv.items()), max(0, len(items) - len(out)))
+            return CompactionStep(before, cp.estimate(self.conv.items()), max(0, len(items) - len(out)), _usage(res))
         return self._client_compact(items, before)
 
     def _summarise(self, text: str) -> str:
         res = api_call(self.client.responses.create, model=self.model, store=False,
                        input=[{"role": "user", "content": f"{cp.SUMMARY_INSTRUCTIONS}\n\n{text}"}])
+        self.summary_usage = _usage(res)
         output = get(res, "output") or []
         texts = [_message_text(i if isinstance(i, dict) else i.model_dump(mode="json")) for i in output
                  if get(i, "type") == "message"]
@@ -312,7 +315,8 @@ class ResponsesProvider:
             self.conv.keep_skill(name, path, text)
         self.conv.turns, self.conv.summary = recent, summary
         self.meter.reset()
-        return CompactionStep(before, cp.estimate(self.conv.items()), n_before - len(self.conv.items()))
+        return CompactionStep(before, cp.estimate(self.conv.items()), n_before - len(self.conv.items()),
+                              self.summary_usage)
 
     def close(self) -> None:
         self.client.close()
@@ -369,6 +373,7 @@ class ChatProvider:
                                   {"role": "user", "content": prompt}])
         self.meter = cp.TokenMeter()
         self.pending_skills: list[tuple[str, str, str]] = []
+        self.summary_usage: dict[str, int] | None = None
 
     def body(self) -> dict[str, Any]:
         return {"model": self.model, "messages": self.conv.items(), "tools": [SHELL_FUNCTION], "tool_choice": "auto"}
@@ -429,6 +434,7 @@ class ChatProvider:
     def _summarise(self, text: str) -> str:
         completion = api_call(self.client.chat.completions.create, model=self.model,
                               messages=[{"role": "user", "content": f"{cp.SUMMARY_INSTRUCTIONS}\n\n{text}"}])
+        self.summary_usage = _usage(completion)
         return str(completion.choices[0].message.content or "") if completion.choices else ""
 
     def maybe_compact(self) -> CompactionStep | None:
@@ -446,7 +452,8 @@ class ChatProvider:
             self.conv.keep_skill(name, path, text)
         self.conv.turns, self.conv.summary = recent, summary
         self.meter.reset()
-        return CompactionStep(before, cp.estimate(self.conv.items()), len(items) - len(self.conv.items()))
+        return CompactionStep(before, cp.estimate(self.conv.items()), len(items) - len(self.conv.items()),
+                              self.summary_usage)
 
     def close(self) -> None:
         self.client.close()

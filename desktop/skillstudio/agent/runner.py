@@ -77,7 +77,12 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
 
     if req.sandbox not in BACKENDS:
         raise SkillStudioError(f"unknown sandbox {req.sandbox!r}", "use --sandbox subprocess, docker or none")
-    settings = effective_settings(routing.root, routing.pin.name if routing.pin else None)
+    frontmatter = None
+    if routing.pin is not None:  # a pinned skill's own needs (allowed-tools, compatibility) suggest the defaults
+        from skillstudio.bundle.model import load_skill
+
+        frontmatter = load_skill(routing.offered[0].source).frontmatter
+    settings = effective_settings(routing.root, routing.pin.name if routing.pin else None, frontmatter)
     data = req.data_dir
     if data is None:
         data = routing.root / RUNS_DIR / transcript.run_id / "data"
@@ -179,3 +184,34 @@ def execute(req: RunRequest, on_event: EventSink | None = None, cancel: CancelTo
         if req.save:
             t.save(routing.root / ".skillstudio")
     return t
+
+
+def sandbox_for(workspace: Path, *, sandbox: str = "subprocess", data_dir: Path | None = None,
+                unsandboxed_ok: bool = False, docker_client: Any | None = None) -> ShellRunner:
+    """A ShellRunner with the policy an auto run of this workspace gets (for replaying fixtures).
+
+    The caller closes `runner.executor`.
+    """
+    req = RunRequest(workspace=Path(workspace), prompt="replay", sandbox=sandbox, data_dir=data_dir,
+                     unsandboxed_ok=unsandboxed_ok, docker_client=docker_client)
+    routing, t = prepare(req)
+    return _local_sandbox(req, routing, t, None)
+
+
+def execute_both(req: RunRequest, on_event: EventSink | None = None,
+                 cancel: CancelToken | None = None) -> tuple[Transcript, Transcript]:
+    """The same prompt and bundle run locally, then hosted (the side-by-side view); events carry `side`."""
+    from dataclasses import replace
+
+    def tagged(side: str) -> EventSink | None:
+        if on_event is None:
+            return None
+        sink = on_event
+        return lambda event: sink({**event, "side": side})
+
+    local = execute(replace(req, hosted=False), tagged("local"), cancel)
+    if cancel is not None and cancel.cancelled:
+        hosted = prepare(replace(req, hosted=True))[1]
+        hosted.finish("cancelled", "stopped before the hosted run started")
+        return local, hosted
+    return local, execute(replace(req, hosted=True), tagged("hosted"), cancel)

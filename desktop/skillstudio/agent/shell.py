@@ -10,8 +10,9 @@ it is counted, so the model and the transcript only ever see `[secret:NAME]`.
 
 from __future__ import annotations
 
+import codecs
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,48 @@ def truncate_pair(stdout: str, stderr: str, limit: int | None) -> tuple[str, str
     return _cut(stdout, limit - half), _cut(stderr, half), True
 
 
+LiveOutput = Callable[[int, str, str], None]  # (command index, "stdout" | "stderr", redacted text)
+
+
+class _LiveStream:
+    """Decodes and redacts one stream's chunks as they arrive (a value split across chunks is still caught)."""
+
+    def __init__(self, index: int, name: str, redactor: Any | None, sink: LiveOutput) -> None:
+        self.index, self.name, self.sink = index, name, sink
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.redact = redactor.stream() if redactor else None
+
+    def feed(self, chunk: bytes) -> None:
+        self._emit(self.decoder.decode(chunk))
+
+    def close(self) -> None:
+        self._emit(self.decoder.decode(b"", final=True))
+        if self.redact is not None:
+            rest = self.redact.flush()
+            if rest:
+                self.sink(self.index, self.name, str(rest))
+
+    def _emit(self, text: str) -> None:
+        if self.redact is not None:
+            text = self.redact.feed(text)
+        if text:
+            self.sink(self.index, self.name, text)
+
+
+class _Live:
+    """The executor's `on_output` sink for one command: both streams, each decoded and redacted."""
+
+    def __init__(self, index: int, redactor: Any | None, sink: LiveOutput) -> None:
+        self.streams = {n: _LiveStream(index, n, redactor, sink) for n in ("stdout", "stderr")}
+
+    def __call__(self, stream: str, chunk: bytes) -> None:
+        self.streams[stream].feed(chunk)
+
+    def close(self) -> None:
+        for s in self.streams.values():
+            s.close()
+
+
 class ShellRunner:
     """Executes shell calls through one sandbox executor under one policy."""
 
@@ -83,6 +126,7 @@ class ShellRunner:
         self.policy = policy
         self.redactor = redactor
         self.secrets_seen: set[str] = set()
+        self.on_output: LiveOutput | None = None  # live, redacted output (called from reader threads)
 
     def _redact(self, text: str) -> str:
         if not self.redactor:
@@ -105,7 +149,13 @@ class ShellRunner:
                                              timed_out=True))
                 break
             limits = self.policy.limits.model_copy(update={"wall_s": remaining})
-            res = self.executor.run([*SHELL, command], self.policy.model_copy(update={"limits": limits}), cancel)
+            policy = self.policy.model_copy(update={"limits": limits})
+            if self.on_output is None:
+                res = self.executor.run([*SHELL, command], policy, cancel)
+            else:
+                live = _Live(len(results), self.redactor, self.on_output)
+                res = self.executor.run([*SHELL, command], policy, cancel, on_output=live)
+                live.close()
             out, err = self._redact(res.stdout), self._redact(res.stderr)
             out, err, cut = truncate_pair(out, err, DEFAULT_MAX_OUTPUT if max_output_length is None else max_output_length)
             results.append(CommandResult(command, out, err, res.exit_code, timed_out=res.timed_out,

@@ -68,6 +68,7 @@ class Transcript:
     turns: int = 0
     tool_calls: int = 0
     redactor: Any = field(default=None, repr=False, compare=False)
+    saved_to: Path | None = field(default=None, repr=False, compare=False)
     _t0: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     def elapsed(self) -> float:
@@ -120,6 +121,7 @@ class Transcript:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.run_id}.json"
         atomic_write(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
+        self.saved_to = path
         return path
 
 

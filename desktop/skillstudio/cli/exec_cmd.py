@@ -2,7 +2,9 @@
 
 `skillstudio exec [--sandbox subprocess|docker] --data DIR [--allow-domain D]... [--secret NAME]...
 [--timeout S] -- CMD [ARG...]`: the command's stdout/stderr are ours, the exit code is the
-command's (124 on timeout, 130 on Ctrl-C); usage and environment errors exit 2.
+command's (124 on timeout, 130 on Ctrl-C); usage and environment errors exit 2. With secrets the
+tool sees placeholders (`--secret-env NAME`: the raw value, and the run is marked "secret exposed")
+and everything printed back is redacted to `[secret:NAME]`.
 """
 
 from __future__ import annotations
@@ -20,21 +22,6 @@ from pydantic import ValidationError
 _DEFAULT_SANDBOX = "subprocess" if sys.platform.startswith("linux") else "docker"
 
 
-def _secrets_setup(names: list[str], workspace: Path | None) -> tuple[Any, dict[str, str], dict[str, Path], list[str]]:
-    """Interceptor, env, read-only files and extra allowed domains for `--secret` (the secrets layer)."""
-    from skillstudio.secrets.intercept import for_session
-    from skillstudio.secrets.placeholders import SecretSession
-    from skillstudio.secrets.tls_ca import LocalCA, sandbox_env
-
-    session = SecretSession.open(names, workspace=workspace)
-    ca = LocalCA.load_or_create()
-    ca_path, bundle_path = ca.write_public()
-    inside_ca, inside_bundle = "/run/skillstudio/ca/skillstudio-ca.pem", "/run/skillstudio/ca/ca-bundle.pem"
-    env = {**session.env(), **sandbox_env(inside_bundle, inside_ca)}
-    interceptor = for_session(session, ca=ca)
-    return interceptor, env, {inside_ca: ca_path, inside_bundle: bundle_path}, session.bound_domains()
-
-
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
 
@@ -45,6 +32,9 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(..., "--data", help="The data folder: the only writable place, the working dir."),
         allow_domain: list[str] = typer.Option([], "--allow-domain", help="Allow this host (name, *.suffix, NAME:PORT)."),
         secret: list[str] = typer.Option([], "--secret", help="Make this keyring secret usable (as a placeholder)."),
+        secret_env: list[str] = typer.Option([], "--secret-env",
+                                             help="EXPOSED mode for non-HTTP tools: put this secret's raw value in "
+                                                  "the environment (the run is marked 'secret exposed')."),
         timeout: float | None = typer.Option(None, "--timeout", help="Wall time in seconds (exit 124 when it runs out)."),
         skill: list[Path] = typer.Option([], "--skill", help="Mount this skill folder read-only at /skills/<name>."),
         env: list[str] = typer.Option([], "--env", help="Pass NAME=VALUE into the sandbox."),
@@ -83,15 +73,18 @@ def register(app: typer.Typer) -> None:
                 raise SkillStudioError(f"bad --env {item!r}", "use --env NAME=VALUE")
             extra_env[name] = value
         interceptor: Any = None
+        attached: Any = None
         ro_files: dict[str, Path] = {}
         allow = [*settings.network.allow, *allow_domain]
-        if secret:
-            try:
-                interceptor, secret_env, ro_files, bound = _secrets_setup(secret, None)
-            except ImportError as exc:
-                raise SkillStudioError("secrets are not available in this build", "run without --secret") from exc
-            extra_env.update(secret_env)
-            allow += [d for d in bound if d not in allow]
+        if secret or secret_env:
+            from skillstudio.secrets.attach import attach
+
+            workspace = skill[0].resolve().parent if len(skill) == 1 else None
+            attached = attach(secret, exposed=secret_env, workspace=workspace)
+            interceptor = attached.interceptor
+            ro_files = dict(attached.ro_files)
+            extra_env.update(attached.env)
+            allow += [d for d in attached.domains if d not in allow]
         overrides = {k: v for k, v in (("wall_s", timeout), ("memory_mb", memory_mb), ("pids", pids),
                                        ("cpu_s", cpu_s), ("output_bytes", max_output)) if v is not None}
         try:
@@ -106,6 +99,9 @@ def register(app: typer.Typer) -> None:
         if verbose:
             for line in [f"sandbox: {sandbox}", *policy.describe()]:
                 typer.echo(f"[skillstudio] {line}", err=True)
+        warning = attached.warning() if attached is not None else None
+        if warning:
+            typer.echo(f"[skillstudio] WARNING: {warning}", err=True)
         cancel = CancelToken()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
         executor = open_executor(sandbox, unsandboxed_ok=unsandboxed_i_know, interceptor=interceptor,
@@ -115,8 +111,14 @@ def register(app: typer.Typer) -> None:
         finally:
             executor.close()
             signal.signal(signal.SIGINT, previous)
+        if attached is not None:
+            result = attached.redact_result(result)
         if as_json:
             payload = asdict(result)
+            if attached is not None:
+                payload["secrets"] = [s.name for s in attached.session.secrets]
+                payload["secret_exposed"] = attached.exposed
+                payload["warnings"] = [warning] if warning else []
             typer.echo(json.dumps(payload, indent=2))
         else:
             sys.stdout.write(result.stdout)

@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"skillstudio: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # unreadable/unwritable paths, full disks: the user's to fix, not a crash
+        if os.environ.get("SKILLSTUDIO_DEBUG"):
+            raise
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        typer.echo(f"skillstudio: {exc.strerror or exc}{where}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("skillstudio: interrupted", err=True)
         sys.exit(130)

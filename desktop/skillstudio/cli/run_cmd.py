@@ -34,7 +34,11 @@ class _Printer:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("kind")
-        if kind == "text_delta":
+        if kind == "started":
+            routing = event.get("routing") or {}
+            how = f"pinned {routing.get('pin')}" if routing.get("pin") else f"auto ({len(routing.get('offered') or [])} skills)"
+            self.c.print(f"[dim]▶ {escape(str(event.get('model')))} via {event.get('provider')}, {escape(how)}[/]")
+        elif kind == "text_delta":
             self.c.print(escape(str(event.get("delta") or "")), end="")
             self.streamed = True
         elif kind == "item":
@@ -74,6 +78,17 @@ class _Printer:
                 return
             style = "dim" if item.get("phase") == "commentary" else "bold"
             self.c.print(f"[{style}]{escape(item.get('text') or '')}[/]")
+
+
+def _write(path: Path, text: str, saved: Path | None) -> None:
+    from skillstudio.bundle.fileio import atomic_write
+    from skillstudio.errors import SkillStudioError
+
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise SkillStudioError(f"cannot write {path}: {exc.strerror or exc}",
+                               f"choose a writable path; the transcript is saved at {saved}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -169,18 +184,16 @@ def register(app: typer.Typer) -> None:
             if to_stdout:
                 sys.stdout.write(text)
             else:
-                from skillstudio.bundle.fileio import atomic_write
-
-                atomic_write(Path(json_out), text)
+                _write(Path(json_out), text, t.saved_to)
         if markdown is not None:
-            from skillstudio.bundle.fileio import atomic_write
-
-            atomic_write(markdown, t.to_markdown())
+            _write(markdown, t.to_markdown(), t.saved_to)
         err = Console(stderr=True, highlight=False, soft_wrap=True)
         summary = (f"{t.outcome}: {t.turns} turn(s), {t.tool_calls} shell call(s), "
                    f"{t.usage['input_tokens']:,} in / {t.usage['output_tokens']:,} out tokens, "
                    f"{len(t.compaction_events)} compaction(s); skills loaded: {', '.join(t.skills_loaded) or 'none'}")
         err.print(f"[dim]{escape(summary)}[/]")
+        if t.saved_to is not None:
+            err.print(f"[dim]transcript: {escape(str(t.saved_to))}[/]")
         if t.outcome == "completed":
             raise typer.Exit(0)
         if t.outcome == "routing_violation":
@@ -203,8 +216,15 @@ def _register_runs(app: typer.Typer) -> None:
         workspace: Path = typer.Argument(..., help="The workspace whose saved runs to show."),
         run_id: str | None = typer.Argument(None, help="Export this run (an id from the list; a unique prefix works)."),
         as_markdown: bool = typer.Option(False, "--markdown", help="Export the run as Markdown (default JSON)."),
+        save_case: str | None = typer.Option(None, "--save-case",
+                                             help="Append the run's prompt to this skill's trigger cases."),
+        expect: str | None = typer.Option(None, "--expect", help="trigger or no_trigger (default: what the run did)."),
+        save_fixture: str | None = typer.Option(None, "--save-fixture",
+                                                help="Save the run's shell calls as a regression fixture NAME."),
     ) -> None:
-        """List the saved agent runs of a workspace, or export one as JSON or Markdown."""
+        """List the saved agent runs of a workspace, or export one (JSON, Markdown, trigger case, fixture)."""
+        from skillstudio.agent.fixtures import save_fixture as write_fixture
+        from skillstudio.agent.fixtures import save_trigger_case
         from skillstudio.agent.transcript import list_runs, load, markdown
         from skillstudio.errors import SkillStudioError
 
@@ -231,4 +251,41 @@ def _register_runs(app: typer.Typer) -> None:
             doc = load(found[0])
         except (OSError, ValueError) as exc:
             raise SkillStudioError(f"cannot read {found[0]}: {exc}", "the file is damaged; delete it") from None
+        if expect is not None and expect not in ("trigger", "no_trigger"):
+            raise SkillStudioError(f"bad --expect {expect!r}", "use trigger or no_trigger")
+        if save_case or save_fixture:
+            if save_case:
+                case = save_trigger_case(workspace, doc, save_case, expect=expect,
+                                         why=f"saved from agent run {doc.get('run_id')}")
+                typer.echo(f"added to {save_case}/evals/triggers.yaml: expect {case.expect}: {case.prompt[:60]}")
+            if save_fixture:
+                typer.echo(f"fixture saved: {write_fixture(workspace, doc, save_fixture)}")
+            return
         sys.stdout.write(markdown(doc) if as_markdown else json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+    @app.command("replay")
+    def replay(
+        workspace: Path = typer.Argument(..., help="The workspace the fixture belongs to."),
+        fixture: str = typer.Argument(..., help="A fixture name (from --save-fixture) or a fixture file."),
+        sandbox: str = typer.Option(_DEFAULT_SANDBOX, "--sandbox", help="subprocess (bubblewrap) or docker."),
+        data: Path | None = typer.Option(None, "--data", help="The data folder the commands run in."),
+    ) -> None:
+        """Run a saved run's shell calls again (no model); exit 1 if an exit code or stdout changed."""
+        from skillstudio.agent.fixtures import FIXTURES_DIR
+        from skillstudio.agent.fixtures import replay as replay_fixture
+        from skillstudio.agent.runner import sandbox_for
+        from skillstudio.errors import SkillStudioError
+
+        path = Path(fixture) if fixture.endswith(".json") else workspace / FIXTURES_DIR / f"{fixture}.json"
+        if not path.is_file():
+            raise SkillStudioError(f"no fixture {fixture!r}", f"save one with `skillstudio transcripts {workspace} RUN "
+                                   "--save-fixture NAME`")
+        shell = sandbox_for(workspace, sandbox=sandbox, data_dir=data)
+        try:
+            mismatches = replay_fixture(path, shell)
+        finally:
+            shell.executor.close()
+        for m in mismatches:
+            typer.echo(f"changed: {m.line()}", err=True)
+        typer.echo(f"{path.stem}: {'unchanged' if not mismatches else f'{len(mismatches)} change(s)'}")
+        raise typer.Exit(1 if mismatches else 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -305,8 +306,80 @@ def runs_compare(
         reports.write(json_out, json.dumps(diff, indent=2, ensure_ascii=False))
 
 
+def optimize_command(
+    path: Path = typer.Argument(..., help="The workspace (the whole catalog competes)."),
+    skill: str = typer.Option(..., "--skill", "-s", help="The skill whose description to improve."),
+    iterations: int = typer.Option(3, "--iterations", help="Proposals to try at most."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fixed 60/40 train/validation split."),
+    apply: bool = typer.Option(False, "--apply", help="Write the winning description into SKILL.md."),
+    base_url: str | None = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Model that routes (and proposes)."),
+    provider: Provider | None = typer.Option(None, "--provider", help="Router for scoring: responses, chat, offline."),
+    runs: int = typer.Option(3, "--runs", help="Runs per case when scoring."),
+    concurrency: int = typer.Option(8, "--concurrency"),
+    timeout: float = typer.Option(60.0, "--timeout"),
+    no_cache: bool = typer.Option(False, "--no-cache"),
+) -> None:
+    """Propose a better description from the training failures only; keep the best by validation score."""
+    from skillstudio.bundle.fileio import atomic_write
+    from skillstudio.bundle.workspace import load_workspace
+    from skillstudio.evals import metrics
+    from skillstudio.evals.cache import ResultCache
+    from skillstudio.evals.optimizer import ChatProposer, optimize
+    from skillstudio.evals.runner import RunSettings, run_suite_sync
+    from skillstudio.evals.store import RunStore
+    from skillstudio.evals.suite import Suite, build_suite
+
+    err, out = Console(stderr=True), Console()
+    key = api_key_from_env_or_keyring()
+    if not key and not base_url:
+        raise SkillStudioError("the optimizer needs a model to propose descriptions",
+                               "set OPENAI_API_KEY (or store a key), or give --base-url of a local server")
+    suite = build_suite(path)
+    ws_skill = load_workspace(path, with_files=False).skill(skill)
+    if ws_skill is None or ws_skill.skill_md is None:
+        raise SkillStudioError(f"no skill named {skill!r} in {path}", "see `skillstudio validate PATH`")
+    settings = RunSettings(runs=runs, concurrency=concurrency, timeout_s=timeout, use_cache=not no_cache)
+    settings.check()
+    cache = ResultCache(suite.state_dir / "cache")
+
+    def make_router() -> Router:
+        return choose_router(provider, False, base_url, model, timeout, True, err)
+
+    result = optimize(suite, skill, ws_skill.text, proposer=ChatProposer(model=model, api_key=key or "no-key-needed",
+                                                                         base_url=base_url),
+                      make_router=make_router, settings=settings, iterations=iterations, seed=seed, cache=cache,
+                      progress=lambda m: err.print(f"[dim]{m}[/]"))
+    t = Table(title=f"Description candidates for {skill} (train {len(result.train_prompts)} / "
+                    f"validation {len(result.val_prompts)} cases)", title_justify="left")
+    for col in ("#", "train acc", "val acc", "note", "description"):
+        t.add_column(col, overflow="fold")
+    for c in result.candidates:
+        t.add_row(str(c.iteration), str(c.train_score), str(c.val_score), c.note + (" ← best" if c is result.best
+                                                                                     else ""), c.description)
+    out.print(t)
+    for s in result.negative_suggestions:
+        out.print(f"suggested no_trigger case: {s}", soft_wrap=True)
+    if not result.improved:
+        out.print("The current description stays: no proposal scored better on the validation cases.")
+        return
+    out.print(result.diff, markup=False, highlight=False, soft_wrap=True)
+    # Before/after runs of the whole suite land in the history like any other run (mostly cached).
+    store = RunStore(suite.state_dir)
+    for desc in (result.original, result.best.description):
+        variant = Suite(suite.root, [e if e.name != skill else replace(e, description=desc)
+                                     for e in suite.catalog], suite.cases, [])
+        store.save(metrics.summarize(run_suite_sync(variant, make_router(), settings, cache=cache)))
+    if apply:
+        atomic_write(ws_skill.skill_md, result.new_text or ws_skill.text)
+        out.print(f"Written to {ws_skill.skill_md}")
+    else:
+        out.print("Not written: review the diff, then re-run with --apply (or accept it in the editor).")
+
+
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.command("test")(test_command)
+    app.command("optimize")(optimize_command)
     app.add_typer(runs_app, name="runs")
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from skillstudio.bundle.fileio import atomic_write
+from skillstudio.cancel import CancelToken
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release.registry import INDEX, MANIFEST, sha256_digest
 
@@ -92,20 +94,35 @@ class LayoutStore:
     def _save_index(self, data: dict[str, Any]) -> None:
         atomic_write(self.root / "index.json", json.dumps(data, indent=2) + "\n")
 
-    def push_blob(self, data: bytes, digest: str | None = None) -> str:
+    def push_blob(self, data: bytes, digest: str | None = None, *,
+                  progress: Callable[[int, int], None] | None = None, cancel: CancelToken | None = None) -> str:
         digest = digest or sha256_digest(data)
         p = self._blob(digest)
+        if cancel:
+            cancel.raise_if_cancelled()
         if not p.exists():
             atomic_write(p, data)
+        if progress:
+            progress(len(data), len(data))
         return digest
 
-    def get_blob(self, digest: str, max_bytes: int) -> bytes:
+    def tags(self) -> list[str]:
+        """Tags named in index.json (signature manifests carry no ref name)."""
+        return sorted({str(t) for m in self._index()["manifests"]
+                       if (t := (m.get("annotations") or {}).get(REF_NAME))})
+
+    def get_blob(self, digest: str, max_bytes: int, *, progress: Callable[[int, int], None] | None = None,
+                 cancel: CancelToken | None = None) -> bytes:
+        if cancel:
+            cancel.raise_if_cancelled()
         p = self._blob(digest)
         if not p.is_file():
             raise CheckFailed(f"blob {digest[:19]} is missing from {self.root}", "push the bundle again")
         if p.stat().st_size > max_bytes:
             raise CheckFailed(f"blob {digest[:19]} is larger than {max_bytes} bytes", "refusing to read it")
         data = p.read_bytes()
+        if progress:
+            progress(len(data), len(data))
         if sha256_digest(data) != digest:
             raise CheckFailed(f"blob {digest[:19]} does not match its digest (tampered?)", "nothing was written")
         return data

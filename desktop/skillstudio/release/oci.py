@@ -28,6 +28,7 @@ from skillstudio.release.layout import LayoutRef, LayoutStore, parse_layout_ref
 from skillstudio.release.registry import (
     MANIFEST,
     OciRef,
+    Progress,
     RegistryClient,
     descriptor,
     parse_ref,
@@ -49,8 +50,11 @@ class Store(Protocol):
 
     def __enter__(self) -> Store: ...
     def __exit__(self, *exc: object) -> None: ...
-    def push_blob(self, data: bytes, digest: str | None = None) -> str: ...
-    def get_blob(self, digest: str, max_bytes: int) -> bytes: ...
+    def push_blob(self, data: bytes, digest: str | None = None, *, progress: Progress | None = None,
+                  cancel: CancelToken | None = None) -> str: ...
+    def get_blob(self, digest: str, max_bytes: int, *, progress: Progress | None = None,
+                 cancel: CancelToken | None = None) -> bytes: ...
+    def tags(self) -> list[str]: ...
     def put_manifest(self, reference: str, body: bytes, media_type: str) -> Any: ...
     def get_manifest(self, reference: str, accept: tuple[str, ...] = ...) -> tuple[bytes, str, str] | None: ...
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]]: ...
@@ -115,12 +119,17 @@ def bundle_manifest(bundle: BundleInfo, zip_bytes: bytes, config: bytes,
             "annotations": {k: v for k, v in ann.items() if v}}
 
 
-def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: bool = False,
-                credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None,
-                progress: Callable[[str], None] | None = None) -> PushResult:
-    """Push bundle + signature referrer. `progress` gets one line per step (called on this thread)."""
-    say = progress or (lambda _msg: None)
-    zip_bytes = Path(zip_path).read_bytes()
+@dataclass
+class PushPlan:
+    """Exactly what a push will upload (shown to the user for review before anything is sent)."""
+
+    bundle: BundleInfo
+    config: bytes
+    manifest: dict[str, Any]
+
+
+def plan_push(zip_bytes: bytes, envelope: Envelope) -> PushPlan:
+    """Check that `envelope` signs `zip_bytes` and build the config and manifest a push will send."""
     zip_hex = hashlib.sha256(zip_bytes).hexdigest()
     statement = attest.parse_statement(envelope)
     if attest.subject_sha256(statement) != zip_hex:
@@ -137,6 +146,20 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
     revision = source.get("revision") if isinstance(source, dict) else None
     config = _canonical({"name": bundle.name, "version": bundle.version, "description": bundle.description,
                          "files": len(bundle.files), "predicateType": attest.PREDICATE_TYPE})
+    return PushPlan(bundle, config, bundle_manifest(bundle, zip_bytes, config, revision))
+
+
+def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: bool = False,
+                credentials: tuple[str, str] | None = None, cancel: CancelToken | None = None,
+                progress: Callable[[str], None] | None = None,
+                upload_progress: Progress | None = None) -> PushResult:
+    """Push bundle + signature referrer. `progress` gets one line per step, `upload_progress(done, total)`
+    the zip upload's bytes (both called on this thread). Cancelling stops the upload and nothing is
+    tagged: the tag is written only after every blob is in."""
+    say = progress or (lambda _msg: None)
+    zip_bytes = Path(zip_path).read_bytes()
+    plan = plan_push(zip_bytes, envelope)
+    bundle, config = plan.bundle, plan.config
     if ref.digest:
         raise SkillStudioError("push needs a tag, not a digest", "write the reference with :TAG")
     tag = ref.tag or bundle.version or "latest"
@@ -147,9 +170,11 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
         if cancel:
             cancel.raise_if_cancelled()
         say(f"uploading the bundle ({len(zip_bytes)} bytes)")
-        reg.push_blob(zip_bytes, f"sha256:{zip_hex}")
+        reg.push_blob(zip_bytes, f"sha256:{bundle.sha256}", progress=upload_progress, cancel=cancel)
+        if cancel:
+            cancel.raise_if_cancelled()
         say("pushing the manifest and the signature")
-        manifest = _canonical(bundle_manifest(bundle, zip_bytes, config, revision))
+        manifest = _canonical(plan.manifest)
         reg.put_manifest(tag, manifest, MANIFEST)
         m_desc = descriptor(MANIFEST, manifest)
         env_bytes = envelope.to_json()
@@ -197,7 +222,8 @@ def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
 def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey], *,
                 trust: TrustStore | None = None, require_roles: list[str] | None = None,
                 plain_http: bool = False, credentials: tuple[str, str] | None = None,
-                cancel: CancelToken | None = None, progress: Callable[[str], None] | None = None) -> PullResult:
+                cancel: CancelToken | None = None, progress: Callable[[str], None] | None = None,
+                download_progress: Progress | None = None) -> PullResult:
     """Verify, then extract into `dest`. Raises CheckFailed (nothing written) when anything is off."""
     say = progress or (lambda _msg: None)
     say(f"resolving {ref}")
@@ -224,7 +250,7 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         if cancel:
             cancel.raise_if_cancelled()
         say(f"downloading the bundle ({layers[0].get('size', '?')} bytes)")
-        zip_bytes = reg.get_blob(layers[0]["digest"], MAX_ZIP_BYTES)
+        zip_bytes = reg.get_blob(layers[0]["digest"], MAX_ZIP_BYTES, progress=download_progress, cancel=cancel)
     say("verifying signatures")
     keys = dict(public_keys)
     if trust is not None:

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from skillstudio.cancel import CancelToken
 from skillstudio.errors import CheckFailed, EnvironmentProblem, SkillStudioError
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -33,6 +35,25 @@ CRED_SERVICE = "skillstudio-registry"
 _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+CHUNK = 256 * 1024
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+class _Chunks:
+    """A re-iterable upload body (httpx may resend it after an auth challenge) that reports progress
+    and stops the upload when cancelled: raising here aborts the PUT, so the blob is never committed."""
+
+    def __init__(self, data: bytes, progress: Progress | None, cancel: CancelToken | None) -> None:
+        self.data, self.progress, self.cancel = data, progress, cancel
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, len(view), CHUNK):
+            if self.cancel:
+                self.cancel.raise_if_cancelled()
+            yield bytes(view[start:start + CHUNK])
+            if self.progress:
+                self.progress(min(start + CHUNK, len(view)), len(view))
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,7 @@ class RegistryClient:
     def _url(self, path: str) -> str:
         return f"{self.base}/v2/{self.ref.repo}/{path}"
 
-    def _request(self, method: str, url: str, *, content: bytes | None = None,
+    def _request(self, method: str, url: str, *, content: bytes | _Chunks | None = None,
                  headers: dict[str, str] | None = None) -> httpx.Response:
         for attempt in range(2):
             h = dict(headers or {})
@@ -251,33 +272,58 @@ class RegistryClient:
     def blob_exists(self, digest: str) -> bool:
         return self._request("HEAD", self._url(f"blobs/{digest}")).status_code == 200
 
-    def push_blob(self, data: bytes, digest: str | None = None) -> str:
+    def push_blob(self, data: bytes, digest: str | None = None, *, progress: Progress | None = None,
+                  cancel: CancelToken | None = None) -> str:
+        """Monolithic upload, streamed in chunks so `progress(done, total)` and `cancel` act mid-upload."""
         digest = digest or sha256_digest(data)
         if self.blob_exists(digest):
+            if progress:
+                progress(len(data), len(data))
             return digest
         r = self._request("POST", self._url("blobs/uploads/"), content=b"")
         if r.status_code != 202 or "location" not in r.headers:
             raise self._fail(r, "starting a blob upload")
         loc = urljoin(self.base + "/", r.headers["location"])
         loc += ("&" if "?" in loc else "?") + f"digest={digest}"
-        r = self._request("PUT", loc, content=data, headers={"Content-Type": "application/octet-stream"})
+        body: bytes | _Chunks = data if progress is None and cancel is None else _Chunks(data, progress, cancel)
+        r = self._request("PUT", loc, content=body, headers={"Content-Type": "application/octet-stream",
+                                                             "Content-Length": str(len(data))})
         if r.status_code not in (201, 204):
             raise self._fail(r, "uploading a blob")
         return digest
 
-    def get_blob(self, digest: str, max_bytes: int) -> bytes:
-        r = self._request("GET", self._url(f"blobs/{digest}"))
+    def get_blob(self, digest: str, max_bytes: int, *, progress: Progress | None = None,
+                 cancel: CancelToken | None = None) -> bytes:
+        """Download and check a blob; streamed so a huge or cancelled download stops early."""
+        r = self._request("HEAD", self._url(f"blobs/{digest}"))  # authenticates; a 404 is clear early
         if r.status_code == 404:
             raise CheckFailed(f"blob {digest[:19]} is missing from {self.ref.host}/{self.ref.repo}",
                               "push the bundle again")
-        if r.status_code != 200:
-            raise self._fail(r, "downloading a blob")
-        if len(r.content) > max_bytes:
-            raise CheckFailed(f"blob {digest[:19]} is larger than {max_bytes} bytes", "refusing to download it")
-        if sha256_digest(r.content) != digest:
+        h = {"Authorization": self._auth} if self._auth else {}
+        buf = bytearray()
+        try:
+            with self._http.stream("GET", self._url(f"blobs/{digest}"), headers=h) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise self._fail(resp, "downloading a blob")
+                total = int(resp.headers.get("content-length") or 0)
+                for chunk in resp.iter_bytes(CHUNK):
+                    buf += chunk
+                    if len(buf) > max_bytes:
+                        raise CheckFailed(f"blob {digest[:19]} is larger than {max_bytes} bytes",
+                                          "refusing to download it")
+                    if cancel:
+                        cancel.raise_if_cancelled()
+                    if progress:
+                        progress(len(buf), max(total, len(buf)))
+        except httpx.TransportError as exc:
+            raise EnvironmentProblem(f"download from {self.ref.host} failed ({exc.__class__.__name__})",
+                                     "check the registry and try again") from None
+        content = bytes(buf)
+        if sha256_digest(content) != digest:
             raise CheckFailed(f"blob {digest[:19]} from the registry does not match its digest (tampered?)",
                               "nothing was written; report it to the registry's owner")
-        return r.content
+        return content
 
     # -- manifests
     def put_manifest(self, reference: str, body: bytes, media_type: str) -> httpx.Response:
@@ -349,6 +395,35 @@ class RegistryClient:
         except ValueError:
             return None
         return [m for m in manifests if isinstance(m, dict)]
+
+    def tags(self) -> list[str]:
+        """The repository's tags (Distribution's tags/list, following `Link` pages)."""
+        return self._paged(self._url("tags/list?n=1000"), "tags", "listing tags")
+
+    def catalog(self) -> list[str]:
+        """Repositories on the registry (`/v2/_catalog`); registries without it (GHCR, ECR) refuse."""
+        return self._paged(f"{self.base}/v2/_catalog?n=1000", "repositories", "listing repositories")
+
+    def _paged(self, url: str, key: str, what: str) -> list[str]:
+        out: list[str] = []
+        for _ in range(100):
+            r = self._request("GET", url)
+            if r.status_code == 404 and key == "tags":
+                return out
+            if r.status_code in (404, 405):
+                raise SkillStudioError(f"{self.ref.host} does not offer a catalog",
+                                       "type the repository name (host/repo) instead")
+            if r.status_code != 200:
+                raise self._fail(r, what)
+            try:
+                out += [str(x) for x in (r.json().get(key) or [])]
+            except (ValueError, AttributeError):
+                raise SkillStudioError(f"{what} on {self.ref.host}: unreadable answer", "check the registry") from None
+            link = re.match(r'\s*<([^>]+)>', r.headers.get("link", ""))
+            if not link:
+                break
+            url = urljoin(self.base + "/", link.group(1))
+        return out
 
     @staticmethod
     def fallback_tag(digest: str) -> str:

@@ -118,3 +118,17 @@ def set_policy(workspace: Path, require_roles: list[str]) -> None:
     cfg = _config(workspace)
     cfg["policy"] = {"require_roles": list(require_roles)}
     atomic_write(trust_dir(workspace) / CONFIG, yaml.safe_dump(cfg, sort_keys=True))
+
+
+def remove_key(workspace: Path, name: str) -> None:
+    """Stop trusting a key: its PEM and its roles go; bundles signed only by it no longer pass."""
+    if not _NAME.match(name):
+        raise SkillStudioError(f"invalid key name {name!r}", "use letters, digits, '.', '_' or '-'")
+    pem = trust_dir(workspace) / f"{name}.pem"
+    if not pem.exists():
+        raise SkillStudioError(f"{name} is not in the trust store", "refresh the list")
+    cfg = _config(workspace)
+    if isinstance(cfg.get("keys"), dict):
+        cfg["keys"].pop(name, None)
+        atomic_write(trust_dir(workspace) / CONFIG, yaml.safe_dump(cfg, sort_keys=True))
+    pem.unlink()

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from skillstudio.errors import EnvironmentProblem, SkillStudioError
 from skillstudio.sandbox.executor import Executor
 from skillstudio.sandbox.image import Progress
-from skillstudio.sandbox.proxy import Interceptor
+from skillstudio.sandbox.proxy import Interceptor, ProxyEvent
 
 BACKENDS = ("subprocess", "docker", "none")
 
 
 def open_executor(kind: str, *, unsandboxed_ok: bool = False, resolve: dict[str, str] | None = None,
                   interceptor: Interceptor | None = None, progress: Progress | None = None,
-                  docker_client: Any | None = None) -> Executor:
+                  docker_client: Any | None = None,
+                  on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> Executor:
     """A ready executor, or a clear error; never a silent fallback to a weaker sandbox."""
     if kind == "subprocess":
         if not sys.platform.startswith("linux"):
@@ -24,11 +26,12 @@ def open_executor(kind: str, *, unsandboxed_ok: bool = False, resolve: dict[str,
                 "use --sandbox docker, or --sandbox none --unsandboxed-i-know to run without a sandbox")
         from skillstudio.sandbox.bwrap import BwrapExecutor
 
-        return BwrapExecutor(resolve=resolve, interceptor=interceptor)
+        return BwrapExecutor(resolve=resolve, interceptor=interceptor, on_proxy_event=on_proxy_event)
     if kind == "docker":
         from skillstudio.sandbox.docker_backend import DockerExecutor
 
-        return DockerExecutor(docker_client, resolve=resolve, interceptor=interceptor, progress=progress)
+        return DockerExecutor(docker_client, resolve=resolve, interceptor=interceptor, progress=progress,
+                              on_proxy_event=on_proxy_event)
     if kind == "none":
         from skillstudio.sandbox.unsandboxed import UnsandboxedExecutor
 

@@ -34,16 +34,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
 from skillstudio.sandbox import limits, seccomp
-from skillstudio.sandbox.executor import ExecResult, clean_env, launcher_args, run_process
+from skillstudio.sandbox.executor import ExecResult, OutputSink, clean_env, launcher_args, run_process
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
-from skillstudio.sandbox.proxy import EgressProxy, Interceptor
+from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
@@ -75,13 +75,15 @@ class BwrapExecutor:
 
     name = "subprocess"
 
-    def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None) -> None:
+    def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None,
+                 on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> None:
         self._bwrap = check_bwrap()
         help_text = subprocess.run([self._bwrap, "--help"], capture_output=True, text=True, check=False).stdout
         self._features = {w for w in help_text.split() if w.startswith("--")}
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
+        self._on_proxy_event = on_proxy_event
         self._proxy: EgressProxy | None = None
         self._allow: tuple[str, ...] = ()
         self._etc = Path(tempfile.mkdtemp(prefix="ss-bwrap-etc-"))
@@ -98,8 +100,8 @@ class BwrapExecutor:
         if self._proxy is None or allow != self._allow:
             if self._proxy is not None:
                 self._proxy.close()
-            self._proxy = EgressProxy(policy.network.allows, resolve=self._resolve,
-                                      interceptor=self._interceptor).start()
+            self._proxy = EgressProxy(policy.network.allows, resolve=self._resolve, interceptor=self._interceptor,
+                                      on_event=self._on_proxy_event).start()
             self._allow = allow
         return self._proxy
 
@@ -150,7 +152,8 @@ class BwrapExecutor:
                  (resource.RLIMIT_FSIZE, lim.file_size_mb * 1024 * 1024 if lim.file_size_mb else None)]
         return [(r, v) for r, v in pairs if v]
 
-    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
+            on_output: OutputSink | None = None) -> ExecResult:
         policy = policy.checked()
         if not cmd:
             raise EnvironmentProblem("no command given", "pass the command after --")
@@ -180,7 +183,7 @@ class BwrapExecutor:
         try:
             result = run_process(self.argv(cmd, policy, proxy, filter_fd), env=env, cwd=str(policy.data_dir),
                                  wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec,
-                                 pass_fds=() if filter_fd is None else (filter_fd,))
+                                 pass_fds=() if filter_fd is None else (filter_fd,), on_output=on_output)
         finally:
             if filter_fd is not None:
                 os.close(filter_fd)

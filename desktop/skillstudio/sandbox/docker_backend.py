@@ -27,7 +27,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,13 +39,15 @@ from skillstudio.sandbox.executor import (
     TIMEOUT_EXIT,
     CappedOutput,
     ExecResult,
+    OutputSink,
     clean_env,
     launcher_args,
+    live_feed,
 )
 from skillstudio.sandbox.image import Progress, ensure_image
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
-from skillstudio.sandbox.proxy import EgressProxy, Interceptor
+from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 
 LABEL = "org.skillstudio.sandbox"
 LABEL_OWNER = "org.skillstudio.owner"
@@ -121,8 +123,10 @@ class DockerExecutor:
     name = "docker"
 
     def __init__(self, client: Any | None = None, *, resolve: dict[str, str] | None = None,
-                 interceptor: Interceptor | None = None, progress: Progress | None = None) -> None:
+                 interceptor: Interceptor | None = None, progress: Progress | None = None,
+                 on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> None:
         self.client = client or connect()
+        self._on_proxy_event = on_proxy_event
         self._resolve = resolve
         self._interceptor = interceptor
         self.swept = sweep(self.client)
@@ -165,8 +169,8 @@ class DockerExecutor:
         mounts += [Mount(m.target, str(m.source), type="bind", read_only=True) for m in policy.skills]
         mounts += [Mount(inside, str(host), type="bind", read_only=True) for inside, host in policy.ro_files.items()]
         if policy.network.enabled:
-            proxy = EgressProxy(policy.network.allows, resolve=self._resolve,
-                                interceptor=self._interceptor).start()
+            proxy = EgressProxy(policy.network.allows, resolve=self._resolve, interceptor=self._interceptor,
+                                on_event=self._on_proxy_event).start()
             proxy.allow_dir_access()
             mounts.append(Mount(f"{RUN_DIR}/proxy", str(proxy.socket_path.parent), type="bind", read_only=True))
         lim = policy.limits
@@ -193,16 +197,18 @@ class DockerExecutor:
             raise EnvironmentProblem(f"cannot start the sandbox container: {exc}", _HINT_ENGINE) from exc
         return _Warm(container, proxy)
 
-    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
+            on_output: OutputSink | None = None) -> ExecResult:
         policy = policy.checked()
         if not cmd:
             raise EnvironmentProblem("no command given", "pass the command after --")
         container = self.container_for(policy)
         warm = next(w for w in self._warm.values() if w.container is container)
         with warm.lock:
-            return self._run_in(warm, cmd, policy, cancel)
+            return self._run_in(warm, cmd, policy, cancel, on_output)
 
-    def _run_in(self, warm: _Warm, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None) -> ExecResult:
+    def _run_in(self, warm: _Warm, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None,
+                on_output: OutputSink | None = None) -> ExecResult:
         container = warm.container
         proxy = warm.proxy
         events_before = len(proxy.events) if proxy else 0
@@ -220,14 +226,19 @@ class DockerExecutor:
                                   environment=clean_env(DATA_MOUNT, policy.env))["Id"]
         stream = api.exec_start(exec_id, stream=True, demux=True)
         out, err = CappedOutput(policy.limits.output_bytes), CappedOutput(policy.limits.output_bytes)
+        live_out, live_err = live_feed(on_output, "stdout"), live_feed(on_output, "stderr")
 
         def pump() -> None:
             with contextlib.suppress(Exception):
                 for o, e in stream:
                     if o:
                         out.feed(o)
+                        if live_out is not None:
+                            live_out(o)
                     if e:
                         err.feed(e)
+                        if live_err is not None:
+                            live_err(e)
 
         reader = threading.Thread(target=pump, name="docker-exec-output", daemon=True)
         reader.start()

@@ -3,7 +3,9 @@
 `Executor.run(cmd, policy, cancel)` returns an `ExecResult`: the command's exit code (124 when the
 wall time ran out and the whole process tree was killed; 137 when cancelled), stdout and stderr
 capped per stream (head and tail kept, a marker in between, never held whole in memory), and the
-egress proxy's decisions made during the run. Backends: `bwrap.BwrapExecutor` (Linux subprocess),
+egress proxy's decisions made during the run. `on_output(stream, chunk)` ("stdout"/"stderr", raw
+bytes as they arrive, before capping) lets a console show output live; it is called from reader
+threads, so it must only hand the chunk over (never touch a UI). Backends: `bwrap.BwrapExecutor` (Linux subprocess),
 `docker_backend.DockerExecutor` (a warm container per session), `unsandboxed.UnsandboxedExecutor`
 (only when the user explicitly chooses no sandbox).
 """
@@ -22,6 +24,8 @@ from typing import IO, Protocol
 from skillstudio.cancel import CancelToken
 from skillstudio.sandbox.policy import Policy
 from skillstudio.sandbox.proxy import ProxyEvent
+
+OutputSink = Callable[[str, bytes], None]  # ("stdout" | "stderr", chunk) as it arrives
 
 TIMEOUT_EXIT = 124
 CANCEL_EXIT = 137
@@ -45,7 +49,8 @@ class Executor(Protocol):
 
     name: str
 
-    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult: ...
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
+            on_output: OutputSink | None = None) -> ExecResult: ...
 
     def close(self) -> None: ...
 
@@ -84,21 +89,37 @@ class CappedOutput:
         return f"{head}\n[... skillstudio: {self.dropped} bytes of output truncated ...]\n{tail}"
 
 
-def drain(stream: IO[bytes], sink: CappedOutput) -> None:
+def drain(stream: IO[bytes], sink: CappedOutput, live: Callable[[bytes], None] | None = None) -> None:
     """Read a pipe to its end in chunks (the child never blocks on a full pipe; memory stays capped)."""
     while True:
         chunk = stream.read1(_CHUNK) if hasattr(stream, "read1") else stream.read(_CHUNK)
         if not chunk:
             break
         sink.feed(chunk)
+        if live is not None:
+            live(chunk)
     stream.close()
+
+
+def live_feed(on_output: OutputSink | None, name: str) -> Callable[[bytes], None] | None:
+    """A per-stream callback that never lets a failing consumer break the run."""
+    if on_output is None:
+        return None
+
+    def feed(chunk: bytes) -> None:
+        try:
+            on_output(name, chunk)
+        except Exception:  # noqa: BLE001 - a display problem must not kill the command's output
+            pass
+
+    return feed
 
 
 def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wall_s: float,
                 output_cap: int, cancel: CancelToken | None,
                 preexec: Callable[[], None] | None = None,
                 kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
-                pass_fds: Sequence[int] = ()) -> ExecResult:
+                pass_fds: Sequence[int] = (), on_output: OutputSink | None = None) -> ExecResult:
     """Run argv in a new session, capped output, wall-time and cancel handling; kills the whole group.
 
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
@@ -109,8 +130,10 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                             pass_fds=tuple(pass_fds))
     out, err = CappedOutput(output_cap), CappedOutput(output_cap)
     assert proc.stdout is not None and proc.stderr is not None
-    readers = [threading.Thread(target=drain, args=(proc.stdout, out), name="sandbox-stdout", daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, err), name="sandbox-stderr", daemon=True)]
+    readers = [threading.Thread(target=drain, args=(proc.stdout, out, live_feed(on_output, "stdout")),
+                                name="sandbox-stdout", daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, err, live_feed(on_output, "stderr")),
+                                name="sandbox-stderr", daemon=True)]
     for t in readers:
         t.start()
     exited = threading.Event()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
-from skillstudio.sandbox.executor import ExecResult, clean_env, launcher_args, run_process
+from skillstudio.sandbox.executor import ExecResult, OutputSink, clean_env, launcher_args, run_process
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
 
@@ -28,7 +28,8 @@ class UnsandboxedExecutor:
             raise SkillStudioError("refusing to run without a sandbox",
                                    "pass --unsandboxed-i-know to run unsandboxed anyway, or use --sandbox subprocess|docker")
 
-    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None) -> ExecResult:
+    def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
+            on_output: OutputSink | None = None) -> ExecResult:
         policy = policy.checked()
         if policy.network.enabled:
             raise SkillStudioError("an allow list needs a sandbox", "use --sandbox subprocess or docker")
@@ -38,7 +39,7 @@ class UnsandboxedExecutor:
                                      ("fsize_bytes", lim.file_size_mb * 1024 * 1024 if lim.file_size_mb else None)) if v}
         argv = [sys.executable, "-I", "-S", _LAUNCHER_FILE, *launcher_args(config), "--", *cmd]
         result = run_process(argv, env=clean_env(str(policy.data_dir), policy.env), cwd=str(policy.data_dir),
-                             wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel)
+                             wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, on_output=on_output)
         result.stderr = WARNING + "\n" + result.stderr
         return result
 

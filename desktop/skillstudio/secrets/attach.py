@@ -46,7 +46,7 @@ class AttachedSecrets:
         if not self.exposed:
             return None
         return (f"{EXPOSED_MARK}: {', '.join(self.exposed)} in the tool's environment as raw values "
-                "(--secret-env); output is still redacted and unbound hosts are still refused")
+                "(exposed mode); output is still redacted and unbound hosts are still refused")
 
     def redact(self, text: str) -> str:
         return self.redactor.redact(text)

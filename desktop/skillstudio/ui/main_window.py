@@ -29,7 +29,7 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled
-from skillstudio.ui import prompts
+from skillstudio.ui import gc_pin, prompts
 from skillstudio.ui.analysis import CheckResult
 from skillstudio.ui.cases_editor import TriggerCasesEditor
 from skillstudio.ui.command_palette import CommandPalette
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
+        gc_pin.acquire()  # no garbage collection on worker threads while this window lives
         self._painted = False  # heavy work waits for the first paint: the window shows up at once
         self._after_paint: list[object] = []
         self.setObjectName("MainWindow")
@@ -775,3 +776,4 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.versions.shutdown()
         self.pool.shutdown()
+        gc_pin.release()

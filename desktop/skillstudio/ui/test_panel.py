@@ -3,8 +3,9 @@ results, see the confusion matrix and timing, and compare any two runs from the 
 
 Runs happen in a `SuiteJob` on this panel's QThreadPool; its signals reach @Slot methods here, in
 the GUI thread. Cancel (button or Esc) keeps every finished result; `shutdown()` — called when the
-window closes — cancels and waits, so no thread outlives the window. Each run gets a serial number:
-a late answer from a run the user replaced (e.g. by opening another workspace) is dropped.
+window closes — cancels and waits, so no thread outlives the window. Only the signals of the run
+being shown are taken: a late answer from a run the user replaced (by opening another workspace)
+is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -52,6 +53,7 @@ from skillstudio.ui.test_results_model import (
     COL_SELECTED,
     COL_SKILL,
     COL_WHY,
+    COLUMNS,
     FILTER_ALL,
     FILTER_FAILURES,
     FILTER_FLAKY,
@@ -63,6 +65,7 @@ from skillstudio.ui.test_worker import SuiteJob, SuiteJobResult, SuiteJobSignals
 
 ALL_SKILLS = ""
 PROMPT_MIN_W = 260
+RATE_COL_W = 170
 EXPORT_FORMATS = (("HTML report (self-contained)…", "html"), ("JSON (test --json)…", "json"),
                   ("JUnit XML (for CI)…", "junit"), ("CSV of the cases…", "csv"))
 EXPORT_FILTERS = {"html": "HTML (*.html)", "json": "JSON (*.json)", "junit": "JUnit XML (*.xml)", "csv": "CSV (*.csv)"}
@@ -94,7 +97,8 @@ class TestPanel(QWidget):
         self._pool.setMaxThreadCount(1)
         self._token: CancelToken | None = None
         self._signals: SuiteJobSignals | None = None
-        self._serial = 0
+        self._retired: set[QObject] = set()
+        self._finished_signals: SuiteJobSignals | None = None
         self._started = 0.0
         self._closed = False
         self.report: dict[str, Any] | None = None
@@ -176,12 +180,12 @@ class TestPanel(QWidget):
         self.table.setToolTip("Double-click a case to open its skill's trigger cases")
         hh = self.table.horizontalHeader()
         hh.setStretchLastSection(False)
-        for col in (COL_SKILL, COL_EXPECT, COL_RATE, COL_RESULT):
-            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(COL_SELECTED, QHeaderView.ResizeMode.Interactive)
+        # Widths come from the font and the report (_fit_columns), never from ResizeToContents: that
+        # asks every row for its size and stalls the window for seconds on suites of thousands of cases.
+        for col in range(len(COLUMNS)):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Stretch)
-        hh.resizeSection(COL_SELECTED, 190)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.viewport().installEventFilter(self)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
 
@@ -253,10 +257,11 @@ class TestPanel(QWidget):
 
     def set_workspace(self, path: Path) -> None:
         """Show this workspace: its latest saved run (if any) and its history for comparison."""
-        if self._token is not None:  # its late answer belongs to the old workspace: drop it
+        if self._token is not None and self._signals is not None:  # its late answer belongs to the old workspace
             self._token.cancel()
+            self._retired.add(self._signals)  # kept alive until its last signal arrives (then dropped)
+            self._signals.sig_done.connect(self._on_retired_done)
             self._token, self._signals = None, None
-            self._serial += 1
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("ready")
@@ -293,10 +298,8 @@ class TestPanel(QWidget):
             return
         choice = self.provider.choice()
         self.provider.remember()
-        self._serial += 1
         self._token = CancelToken()
         self._signals = SuiteJobSignals()
-        self._signals.setProperty("serial", self._serial)
         self._signals.sig_progress.connect(self._on_progress)
         self._signals.sig_partial.connect(self._on_partial)
         self._signals.sig_done.connect(self._on_done)
@@ -318,8 +321,8 @@ class TestPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def _is_current(self) -> bool:
-        sender = self.sender()
-        return sender is None or sender.property("serial") == self._serial
+        """True for signals of the run being shown; a replaced run's late signals are ignored."""
+        return self._signals is not None and self.sender() is self._signals
 
     @Slot(int, int, int)
     def _on_progress(self, done: int, total: int, cached: int) -> None:
@@ -342,6 +345,10 @@ class TestPanel(QWidget):
         self.status.setText(" · ".join(parts) if parts else "waiting for the first answer…")
 
     @Slot(object)
+    def _on_retired_done(self, result: object) -> None:
+        self._retired.discard(self.sender())  # type: ignore[arg-type]
+
+    @Slot(object)
     def _on_partial(self, report: object) -> None:
         """The requests finished so far, shown while the run goes on (not saved, not signalled)."""
         if not self._is_current() or self._token is None or self._token.cancelled:
@@ -353,6 +360,7 @@ class TestPanel(QWidget):
     def _on_done(self, result: object) -> None:
         if not self._is_current():
             return
+        self._finished_signals = self._signals  # not freed while Qt is still delivering its signal
         self._token, self._signals = None, None
         self._update_buttons()
         assert isinstance(result, SuiteJobResult)
@@ -440,8 +448,26 @@ class TestPanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _fit_columns(self) -> None:
-        """The prompt gets most of the free width (never less than PROMPT_MIN_W); "why" the rest."""
+        """Short columns as wide as their longest value (measured on the few distinct values, not on
+        every row); the prompt gets most of the free width (at least PROMPT_MIN_W), "why" the rest."""
         hh = self.table.horizontalHeader()
+        fm = self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        fmb = QFontMetrics(bold)
+        pad = 24
+
+        def width(texts: list[str], metrics: QFontMetrics = fm) -> int:
+            return max([metrics.horizontalAdvance(t) for t in texts if t] + [0]) + pad
+
+        header_fm = QFontMetrics(hh.font())
+        skills = self.model.skills() or ["skill"]
+        hh.resizeSection(COL_SKILL, max(width(skills), header_fm.horizontalAdvance("Skill") + pad))
+        hh.resizeSection(COL_EXPECT, max(width(["no_trigger"]), header_fm.horizontalAdvance("Expect") + pad))
+        hh.resizeSection(COL_RATE, RATE_COL_W)
+        hh.resizeSection(COL_RESULT, width(["not run · flaky", "FAIL · flaky"], fmb))
+        sel = max(width([f"{s} ×3" for s in skills]), header_fm.horizontalAdvance("Selected per run") + pad)
+        hh.resizeSection(COL_SELECTED, min(sel, 260))
         fixed = sum(hh.sectionSize(c) for c in range(self.model.columnCount()) if c not in (COL_PROMPT, COL_WHY))
         free = self.table.viewport().width() - fixed
         hh.resizeSection(COL_PROMPT, max(PROMPT_MIN_W, int(free * 0.62)))

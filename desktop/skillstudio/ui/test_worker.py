@@ -107,7 +107,10 @@ class SuiteJob(QRunnable):
         suite = build_suite(self.workspace)
         router = build_router(c)
         cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
-        self._mirror = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings)
+        if not router.is_estimate:  # the estimator finishes in moments and keeps the GIL busy meanwhile:
+            # a live table would only make the GUI thread wait for the GIL on every row it draws
+            self._mirror = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate,
+                                    settings)
         self._last_partial = time.monotonic()
         self.signals.sig_progress.emit(0, len(suite.cases) * settings.runs, 0)
         run = run_suite_sync(suite, router, settings, cancel=self.token, progress=self._progress, cache=cache)

@@ -184,44 +184,35 @@ class TryJob(QRunnable):
             self.signals.sig_done.emit(result)
 
     def _run(self, result: TryResult) -> None:
-        from skillstudio.evals.routers import RouteRequest, RouterError
         from skillstudio.evals.routers.offline import OfflineRouter
-        from skillstudio.evals.suite import SuiteCase
+        from skillstudio.evals.runner import try_prompt
 
         suite = _suite_for(self.workspace)
         result.skills = [e.name for e in suite.catalog]
         router = build_router(self.choice)
-        router.prepare(suite)
         result.model = "offline estimate" if router.is_estimate else f"{router.model} ({router.kind})"
-        case = SuiteCase(-1, "", self.prompt, "trigger")
-        if isinstance(router, OfflineRouter):
-            scores = router.scores(self.prompt)
-            result.scores = sorted(scores.items(), key=lambda kv: -kv[1])
+        if isinstance(router, OfflineRouter):  # the estimator can say *why*: every skill's score
+            router.prepare(suite)
+            result.scores = sorted(router.scores(self.prompt).items(), key=lambda kv: -kv[1])
             result.min_score = router.min_score
 
         async def go() -> Any:
-            task = asyncio.ensure_future(asyncio.wait_for(router.route(RouteRequest(case, 0)), self.choice.timeout_s))
+            """The core's one-shot `try_prompt`, abandoned as soon as the user cancels."""
+            task = asyncio.ensure_future(try_prompt(suite, router, self.prompt, timeout_s=self.choice.timeout_s))
             try:
                 while not task.done():
                     if self.token.cancelled:
-                        task.cancel()
-                        break
+                        return None
                     await asyncio.wait({task}, timeout=0.05)
-                return None if task.cancelled() else task.result()
+                return task.result()
             finally:
                 if not task.done():
-                    task.cancel()
+                    task.cancel()  # closes the request; the core's try_prompt still closes the router
                 await asyncio.gather(task, return_exceptions=True)
-                await router.aclose()
 
-        try:
-            routed = asyncio.run(go())
-        except TimeoutError:
-            raise SkillStudioError(f"no answer within {self.choice.timeout_s:g} s", "try again, or check the server") from None
-        except RouterError as exc:
-            raise SkillStudioError(str(exc), "check the API key, base URL and model, then try again") from None
+        routed = asyncio.run(go())
         if routed is None:
-            result.error = "cancelled"
+            result.error = "Cancelled."
             return
         result.selected = routed.selected
         result.first_command = routed.first_command

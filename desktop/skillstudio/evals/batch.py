@@ -1,0 +1,161 @@
+"""Batch mode: the same Responses requests as one `/v1/batches` job, for suites too big to wait on.
+
+Every (case, run) not already cached becomes one JSONL line whose body is exactly what the
+Responses router sends (minus `stream`), so results land in the same cache and a later
+interactive run reuses them. Upload the file, create the batch, poll (cancel token honoured: the
+batch is cancelled server-side and unfinished requests are reported as not run), download the
+output and error files and decide each line with the same item rule as the Responses router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import openai
+
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import SkillStudioError
+from skillstudio.evals.cache import ResultCache, cache_key
+from skillstudio.evals.routers import RouteRequest, RouteResult
+from skillstudio.evals.routers.responses import ResponsesRouter, decide_items
+from skillstudio.evals.runner import Progress, RunOutcome, RunSettings, SuiteRun
+from skillstudio.evals.suite import Suite
+
+DONE = {"completed", "failed", "expired", "cancelled"}
+
+
+def custom_id(case: int, run: int) -> str:
+    return f"case-{case}-run-{run}"
+
+
+def parse_custom_id(cid: str) -> tuple[int, int] | None:
+    try:
+        _, case, _, run = cid.split("-")
+        return int(case), int(run)
+    except ValueError:
+        return None
+
+
+def result_from_body(body: dict[str, Any], catalog: list[tuple[str, str]]) -> RouteResult:
+    output = list(body.get("output") or [])
+    _, selected, first = decide_items(output, catalog)
+    usage = body.get("usage") or None
+    return RouteResult(selected, first, None, None,
+                       {"input_tokens": int(usage.get("input_tokens", 0)),
+                        "output_tokens": int(usage.get("output_tokens", 0))} if isinstance(usage, dict) else None,
+                       [str(i.get("type")) for i in output if isinstance(i, dict)])
+
+
+async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | None = None,
+                    settings: RunSettings | None = None, cancel: CancelToken | None = None,
+                    progress: Progress | None = None, cache: ResultCache | None = None, poll_s: float = 10.0,
+                    on_status: Callable[[str], None] | None = None) -> SuiteRun:
+    settings = settings or RunSettings()
+    settings.check()
+    cancel = cancel or CancelToken()
+    say = on_status or (lambda _m: None)
+    router = ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=False)
+    router.prepare(suite)
+    catalog = [(e.name, e.path) for e in suite.catalog]
+    out = SuiteRun(suite, "responses-batch", model, router.base_url, False, settings,
+                   started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    started = time.perf_counter()
+    total = len(suite.cases) * settings.runs
+
+    def finish(o: RunOutcome) -> None:
+        out.outcomes[(o.case, o.run)] = o
+        if progress:
+            progress(len(out.outcomes), total, o)
+
+    lines: list[str] = []
+    keys: dict[tuple[int, int], str] = {}
+    for case in suite.cases:
+        for run in range(settings.runs):
+            body = router.request_body(RouteRequest(case, run))
+            key = cache_key("responses", router.base_url, model, body, run)
+            keys[(case.index, run)] = key
+            hit = cache.get(key) if cache is not None and settings.use_cache else None
+            if hit is not None:
+                out.cached += 1
+                finish(RunOutcome(case.index, run, hit, cached=True))
+                continue
+            lines.append(json.dumps({"custom_id": custom_id(case.index, run), "method": "POST",
+                                     "url": "/v1/responses", "body": body}, ensure_ascii=False))
+    client = router.client
+    try:
+        if not lines:
+            return out
+        try:
+            uploaded = await client.files.create(file=("trigger-tests.jsonl", "\n".join(lines).encode()),
+                                                 purpose="batch")
+            batch = await client.batches.create(input_file_id=uploaded.id, endpoint="/v1/responses",
+                                                completion_window="24h",
+                                                metadata={"created_by": "skillstudio trigger tests"})
+            out.requests = len(lines)
+            say(f"batch {batch.id}: {batch.status}")
+            while batch.status not in DONE:
+                if cancel.cancelled or await _sleep_or_cancel(cancel, poll_s):
+                    await client.batches.cancel(batch.id)
+                    out.cancelled = True
+                    say(f"batch {batch.id}: cancelling")
+                    batch = await client.batches.retrieve(batch.id)
+                    break
+                batch = await client.batches.retrieve(batch.id)
+                counts = batch.request_counts
+                say(f"batch {batch.id}: {batch.status}"
+                    + (f" ({counts.completed}/{counts.total})" if counts is not None else ""))
+            if batch.status in ("failed", "expired") and not batch.output_file_id:
+                errors = "; ".join(e.message or "" for e in (batch.errors.data or [])) if batch.errors else ""
+                raise SkillStudioError(f"batch {batch.id} {batch.status}{': ' + errors if errors else ''}",
+                                       "check the model and the account's batch limits")
+            for file_id, is_error in ((batch.output_file_id, False), (batch.error_file_id, True)):
+                if not file_id:
+                    continue
+                content = await client.files.content(file_id)
+                for raw in content.text.splitlines():
+                    if raw.strip():
+                        _ingest(json.loads(raw), is_error, catalog, cache, keys, finish)
+        except openai.APIError as exc:
+            raise SkillStudioError(f"batch request failed: {exc}", "check the API key, base URL and model") from None
+    finally:
+        await router.aclose()
+        out.wall_s = time.perf_counter() - started
+    return out
+
+
+async def _sleep_or_cancel(cancel: CancelToken, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cancel.cancelled:
+            return True
+        await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    return cancel.cancelled
+
+
+def _ingest(line: dict[str, Any], is_error: bool, catalog: list[tuple[str, str]], cache: ResultCache | None,
+            keys: dict[tuple[int, int], str], finish: Callable[[RunOutcome], None]) -> None:
+    ids = parse_custom_id(str(line.get("custom_id", "")))
+    if ids is None or ids not in keys:
+        return
+    case, run = ids
+    response = line.get("response") or {}
+    status = response.get("status_code")
+    body = response.get("body") or {}
+    if is_error or line.get("error") or status != 200 or body.get("status") == "failed":
+        err = line.get("error") or body.get("error") or {}
+        message = err.get("message") if isinstance(err, dict) else str(err)
+        finish(RunOutcome(case, run, error=f"batch request failed (HTTP {status}): {message}", attempts=1))
+        return
+    result = result_from_body(body, catalog)
+    if cache is not None:
+        cache.put(keys[ids], result)
+    finish(RunOutcome(case, run, result, attempts=1))
+
+
+def run_batch_sync(suite: Suite, **kwargs: Any) -> SuiteRun:
+    return asyncio.run(run_batch(suite, **kwargs))
