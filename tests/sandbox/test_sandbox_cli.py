@@ -183,3 +183,15 @@ def test_exec_secret_env_exposes_the_value_marks_the_run_and_redacts(bwrap_avail
     assert plain.stdout.startswith("v=[secret:API_TOKEN]\n") and value not in plain.stdout + plain.stderr
     placeholder = skillstudio("exec", "--data", str(data), "--secret", "API_TOKEN", "--", "sh", "-c", script)
     assert placeholder.stdout.startswith("v=ssph_") and "secret exposed" not in placeholder.stderr
+
+
+def test_image_recipe_lives_in_resources_sandbox() -> None:
+    """Issue 4 names `resources/sandbox/Dockerfile`; the offline build installs the same packages."""
+    from skillstudio.resources import resource_path
+    from skillstudio.sandbox.image import packages
+
+    dockerfile = resource_path("sandbox", "Dockerfile").read_text(encoding="utf-8")
+    install = next(ln for ln in dockerfile.splitlines() if "apt-get install" in ln).split()
+    assert packages() and all(p in install for p in packages())
+    assert "skillstudio sandbox build-image --offline" in dockerfile
+    assert not resource_path("docker").exists()

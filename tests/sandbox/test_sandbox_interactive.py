@@ -37,11 +37,15 @@ def test_output_is_live(kind: str, tmp_path: Path, request: pytest.FixtureReques
         if "ready" in text:
             (data / "go").touch()
 
-    req = ConsoleRequest(backend=kind, data_dir=data, limits=Limits(wall_s=30))
-    out = run(req, "echo ready; while [ ! -e go ]; do sleep 0.05; done; echo done >&2; exit 3", on_output=on_output)
+    events: list[str] = []
+    req = ConsoleRequest(backend=kind, data_dir=data, limits=Limits(wall_s=30), allow=["api.allowed.test"])
+    script = ("echo ready; while [ ! -e go ]; do sleep 0.05; done; "
+              "curl -s --max-time 10 -o /dev/null https://refused.example.com/; echo done >&2; exit 3")
+    out = run(req, script, on_output=on_output, on_proxy=lambda e: events.append(e.line()))
     assert out.result.exit_code == 3 and not out.result.timed_out
     assert "".join(t for s, t in seen if s == "stdout") == "ready\n"
     assert "".join(t for s, t in seen if s == "stderr") == "done\n"
+    assert events == ["refused CONNECT refused.example.com:443 (not on the allow list)"]
     assert out.warnings == [] and out.secret_exposed == []
 
 

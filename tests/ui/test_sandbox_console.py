@@ -85,6 +85,14 @@ def test_echo_skill_script_kill_and_refused_domain(qtbot, bwrap_available: None,
     assert (data / "reconciliation.md").is_file() and (data / "breaks.csv").is_file()
     shown = w.output.toPlainText()
     assert shown.startswith(f"$ {SCRIPT} /data --write\n") and "# Bank reconciliation" in shown
+    # The settings can become the skill's saved policy; a new console starts from it.
+    w.allow_edit.setText("api.bank.example.com")
+    w.timeout.setValue(42)
+    qtbot.mouseClick(w.save_button, Qt.MouseButton.LeftButton)
+    saved = example_workspace / ".skillstudio" / "policies" / "ledger-reconcile.json"
+    assert saved.is_file() and w.status.text() == f"Policy saved: {saved}"
+    again = _console(qtbot, example_workspace, data)
+    assert again.allow_edit.text() == "api.bank.example.com" and again.timeout.value() == 42
     w.proxy_log.setPlainText(log)  # keep the refused request visible in the screenshot
     assert w.grab().save(str(artifacts_dir / "sandbox-console.png"))
 

@@ -5,6 +5,9 @@ The egress proxy accepts `CONNECT host:port`, answers `200`, and hands the clien
 leaf certificate from the local CA, parse HTTP/1.1 with h11, let substitute.py rewrite or refuse
 each request, forward it over TLS to the real host (verified normally) and relay the response —
 with any echoed secret value turned back into its placeholder, so the tool never sees a value.
+Plain-HTTP requests to the same hosts come through `handle_http` and get the same treatment
+(substituted on bound hosts, refused elsewhere), so cleartext is no way around the sidecar.
+Refusals are also reported to the proxy's log (`log(method, allowed, reason)`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from skillstudio.bundle.problems import Problem
 from skillstudio.bundle.validate import WorkspaceContext, validate_text
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.cancel import CancelToken
+from skillstudio.errors import SkillStudioError
 
 
 @dataclass
@@ -36,6 +37,7 @@ class CheckResult:
     parse_error: str | None = None
     parse_error_line: int | None = None
     tokens: TokenSummary = field(default_factory=TokenSummary)
+    tokens_error: str | None = None  # why there are no token counts
     error: str | None = None  # the check itself failed (shown, never raised)
 
 
@@ -50,6 +52,7 @@ class SkillContext:
     others_chars: int = 0
     others_tokens: int = 0
     ws_ctx: WorkspaceContext | None = None  # near-duplicate index and catalog size, built once
+    tokens_error: str | None = None  # counting is impossible here (e.g. no offline vocabulary)
 
 
 def build_context(skill_dir: Path, workspace: Workspace | None, token: CancelToken | None = None) -> SkillContext:
@@ -57,18 +60,21 @@ def build_context(skill_dir: Path, workspace: Workspace | None, token: CancelTok
     base = load_skill(skill_dir)
     ctx = SkillContext(skill_dir=skill_dir, base=base,
                        skill_md_name=base.skill_md.name if base.skill_md else "SKILL.md")
-    st = tokens.skill_tokens(base, with_files=True)
-    ctx.file_tokens = {k: v for k, v in st.files.items() if k != ctx.skill_md_name}
     if workspace is not None:
         ctx.ws_ctx = WorkspaceContext(workspace.skills)
+    try:
+        st = tokens.skill_tokens(base, with_files=True)
+        ctx.file_tokens = {k: v for k, v in st.files.items() if k != ctx.skill_md_name}
         me = skill_dir.resolve()
-        for s in workspace.skills:
+        for s in workspace.skills if workspace is not None else []:
             if token is not None:
                 token.raise_if_cancelled()
             if s.path.resolve() == me:
                 continue
             ctx.others_chars += len(s.name) + len(s.description)
             ctx.others_tokens += tokens.count(s.name) + tokens.count(s.description)
+    except SkillStudioError as exc:  # validation still works without token counts
+        ctx.tokens_error = str(exc)
     return ctx
 
 
@@ -85,6 +91,9 @@ def check_text(ctx: SkillContext, text: str) -> CheckResult:
                                         workspace=ctx.ws_ctx)
     except Exception as exc:  # noqa: BLE001 - a validator bug must not break typing
         result.error = f"validation failed: {exc}"
+    if ctx.tokens_error is not None:
+        result.tokens_error = ctx.tokens_error
+        return result
     st = tokens.skill_tokens(skill, with_files=False)
     t = result.tokens
     t.always_loaded, t.body = st.always_loaded, st.body

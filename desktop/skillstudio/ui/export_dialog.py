@@ -169,6 +169,12 @@ class ExportDialog(QDialog):
         row.addWidget(self.ref_edit, 1)
         row.addWidget(self.plain_http)
         form.addRow("Reference", self.ref_row)
+        self.dest_hint = QLabel("")
+        self.dest_hint.setStyleSheet("color: palette(mid);")
+        self.dest_hint.setWordWrap(True)
+        form.addRow("", self.dest_hint)
+        self.local_edit.textChanged.connect(self._update_dest_hint)
+        self.ref_edit.textChanged.connect(self._update_dest_hint)
 
         self.key_combo = QComboBox()
         self.generate_btn = QPushButton("Generate key…")
@@ -250,6 +256,15 @@ class ExportDialog(QDialog):
     def _on_target_changed(self, index: int) -> None:
         self.local_row.setEnabled(index == TARGET_LOCAL)
         self.ref_row.setEnabled(index == TARGET_OCI)
+        self._update_dest_hint()
+
+    @Slot()
+    def _update_dest_hint(self) -> None:
+        try:
+            _, text = self._target()
+            self.dest_hint.setText(f"Publishes to {text}")
+        except SkillStudioError:
+            self.dest_hint.setText("")
 
     @Slot()
     def _on_browse_local(self) -> None:

@@ -1,8 +1,10 @@
 """The main window: workspace tree, tabbed editors, problems, token meter, and the file lifecycle.
 
-Controllers here live in the GUI thread; all slow work (loading a workspace, validating a buffer)
-goes through `self.pool` and comes back to @Slot methods. Closing the window asks about unsaved
-buffers, then cancels and waits for every worker.
+It owns the GUI-thread controllers — RecoveryController (autosave, restore), DiskSync (changes by
+other programs), FixController (fix-its), one LiveChecker per open tab — and the WorkerPool through
+which all slow work (loading a workspace, validating a buffer) runs; results come back to @Slot
+methods. Commands, menus and the toolbar are built in main_actions.py. Closing the window asks about
+unsaved buffers, then cancels and waits for every worker.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Wor
 
 
 class MainWindow(QMainWindow):
+    """One workspace: its skills in a tree, open files in tabs, their problems and costs below."""
+
     sig_workspace_loaded = Signal(object)  # Workspace
     sig_checked = Signal(object)  # CheckResult shown for the current tab
 
@@ -525,7 +529,10 @@ class MainWindow(QMainWindow):
         errors = sum(p.severity == "error" for p in result.problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(result.problems)})" if result.problems else "Problems")
         self.problems_dock.setProperty("has_errors", bool(errors))
-        self.token_meter.set_summary(result.tokens)
+        if result.tokens_error is not None:
+            self.token_meter.set_unavailable(result.tokens_error)
+        else:
+            self.token_meter.set_summary(result.tokens)
         self.sig_checked.emit(result)
 
     @Slot(str)

@@ -187,6 +187,11 @@ class SandboxConsole(QWidget):
         form.addRow("Data folder", data_row)
         form.addRow("Allowed domains", self.allow_edit)
         form.addRow("Limits", limits_row)
+        self.save_button = QPushButton("Save as the skill's policy")
+        self.save_button.setObjectName("consoleSavePolicy")
+        self.save_button.setToolTip("Store domains and limits in .skillstudio/policies/ (agent runs use them too)")
+        self.save_button.clicked.connect(self.save_policy)
+        form.addRow("", self.save_button)
 
         self.secrets_list = QListWidget()
         self.secrets_list.setObjectName("consoleSecrets")
@@ -314,6 +319,7 @@ class SandboxConsole(QWidget):
     def set_skill(self, skill_dir: Path | None) -> None:
         """Mount this skill read-only at /skills/<name> and offer its scripts (None: no skill)."""
         self._skill = Path(skill_dir) if skill_dir is not None else None
+        self.save_button.setText("Save as the skill's policy" if self._skill else "Save as the workspace's policy")
         current = self.command.currentText()
         self.command.clear()
         self.command.addItems(skill_scripts(self._skill))
@@ -339,6 +345,26 @@ class SandboxConsole(QWidget):
             if item.flags() & Qt.ItemFlag.ItemIsUserCheckable and item.checkState() == Qt.CheckState.Checked:
                 out.append(item.data(Qt.ItemDataRole.UserRole))
         return out
+
+    @Slot()
+    def save_policy(self) -> Path | None:
+        """Save domains and limits as the skill's policy (the workspace's when no skill is set)."""
+        from skillstudio.sandbox.policy import PolicySettings, save_settings
+
+        if self._workspace is None:
+            self.status.setText("Open a workspace first: policies are saved in it.")
+            return None
+        req = self.request()
+        try:
+            settings = PolicySettings(network={"allow": req.allow}, limits=req.limits, env=req.env,
+                                      **({"deny_write": req.deny_write} if req.deny_write is not None else {}))
+            skill = self._skill.resolve().name.lower() if self._skill is not None else None
+            path = save_settings(self._workspace, settings, skill)
+        except (ValueError, OSError) as exc:
+            self.status.setText(f"Not saved: {str(exc).splitlines()[-1].strip()}")
+            return None
+        self.status.setText(f"Policy saved: {path}")
+        return path
 
     @property
     def running(self) -> bool:

@@ -20,6 +20,12 @@ class TokenMeter(QLabel):
         self.setToolTip("")
         self.setStyleSheet("")
 
+    def set_unavailable(self, reason: str) -> None:
+        self.summary = None
+        self.setText("Tokens: unavailable (hover for why)")
+        self.setToolTip(reason)
+        self.setStyleSheet("")
+
     def set_summary(self, t: TokenSummary) -> None:
         self.summary = t
         share = t.catalog_chars / t.budget_chars if t.budget_chars else 0.0
