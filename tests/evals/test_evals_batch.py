@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.fake_openai import FakeOpenAI, Script
-from support.trigger_workspace import KEYWORDS
-
 from skillstudio.cancel import CancelToken
 from skillstudio.evals import metrics
 from skillstudio.evals.batch import run_batch_sync
@@ -15,6 +12,9 @@ from skillstudio.evals.cache import ResultCache
 from skillstudio.evals.routers.responses import ResponsesRouter
 from skillstudio.evals.runner import RunSettings, run_suite_sync
 from skillstudio.evals.suite import build_suite
+from support.cli_runner import cli
+from support.fake_openai import FakeOpenAI, Script
+from support.trigger_workspace import KEYWORDS
 
 
 def _comparable(report: dict) -> list[tuple]:
@@ -61,3 +61,15 @@ def test_batch_error_lines_become_errors_and_cancel_keeps_what_finished(workspac
                              poll_s=0.01, cancel=cancel)
     assert run.cancelled and len(run.outcomes) == 9 and len(run.not_run) == 9  # the server answered half
     assert metrics.summarize(run)["summary"]["cancelled"] is True
+
+
+def test_cli_batch_mode(workspace: Path, tmp_path: Path) -> None:
+    j = tmp_path / "r.json"
+    with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
+        p = cli(str(workspace), "--base-url", srv.base_url, "--batch", "--poll", "0.01", "--json", str(j))
+        assert srv.calls("batches") == 1 and srv.calls("responses") == 0
+    assert p.returncode == 1 and "batch_1: completed" in p.stderr
+    s = json.loads(j.read_text())["summary"]
+    assert (s["passed"], s["failed"], s["requests"]) == (7, 2, 27)
+    bad = cli(str(workspace), "--offline", "--batch")
+    assert bad.returncode == 2 and "--batch needs the Responses provider" in bad.stderr

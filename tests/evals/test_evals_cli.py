@@ -9,37 +9,9 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from support.cli_runner import cli
 from support.fake_openai import FakeOpenAI, Script
 from support.trigger_workspace import KEYWORDS
-
-
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        process: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run `skillstudio test ARGS`: in this process by default (fast), or as a real process."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    full_env.update(env or {})
-    if process:
-        return subprocess.run([sys.executable, "-m", "skillstudio", "test", *args], capture_output=True,
-                              text=True, env=full_env, cwd=cwd, timeout=120)
-    import contextlib
-    import io
-
-    from skillstudio.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(full_env)
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(["test", *args])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return subprocess.CompletedProcess(["skillstudio", "test", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_offline_example_workspace_writes_every_report(example_workspace: Path, tmp_path: Path,

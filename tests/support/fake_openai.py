@@ -45,7 +45,7 @@ class Script:
 class _State:
     def __init__(self, script: Script) -> None:
         self.script = script
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()  # by endpoint
         self.bodies: list[dict[str, Any]] = []
         self.prompt_calls: Counter[str] = Counter()

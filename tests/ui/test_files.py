@@ -235,9 +235,12 @@ def test_close_tab_discard_keeps_the_file(qtbot, make_window, example_workspace:
     tab = open_and_check(qtbot, w, md)
     _append(tab, "\nthrow away\n")
     monkeypatch.setattr(prompts, "ask_save_changes", lambda parent, n: "discard")
-    w.act_close.trigger()
+    w.act_close.trigger()  # while the live check of the edit is still running
     assert w.tabs.count() == 0 and w.center.currentWidget() is w.welcome
     assert md.read_text(encoding="utf-8") == original
+    qtbot.waitUntil(lambda: not w.pool.busy, timeout=10000)  # its late result is dropped quietly
+    qtbot.wait(200)
+    assert w.problems.problems == [] and w.token_meter.summary is None
 
 
 def test_skills_added_or_removed_by_other_tools_show_up(qtbot, make_window, example_workspace: Path) -> None:

@@ -4,8 +4,12 @@ monkeypatched; everything else is clicked."""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,7 +19,13 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox, QTableWidget  # noqa: E402
 
 from skillstudio.release import keys, lockfile, trust  # noqa: E402
-from skillstudio.release.registry import MANIFEST, OciRef, RegistryClient  # noqa: E402
+from skillstudio.release.registry import (  # noqa: E402
+    MANIFEST,
+    OciRef,
+    RegistryClient,
+    descriptor,
+    sha256_digest,
+)
 from skillstudio.ui.export_dialog import ExportDialog  # noqa: E402
 from skillstudio.ui.lock_view import LockView  # noqa: E402
 from skillstudio.ui.registry_browser import VERIFY_PEM, VERIFY_TRUST, RegistryBrowser  # noqa: E402
@@ -213,7 +223,7 @@ def test_export_to_registry_browse_pull_and_refusals(  # type: ignore[no-untyped
     b.pem_edit.setText(str(other))
     refused = tmp_path / "refused"
     _pull(qtbot, b, refused)
-    assert b.last_pull is None and b.status.text().startswith("Refused:") and tree(refused) == []
+    assert b.last_pull is None and b.status.text().startswith("Not pulled:") and tree(refused) == []
     # the publisher's key: verified and written
     b.pem_edit.setText(str(pem))
     dest = tmp_path / "pulled"
@@ -222,24 +232,37 @@ def test_export_to_registry_browse_pull_and_refusals(  # type: ignore[no-untyped
     assert (dest / "SKILL.md").read_bytes() == (ws / "support-reply" / "SKILL.md").read_bytes()
     _shot(b, artifacts_dir, "release-registry-browser-oci.png")
 
-    # an unsigned copy (same manifest and blobs, no signature referrer) and a tampered one are refused
+    # an unsigned copy (same manifest and blobs, no signature referrer) is refused; so is a tampered bundle
+    # (one byte of the zip changed) that still carries the original signature as its referrer
     src = RegistryClient(OciRef(oci_registry, "skills/support-reply"), plain_http=True)
-    raw, _, _ = src.get_manifest("1.0.0", (MANIFEST,)) or (b"", "", "")
+    raw, _, digest = src.get_manifest("1.0.0", (MANIFEST,)) or (b"", "", "")
     m = json.loads(raw)
+    zip_bytes = src.get_blob(m["layers"][0]["digest"], 1 << 26)
+    [sig_desc] = src.referrers(digest)
+    sig_raw = (src.get_manifest(sig_desc["digest"], (MANIFEST,)) or (b"", "", ""))[0]
+    sig_m = json.loads(sig_raw)
     with RegistryClient(OciRef(oci_registry, "skills/unsigned"), plain_http=True) as dst:
-        for desc in [m["config"], *m["layers"]]:
+        for desc in [m["config"], *m["layers"], sig_m["config"], *sig_m["layers"]]:
             dst.push_blob(src.get_blob(desc["digest"], 1 << 26))
         dst.put_manifest("1.0", raw, MANIFEST)
-        # tampered: annotations changed, so the signature's subject no longer matches this manifest
-        m["annotations"]["org.opencontainers.image.version"] = "9.9.9"
-        dst.put_manifest("tampered", json.dumps(m).encode(), MANIFEST)
+        bad = bytearray(zip_bytes)
+        bad[len(bad) // 2] ^= 0x01
+        bad_digest = dst.push_blob(bytes(bad))
+        m["layers"][0].update(digest=bad_digest, size=len(bad))
+        m2 = json.dumps(m).encode()
+        dst.put_manifest("tampered", m2, MANIFEST)
+        sig_m["subject"] = descriptor(MANIFEST, m2)
+        sig2 = json.dumps(sig_m).encode()
+        dst.put_referrer(sha256_digest(m2), sig2, descriptor(MANIFEST, sig2, artifactType=sig_desc["artifactType"],
+                                                             annotations=sig_desc.get("annotations")))
     src.close()
-    for tag in ("1.0", "tampered"):
+    for tag, shown, why in (("1.0", "unsigned: a pull will be refused", "not signed"),
+                            ("tampered", "differs from the digest in the annotations", "altered")):
         _browse(qtbot, b, f"oci://{oci_registry}", "skills/unsigned", tag, plain_http=True)
-        assert "unsigned: a pull will be refused" in b.details.toPlainText()
+        assert shown in b.details.toPlainText()
         target = tmp_path / f"refused-{tag}"
         _pull(qtbot, b, target)
-        assert b.last_pull is None and "not signed" in b.status.text() and tree(target) == []
+        assert b.last_pull is None and why in b.status.text() and tree(target) == [], b.status.text()
     _shot(b, artifacts_dir, "release-registry-browser-refused.png")
     b.close()
 
@@ -313,3 +336,69 @@ def test_secret_in_bundle_and_registry_login_are_one_line_refusals(  # type: ign
     qtbot.waitUntil(lambda: d._job is None and "requires a login" in d.status.text(), timeout=WAIT)
     assert d.result_info is None and "registry login" in d.status.text()
     d.close()
+
+
+class _SkillsAPI(BaseHTTPRequestHandler):
+    """The Skills API wire format (list + create from a multipart zip) — the only fake allowed."""
+
+    uploads: list[bytes] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, body: dict[str, object]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._send({"object": "list", "data": [], "has_more": False, "first_id": None, "last_id": None})
+
+    def do_POST(self) -> None:  # noqa: N802
+        assert self.headers.get("Authorization") == "Bearer sk-ui-test" and self.path == "/v1/skills"
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
+        self.uploads += [bytes(p.get_payload(decode=True)) for p in msg.iter_parts() if p.get_filename()]
+        self._send({"id": "skill_ui1", "object": "skill", "created_at": 1, "name": "crm-query", "description": "d",
+                    "default_version": "1", "latest_version": "1"})
+
+
+def test_export_to_openai_records_the_skill_id_for_the_hosted_snippet(  # type: ignore[no-untyped-def]
+        qtbot, real_keyring: None, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _SkillsAPI.uploads = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SkillsAPI)
+    server.daemon_threads = True
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ui-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
+    try:
+        ws = example_workspace
+        trust.add_key(ws, "ui-openai", _key("ui-openai"), ["approver"])
+        d = _dialog(qtbot, ws, "crm-query")
+        d._refresh_keys(select="ui-openai")
+        d.target_combo.setCurrentIndex(2)
+        d.lock_check.setChecked(True)
+        _review(qtbot, d)
+        assert "POST /v1/skills" in d.pushed_text.toPlainText()
+        _export(qtbot, d)
+        prep = d._prepared
+        assert prep is not None and _SkillsAPI.uploads == [prep.pack.path.read_bytes()]
+        assert "recorded crm-query@1.0.0" in d.status.text()
+        d.close()
+        assert lockfile.load_lock(ws)["crm-query"].openai == {"skill_id": "skill_ui1", "version": "1"}
+        lockfile.set_route(ws, "pipeline-questions", "crm-query", "1.0.0")
+        lv = LockView()
+        qtbot.addWidget(lv)
+        lv.set_workspace(ws)
+        lv.hosted_btn.click()
+        code = QApplication.clipboard().text()
+        assert "'skill_id': 'skill_ui1'" in code and "'version': '1'" in code, lv.status.text()
+    finally:
+        server.shutdown()
+        server.server_close()
+        t.join(5)

@@ -68,23 +68,23 @@ def test_echo_skill_script_kill_and_refused_domain(qtbot, bwrap_available: None,
     assert not w.output.toPlainText().endswith("never\n")
     assert w.status.text().startswith("killed (exit 137)") and w.run_button.isEnabled()
 
-    # A domain that is not on the allow list is refused, and the log says so live.
+    # The skill's own script on its sample data, in the sandbox; then a domain that is not on the
+    # allow list is refused, and the proxy log says so live.
     w.allow_edit.setText("api.allowed.test")
     assert "network: allow api.allowed.test" in w.policy_view.toPlainText()
-    refused = _run(qtbot, w, "curl -sS --max-time 10 https://blocked.example.com/ || echo curl-failed")
-    assert "curl-failed" in refused.result.stdout
-    log = w.proxy_log.toPlainText()
-    assert "refused CONNECT blocked.example.com:443 (not on the allow list)" in log
-
-    # The skill's own script on its sample data, in the sandbox.
-    w.allow_edit.setText("")
     w.command.setCurrentIndex(0)
     assert w.command.currentText() == SCRIPT
-    ran = _run(qtbot, w, w.command.currentText() + " /data --write")
+    command = f"{SCRIPT} /data --write && curl -sS --max-time 10 https://blocked.example.com/ || echo curl-failed"
+    ran = _run(qtbot, w, command)
     assert ran.result.exit_code == 0, ran.result.stderr
     assert (data / "reconciliation.md").is_file() and (data / "breaks.csv").is_file()
     shown = w.output.toPlainText()
-    assert shown.startswith(f"$ {SCRIPT} /data --write\n") and "# Bank reconciliation" in shown
+    assert shown.startswith(f"$ {command}\n# Bank reconciliation") and shown.endswith("curl-failed\n")
+    assert "403" in ran.result.stderr
+    log = w.proxy_log.toPlainText()
+    assert log.endswith("  refused CONNECT blocked.example.com:443 (not on the allow list)")
+    assert w.grab().save(str(artifacts_dir / "sandbox-console.png"))
+
     # The settings can become the skill's saved policy; a new console starts from it.
     w.allow_edit.setText("api.bank.example.com")
     w.timeout.setValue(42)
@@ -93,8 +93,6 @@ def test_echo_skill_script_kill_and_refused_domain(qtbot, bwrap_available: None,
     assert saved.is_file() and w.status.text() == f"Policy saved: {saved}"
     again = _console(qtbot, example_workspace, data)
     assert again.allow_edit.text() == "api.bank.example.com" and again.timeout.value() == 42
-    w.proxy_log.setPlainText(log)  # keep the refused request visible in the screenshot
-    assert w.grab().save(str(artifacts_dir / "sandbox-console.png"))
 
 
 def test_exposed_secret_is_marked_and_redacted(qtbot, bwrap_available: None, real_keyring: None,  # type: ignore[no-untyped-def]

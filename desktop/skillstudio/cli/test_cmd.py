@@ -105,6 +105,22 @@ def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
     return t
 
 
+def _run_batch(router: Router, suite: Any, settings: Any, cancel: CancelToken, on_progress: Any, cache: Any,
+               poll: float, err: Console) -> SuiteRun:
+    from skillstudio.evals.batch import run_batch_sync
+    from skillstudio.evals.routers.responses import ResponsesRouter
+
+    if not isinstance(router, ResponsesRouter):
+        raise SkillStudioError("--batch needs the Responses provider (an API key or --base-url)",
+                               "drop --offline / --provider chat, or run without --batch")
+    api_key = router.client.api_key
+    base_url = router.base_url
+    model = router.model
+    return run_batch_sync(suite, model=model, api_key=api_key, base_url=base_url, settings=settings, cancel=cancel,
+                          progress=on_progress, cache=cache, poll_s=poll,
+                          on_status=lambda m: err.print(f"[dim]{m}[/]"))
+
+
 def _print_compare(out: Console, diff: dict[str, Any]) -> None:
     d = diff["delta"]
     out.print(f"Compared with run {diff['baseline']}: {len(diff['fixed'])} fixed, {len(diff['broke'])} broke, "
@@ -155,6 +171,8 @@ def test_command(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
     compare: str | None = typer.Option(None, "--compare",
                                        help="Compare with a saved run: 'previous', a run id or a run file."),
+    batch: bool = typer.Option(False, "--batch", help="Send the suite as one Batch API job (Responses only)."),
+    poll: float = typer.Option(10.0, "--poll", help="Seconds between batch status checks."),
 ) -> None:
     """Run trigger cases against the whole catalog; exit 1 if any case fails."""
     from skillstudio.evals import metrics, reports
@@ -200,8 +218,10 @@ def test_command(
 
     try:
         with progress:
-            run: SuiteRun = run_suite_sync(suite, router, settings, cancel=cancel, progress=on_progress,
-                                           cache=cache)
+            if batch:
+                run = _run_batch(router, suite, settings, cancel, on_progress, cache, poll, err)
+            else:
+                run = run_suite_sync(suite, router, settings, cancel=cancel, progress=on_progress, cache=cache)
     finally:
         signal.signal(signal.SIGINT, previous)
 

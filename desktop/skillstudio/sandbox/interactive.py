@@ -10,7 +10,6 @@ are called on worker threads: a UI must only hand them over to its own thread.
 from __future__ import annotations
 
 import codecs
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,12 +182,3 @@ def run(req: ConsoleRequest, command: str, cancel: CancelToken | None = None,
         result = attached.redact_result(result)
     return ConsoleResult(result, warnings, attached.exposed if attached else [])
 
-
-def copy_into(data_dir: Path, *sources: Path) -> None:
-    """Copy sample inputs into the data folder (the console's "add files" action)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for s in sources:
-        if s.is_dir():
-            shutil.copytree(s, data_dir / s.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(s, data_dir / s.name)

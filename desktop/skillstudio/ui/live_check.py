@@ -43,6 +43,7 @@ class LiveChecker(QObject):
         self._ctx: SkillContext | None = None
         self._running: int | None = None
         self._pending = False
+        self._stopped = False
         self._last_request = 0.0
         self.last_result: CheckResult | None = None
         self._timer = QTimer(self)
@@ -50,9 +51,19 @@ class LiveChecker(QObject):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.check_now)
 
+    def stop(self) -> None:
+        """The tab is closing: cancel what runs, start nothing more, drop late results."""
+        self._stopped = True
+        self._timer.stop()
+        self._pending = False
+        if self._running is not None:
+            self.pool.cancel(self._running)
+
     @Slot()
     def request(self) -> None:
         """Call on every text change."""
+        if self._stopped:
+            return
         now = time.monotonic()
         idle = (now - self._last_request) * 1000 > DEBOUNCE_MS
         self._last_request = now
@@ -68,6 +79,8 @@ class LiveChecker(QObject):
     @Slot()
     def check_now(self) -> None:
         self._timer.stop()
+        if self._stopped:
+            return
         if self._running is not None:
             self._pending = True
             return
@@ -84,6 +97,8 @@ class LiveChecker(QObject):
 
     @Slot(int, object)
     def _on_result(self, _job: int, value: object) -> None:
+        if self._stopped:
+            return
         ctx, result = value if isinstance(value, tuple) else (None, None)
         if not isinstance(ctx, SkillContext) or not isinstance(result, CheckResult):
             return
@@ -94,11 +109,12 @@ class LiveChecker(QObject):
 
     @Slot(int, str)
     def _on_error(self, _job: int, message: str) -> None:
-        self.sig_failed.emit(message)
+        if not self._stopped:
+            self.sig_failed.emit(message)
 
     @Slot(int)
     def _on_finished(self, _job: int) -> None:
         self._running = None
-        if self._pending:
+        if self._pending and not self._stopped:
             self._pending = False
             self.check_now()

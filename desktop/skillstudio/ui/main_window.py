@@ -747,6 +747,7 @@ class MainWindow(QMainWindow):
                 self.disk.files.unwatch(tab.path)
         checker = self._checkers.pop(tab, None)
         if checker is not None:
+            checker.stop()
             checker.sig_checked.disconnect(self._on_checked)
             checker.deleteLater()
         if tab is not None:

@@ -131,7 +131,8 @@ class RegistryBrowser(QWidget):
         self.progress.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.pull_btn)
-        row.addWidget(self.progress, 1)
+        row.addWidget(self.progress, 4)  # while hidden, the stretch keeps the buttons at their natural size
+        row.addStretch(1)
         row.addWidget(self.cancel_btn)
         form.addRow("", row)
         self.verify_combo.currentIndexChanged.connect(self._sync)
@@ -207,10 +208,13 @@ class RegistryBrowser(QWidget):
         self.current = info
         names = self._trusted_names()
         e = html.escape
+        annotated = info.annotations.get("dev.skillstudio.skill.digest")
         rows = [f"<h3>{e(str(info.ref))}</h3>",
                 f"<p>manifest <code>{e(info.manifest_digest)}</code><br>"
                 f"bundle <code>{e(info.zip_digest)}</code> ({info.zip_size} bytes)"
-                + ("" if info.is_skill else "<br><b>not a Skill Studio bundle</b>") + "</p>",
+                + ("" if info.is_skill else "<br><b>not a Skill Studio bundle</b>")
+                + ("<br><span style='color:#b3261e'>the bundle layer differs from the digest in the annotations "
+                   "(altered?)</span>" if annotated and annotated != info.zip_digest else "") + "</p>",
                 "<p><b>Annotations</b></p><table>"]
         rows += [f"<tr><td>{e(k)}</td><td>&nbsp;{e(v)}</td></tr>" for k, v in sorted(info.annotations.items())]
         rows.append("</table><p><b>Signatures</b></p>")
@@ -313,7 +317,7 @@ class RegistryBrowser(QWidget):
     @Slot(int, str)
     def _on_job_error(self, job_id: int, message: str) -> None:
         line = message.splitlines()[0] if message else "failed"
-        self._say(("Refused: " if job_id == self._pull_job else "") + line, ERROR_STYLE)
+        self._say(("Not pulled: " if job_id == self._pull_job else "") + line, ERROR_STYLE)
 
     @Slot(int, int, int)
     def _on_job_progress(self, job_id: int, done: int, total: int) -> None:
