@@ -107,7 +107,7 @@ class SecretInterceptor:
                         log_.warning("upstream %s:%s failed: %s", host, port, exc)
                         await self._reply(client, writer, 502, f"skillstudio sidecar: cannot reach {host}:{port}: {exc}\n")
                         break
-                keep = await self._forward(req, upstream, client, writer)
+                keep = await self._forward(req, upstream, client, writer, last=not tls)
                 if not tls or not keep or client.our_state is not h11.DONE or client.their_state is not h11.DONE:
                     break
                 client.start_next_cycle()
@@ -181,7 +181,7 @@ class SecretInterceptor:
         return r, w, h11.Connection(h11.CLIENT, max_incomplete_event_size=256 * 1024)
 
     async def _forward(self, req: HttpRequest, upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection],
-                       client: h11.Connection, writer: asyncio.StreamWriter) -> bool:
+                       client: h11.Connection, writer: asyncio.StreamWriter, last: bool = False) -> bool:
         ur, uw, up = upstream
         headers = [(k, v) for k, v in req.headers if k.lower() not in _HOP_BY_HOP and k.lower() != b"content-length"]
         if req.body or req.method.upper() in (b"POST", b"PUT", b"PATCH"):
@@ -211,6 +211,8 @@ class SecretInterceptor:
                 if stream is not None and _has_body(req.method, event.status_code):
                     # The body may shrink or grow when an echoed value is swapped back: let h11 re-frame it.
                     rh = [(k, v) for k, v in rh if k.lower() not in (b"content-length", b"transfer-encoding")]
+                if last:  # one request per connection: tell the client, so it never queues a second one
+                    rh = [(k, v) for k, v in rh if k.lower() != b"connection"] + [(b"connection", b"close")]
                 writer.write(client.send(h11.Response(status_code=event.status_code, headers=rh, reason=event.reason)))
             elif isinstance(event, h11.Data):
                 data = bytes(event.data)

@@ -14,7 +14,7 @@ output of an old run can never land in a new one. Closing the console cancels th
 from __future__ import annotations
 
 import itertools
-import traceback
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from skillstudio.sandbox.interactive import (
 from skillstudio.sandbox.policy import Limits
 from skillstudio.sandbox.proxy import ProxyEvent
 
+log = logging.getLogger(__name__)
 BACKENDS = [("subprocess", "Subprocess (bubblewrap)"), ("docker", "Docker container")]
 MAX_LINES = 20000  # the output view keeps this many lines (the run itself caps what it returns)
 STDERR_COLOR = QColor("#c0392b")
@@ -93,7 +94,7 @@ class _RunJob(QRunnable):
         except SkillStudioError as exc:
             self.signals.sig_failed.emit(self.run_id, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the app; say it in one line
-            traceback.print_exc()
+            log.exception("sandbox console run failed")
             self.signals.sig_failed.emit(self.run_id, f"{exc.__class__.__name__}: {exc}")
         finally:
             self.signals.sig_finished.emit(self.run_id)
