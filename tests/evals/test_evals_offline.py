@@ -17,6 +17,23 @@ def test_tokenize_drops_stopwords_and_folds_plurals() -> None:
     assert tokenize("Reconcile the bank statements with the Ledger") == ["reconcile", "bank", "statement", "ledger"]
 
 
+def test_do_not_use_clauses_count_against_the_skill(tmp_path: Path) -> None:
+    from skillstudio.evals.routers.offline import split_description
+
+    assert split_description("Query Salesforce. Do not use for bank reconciliation (ledger).") == \
+        ("Query Salesforce.", "Do not use for bank reconciliation (ledger).")
+    skills = {
+        "crm-query": ("Query the Salesforce pipeline. Do not use for bank reconciliation.",
+                      [("Show the Salesforce pipeline", "trigger", None)]),
+        "ledger": ("Match statements to the general ledger.", [("Match the ledger", "trigger", None)]),
+    }
+    suite = build_suite(write_workspace(tmp_path / "ws", skills))
+    router = OfflineRouter()
+    router.prepare(suite)
+    assert router.scores("bank reconciliation for March")["crm-query"] == 0.0
+    assert router.select("Salesforce pipeline by stage") == "crm-query"
+
+
 def test_bm25_prefers_the_document_sharing_rare_terms() -> None:
     idx = BM25([tokenize("salesforce pipeline opportunity"), tokenize("bank ledger reconciliation pipeline")])
     q = tokenize("salesforce pipeline")

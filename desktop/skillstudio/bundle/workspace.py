@@ -69,11 +69,15 @@ class Workspace(BaseModel):
 def iter_load(dirs: list[Path], *, with_files: bool = True,
               progress: Callable[[int, int], None] | None = None) -> Iterator[Skill]:
     """Load skills in order; file I/O is spread over a few threads (reading is I/O bound)."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    pool = ThreadPoolExecutor(max_workers=4)
+    try:
         for i, skill in enumerate(pool.map(lambda d: load_skill(d, with_files=with_files), dirs)):
             if progress:
                 progress(i + 1, len(dirs))
             yield skill
+    finally:
+        # a caller that stops early (cancel) must not wait for every queued read
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def load_workspace(root: Path, *, with_files: bool = True,

@@ -1,8 +1,9 @@
 """Offline estimate: a lexical router so a machine with no key and no server still runs every suite.
 
 It is NOT a model and is labelled "offline estimate" wherever its numbers appear. Each skill is a
-BM25 document (name + description); a skill's `no_trigger` prompts are counter-evidence: a prompt
-close to one of them is pushed away from that skill. The case being scored is always left out of
+BM25 document (name + description); counter-evidence pushes a prompt away from a skill: the skill's
+own `no_trigger` prompts, and the "Do not use for …" sentences of its description (words there
+say what the skill is *not* for, so they must not count for it). The case being scored is always left out of
 its own counter-evidence (leave-one-out), otherwise every negative case would pass by looking
 itself up. Deterministic: every run of a case gives the same answer.
 """
@@ -33,6 +34,18 @@ def tokenize(text: str) -> list[str]:
                 break
         out.append(w)
     return out
+
+
+_NEGATIVE_CLAUSE = re.compile(r"^\s*(do not|don't|never|not)\b", re.I)
+
+
+def split_description(description: str) -> tuple[str, str]:
+    """(what the skill is for, what it says it is NOT for) by sentence."""
+    pos: list[str] = []
+    neg: list[str] = []
+    for sentence in re.split(r"(?<=[.;!?])\s+", description):
+        (neg if _NEGATIVE_CLAUSE.match(sentence) else pos).append(sentence)
+    return " ".join(pos), " ".join(neg)
 
 
 class BM25:
@@ -70,10 +83,15 @@ class OfflineRouter:
         self._names: list[str] = []
         self._index: BM25 | None = None
         self._negatives: dict[str, list[tuple[int, set[str]]]] = {}
+        self._exclusions: list[set[str]] = []
 
     def prepare(self, suite: Suite) -> None:
         self._names = [e.name for e in suite.catalog]
-        self._index = BM25([tokenize(f"{e.name} {e.name} {e.description}") for e in suite.catalog])
+        parts = [split_description(e.description) for e in suite.catalog]
+        self._index = BM25([tokenize(f"{e.name} {e.name} {pos}") for e, (pos, _neg) in zip(suite.catalog, parts,
+                                                                                            strict=True)])
+        # "Do not use for …" clauses name what the skill is NOT for: counter-evidence, not evidence.
+        self._exclusions = [set(tokenize(neg)) for _pos, neg in parts]
         self._negatives = {name: [(c.index, set(tokenize(c.prompt))) for c in suite.negatives_of(name)]
                            for name in self._names}
 
@@ -92,6 +110,9 @@ class OfflineRouter:
                 closest = max((len(qset & neg) / len(qset | neg) for idx, neg in self._negatives[name]
                                if idx != exclude_case and neg), default=0.0)
                 s *= 1.0 - min(1.0, self.counter_weight * closest)
+                excl = self._exclusions[i] - set(tokenize(name))
+                if excl:
+                    s *= 1.0 - min(1.0, len(qset & excl) / len(qset))
             out[name] = s
         return out
 
