@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from skillstudio import resources, userdirs
 from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
@@ -21,6 +22,17 @@ from skillstudio.evals.runner import SuiteRun
 from skillstudio.evals.stats import mcnemar_exact, percentile, ratio, wilson
 
 NONE = "none"
+
+
+def redact_url(url: str) -> str:
+    """Drop user:password@ and query strings (some proxies carry keys there)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _rnd(x: float | None, nd: int = 4) -> float | None:
@@ -128,7 +140,7 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     }
     return {
         "model": OFFLINE_LABEL if run.is_estimate else run.model,
-        "base_url": run.base_url, "runs": s.runs, "threshold": s.threshold,
+        "base_url": redact_url(run.base_url), "runs": s.runs, "threshold": s.threshold,
         "provider": run.provider, "estimate": run.is_estimate,
         "label": OFFLINE_LABEL if run.is_estimate else None,
         "started_at": run.started_at,

@@ -12,22 +12,13 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
+from skillstudio.evals.metrics import redact_url
 from skillstudio.evals.runner import SuiteRun
 
-
-def redact_url(url: str) -> str:
-    """Drop user:password@ and query strings (some proxies carry keys there)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+__all__ = ["RunStore", "redact_url", "request_log"]
 
 
 def request_log(run: SuiteRun) -> list[dict[str, Any]]:

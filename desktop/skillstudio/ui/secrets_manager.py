@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,9 +59,30 @@ class SecretsManager(QWidget):
         self._rows: list[tuple[SecretMeta, bool]] = []
         self._editing: str | None = None
         self._note = ""  # shown once the next reload is done
+        self._loaded_once = False
         self._build()
         self.new_secret()
-        self.refresh()
+        if workspace is not None:  # standalone use: show it at once
+            self.refresh()
+
+    def set_workspace(self, path: Path | None) -> None:
+        """Show another workspace's vault (the main window calls this when a workspace opens)."""
+        self.vault = Vault(path)
+        self.scope.setText(f"Bindings file: {self.vault.path}")
+        self._editing = None
+        self.new_secret()
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._loaded_once = False  # refreshed when first shown: no keyring call at start-up
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._loaded_once:
+            self.refresh()
+
+    def shutdown(self) -> None:
+        self._workers.shutdown()
 
     # ------------------------------------------------------------------ layout
 
@@ -311,6 +332,7 @@ class SecretsManager(QWidget):
         def job(token: CancelToken, progress: Any) -> list[tuple[SecretMeta, bool]]:
             return [(m, vault.stored(m.name)) for m in vault.list()]
 
+        self._loaded_once = True
         self._busy(True, "Loading…")
         self._workers.submit(job, on_result=self._loaded, on_error=self._failed)
 
