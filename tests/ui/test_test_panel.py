@@ -355,3 +355,17 @@ def test_opening_another_workspace_mid_run_drops_the_old_runs_answer(
     assert panel.report is report and {panel.model.case(r)["skill"] for r in range(panel.model.rowCount())} == {
         "crm-query", "support-reply"}
     assert not panel.notice.isVisible()  # no "Cancelled" from the old run
+
+
+def test_run_one_skill_against_the_whole_catalog(qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    panel.set_workspace(example_workspace)
+    panel.provider.set_kind(OFFLINE)
+    with qtbot.waitSignal(panel.sig_run_finished, timeout=30000) as blocker:
+        panel.run_skills(["support-reply"])
+    report = blocker.args[0]
+    assert {c["skill"] for c in report["cases"]} == {"support-reply"}
+    assert len(report["skills"]) == 5  # the other skills still compete for its prompts
+    assert panel.model.skills() == ["support-reply"]
+    panel.run_skills(["no-such-skill"])
+    qtbot.waitUntil(lambda: not panel.running, timeout=15000)
+    assert "no skill named no-such-skill" in panel.notice.text()

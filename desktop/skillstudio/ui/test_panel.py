@@ -291,6 +291,11 @@ class TestPanel(QWidget):
 
     @Slot()
     def run(self) -> None:
+        """Run every trigger case of the workspace (Run button, Ctrl+R)."""
+        self.run_skills(None)
+
+    def run_skills(self, skills: list[str] | None) -> None:
+        """Run the cases of these skills only (None = all); every skill of the catalog still competes."""
         if self.running or self._closed:
             return
         if self._workspace is None:
@@ -309,7 +314,7 @@ class TestPanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the suite is built and the total known
         self.progress.setFormat("starting…")
         self.status.setText("Building the suite…")
-        self._pool.start(SuiteJob(self._workspace, choice, self._token, self._signals))
+        self._pool.start(SuiteJob(self._workspace, choice, self._token, self._signals, only=skills))
         self._update_buttons()
 
     @Slot()

@@ -54,10 +54,11 @@ class SuiteJob(QRunnable):
     """Build the suite, run it, summarise and save it — all off the GUI thread."""
 
     def __init__(self, workspace: Path, choice: ProviderChoice, token: CancelToken,
-                 signals: SuiteJobSignals, *, save: bool = True) -> None:
+                 signals: SuiteJobSignals, *, save: bool = True, only: list[str] | None = None) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self.workspace, self.choice, self.token, self.signals, self.save = workspace, choice, token, signals, save
+        self.only = only  # run these skills' cases only (the whole catalog still competes)
         self._last_emit = 0.0
         self._last_partial = 0.0
         self._cached = 0
@@ -105,6 +106,15 @@ class SuiteJob(QRunnable):
                                timeout_s=c.timeout_s, use_cache=c.use_cache)
         settings.check()
         suite = build_suite(self.workspace)
+        if self.only:
+            unknown = sorted(set(self.only) - {e.name for e in suite.catalog})
+            if unknown:
+                raise SkillStudioError(f"no skill named {', '.join(unknown)} in this workspace",
+                                       "reload the workspace and pick the skill again")
+            suite = suite.only(self.only)
+            if not suite.cases:
+                raise SkillStudioError(f"{', '.join(self.only)} has no trigger cases",
+                                       "add cases in evals/triggers.yaml (or save some from Try a prompt)")
         router = build_router(c)
         cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
         if not router.is_estimate:  # the estimator finishes in moments and keeps the GIL busy meanwhile:

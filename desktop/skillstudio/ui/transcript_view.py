@@ -94,6 +94,7 @@ class TranscriptView(QWidget):
             self.title.setText(title)
         self.body.clear()
         self.kinds = []
+        self._blocks: list[str] = []
         self.banner.hide()
         self.banner.clear()
         self.exposed_badge.hide()
@@ -114,10 +115,15 @@ class TranscriptView(QWidget):
         return self.body.toPlainText()
 
     def _append(self, kind: str, markup: str) -> None:
+        """Add one block. The document is re-set from the blocks: QTextEdit.append would carry the
+        previous <pre>'s format into every later block."""
         self.kinds.append(kind)
-        self.body.append(markup)
+        self._blocks.append(markup)
         bar = self.body.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        at_end = bar.value() >= bar.maximum() - 4
+        self.body.setHtml("".join(self._blocks))
+        if at_end:
+            bar.setValue(bar.maximum())
 
     # ------------------------------------------------------------------ events
 
@@ -152,11 +158,17 @@ class TranscriptView(QWidget):
             text += f" · {self._compactions} compaction(s)"
         self.meter.setText(text)
 
+    def _card(self, inner: str) -> str:
+        shade = self.palette().alternateBase().color().name()
+        return (f"<table width='100%' cellpadding='6' cellspacing='0' style='margin-top:6px; background:{shade}'>"
+                f"<tr><td>{inner}</td></tr></table>")
+
     def _item(self, item: dict[str, Any]) -> None:
         t = item.get("type")
         if t == "message":
             who = "Model (commentary)" if item.get("phase") == "commentary" else "Model"
-            self._append("message", f"<p><b>{who}</b></p>{_pre(str(item.get('text') or ''))}")
+            self._append("message", f"<p style='margin-top:10px'><b>{who}</b></p>"
+                                    f"<p style='white-space:pre-wrap'>{html.escape(str(item.get('text') or ''))}</p>")
         elif t == "shell_call":
             where = "hosted container" if item.get("remote") else "sandbox"
             extra = []
@@ -166,19 +178,19 @@ class TranscriptView(QWidget):
                 extra.append("skills: " + ", ".join(item["skills"]))
             note = f" <span style='color:{_MUTED}'>({html.escape('; '.join(extra))})</span>" if extra else ""
             cmds = "\n".join(f"$ {c}" for c in item.get("commands") or [])
-            self._append("shell_call", f"<p><b>Shell call</b> in the {where}{note}</p>{_pre(cmds, _ACCENT)}")
+            self._append("shell_call", self._card(f"<b>Shell call</b> in the {where}{note}{_pre(cmds, _ACCENT)}"))
         elif t == "shell_call_output":
             code, timed_out = item.get("exit_code"), bool(item.get("timed_out"))
             ok = code == 0 and not timed_out
             label = "timed out" if timed_out else f"exit {code}"
             if item.get("truncated"):
                 label += " · output truncated"
-            parts = [f"<p style='color:{_OK if ok else _BAD}'><b>{html.escape(label)}</b></p>"]
+            parts = [f"<span style='color:{_OK if ok else _BAD}'><b>{html.escape(label)}</b></span>"]
             if item.get("stdout"):
                 parts.append(_pre(str(item["stdout"]).rstrip("\n")))
             if item.get("stderr"):
                 parts.append(_pre(str(item["stderr"]).rstrip("\n"), _BAD))
-            self._append("output", "".join(parts))
+            self._append("output", self._card("".join(parts)))
 
     def _finished(self, event: dict[str, Any]) -> None:
         for v in event.get("violations") or []:
@@ -199,7 +211,8 @@ class TranscriptView(QWidget):
         steps = replay_steps(doc)
         self.clear_view(f"Run {doc.get('run_id', '')} · {doc.get('model', '')} · {doc.get('mode', '')}")
         self.set_exposed(bool(doc.get("secret_exposed")))
-        self._append("prompt", f"<p><b>Prompt</b></p>{_pre(str(doc.get('prompt') or ''))}")
+        self._append("prompt", f"<p><b>Prompt</b></p><p style='white-space:pre-wrap'>"
+                               f"{html.escape(str(doc.get('prompt') or ''))}</p>")
         for step in steps[: len(steps) if upto is None else upto]:
             self.add_event(step)
         return steps
