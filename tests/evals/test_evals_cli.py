@@ -225,3 +225,15 @@ def test_example_workspace_against_a_server_every_report_agrees(example_workspac
     assert int(root.get("tests")) == n_cases and int(root.get("failures")) == expected["fail"]
     html = h.read_text()
     assert f"<b>{expected['pass']}</b>passed" in html and f"<b>{expected['fail']}</b>failed" in html
+
+
+def test_try_a_prompt_from_the_command_line(workspace: Path) -> None:
+    from support.cli_runner import run_cli
+
+    with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
+        p = run_cli("try", str(workspace), "Pull the Salesforce pipeline", "--base-url", srv.base_url, "--json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["selected"] == "crm-query" and data["first_command"] == "cat /skills/crm-query/SKILL.md"
+    off = run_cli("try", str(workspace), "reconcile the bank ledger", "--offline")
+    assert off.returncode == 0 and "ledger-reconcile" in off.stdout and "offline estimate" in off.stdout

@@ -193,3 +193,12 @@ def test_chat_stream_cut_short_is_a_retryable_error(workspace: Path) -> None:
             pytest.raises(RouterError, match="stream dropped") as info:
         _route(ChatRouter(model="local", api_key="k", base_url=srv.base_url), suite, 0)
     assert info.value.retryable
+
+
+def test_one_skill_of_a_workspace_runs_its_cases_against_the_whole_catalog(workspace: Path) -> None:
+    suite = build_suite(workspace / "support-reply")
+    assert [e.name for e in suite.catalog] == ["crm-query", "ledger-reconcile", "support-reply"]
+    assert {c.skill for c in suite.cases} == {"support-reply"} and len(suite.cases) == 3
+    assert suite.root == workspace.resolve()  # cache and history stay in the workspace
+    lone = build_suite(workspace / "support-reply" / "..")
+    assert len(lone.cases) == 9

@@ -11,10 +11,16 @@ from pathlib import Path
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
         process: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `skillstudio test ARGS`: in this process by default (fast), or as a real process."""
+    return run_cli("test", *args, env=env, cwd=cwd, process=process)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            process: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `skillstudio ARGS` with a clean OpenAI environment plus `env`."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     full_env.update(env or {})
     if process:
-        return subprocess.run([sys.executable, "-m", "skillstudio", "test", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "skillstudio", *args], capture_output=True,
                               text=True, env=full_env, cwd=cwd, timeout=120)
     import contextlib
     import io
@@ -28,10 +34,10 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
     code = 0
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(["test", *args])
+            main(list(args))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return subprocess.CompletedProcess(["skillstudio", "test", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["skillstudio", *args], code, out.getvalue(), err.getvalue())

@@ -397,9 +397,43 @@ def optimize_command(
         out.print("Not written: review the diff, then re-run with --apply (or accept it in the editor).")
 
 
+def try_command(
+    path: Path = typer.Argument(..., help="A workspace (or one skill)."),
+    prompt: str = typer.Argument(..., help="What a user would ask."),
+    base_url: str | None = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m"),
+    provider: Provider | None = typer.Option(None, "--provider", help="responses, chat, or offline."),
+    offline: bool = typer.Option(False, "--offline", help="Use the offline lexical estimate (no model)."),
+    timeout: float = typer.Option(60.0, "--timeout"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Which skill does the model pick for one prompt, and what did its first shell call say?"""
+    import json
+
+    from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
+    from skillstudio.evals.runner import try_prompt_sync
+    from skillstudio.evals.suite import build_suite
+
+    err, out = Console(stderr=True), Console()
+    suite = build_suite(path)
+    router = choose_router(provider, offline, base_url, model, timeout, True, err)
+    res = try_prompt_sync(suite, router, prompt, timeout_s=timeout)
+    if as_json:
+        typer.echo(json.dumps({"prompt": prompt, "model": OFFLINE_LABEL if router.is_estimate else model,
+                               **res.to_json()}, indent=2, ensure_ascii=False))
+        return
+    label = f" ({OFFLINE_LABEL})" if router.is_estimate else ""
+    out.print(f"selected: [bold]{res.selected or 'none'}[/]{label}")
+    if res.first_command:
+        out.print(f"first call: {res.first_command}", markup=False, soft_wrap=True)
+    if res.ttft_s is not None:
+        out.print(f"time to first token {res.ttft_s:.3f} s, latency {res.latency_s or 0:.3f} s")
+
+
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
     app.command("test")(test_command)
     app.command("optimize")(optimize_command)
+    app.command("try")(try_command)
     app.add_typer(runs_app, name="runs")
 

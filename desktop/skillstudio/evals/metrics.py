@@ -154,6 +154,8 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
         "confusion": {"labels": labels, "rows": [*names, NONE],
                       "matrix": [[matrix.get(r, {}).get(col, 0) for col in labels] for r in [*names, NONE]]},
         "warnings": list(run.suite.warnings),
+        # every fresh (not cached) request's timing, for charts; suite order, so reproducible
+        "timings": {"latency_s": [round(x, 4) for x in latencies], "ttft_s": [round(x, 4) for x in ttfts]},
     }
 
 

@@ -105,6 +105,47 @@ def _bar(c: dict[str, Any], threshold: float) -> str:
             f'<div class="pt" style="left:calc({p:.1f}% - 1px)"></div></div>')
 
 
+def _bars_svg(items: list[tuple[str, float | None]], title: str, width: int = 520) -> str:
+    """Horizontal bars (0..1) as inline SVG: no script, no external file, opens offline."""
+    row, label_w = 22, 170
+    h = row * len(items) + 30
+    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{h}" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="sans-serif">',
+             f'<text x="0" y="14" font-weight="600">{html.escape(title)}</text>']
+    span = width - label_w - 50
+    for i, (label, value) in enumerate(items):
+        y = 24 + i * row
+        parts.append(f'<text x="0" y="{y + 13}">{html.escape(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{span}" height="14" fill="#eef0f4"/>')
+        if value is not None:
+            parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{span * value:.1f}" height="14" fill="#2a4fd0"/>')
+        parts.append(f'<text x="{label_w + span + 6}" y="{y + 13}">{_fmt(value)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _histogram_svg(values: list[float], title: str, bins: int = 20, width: int = 520, height: int = 140) -> str:
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    step = (hi - lo) / bins or 1.0
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / step))] += 1
+    peak = max(counts)
+    bw = (width - 20) / bins
+    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height + 40}" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="sans-serif">',
+             f'<text x="0" y="14" font-weight="600">{html.escape(title)}</text>']
+    for i, c in enumerate(counts):
+        bh = height * c / peak
+        parts.append(f'<rect x="{10 + i * bw:.1f}" y="{20 + height - bh:.1f}" width="{bw - 2:.1f}" '
+                     f'height="{bh:.1f}" fill="#6c8ae4"><title>{c}</title></rect>')
+    parts.append(f'<text x="10" y="{height + 36}">{lo:.3f} s</text>'
+                 f'<text x="{width - 70}" y="{height + 36}">{hi:.3f} s</text></svg>')
+    return "".join(parts)
+
+
 def _run_label(selected: str | None, status: str) -> str:
     return {"error": "error", "not_run": "not run"}.get(status, selected or "none")
 
@@ -181,6 +222,12 @@ def to_html(report: dict[str, Any]) -> str:
                      f'<td>{sel}</td><td><span class="badge {c["status"]}">{e(status)}</span></td>'
                      f"<td>{e(c.get('why') or '')}</td></tr>")
     parts.append("</table>")
+    parts.append("<h2>Charts</h2>")
+    parts.append(_bars_svg([(n, m["accuracy"]) for n, m in report["per_skill"].items()], "Accuracy per skill"))
+    parts.append(_bars_svg([(n, m["recall"]) for n, m in report["per_skill"].items()], "Recall per skill"))
+    timings = report.get("timings") or {}
+    parts.append(_histogram_svg(timings.get("latency_s") or [], "Latency per request"))
+    parts.append(_histogram_svg(timings.get("ttft_s") or [], "Time to first token per request"))
     parts.append("<h2>Timing and tokens</h2><table>" + "".join(
         f"<tr><th>{e(k)}</th><td class=num>{_fmt(s.get(key))}</td></tr>" for k, key in (
             ("latency p50 (s)", "latency_p50_s"), ("latency p95 (s)", "latency_p95_s"),

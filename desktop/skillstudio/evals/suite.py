@@ -1,5 +1,8 @@
 """A trigger suite: every case of every skill in a workspace, offered against the whole catalog.
 
+PATH may be one skill: if its parent folder is a workspace, only that skill's cases run, but still
+against every skill of the workspace (routing is a competition; a skill alone always "wins").
+
 The catalog entry's `path` is the folder the model is *told* about, not the folder on this disk:
 `/skills/<name>` (the layout the CONTRACT's `run` example uses). A virtual path keeps the request
 — and so the cache key — identical on every machine and never sends the user's home folder to a
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from skillstudio.bundle.model import Skill
 from skillstudio.bundle.triggers import Expect
-from skillstudio.bundle.workspace import load_workspace
+from skillstudio.bundle.workspace import is_skill_dir, is_workspace, load_workspace
 from skillstudio.errors import SkillStudioError
 
 SKILLS_ROOT = "/skills"
@@ -79,6 +82,15 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
     path = Path(path)
     if not path.exists():
         raise SkillStudioError(f"{path}: no such folder", "give a skill folder or a workspace of skills")
+    if is_skill_dir(path) and is_workspace(path.resolve().parent):
+        # One skill of a workspace: its cases, but against the whole catalog it competes with.
+        whole = build_suite(path.resolve().parent, skills_root=skills_root)
+        name = next((e.name for e in whole.catalog if (whole.root / e.name).resolve() == path.resolve()), None)
+        name = name or load_workspace(path, with_files=False).skills[0].name
+        own = [c for c in whole.cases if c.skill == name]
+        if not own:
+            raise SkillStudioError(f"{path}: no trigger cases found", "add evals/triggers.yaml with cases")
+        return Suite(whole.root, whole.catalog, own, [w for w in whole.warnings if w.startswith(f"{name}:")])
     ws = load_workspace(path, with_files=False)
     if not ws.skills:
         raise SkillStudioError(f"{path}: no skills found", "a skill is a folder holding SKILL.md")
@@ -112,6 +124,5 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
     if not cases:
         raise SkillStudioError(f"{path}: no trigger cases found",
                                "add evals/triggers.yaml with cases to each skill")
-    root = ws.root if ws.root.is_dir() else ws.root.parent
-    # A single skill given as PATH keeps its state in its own folder (it is its own workspace).
-    return Suite(root, catalog, cases, warnings)
+    # A lone skill (not inside a workspace) is its own catalog and keeps its state in its own folder.
+    return Suite(ws.root, catalog, cases, warnings)

@@ -59,7 +59,7 @@ class FeaturePanels(QObject):
         self.tests_tabs = _tabs("tests_tabs", [("Suite", self.test_panel), ("Try a prompt", self.try_prompt)])
         self.sandbox_tabs = _tabs("sandbox_tabs", [("Console", self.sandbox), ("Secrets", self.secrets)])
         self.release_tabs = _tabs("release_tabs", [("Registry", self.registry), ("Trust store", self.trust),
-                                                   ("Lockfile & routes", self.lock)])
+                                                   ("Lockfile && routes", self.lock)])
         self.tests_dock = win.add_panel("Trigger Tests", self.tests_tabs)
         self.playground_dock = win.add_panel("Playground", self.playground)
         self.sandbox_dock = win.add_panel("Sandbox", self.sandbox_tabs)
@@ -83,6 +83,8 @@ class FeaturePanels(QObject):
             win.menuBar().removeAction(help_menu)
             win.menuBar().addAction(help_menu)
 
+        self.test_panel.sig_case_activated.connect(self._open_case)
+        self.try_prompt.sig_case_saved.connect(self._cases_changed)
         win.sig_workspace_loaded.connect(self._on_workspace_loaded)
         win.tree.sig_skill_selected.connect(self._on_skill_selected)
         if win.workspace is not None:
@@ -117,10 +119,26 @@ class FeaturePanels(QObject):
             self.playground.set_skill(skill_dir)
             self.sandbox.set_skill(skill_dir)
 
+    @Slot(object, str)
+    def _open_case(self, skill_dir: object, _prompt: str) -> None:
+        self.win.open_cases(skill_dir)
+
+    @Slot(object, str)
+    def _cases_changed(self, skill_dir: object, _expect: str) -> None:
+        """A case saved from Try a prompt: refresh that skill's open cases table if it has no edits."""
+        if not isinstance(skill_dir, Path):
+            return
+        for tab in self.win.cases_tabs():
+            if tab.skill_dir is not None and tab.skill_dir.resolve() == skill_dir.resolve() and not tab.is_dirty():
+                tab.reload()
+
     # ------------------------------------------------------------------ commands
     def _show(self, dock: QDockWidget, tabs: QTabWidget | None = None, page: QWidget | None = None) -> None:
         dock.show()
         dock.raise_()
+        if not dock.isFloating() and dock.height() < self.win.height() * 0.45:
+            # feature panels need room: give the bottom area most of the window
+            self.win.resizeDocks([dock], [int(self.win.height() * 0.6)], Qt.Orientation.Vertical)
         if tabs is not None and page is not None:
             tabs.setCurrentWidget(page)
         dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -37,6 +37,7 @@ from skillstudio.ui.cases_editor import TriggerCasesEditor
 from skillstudio.ui.command_palette import CommandPalette
 from skillstudio.ui.disk_sync import DiskSync
 from skillstudio.ui.editor_tab import EditorTab
+from skillstudio.ui.feature_panels import FeaturePanels
 from skillstudio.ui.fix_controller import FixController
 from skillstudio.ui.live_check import LiveChecker
 from skillstudio.ui.main_actions import install_actions
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self.problems.sig_fix_requested.connect(self.fixes.apply)
 
         install_actions(self)
+        self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, release
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -783,5 +785,6 @@ class MainWindow(QMainWindow):
         self.settings.set_value("ui/geometry", self.saveGeometry())
         self.settings.sync()
         self.versions.shutdown()
+        self.features.shutdown()
         self.pool.shutdown()
         gc_pin.release()

@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio.agent.compaction import CompactionSettings
+from skillstudio.agent.hosted import MEMORY_LIMITS
 from skillstudio.agent.loop import RunLimits
 from skillstudio.agent.transcript import Transcript
 from skillstudio.bundle.fileio import atomic_write
@@ -47,7 +49,7 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.ui.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.test_provider import CHAT, PROVIDER_LABELS, RESPONSES, api_key
-from skillstudio.ui.transcript_view import TranscriptView
+from skillstudio.ui.transcript_view import OUTCOME_WORDS, TranscriptView
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class RunSpec:
     routing: str = AUTO
     target: str = ""  # "name@version" when pinned, the route name when routed
     limits: RunLimits = field(default_factory=RunLimits)
+    memory_limit: str | None = None  # hosted container memory (None = the API's default)
+    compact_at: int = 200_000  # context tokens that trigger a compaction
     secrets: tuple[str, ...] = ()
     exposed: bool = False
     data_dir: Path | None = None
@@ -102,7 +106,9 @@ def build_request(spec: RunSpec) -> Any:
                       api_key=key or "no-key-needed", base_url=base_url, provider=spec.provider, pin=pin,
                       sandbox=spec.environment if spec.environment != HOSTED else SUBPROCESS,
                       hosted=spec.environment == HOSTED and not spec.side_by_side, data_dir=spec.data_dir,
-                      secrets=list(spec.secrets), secret_session=session, limits=spec.limits)
+                      secrets=list(spec.secrets), secret_session=session, limits=spec.limits,
+                      compaction=CompactionSettings("auto", threshold=spec.compact_at),
+                      memory_limit=spec.memory_limit, stream=spec.provider == RESPONSES)  # model text and commands appear as they are written
 
 
 class RunSignals(QObject):
@@ -174,11 +180,17 @@ class Playground(QWidget):
         self.prompt.setObjectName("playground_prompt")
         self.prompt.setPlaceholderText("The task for the agent, e.g. “Reconcile October's bank statement”  "
                                        "(Ctrl+Enter runs, Esc stops)")
-        self.prompt.setMaximumHeight(90)
+        self.prompt.setMaximumHeight(72)
 
         self.environment = QComboBox()
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
+        self.memory = QComboBox()
+        self.memory.setObjectName("container_memory")
+        self.memory.addItem("default memory", None)
+        for m in MEMORY_LIMITS:
+            self.memory.addItem(f"{m} memory", m)
+        self.memory.setToolTip("Memory of the hosted container")
         self.provider = QComboBox()
         for k in (RESPONSES, CHAT):
             self.provider.addItem(PROVIDER_LABELS[k], k)
@@ -193,7 +205,7 @@ class Playground(QWidget):
         self.routing.addItem("Pinned skill@version", PINNED)
         self.routing.addItem("Route from routes.yaml", ROUTE)
         self.target = QComboBox()
-        self.target.setMinimumWidth(200)
+        self.target.setMinimumWidth(160)
         self.data_dir = QLineEdit()
         self.data_dir.setPlaceholderText("empty = a fresh folder for this run (mounted at /data)")
         self.browse = QPushButton("Browse…")
@@ -203,10 +215,14 @@ class Playground(QWidget):
         self.max_tokens = _spin(0, 10_000_000, 0, special="no limit")
         self.max_tokens.setSingleStep(10_000)
         self.max_wall = _spin(10, 86_400, 1800, " s")
+        self.compact_at = _spin(200, 2_000_000, 200_000)
+        self.compact_at.setSingleStep(10_000)
+        self.compact_at.setToolTip("Context size (tokens) at which older turns are compacted: server-side for "
+                                   "OpenAI, summarised by the model for other providers.")
 
         self.secrets = QListWidget()
         self.secrets.setObjectName("secrets_to_grant")
-        self.secrets.setMaximumHeight(70)
+        self.secrets.setMaximumHeight(56)
         self.secrets.setToolTip("Granted secrets reach the tool as placeholders; the real value is put in "
                                 "only on requests to the secret's bound domains.")
         self.exposed = QCheckBox("Expose raw values to the tool")
@@ -226,45 +242,54 @@ class Playground(QWidget):
         self.stop_button.setToolTip("Esc — the transcript so far is kept")
         self.stop_button.setEnabled(False)
 
-        setup = QGroupBox("Run")
+        self.setup = setup = QGroupBox("Run settings")
         g = QGridLayout(setup)
         g.setHorizontalSpacing(8)
         g.addWidget(QLabel("Environment"), 0, 0)
-        g.addWidget(self.environment, 0, 1)
+        env_row = QHBoxLayout()
+        env_row.addWidget(self.environment, 1)
+        env_row.addWidget(self.memory)
+        g.addLayout(env_row, 0, 1)
         g.addWidget(QLabel("Provider"), 0, 2)
         g.addWidget(self.provider, 0, 3)
-        g.addWidget(QLabel("Base URL"), 0, 4)
-        g.addWidget(self.base_url, 0, 5)
-        g.addWidget(QLabel("Model"), 0, 6)
-        g.addWidget(self.model, 0, 7)
-        g.addWidget(QLabel("Routing"), 1, 0)
-        g.addWidget(self.routing, 1, 1)
-        g.addWidget(self.target, 1, 2, 1, 2)
-        g.addWidget(QLabel("Data folder"), 1, 4)
+        g.addWidget(QLabel("Base URL"), 1, 0)
+        g.addWidget(self.base_url, 1, 1)
+        g.addWidget(QLabel("Model"), 1, 2)
+        g.addWidget(self.model, 1, 3)
+        g.addWidget(QLabel("Routing"), 2, 0)
+        g.addWidget(self.routing, 2, 1)
+        g.addWidget(QLabel("Skill / route"), 2, 2)
+        g.addWidget(self.target, 2, 3)
+        g.addWidget(QLabel("Data folder"), 3, 0)
         data_row = QHBoxLayout()
         data_row.addWidget(self.data_dir, 1)
         data_row.addWidget(self.browse)
-        g.addLayout(data_row, 1, 5, 1, 3)
-        limits = QHBoxLayout()
-        for label, w in (("Max turns", self.max_turns), ("Tool calls", self.max_calls),
-                         ("Tokens", self.max_tokens), ("Wall time", self.max_wall)):
-            limits.addWidget(QLabel(label))
-            limits.addWidget(w)
-            limits.addSpacing(8)
-        limits.addStretch(1)
-        g.addWidget(QLabel("Limits"), 2, 0)
-        g.addLayout(limits, 2, 1, 1, 7)
-        g.addWidget(QLabel("Secrets"), 3, 0, Qt.AlignmentFlag.AlignTop)
-        g.addWidget(self.secrets, 3, 1, 1, 3)
+        g.addLayout(data_row, 3, 1, 1, 3)
+        limits = QGridLayout()
+        limits.setHorizontalSpacing(6)
+        for n, (label, w) in enumerate((("Max turns", self.max_turns), ("Tool calls", self.max_calls),
+                                        ("Tokens", self.max_tokens), ("Wall time", self.max_wall),
+                                        ("Compact at", self.compact_at))):
+            limits.addWidget(QLabel(label), n // 3, (n % 3) * 2)
+            limits.addWidget(w, n // 3, (n % 3) * 2 + 1)
+        limits.setColumnStretch(6, 1)
+        g.addWidget(QLabel("Limits"), 4, 0, Qt.AlignmentFlag.AlignTop)
+        g.addLayout(limits, 4, 1, 1, 3)
+        g.addWidget(QLabel("Secrets"), 5, 0, Qt.AlignmentFlag.AlignTop)
+        g.addWidget(self.secrets, 5, 1)
         expose_col = QVBoxLayout()
         expose_col.addWidget(self.exposed)
         expose_col.addWidget(self.exposed_warning)
         expose_col.addStretch(1)
-        g.addLayout(expose_col, 3, 4, 1, 4)
-        g.setColumnStretch(5, 2)
-        g.setColumnStretch(7, 1)
+        g.addLayout(expose_col, 5, 2, 1, 2)
+        g.setColumnStretch(1, 3)
+        g.setColumnStretch(3, 2)
 
+        self.settings_toggle = QPushButton("Hide settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setToolTip("More room for the transcript")
         actions = QHBoxLayout()
+        actions.addWidget(self.settings_toggle)
         actions.addWidget(self.side_by_side)
         actions.addStretch(1)
         actions.addWidget(self.stop_button)
@@ -274,6 +299,7 @@ class Playground(QWidget):
         self.hosted_view = TranscriptView("Hosted")
         self.hosted_view.hide()
         views = QSplitter(Qt.Orientation.Horizontal)
+        views.setHandleWidth(6)
         views.addWidget(self.local_view)
         views.addWidget(self.hosted_view)
 
@@ -299,6 +325,9 @@ class Playground(QWidget):
         self.routing.currentIndexChanged.connect(self._on_routing_changed)
         self.exposed.toggled.connect(self._on_exposed_toggled)
         self.side_by_side.toggled.connect(self._on_side_by_side)
+        self.side_by_side.toggled.connect(self._update_memory)
+        self.environment.currentIndexChanged.connect(self._update_memory)
+        self.settings_toggle.toggled.connect(self._on_settings_toggled)
         self.browse.clicked.connect(self._browse_data)
         self.run_button.clicked.connect(self.run)
         self.stop_button.clicked.connect(self.stop)
@@ -312,6 +341,7 @@ class Playground(QWidget):
             QShortcut(QKeySequence(seq), self, self.run, context=ctx)
         QShortcut(QKeySequence("Escape"), self, self.stop, context=ctx)
         self._on_routing_changed()
+        self._update_memory()
         self._update_buttons()
 
     # ------------------------------------------------------------------ workspace
@@ -391,6 +421,15 @@ class Playground(QWidget):
     def _on_exposed_toggled(self, on: bool) -> None:
         self.exposed_warning.setVisible(on)
 
+    @Slot()
+    def _update_memory(self) -> None:
+        self.memory.setVisible(self.environment.currentData() == HOSTED or self.side_by_side.isChecked())
+
+    @Slot(bool)
+    def _on_settings_toggled(self, hidden: bool) -> None:
+        self.setup.setVisible(not hidden)
+        self.settings_toggle.setText("Show settings" if hidden else "Hide settings")
+
     @Slot(bool)
     def _on_side_by_side(self, on: bool) -> None:
         self.hosted_view.setVisible(on)
@@ -418,7 +457,7 @@ class Playground(QWidget):
             routing=str(self.routing.currentData()), target=str(target or ""),
             limits=RunLimits(max_turns=self.max_turns.value(), max_tool_calls=self.max_calls.value(),
                              max_tokens=self.max_tokens.value() or None, max_wall_s=float(self.max_wall.value())),
-            secrets=tuple(self.granted_secrets()), exposed=self.exposed.isChecked(),
+            memory_limit=self.memory.currentData(), compact_at=self.compact_at.value(), secrets=tuple(self.granted_secrets()), exposed=self.exposed.isChecked(),
             data_dir=Path(data).expanduser() if data else None, side_by_side=self.side_by_side.isChecked())
 
     @property
@@ -454,6 +493,8 @@ class Playground(QWidget):
         for view in (self.local_view, self.hosted_view):
             view.clear_view()
             view.set_exposed(exposed)
+        self.local_view.hosted = spec.environment == HOSTED and not spec.side_by_side
+        self.hosted_view.hosted = True
         self._on_side_by_side(spec.side_by_side)
         self.message.setText("Running…")
         self._update_buttons()
@@ -480,12 +521,14 @@ class Playground(QWidget):
         self.transcripts = tuple(result) if isinstance(result, tuple) else ()
         for view, t in zip((self.local_view, self.hosted_view), self.transcripts, strict=False):
             view.set_exposed(t.secret_exposed)
+            view.set_redacted(t.secrets_seen_in_output)
             for v in t.violations:
                 view.show_violation(v)
         first = self.transcripts[0] if self.transcripts else None
         if first is not None:
             where = f" — saved to {first.saved_to.name}" if first.saved_to else ""
-            self.message.setText(" · ".join(f"{t.mode}: {t.outcome}" for t in self.transcripts) + where)
+            self.message.setText(" · ".join(f"{t.mode}: {OUTCOME_WORDS.get(t.outcome, t.outcome)}"
+                                            for t in self.transcripts) + where)
         self._update_buttons()
         if first is not None:
             self.sig_run_finished.emit(first)

@@ -62,13 +62,15 @@ def saved_runs(store: RunStore) -> list[Path]:
 
 
 def run_label(report: dict[str, Any]) -> str:
-    """`2026-11-24 09:12 · gpt-5.4 (responses) · acc 0.85 · 40 cases`"""
+    """`2026-11-24 09:12:31 · gpt-5.4 (responses) · acc 0.85 · 40 cases · #1a2b3c4d`"""
     when = str(report.get("started_at") or "")[:19].replace("T", " ")
     who = "offline estimate" if report.get("estimate") else f"{report.get('model')} ({report.get('provider')})"
     s = report.get("summary", {})
     acc = fmt_ratio(s.get("accuracy"))
     extra = " · cancelled" if s.get("cancelled") else ""
-    return f"{when} · {who} · acc {acc} · {s.get('cases', 0)} cases{extra}"
+    run_id = str(report.get("id") or "")
+    tag = f" · #{run_id.rsplit('-', 1)[-1]}" if run_id else ""  # two runs in the same second differ here
+    return f"{when} · {who} · acc {acc} · {s.get('cases', 0)} cases{extra}{tag}"
 
 
 def verdict(cmp: dict[str, Any]) -> str:
