@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 )
 
 from skillstudio.resources import resource_path  # noqa: E402
+from skillstudio.ui.resources import load_stylesheet  # noqa: E402
 
 ICONS = ["skillstudio", "new", "open", "save", "validate", "run", "release", "history", "settings", "warning",
          "error", "info", "skill", "file", "folder"]
@@ -65,7 +66,8 @@ def test_monochrome_icons_recolour_for_the_dark_theme(qapp: QApplication) -> Non
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_stylesheet_parses_and_styles_the_main_widgets(qapp: QApplication, theme: str) -> None:
-    qss = resource_path("themes", f"{theme}.qss").read_text(encoding="utf-8")
+    qss = load_stylesheet(theme)  # as the app loads it: @ICONS@ resolved to the icons folder
+    assert "@ICONS@" not in qss and "arrow-down" in qss
     for selector in ("QMainWindow", "QTreeView", "QTabWidget", "QPlainTextEdit", "QTableView", "QHeaderView",
                      "QLineEdit", "QPushButton", "QToolBar", "QStatusBar", "QDockWidget", "QListView",
                      "QComboBox", "QSplitter"):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -108,7 +110,8 @@ def build_request(spec: RunSpec) -> Any:
                       hosted=spec.environment == HOSTED and not spec.side_by_side, data_dir=spec.data_dir,
                       secrets=list(spec.secrets), secret_session=session, limits=spec.limits,
                       compaction=CompactionSettings("auto", threshold=spec.compact_at),
-                      memory_limit=spec.memory_limit, stream=spec.provider == RESPONSES)  # model text and commands appear as they are written
+                      memory_limit=spec.memory_limit,
+                      stream=spec.provider == RESPONSES)  # model text and commands show as they are written
 
 
 class RunSignals(QObject):
@@ -181,6 +184,7 @@ class Playground(QWidget):
         self.prompt.setPlaceholderText("The task for the agent, e.g. “Reconcile October's bank statement”  "
                                        "(Ctrl+Enter runs, Esc stops)")
         self.prompt.setMaximumHeight(72)
+        self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
         for k, label in ENVIRONMENTS.items():
@@ -315,11 +319,23 @@ class Playground(QWidget):
         for b in (self.save_case_button, self.save_fixture_button, self.export_json_button, self.export_md_button):
             after.addWidget(b)
 
+        # settings scroll and give way to the transcript when the panel is short (a dock at the bottom)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(setup)
+        views.setMinimumHeight(140)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(scroll)
+        self.split.addWidget(views)
+        self.split.setStretchFactor(0, 0)
+        self.split.setStretchFactor(1, 1)
+        self._scroll = scroll
         lay = QVBoxLayout(self)
         lay.addWidget(self.prompt)
-        lay.addWidget(setup)
         lay.addLayout(actions)
-        lay.addWidget(views, 1)
+        lay.addWidget(self.split, 1)
         lay.addLayout(after)
 
         self.routing.currentIndexChanged.connect(self._on_routing_changed)
@@ -427,7 +443,7 @@ class Playground(QWidget):
 
     @Slot(bool)
     def _on_settings_toggled(self, hidden: bool) -> None:
-        self.setup.setVisible(not hidden)
+        self._scroll.setVisible(not hidden)
         self.settings_toggle.setText("Show settings" if hidden else "Hide settings")
 
     @Slot(bool)

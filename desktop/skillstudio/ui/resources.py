@@ -49,11 +49,13 @@ def _icon(name: str, theme: str) -> QIcon:
 
 
 def load_stylesheet(theme: str) -> str:
+    """The theme's stylesheet; `@ICONS@` in it becomes the icons folder (qss needs absolute urls)."""
     path = resources.resource_path("themes", f"{theme}.qss")
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return ""
+    return text.replace("@ICONS@", resources.resource_path("icons").as_posix())
 
 
 def _palette(theme: str) -> QPalette:
