@@ -292,7 +292,8 @@ def test_bad_setup_is_one_line_and_nothing_runs(qtbot, playground: Playground,  
 
 
 def test_viewer_steps_through_a_saved_transcript(qtbot, qapp, example_workspace: Path,  # type: ignore[no-untyped-def]
-                                                 artifacts_dir: Path, bwrap_available: None, tmp_path: Path) -> None:
+                                                 artifacts_dir: Path, bwrap_available: None, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from skillstudio.agent.runner import RunRequest, execute
 
     script = Script(responses=[response([shell_call(f"ls /skills/{SKILL}")]), response([message("Done.")])])
@@ -319,6 +320,9 @@ def test_viewer_steps_through_a_saved_transcript(qtbot, qapp, example_workspace:
     assert "Replaying a saved run (outcome: completed)" in viewer.view.status.text()
     QApplication.processEvents()
     assert viewer.grab().save(str(artifacts_dir / "transcript_viewer.png"))
-    bad = example_workspace / ".skillstudio" / "runs" / "agent" / "broken.json"
+    bad = tmp_path / "broken.json"
     bad.write_text("{not json")
-    assert viewer.open(bad) is False and "Cannot open broken.json" in viewer.error.text()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bad), "")))
+    viewer.open_button.click()
+    assert viewer.error.isVisible() and "Cannot open broken.json" in viewer.error.text()
+    assert viewer.view.kinds[-1] == "message"  # the run on screen stays

@@ -23,6 +23,7 @@ from skillstudio.ui.registry_browser import RegistryBrowser
 from skillstudio.ui.sandbox_console import SandboxConsole
 from skillstudio.ui.secrets_manager import SecretsManager
 from skillstudio.ui.test_panel import TestPanel
+from skillstudio.ui.transcript_viewer import TranscriptViewer
 from skillstudio.ui.trust_view import TrustView
 from skillstudio.ui.try_prompt import TryPromptWidget
 
@@ -50,6 +51,7 @@ class FeaturePanels(QObject):
         self.test_panel = TestPanel()
         self.try_prompt = TryPromptWidget()
         self.playground = Playground()
+        self.transcripts = TranscriptViewer()
         self.sandbox = SandboxConsole()
         self.secrets = SecretsManager()
         self.registry = RegistryBrowser()
@@ -57,11 +59,14 @@ class FeaturePanels(QObject):
         self.lock = LockView()
 
         self.tests_tabs = _tabs("tests_tabs", [("Suite", self.test_panel), ("Try a prompt", self.try_prompt)])
+        self.playground_tabs = _tabs("playground_tabs", [("Run", self.playground),
+                                                         ("Saved runs", self.transcripts)])
         self.sandbox_tabs = _tabs("sandbox_tabs", [("Console", self.sandbox), ("Secrets", self.secrets)])
         self.release_tabs = _tabs("release_tabs", [("Registry", self.registry), ("Trust store", self.trust),
                                                    ("Lockfile && routes", self.lock)])
         self.tests_dock = win.add_panel("Trigger Tests", self.tests_tabs)
-        self.playground_dock = win.add_panel("Playground", self.playground)
+        self.playground_dock = win.add_panel("Playground", self.playground_tabs)
+        self.playground.sig_run_finished.connect(self._on_agent_run_finished)
         self.sandbox_dock = win.add_panel("Sandbox", self.sandbox_tabs)
         self.release_dock = win.add_panel("Release", self.release_tabs)
         win.problems_dock.raise_()
@@ -106,6 +111,7 @@ class FeaturePanels(QObject):
         self.test_panel.set_workspace(root)
         self.try_prompt.set_workspace(root)
         self.playground.set_workspace(root)
+        self.transcripts.set_workspace(root)
         self.sandbox.set_workspace(root)
         self.secrets.set_workspace(root)
         self.registry.set_workspace(root)
@@ -118,6 +124,10 @@ class FeaturePanels(QObject):
             self.skill_dir = skill_dir
             self.playground.set_skill(skill_dir)
             self.sandbox.set_skill(skill_dir)
+
+    @Slot(object)
+    def _on_agent_run_finished(self, _transcript: object) -> None:
+        self.transcripts.refresh()  # the new run appears under "Saved runs"
 
     @Slot(object, str)
     def _open_case(self, skill_dir: object, _prompt: str) -> None:
@@ -153,7 +163,7 @@ class FeaturePanels(QObject):
 
     @Slot()
     def show_playground(self) -> None:
-        self._show(self.playground_dock)
+        self._show(self.playground_dock, self.playground_tabs, self.playground)
 
     @Slot()
     def show_sandbox(self) -> None:

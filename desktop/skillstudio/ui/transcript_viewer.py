@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from skillstudio.agent.transcript import list_runs, load
 from skillstudio.ui.transcript_view import TranscriptView
@@ -29,6 +29,8 @@ class TranscriptViewer(QWidget):
         self.runs.setObjectName("saved_runs")
         self.runs.setMinimumWidth(260)
         self.refresh_button = QPushButton("Refresh")
+        self.open_button = QPushButton("Open file…")
+        self.open_button.setToolTip("A transcript saved elsewhere (e.g. exported, or attached to a ticket)")
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.all_button = QPushButton("Show all")
@@ -44,6 +46,7 @@ class TranscriptViewer(QWidget):
         row.addWidget(QLabel("Saved run"))
         row.addWidget(self.runs, 1)
         row.addWidget(self.refresh_button)
+        row.addWidget(self.open_button)
         row.addSpacing(12)
         row.addWidget(self.prev_button)
         row.addWidget(self.next_button)
@@ -56,6 +59,7 @@ class TranscriptViewer(QWidget):
 
         self.runs.currentIndexChanged.connect(self._on_run_chosen)
         self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self._open_file)
         self.prev_button.clicked.connect(self.previous_step)
         self.next_button.clicked.connect(self.next_step)
         self.all_button.clicked.connect(self.show_all)
@@ -88,6 +92,13 @@ class TranscriptViewer(QWidget):
             self.doc, self.steps, self.position = None, [], 0
             self.view.clear_view("No saved runs in this workspace yet")
             self._update_buttons()
+
+    @Slot()
+    def _open_file(self) -> None:
+        start = str(self.workspace / ".skillstudio" / "runs" / "agent") if self.workspace is not None else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a saved agent run", start, "Agent runs (*.json)")
+        if path:
+            self.open(Path(path))
 
     def open(self, path: Path) -> bool:
         """Open a saved transcript at its first step; False (with the reason shown) if unreadable."""
