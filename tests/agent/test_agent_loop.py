@@ -235,6 +235,9 @@ def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None, m
     saved = (example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text()
     assert value not in saved and value not in t.to_markdown()
     assert t.secrets_seen_in_output == ["API_TOKEN"] and t.secret_exposed is exposed and t.secrets == ["API_TOKEN"]
+    # the same "secret exposed" marking `exec` and the Sandbox console give (secrets.attach)
+    marks = [p for p in t.policy if "secret exposed: API_TOKEN" in p]
+    assert bool(marks) is exposed and (not exposed or '"secret exposed: API_TOKEN' in saved)
 
 
 def test_keyring_secret_reaches_the_tool_only_as_a_placeholder(

@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from skillstudio.evals.store import RunStore
 from support.cli_runner import cli
 from support.fake_openai import FakeOpenAI, Script
 from support.trigger_workspace import KEYWORDS
@@ -39,8 +40,9 @@ def test_offline_example_workspace_writes_every_report(example_workspace: Path, 
     html = h.read_text()
     assert "Offline estimate" in html and "Confusion matrix" in html and "<script" not in html
     (artifacts_dir / "trigger-report-offline.html").write_text(html)
-    saved = list((example_workspace / ".skillstudio" / "runs").glob("*.json"))
-    assert len(saved) == 1 and json.loads(saved[0].read_text())["summary"]["cases"] == s["cases"]
+    store = RunStore(example_workspace / ".skillstudio")
+    assert store.path.is_file() and len(store.list()) == 1
+    assert store.load("latest")["summary"]["cases"] == s["cases"]
 
 
 def test_no_key_no_server_falls_back_to_the_offline_estimate_loudly(workspace: Path) -> None:
@@ -143,6 +145,7 @@ def test_compare_with_no_saved_run_fails_before_running(workspace: Path) -> None
     p = cli(str(workspace), "--offline", "--compare", "previous")
     assert p.returncode == 2 and "no saved run to compare with" in p.stderr
     assert not (workspace / ".skillstudio" / "runs").exists()
+    assert not (workspace / ".skillstudio" / "runs.sqlite").exists()
 
 
 def test_ctrl_c_keeps_finished_results_and_exits_130(workspace: Path, tmp_path: Path) -> None:

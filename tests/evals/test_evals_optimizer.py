@@ -14,6 +14,7 @@ from skillstudio.errors import SkillStudioError
 from skillstudio.evals.optimizer import ChatProposer, optimize, parse_proposal, split_cases
 from skillstudio.evals.routers.offline import OfflineRouter
 from skillstudio.evals.runner import RunSettings
+from skillstudio.evals.store import RunStore
 from skillstudio.evals.suite import SuiteCase, build_suite
 from support.fake_openai import FakeOpenAI, Script
 from support.trigger_workspace import write_workspace
@@ -114,7 +115,7 @@ def test_optimize_cli_prints_a_diff_and_applies_only_when_asked(tmp_path: Path) 
         assert p.returncode == 0, p.stderr
         assert f"+description: {GOOD}" in p.stdout and "Not written" in p.stdout
         assert md.read_text() == before
-        assert len(list((ws / ".skillstudio" / "runs").glob("*.json"))) == 2  # before and after
+        assert len(RunStore(ws / ".skillstudio").list()) == 2  # before and after
         p = subprocess.run([*args, "--apply"], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
     assert md.read_text() == before.replace("description: Handles data.", f"description: {GOOD}")

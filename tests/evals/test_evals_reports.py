@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -62,12 +62,13 @@ def test_history_keeps_runs_without_secrets_and_compares_them(workspace: Path) -
     with FakeOpenAI(Script(keywords=better)) as srv:
         after, run_b = _report(srv, workspace)
         store.save(after, run_b)  # type: ignore[arg-type]
-    files = store.list()
-    assert len(files) == 2
-    for f in files:
-        text = f.read_text()
-        assert "sk-secret-value" not in text and "Bearer" not in text
-        assert json.loads(text)["requests_log"][0]["selected"] == "crm-query"
+    ids = store.list()
+    assert len(ids) == 2
+    with sqlite3.connect(store.path) as conn:  # every byte of the history, not just what load() returns
+        dump = "\n".join(conn.iterdump())
+    assert "sk-secret-value" not in dump and "Bearer" not in dump and "runs" in dump
+    for run_id in ids:
+        assert store.load(run_id)["requests_log"][0]["selected"] == "crm-query"
     a, b = store.load("previous"), store.load("latest")
     diff = metrics.compare(a, b)
     assert [f["prompt"] for f in diff["fixed"]] == ["Why is the cash account off from the bank"]

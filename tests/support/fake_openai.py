@@ -40,6 +40,10 @@ class Script:
     # description optimizer: replies given in order to "improve the description" requests
     proposals: list[dict[str, Any]] = field(default_factory=list)
     batch_polls: int = 2  # retrieves before a batch reports "completed"
+    # a model that reads descriptions: a skill whose "Do not use for A, B or C." names a phrase found in
+    # the prompt is passed over (the next keyword decides), as a careful model would
+    heeds_exclusions: bool = False
+    models: list[str] = field(default_factory=lambda: ["gpt-5.4", "llama3.1"])  # GET /models
 
 
 class _State:
@@ -69,7 +73,7 @@ class _State:
                         return faults[-1].rstrip("*")
         return None
 
-    def choose(self, prompt: str) -> str | None:
+    def choose(self, prompt: str, descriptions: dict[str, str] | None = None) -> str | None:
         with self.lock:
             for key, seq in self.script.sequences.items():
                 if key in prompt:
@@ -79,8 +83,19 @@ class _State:
         low = prompt.lower()
         for kw, skill in self.script.keywords:
             if kw.lower() in low:
+                if self.script.heeds_exclusions and excluded(low, (descriptions or {}).get(skill, "")):
+                    continue
                 return skill
         return None
+
+
+def excluded(prompt_lower: str, description: str) -> bool:
+    """True when the description's "do not use for ..." sentence names a phrase that is in the prompt."""
+    m = re.search(r"do not use (?:it )?for ([^.]*)", description, flags=re.I)
+    if not m:
+        return False
+    phrases = [p.strip().lower() for p in re.split(r",|\bor\b|\band\b|;", m.group(1)) if p.strip()]
+    return any(p in prompt_lower for p in phrases)
 
 
 def _usage() -> dict[str, Any]:
@@ -99,12 +114,13 @@ def _response(rid: str, model: str, tools: list[Any], output: list[Any], status:
 def plan_output(state: _State, body: dict[str, Any]) -> list[dict[str, Any]]:
     """The output items the scripted model produces for a Responses request."""
     prompt = body.get("input") if isinstance(body.get("input"), str) else json.dumps(body.get("input"))
-    skills = {}
+    skills, descriptions = {}, {}
     for tool in body.get("tools") or []:
         env = tool.get("environment") or {}
         for s in env.get("skills") or []:
             skills[s["name"]] = s["path"]
-    chosen = state.choose(prompt)
+            descriptions[s["name"]] = s.get("description", "")
+    chosen = state.choose(prompt, descriptions)
     items: list[dict[str, Any]] = []
     if state.script.reasoning_first:
         items.append({"type": "reasoning", "id": "rs_1", "summary": []})
@@ -207,6 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if batch["status"] in ("completed", "cancelled") and not batch.get("_finalized"):
                     self._finalize_batch(batch)
             self._json(200, {k: v for k, v in batch.items() if not k.startswith("_")})
+            return
+        if parts[-2:] == ["v1", "models"]:  # GET /v1/models, as OpenAI-compatible servers list them
+            self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 1764000000,
+                                                         "owned_by": "local"} for m in st.script.models]})
             return
         if len(parts) >= 2 and parts[-1] == "content" and parts[-2] in st.files:
             raw = st.files[parts[-2]][1]
@@ -369,7 +389,8 @@ class _Handler(BaseHTTPRequestHandler):
                              "usage": {"prompt_tokens": 300, "completion_tokens": 80, "total_tokens": 380}})
             return
         files = dict(re.findall(r"^- ([\w.-]+): .*\(file: ([^)]+)\)$", system, flags=re.M))
-        chosen = st.choose(prompt)
+        descriptions = dict(re.findall(r"^- ([\w.-]+): (.*) \(file: [^)]+\)$", system, flags=re.M))
+        chosen = st.choose(prompt, descriptions)
         msg: dict[str, Any] = {"role": "assistant", "content": None}
         if st.script.chat_talk_first:
             msg["content"] = "Let me check the right instructions first."

@@ -248,8 +248,11 @@ def test_model_run_shows_timing_tokens_cost_and_a_cached_rerun_costs_nothing(
         assert s["requests"] == srv.calls("responses") == s["cases"] and s["cached"] == 0
         assert not panel.estimate_banner.isVisible()
         assert panel.summary.text("ttft") != "— / —" and panel.summary.text("latency") != "— / —"
-        # Streams are closed as soon as the decision is known, before any usage is reported.
-        assert s["usage_reported"] == 0 and panel.summary.text("tokens") == "—"
+        # Streams are closed as soon as the decision is known, before any usage is reported: the
+        # tokens and cost shown are a local estimate, marked with ~.
+        assert s["usage_reported"] == 0 and s["usage_estimated"] == s["cases"] and s["cost_is_estimate"]
+        assert panel.summary.text("tokens") == f"~{s['input_tokens']:,} / {s['output_tokens']:,}"
+        assert panel.summary.text("cost") == f"~${s['cost_usd']:.4f}"
         assert panel.chart.has_data()
         panel.tabs.setCurrentWidget(panel.chart)
         _snapshot(panel, artifacts_dir / "test_panel_latency.png")
@@ -281,6 +284,20 @@ def test_a_broken_workspace_says_which_file_in_one_line(
     assert panel.notice.isVisible() and "crm-query" in panel.notice.text() and "\n" not in panel.notice.text()
     assert panel.report is None and panel.results_stack.currentWidget() is panel.empty
     assert bad.read_text(encoding="utf-8") == "cases:\n  - prompt: [unclosed\n"
+
+
+def test_a_damaged_run_history_is_set_aside_and_the_panel_says_so(
+        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    state = example_workspace / ".skillstudio"
+    state.mkdir(exist_ok=True)
+    (state / "runs.sqlite").write_bytes(b"not a database" * 100)
+    panel.set_workspace(example_workspace)
+    assert panel.notice.isVisible() and "moved to runs.sqlite.damaged-" in panel.notice.text()
+    assert [p.read_bytes() for p in state.glob("runs.sqlite.damaged-*")] == [b"not a database" * 100]
+    panel.provider.set_kind(OFFLINE)
+    panel.provider.runs.setValue(1)
+    report = _run(qtbot, panel)  # the fresh history takes the new run
+    assert RunStore(state).latest()["summary"] == report["summary"]
 
 
 def test_export_and_double_click_a_case(qtbot, panel: TestPanel, example_workspace: Path, tmp_path: Path,

@@ -1,6 +1,7 @@
 """The agent loop: ask the model, run its shell calls in the sandbox, send the outputs back, repeat.
 
-It stops at the model's final message or at a limit (turns, tool calls, tokens, wall time), or when
+It stops at the model's final message or at a limit (turns, tool calls, tokens, wall time, cost:
+outcome `limit_cost`, priced with the same table as trigger tests), or when
 the cancel token fires — always with the transcript kept. Each step is recorded in the transcript
 and handed to `on_event` as it happens (the CLI prints it, the app's worker forwards it to the GUI
 thread; never touch the UI from `on_event`: streaming deltas arrive from the request thread). A pinned run refuses to execute a call that reaches
@@ -40,6 +41,25 @@ class RunLimits:
     max_tool_calls: int = 200
     max_tokens: int | None = None  # input + output tokens over the whole run
     max_wall_s: float = 1800.0
+    max_cost_usd: float | None = None  # USD over the whole run, priced by resources/prices.json
+
+
+def price_of(model: str) -> dict[str, float]:
+    """USD per 1M input/output tokens for `model` (evals.metrics.load_prices); a clear error if unknown."""
+    from skillstudio import userdirs
+    from skillstudio.evals.metrics import load_prices
+
+    prices = load_prices().get(model)
+    if not prices:
+        raise SkillStudioError(f"no price for model {model!r}: a cost limit cannot be kept",
+                               f"add it to {userdirs.config_dir() / 'prices.json'} "
+                               '({"models": {"MODEL": {"input": USD, "output": USD}}}) or drop --max-cost')
+    return prices
+
+
+def run_cost(usage: dict[str, int], prices: dict[str, float]) -> float:
+    return (usage.get("input_tokens", 0) * prices.get("input", 0.0)
+            + usage.get("output_tokens", 0) * prices.get("output", 0.0)) / 1e6
 
 
 class Provider(Protocol):
@@ -93,6 +113,7 @@ class AgentRun:
         self.on_event = on_event
         self.cancel = cancel or CancelToken()
         self._start = time.monotonic()
+        self._prices = price_of(provider.model) if self.limits.max_cost_usd is not None else None
         if hasattr(provider, "on_delta"):
             provider.on_delta = self._delta
         self._live_call = ""
@@ -180,6 +201,11 @@ class AgentRun:
             if reason:
                 self.t.finish("limit", reason)
                 return
+            if self._prices is not None and self.limits.max_cost_usd is not None:
+                cost = run_cost(self.t.usage, self._prices)
+                if cost >= self.limits.max_cost_usd:
+                    self.t.finish("limit_cost", f"max cost reached (${cost:.4f} of ${self.limits.max_cost_usd:g})")
+                    return
             step = interruptible(self.provider.maybe_compact, self.cancel)
             if step is not None:
                 self._compaction(self.provider_compaction_kind(), step)

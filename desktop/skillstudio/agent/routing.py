@@ -3,7 +3,10 @@
 Auto: the whole catalog is offered and the model chooses. Pinned (`--pin name[@version]`): only
 that skill is offered (and mounted), the instructions say "Use the <name> skill", its
 `metadata.version` must be the pinned one and — when the workspace has a `skills.lock` — its
-deterministic bundle digest must be the approved one. The run then fails loudly (CheckFailed,
+deterministic bundle digest must be the approved one; when the lock lists signer key ids, the
+workspace trust store must hold them and a signature found locally (an OCI layout the lock names as
+a source, or the local registry) must verify — when none is found locally the routing record says
+so ("signature": "unverified") rather than pretending. The run then fails loudly (CheckFailed,
 exit 1) if the transcript shows the model touched another skill or never loaded the pinned one.
 Which skill a command touches is decided by the trigger-test rule (`evals.decision`).
 """
@@ -69,6 +72,7 @@ class Routing:
     catalog: list[OfferedSkill]  # every skill of the workspace, to see touches of skills not offered
     pin: Pin | None = None
     lock: str = "none"  # "none" (no skills.lock), "approved" (digest matched)
+    signature: str = "n/a"  # "n/a" (no signers locked), "verified", "unverified" (no signature available locally)
     notes: list[str] = field(default_factory=list)
     root: Path = Path(".")  # the workspace folder (its .skillstudio/ keeps the runs)
     hosted: bool = False  # hosted containers show skills at paths we do not choose
@@ -83,7 +87,7 @@ class Routing:
 
     def record(self) -> dict[str, Any]:
         return {"mode": self.mode, "pin": str(self.pin) if self.pin else None, "lock": self.lock,
-                "offered": [s.name for s in self.offered], "notes": self.notes}
+                "signature": self.signature, "offered": [s.name for s in self.offered], "notes": self.notes}
 
     def touched(self, commands: list[str]) -> list[str]:
         if self.hosted:
@@ -144,13 +148,76 @@ def _offered(skill: Skill, digest: bool = True) -> OfferedSkill:
                         _digest(skill) if digest else "", f"{SKILLS_ROOT}/{skill.name}")
 
 
-def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, str]]:
+def _local_signatures(workspace: Path, name: str, sources: list[str], version: str) -> tuple[list[Any], list[str]]:
+    """Signature envelopes of `name`@`version` available on this machine, and where we looked.
+
+    Places: the OCI layouts the lock lists as sources, and the local registry (the app's default
+    export target). Remote registries are not asked: a run does not go to the network for this.
+    """
+    from skillstudio.release import oci
+    from skillstudio.release.browse import default_local_root, local_target
+    from skillstudio.release.layout import LayoutStore, parse_layout_ref
+
+    refs = [parse_layout_ref(s) for s in sources if s.startswith("oci-layout:")]
+    refs.append(local_target(default_local_root(), name, version))
+    envelopes: list[Any] = []
+    looked: list[str] = []
+    for ref in refs:
+        path = ref.path if ref.path.is_absolute() else workspace / ref.path
+        ref = type(ref)(path, ref.tag, ref.digest)
+        looked.append(str(ref))
+        if not (path / "oci-layout").is_file():
+            continue
+        try:
+            with LayoutStore(ref) as store:
+                got = store.get_manifest(ref.reference)
+                if got is not None:
+                    envelopes += oci._signature_envelopes(store, got[2])
+        except (SkillStudioError, OSError):
+            continue  # an unreadable layout is no signature; the record says what was found
+    return envelopes, looked
+
+
+def _check_signers(workspace: Path, skill: OfferedSkill, entry: Any) -> tuple[str, str | None]:
+    """(signature status, note) for a lock entry with signers; CheckFailed when they do not hold."""
+    from skillstudio.release import trust
+    from skillstudio.release.lockfile import check_bundle
+
+    ids = ", ".join(k[:16] for k in entry.signers)
+    store = trust.load(workspace)
+    missing = [k for k in entry.signers if k not in store.keys]
+    if missing:
+        raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: approved signer key(s) "
+                          f"{', '.join(k[:16] for k in missing)} are not in the workspace trust store",
+                          "add the approvers' public keys with `skillstudio trust add WORKSPACE NAME KEY.pem`")
+    envelopes, looked = _local_signatures(workspace, skill.name, entry.sources, entry.version)
+    if not envelopes:
+        return "unverified", (f"signers {ids} are in the trust store, but no signature of {skill.name}@{skill.version} "
+                              f"is available locally (looked in {', '.join(looked)}): signatures not verified")
+    from skillstudio.release.pack import pack_skill
+
+    with tempfile.TemporaryDirectory(prefix="skillstudio-run-") as tmp:
+        zip_bytes = pack_skill(skill.source, Path(tmp) / "bundle.zip").path.read_bytes()
+    problems: list[str] = []
+    for env in envelopes:
+        try:
+            check_bundle(workspace, skill.name, zip_bytes, env, store)
+        except CheckFailed as exc:
+            problems.append(str(exc))
+            continue
+        return "verified", f"signature by {ids} verified"
+    raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: no local signature matches the lock "
+                      f"({problems[0]})", "use the bundle the approvers signed, or re-approve it with `skillstudio lock`")
+
+
+def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, str], str, str | None]:
+    """(lock status, approved OpenAI upload, signature status, note) for a pinned skill."""
     try:
         from skillstudio.release.lockfile import LOCK_NAME, load_lock
     except ImportError:
-        return "none", {}
+        return "none", {}, "n/a", None
     if not (workspace / LOCK_NAME).is_file():
-        return "none", {}
+        return "none", {}, "n/a", None
     entry = load_lock(workspace).get(skill.name)
     if entry is None:
         raise CheckFailed(f"pinned skill {skill.name} is not approved in {LOCK_NAME}",
@@ -162,7 +229,8 @@ def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, st
         raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: content differs from the approved bundle "
                           f"({skill.digest[:19]}… vs {entry.digest[:19]}…)",
                           "restore the approved content or re-approve it with `skillstudio lock`")
-    return "approved", dict(entry.openai)
+    signature, note = _check_signers(workspace, skill, entry) if entry.signers else ("n/a", None)
+    return "approved", dict(entry.openai), signature, note
 
 
 def pin_for_route(workspace: Path, route: str) -> Pin:
@@ -210,6 +278,9 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
         raise CheckFailed(f"pinned {pin}, but {pin.name} is at version {chosen.version or '(none)'}",
                           f"check out version {pin.version} or pin {pin.name}@{chosen.version}")
     pinned = _offered(chosen)
-    lock, lock_openai = _check_lock(root, pinned)
+    lock, lock_openai, signature, note = _check_lock(root, pinned)
+    if note:
+        notes.append(note)
     catalog = [pinned] + [_offered(s, digest=False) for s in usable if s is not chosen]
-    return Routing("pinned", [pinned], catalog, pin=pin, lock=lock, notes=notes, root=root, lock_openai=lock_openai)
+    return Routing("pinned", [pinned], catalog, pin=pin, lock=lock, signature=signature, notes=notes, root=root,
+                   lock_openai=lock_openai)

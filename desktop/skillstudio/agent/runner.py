@@ -23,9 +23,6 @@ from skillstudio.agent.transcript import RUNS_DIR, Transcript
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 
-CA_INSIDE = "/run/skillstudio/ca/skillstudio-ca.pem"
-BUNDLE_INSIDE = "/run/skillstudio/ca/ca-bundle.pem"
-
 
 @dataclass
 class RunRequest:
@@ -91,18 +88,15 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
     allow = [*settings.network.allow, *req.allow_domains]
     ro_files: dict[str, Path] = {}
     interceptor = None
-    if session is not None:
-        env.update(session.env())
-        allow += [d for d in session.bound_domains() if d not in allow]
-        if allow:
-            from skillstudio.secrets.intercept import for_session
-            from skillstudio.secrets.tls_ca import LocalCA, sandbox_env
+    attached = None
+    if session is not None:  # the same wiring as `exec` and the Sandbox console (secrets.attach)
+        from skillstudio.secrets.attach import attach
 
-            ca = LocalCA.load_or_create()
-            ca_path, bundle_path = ca.write_public()
-            env.update(sandbox_env(BUNDLE_INSIDE, CA_INSIDE))
-            ro_files = {CA_INSIDE: ca_path, BUNDLE_INSIDE: bundle_path}
-            interceptor = for_session(session, ca=ca)
+        attached = attach([], session=session, network=bool(allow or session.bound_domains()))
+        env.update(attached.env)
+        allow += [d for d in attached.domains if d not in allow]
+        ro_files = dict(attached.ro_files)
+        interceptor = attached.interceptor
     try:
         policy = Policy(data_dir=data, skills=[SkillMount(source=s.source, name=s.name) for s in routing.offered],
                         ro_files=ro_files, network={"allow": list(dict.fromkeys(allow))}, limits=settings.limits,
@@ -112,9 +106,13 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
         raise SkillStudioError(f"bad sandbox policy: {lines[-1].strip() if lines else exc}",
                                "check --allow-domain and the workspace's sandbox policy") from exc
     transcript.policy = policy.describe()
+    warning = attached.warning() if attached is not None else None
+    if warning:  # "secret exposed: NAME in the tool's environment as raw values …", as `exec` prints it
+        transcript.policy.append(f"WARNING: {warning}")
+        transcript.add_event("warning", {"message": warning})
     executor = open_executor(req.sandbox, unsandboxed_ok=req.unsandboxed_ok, interceptor=interceptor,
                              docker_client=req.docker_client)
-    return ShellRunner(executor, policy, session.redactor() if session is not None else None)
+    return ShellRunner(executor, policy, attached.redactor if attached is not None else None)
 
 
 def prepare(req: RunRequest) -> tuple[Routing, Transcript]:
@@ -125,6 +123,10 @@ def prepare(req: RunRequest) -> tuple[Routing, Transcript]:
         raise SkillStudioError(f"unknown provider {req.provider!r}", "use responses or chat")
     if req.hosted and req.provider != "responses":
         raise SkillStudioError("hosted runs need the Responses API", "drop --provider chat or --hosted")
+    if req.limits.max_cost_usd is not None:
+        from skillstudio.agent.loop import price_of
+
+        price_of(req.model)  # a cost limit needs the model's price: refuse before anything runs
     routing = plan(req.workspace, req.pin)
     routing.hosted = req.hosted
     t = Transcript(prompt=req.prompt, model=req.model, provider=req.provider,

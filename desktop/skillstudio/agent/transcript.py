@@ -57,7 +57,7 @@ class Transcript:
     final: str = ""
     skills_loaded: list[str] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
-    outcome: str = "running"  # completed | limit | cancelled | error | routing_violation
+    outcome: str = "running"  # completed | limit | limit_cost | cancelled | error | routing_violation
     stop_reason: str = ""
     violations: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # names granted to the run (never values)

@@ -50,6 +50,11 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """With no command, opens the desktop app."""
+    from pathlib import Path
+
+    from skillstudio.secrets.log_redaction import install_log_redaction
+
+    install_log_redaction(Path.cwd())  # no log line may carry a secret (reads the keyring only if one is set)
     if ctx.invoked_subcommand is None:
         from skillstudio.cli.gui_cmd import launch
 

@@ -116,6 +116,8 @@ def register(app: typer.Typer) -> None:
         max_tool_calls: int = typer.Option(200, "--max-tool-calls", min=1, help="Stop after this many shell calls."),
         max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Stop after this many tokens in+out."),
         max_wall: float = typer.Option(1800.0, "--max-wall", min=1.0, help="Stop after this many seconds."),
+        max_cost: float | None = typer.Option(None, "--max-cost", min=0.0,
+                                              help="Stop once the run has cost this many USD (prices.json)."),
         compaction: str = typer.Option("auto", "--compaction", help="auto, server, endpoint, client or off."),
         compact_threshold: int = typer.Option(200_000, "--compact-threshold", min=1000,
                                               help="Context tokens that trigger a compaction."),
@@ -135,7 +137,9 @@ def register(app: typer.Typer) -> None:
         from skillstudio.cancel import CancelToken
         from skillstudio.cli.test_cmd import api_key_from_env_or_keyring
         from skillstudio.errors import SkillStudioError
+        from skillstudio.secrets.log_redaction import install_log_redaction
 
+        install_log_redaction(workspace)  # this workspace's secrets join the log redaction (cheap without any)
         if compaction not in MODES:
             raise SkillStudioError(f"unknown compaction mode {compaction!r}", f"use one of {', '.join(MODES)}")
         key = api_key_from_env_or_keyring()
@@ -163,7 +167,7 @@ def register(app: typer.Typer) -> None:
             unsandboxed_ok=unsandboxed_i_know, hosted=hosted, data_dir=data, secrets=list(secret),
             allow_domains=list(allow_domain),
             limits=RunLimits(max_turns=max_turns, max_tool_calls=max_tool_calls, max_tokens=max_tokens,
-                             max_wall_s=max_wall),
+                             max_wall_s=max_wall, max_cost_usd=max_cost),
             compaction=CompactionSettings(mode=compaction, threshold=compact_threshold),  # type: ignore[arg-type]
             memory_limit=memory_limit, stateful=stateful, stream=stream)
         if refs and not hosted:
@@ -202,6 +206,10 @@ def register(app: typer.Typer) -> None:
         if t.outcome == "cancelled":
             err.print("skillstudio: stopped; the transcript so far was saved")
             raise typer.Exit(130)
+        if t.outcome == "limit_cost":
+            err.print(f"skillstudio: the run stopped at its cost limit: {escape(t.stop_reason)}; "
+                      "the transcript so far was saved — raise --max-cost to go further")
+            raise typer.Exit(1)
         if t.outcome == "limit":
             err.print(f"skillstudio: the run stopped without finishing: {escape(t.stop_reason)} "
                       "— raise the limit (--max-turns, --max-tool-calls, --max-tokens, --max-wall)")

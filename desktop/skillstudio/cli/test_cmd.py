@@ -167,7 +167,7 @@ def test_command(
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per request attempt."),
     retries: int = typer.Option(4, "--retries", help="Retries on 429/5xx/timeouts/dropped streams."),
     no_stream: bool = typer.Option(False, "--no-stream", help="Wait for whole responses (default: stream, for TTFT and early stop)."),
-    save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs/."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs.sqlite."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
     compare: str | None = typer.Option(None, "--compare",
                                        help="Compare with a saved run: 'previous', a run id or a run file."),
@@ -190,6 +190,7 @@ def test_command(
     for w in suite.warnings:
         err.print(f"[yellow]warning:[/] {w}")
     store = RunStore(suite.state_dir)
+    _tell_notices(store, err, "list" if compare else None)
     # Resolved before running: a typo in --compare must not cost a whole run.
     if compare in ("previous", "latest") and not store.list():
         raise SkillStudioError("there is no saved run to compare with yet",
@@ -244,6 +245,9 @@ def test_command(
             store.save(report, run)
         except OSError as exc:
             err.print(f"[yellow]warning:[/] run not saved to history ({exc.strerror})")
+        except SkillStudioError as exc:
+            err.print(f"[yellow]warning:[/] run not saved to history ({exc.message})")
+        _tell_notices(store, err, None)
     s = report["summary"]
     line = _summary_line(report)
     (err if s["failed"] or s["errors"] else out).print(line, soft_wrap=True)
@@ -259,12 +263,22 @@ def test_command(
 runs_app = typer.Typer(help="Saved trigger-test runs: list, export again, compare.", no_args_is_help=True)
 
 
+def _tell_notices(store: Any, err: Console, touch: str | None) -> None:
+    """Say what the history had to do (a damaged database moved aside, old files not imported)."""
+    if touch == "list":
+        store.list()  # opens (and, if needed, repairs or migrates) the history now, not mid-run
+    while store.notices:
+        err.print(f"[yellow]warning:[/] {store.notices.pop(0)}", soft_wrap=True)
+
+
 def _store(workspace: Path) -> Any:
     from skillstudio.evals.store import RunStore
 
     if not workspace.is_dir():
         raise SkillStudioError(f"{workspace}: no such folder", "give the workspace the runs were made in")
-    return RunStore(workspace / ".skillstudio")
+    store = RunStore(workspace / ".skillstudio")
+    _tell_notices(store, Console(stderr=True), "list")
+    return store
 
 
 @runs_app.command("list")
@@ -272,15 +286,15 @@ def runs_list(workspace: Path = typer.Argument(..., help="The workspace (or skil
     """List saved runs, oldest first."""
     store = _store(workspace)
     out = Console()
-    t = Table(title=f"Saved runs in {store.folder}", title_justify="left")
-    for col in ("id", "model", "provider", "cases", "passed", "failed", "errors", "accuracy", "runs"):
+    t = Table(title=f"Saved runs in {store.path}", title_justify="left")
+    for col in ("id", "started", "model", "provider", "cases", "passed", "failed", "errors", "accuracy", "runs"):
         t.add_column(col, no_wrap=True)
-    for path in store.list():
-        r = store.load(path)
+    for run_id in store.list():
+        r = store.load(run_id, with_requests=False)
         s = r.get("summary", {})
-        t.add_row(str(r.get("id", path.stem)), str(r.get("model")), str(r.get("provider")), str(s.get("cases")),
-                  str(s.get("passed")), str(s.get("failed")), str(s.get("errors")), str(s.get("accuracy")),
-                  str(r.get("runs")))
+        t.add_row(str(r.get("id", run_id)), str(r.get("started_at") or "")[:19], str(r.get("model")),
+                  str(r.get("provider")), str(s.get("cases")), str(s.get("passed")), str(s.get("failed")),
+                  str(s.get("errors")), str(s.get("accuracy")), str(r.get("runs")))
     out.print(t)
 
 
@@ -316,11 +330,9 @@ def runs_compare(
     """Cases that flipped between two runs, deltas, and McNemar's exact test on the paired outcomes."""
     import json
 
-    from skillstudio.evals import metrics, reports
+    from skillstudio.evals import reports
 
-    store = _store(workspace)
-    base, other = store.load(a), store.load(b)
-    diff = {"baseline": base.get("id"), "compared": other.get("id"), **metrics.compare(base, other)}
+    diff = _store(workspace).compare(a, b)
     _print_compare(Console(), diff)
     if json_out is not None:
         reports.write(json_out, json.dumps(diff, indent=2, ensure_ascii=False))

@@ -63,7 +63,7 @@ async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | N
     router.prepare(suite)
     catalog = [(e.name, e.path) for e in suite.catalog]
     out = SuiteRun(suite, "responses-batch", model, router.base_url, False, settings,
-                   started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                   started_at=datetime.now(UTC).isoformat(timespec="microseconds"))
     started = time.perf_counter()
     total = len(suite.cases) * settings.runs
 

@@ -50,6 +50,12 @@ class ResultCache:
         except OSError:
             tmp.unlink(missing_ok=True)  # a read-only workspace still runs; it just is not cached
 
+    def put_many(self, items: list[tuple[str, RouteResult]]) -> None:
+        """Several entries at once: the runner hands batches to a worker thread (file writes off the
+        event loop, where each one stalled every request in flight)."""
+        for key, result in items:
+            self.put(key, result)
+
     def clear(self) -> int:
         n = 0
         for p in self.folder.glob("*/*.json"):

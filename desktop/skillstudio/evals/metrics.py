@@ -69,7 +69,7 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     latencies: list[float] = []
     ttfts: list[float] = []
     tokens_in = tokens_out = 0
-    usage_known = 0
+    usage_known = usage_estimated = 0  # reported by the server / estimated locally (streams closed early)
     matrix: dict[str, dict[str, int]] = {}
     for case in run.suite.cases:
         outs = [run.outcomes.get((case.index, r)) for r in range(s.runs)]
@@ -100,7 +100,10 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
             if r.ttft_s is not None and not o.cached:
                 ttfts.append(r.ttft_s)
             if r.usage:
-                usage_known += 1
+                if r.usage.get("estimated"):
+                    usage_estimated += 1
+                else:
+                    usage_known += 1
                 tokens_in += r.usage.get("input_tokens", 0)
                 tokens_out += r.usage.get("output_tokens", 0)
         cases_out.append({
@@ -120,7 +123,7 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     labels = [*names, NONE]
     prices = load_prices().get(run.model)
     cost = None
-    if prices and usage_known:
+    if prices and (usage_known or usage_estimated):
         cost = round(tokens_in / 1e6 * prices.get("input", 0) + tokens_out / 1e6 * prices.get("output", 0), 6)
     summary = {
         "cases": len(cases_out),
@@ -136,7 +139,9 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
         "latency_p50_s": _rnd(percentile(latencies, 50)), "latency_p95_s": _rnd(percentile(latencies, 95)),
         "ttft_p50_s": _rnd(percentile(ttfts, 50)), "ttft_p95_s": _rnd(percentile(ttfts, 95)),
         "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": usage_known,
-        "cost_usd": cost,
+        "usage_estimated": usage_estimated, "cost_usd": cost,
+        # tokens and cost include local estimates for streams closed before the server reported usage
+        "cost_is_estimate": bool(usage_estimated),
     }
     return {
         "model": OFFLINE_LABEL if run.is_estimate else run.model,

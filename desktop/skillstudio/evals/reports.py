@@ -180,7 +180,7 @@ def to_html(report: dict[str, Any]) -> str:
             ("F1", s["f1"]), ("flaky", s["flaky"]), ("TTFT p50 s", s["ttft_p50_s"]),
             ("latency p50 s", s["latency_p50_s"]), ("requests", s["requests"]), ("cached", s["cached"])]
     if s.get("cost_usd") is not None:
-        kpis.append(("cost USD", s["cost_usd"]))
+        kpis.append(("cost USD (estimate)" if s.get("cost_is_estimate") else "cost USD", s["cost_usd"]))
     parts.append('<div class="kpis">' + "".join(f'<div class="kpi"><b>{_fmt(v)}</b>{e(k)}</div>'
                                                  for k, v in kpis) + "</div>")
     parts.append("<h2>Per skill</h2><table><tr><th>skill</th><th>cases</th><th>TP</th><th>FP</th><th>TN</th>"
@@ -233,10 +233,13 @@ def to_html(report: dict[str, Any]) -> str:
             ("latency p50 (s)", "latency_p50_s"), ("latency p95 (s)", "latency_p95_s"),
             ("TTFT p50 (s)", "ttft_p50_s"), ("TTFT p95 (s)", "ttft_p95_s"), ("input tokens", "input_tokens"),
             ("output tokens", "output_tokens"), ("requests reporting usage", "usage_reported"),
+            ("requests with estimated usage", "usage_estimated"),
             ("cost (USD)", "cost_usd"), ("wall time (s)", "wall_s"), ("retried requests", "retried")))
         + "</table>")
-    parts.append('<p class="small">Streams closed early (as soon as the decision is known) do not report '
-                 "token usage; run with streaming off to measure tokens and cost.</p>")
+    parts.append('<p class="small">Streams closed early (as soon as the decision is known) get no token usage '
+                 "from the server; for those requests tokens are an <b>estimate</b> counted locally (o200k_base: "
+                 "catalog + prompt in, the visible first command out; a lower bound). Run with streaming off to "
+                 "measure exact tokens and cost.</p>")
     parts.append('<p class="small">Made by Skill Studio. Cases pass when expect=trigger and rate ≥ threshold, '
                  "or expect=no_trigger and rate &lt; threshold.</p></body></html>\n")
     return "".join(parts)

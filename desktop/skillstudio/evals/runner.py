@@ -22,6 +22,7 @@ from skillstudio.evals.routers import Router, RouteRequest, RouterError, RouteRe
 from skillstudio.evals.suite import Suite
 
 JobKey = tuple[int, int]  # (case index, run index)
+CACHE_BATCH = 32  # results written to the cache together, off the event loop
 
 
 @dataclass
@@ -107,9 +108,12 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
     settings = settings or RunSettings()
     settings.check()
     cancel = cancel or CancelToken()
+    set_concurrency = getattr(router, "set_concurrency", None)
+    if set_concurrency is not None:  # a connection pool as large as the requests in flight, no larger
+        set_concurrency(settings.concurrency)
     router.prepare(suite)
     out = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings,
-                   started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                   started_at=datetime.now(UTC).isoformat(timespec="microseconds"))
     started = time.perf_counter()
     rng = random.Random()
     jobs: list[RouteRequest] = [RouteRequest(c, r) for c in suite.cases for r in range(settings.runs)]
@@ -148,7 +152,8 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
             if not router.is_estimate:
                 out.requests += 1
             try:
-                outcome.result = await asyncio.wait_for(router.route(req), settings.timeout_s)
+                async with asyncio.timeout(settings.timeout_s):  # no extra task per request, unlike wait_for
+                    outcome.result = await router.route(req)
                 return outcome
             except TimeoutError:
                 err = RouterError(f"timed out after {settings.timeout_s:g} s", retryable=True)
@@ -173,6 +178,19 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
                 pass
         return outcome  # pragma: no cover - loop always returns
 
+    to_cache: list[tuple[str, RouteResult]] = []
+    writing: set[asyncio.Future[None]] = set()
+
+    def cache_later(key: str, result: RouteResult) -> None:
+        """Cache writes go to a worker thread in batches: file I/O on the loop delays every request."""
+        to_cache.append((key, result))
+        if cache is not None and len(to_cache) >= CACHE_BATCH:
+            batch = to_cache[:]
+            to_cache.clear()
+            fut = asyncio.ensure_future(asyncio.to_thread(cache.put_many, batch))
+            writing.add(fut)
+            fut.add_done_callback(writing.discard)
+
     async def worker() -> None:
         while not stop.is_set():
             try:
@@ -184,7 +202,7 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
                 return
             key = keys.get((req.case.index, req.run))
             if cache is not None and key is not None and outcome.result is not None:
-                cache.put(key, outcome.result)
+                cache_later(key, outcome.result)
             finish(outcome)
 
     async def watch_cancel() -> None:
@@ -215,6 +233,9 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
     finally:
         stop.set()
         await asyncio.gather(watcher, return_exceptions=True)
+        if cache is not None and to_cache:
+            writing.add(asyncio.ensure_future(asyncio.to_thread(cache.put_many, to_cache[:])))
+        await asyncio.gather(*writing, return_exceptions=True)  # every finished result is cached
         await router.aclose()
     if cancel.cancelled and len(out.outcomes) < total:
         out.cancelled = True

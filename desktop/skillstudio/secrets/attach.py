@@ -30,7 +30,7 @@ class AttachedSecrets:
     """What a run needs for its secrets. `env`/`ro_files`/`domains` go into the Policy."""
 
     session: SecretSession
-    interceptor: SecretInterceptor
+    interceptor: SecretInterceptor | None  # None: the run has no network, nothing to intercept
     env: dict[str, str]
     ro_files: dict[str, Path]
     domains: list[str]
@@ -63,13 +63,18 @@ class AttachedSecrets:
 def attach(names: Iterable[str], *, exposed: Iterable[str] = (), workspace: Path | None = None,
            ca: LocalCA | None = None, exclude: Iterable[str] = (),
            on_event: Callable[[dict[str, Any]], None] | None = None,
-           session: SecretSession | None = None) -> AttachedSecrets:
+           session: SecretSession | None = None, network: bool = True) -> AttachedSecrets:
     """Read the secrets from the keyring and build everything a sandbox run needs for them.
 
     `exposed` names are attached too (no need to list them twice) and handed to the tool raw.
+    `network=False` (the run may reach no host at all): no local CA and no sidecar, since nothing
+    can leave to be intercepted — and the keyring is not asked for the CA's key.
     """
     if session is None:
         session = SecretSession.open(list(names), workspace=workspace, exposed=list(exposed))
+    if not network:
+        return AttachedSecrets(session=session, interceptor=None, env=session.env(), ro_files={}, domains=[],
+                               redactor=session.redactor(), events=[])
     ca = ca or LocalCA.load_or_create()
     ca_path, bundle_path = ca.write_public()
     events: list[dict[str, Any]] = []

@@ -38,17 +38,33 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(workspace: Path | None) -> int:
+    from skillstudio.ui.first_run import FirstRunWizard, needs_first_run
     from skillstudio.ui.main_window import MainWindow  # after QApplication exists
 
     settings = AppSettings()
-    root = Path(workspace) if workspace is not None else default_workspace(settings)
-    if not root.is_dir():
-        print(f"skillstudio: {root} is not a folder — pass a workspace folder that holds skills", file=sys.stderr)
+    if workspace is not None and not Path(workspace).is_dir():
+        print(f"skillstudio: {workspace} is not a folder — pass a workspace folder that holds skills", file=sys.stderr)
         return 2
     app = create_app()
     apply_theme(app, settings.theme)
-    window = MainWindow(settings)
-    window.open_workspace(root)
-    window.show()
-    window.when_painted(window.recovery.offer)  # the window is on screen before any question
-    return int(app.exec())
+    windows: list[object] = []  # keeps the main window alive once the first-run flow hands over
+
+    def open_main(chosen: object = None) -> None:
+        root = Path(workspace) if workspace is not None else (
+            chosen if isinstance(chosen, Path) else default_workspace(settings))
+        window = MainWindow(settings)
+        windows.append(window)
+        window.open_workspace(root)
+        window.show()
+        window.when_painted(window.recovery.offer)  # the window is on screen before any question
+
+    if workspace is None and needs_first_run(settings):  # an explicit folder means "just open it"
+        wizard = FirstRunWizard(settings)
+        wizard.sig_done.connect(open_main)
+        wizard.sig_done.connect(wizard.deleteLater)  # its job is done; no Python cycle keeps it alive
+        wizard.show()
+    else:
+        open_main()
+    code = int(app.exec())
+    windows.clear()
+    return code

@@ -357,6 +357,19 @@ class TriggerCasesEditor(QWidget):
     def is_dirty(self) -> bool:
         return self._skill_dir is not None and (not self.undo_stack.isClean() or self._replace_broken)
 
+    def recovery_text(self) -> str:
+        """What the crash-recovery area keeps of this table: the file as Save would write it."""
+        return self._render()
+
+    def restore_cases(self, cases: list[TriggerCase]) -> None:
+        """Show recovered unsaved cases instead of the file's, as one undoable step (Ctrl+Z: the file's)."""
+        self.filter_edit.clear()
+        self.undo_stack.beginMacro("restore unsaved cases")
+        self.model.remove_rows(list(range(self.model.rowCount())))
+        self.model.insert_cases(0, [CaseRow.from_case(c) for c in cases], "restore unsaved cases")
+        self.undo_stack.endMacro()
+        self._set_status(f"Restored {len(cases)} unsaved cases: save to keep them")
+
     def is_broken(self) -> bool:
         return self._broken is not None and not self._replace_broken
 

@@ -3,6 +3,10 @@
 The editor holds the text with '\n' line endings and no BOM (that is how Qt stores it); the file's
 own line ending and BOM are remembered and put back on save, so an unedited file saves byte for
 byte. Saves are atomic (fileio.atomic_write).
+
+Released versions are immutable: once the window has found out (on a worker) that this SKILL.md's
+version carries a release tag, the first edit of the buffer also moves `metadata.version` to the
+next version in the same undo step, and saving opens an "Unreleased" section in CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from skillstudio.bundle import skillmd
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.model import SKILL_MD_NAMES
+from skillstudio.bundle.release import CHANGELOG, ensure_unreleased, set_version_text
 from skillstudio.ui.code_editor import CodeEditor
 from skillstudio.ui.frontmatter_form import FrontMatterForm
 from skillstudio.ui.highlighter import SkillHighlighter
@@ -50,6 +55,7 @@ def skill_dir_of(path: Path | None, workspace: Path | None) -> Path | None:
 class EditorTab(QWidget):
     sig_dirty_changed = Signal(bool)
     sig_saved = Signal(object)  # Path
+    sig_version_started = Signal(str)  # "<skill> 1.0.0 is released — your edits start 1.0.1"
 
     def __init__(self, path: Path | None, workspace: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +67,9 @@ class EditorTab(QWidget):
         self.bom = False
         self.disk_text: str | None = None  # what the file held when we last read or wrote it
         self._last_form_edit: tuple[str, int] | None = None  # (field, document revision after it)
+        # set by the window once a worker knows: (skill name, released version, next version)
+        self.release_state: tuple[str, str, str] | None = None
+        self._version_check_queued = False
 
         self.editor = CodeEditor()
         self.editor.setObjectName("code_editor")
@@ -91,6 +100,7 @@ class EditorTab(QWidget):
         else:
             layout.addWidget(self.editor)
         self.editor.document().modificationChanged.connect(self._on_modification_changed)
+        self.editor.textChanged.connect(self._queue_version_check)
         if self.path is not None:
             self.load()
         elif self.mode == "skill":
@@ -164,6 +174,8 @@ class EditorTab(QWidget):
         data = self.buffer_text()
         atomic_write(target, data)
         self.disk_text = data
+        if self.mode == "skill" and target == self.path:
+            self._open_unreleased_changelog()
         if target != self.path:
             self.path = target
             self.untitled_id = ""
@@ -203,3 +215,63 @@ class EditorTab(QWidget):
     @Slot(bool)
     def _on_modification_changed(self, modified: bool) -> None:
         self.sig_dirty_changed.emit(modified)
+
+    # ------------------------------------------------------------------ released versions are immutable
+    def set_release_state(self, skill: str, released: str, next_version: str) -> None:
+        """This SKILL.md's version `released` is tagged: edits move it to `next_version` (from the window)."""
+        self.release_state = (skill, released, next_version)
+        if self.form is not None:
+            self.form.fields["version"].setToolTip(f"{released} is released and immutable: "
+                                                   f"your edits start {next_version}")
+        self._queue_version_check()  # edits made before the worker answered count too
+
+    def _buffer_version(self) -> str | None:
+        try:
+            fm, _ = skillmd.load_front_matter(self.editor.text())
+        except skillmd.FrontMatterError:
+            return None
+        meta = fm.get("metadata") if isinstance(fm, dict) else None
+        value = meta.get("version") if isinstance(meta, dict) else None
+        return None if value is None else str(value).strip()
+
+    @Slot()
+    def _queue_version_check(self) -> None:
+        # after the edit has finished: the document must not be changed from inside its own change
+        if self.release_state is not None and not self._version_check_queued:
+            self._version_check_queued = True
+            QTimer.singleShot(0, self._start_next_version)
+
+    @Slot()
+    def _start_next_version(self) -> None:
+        """On the first edit of a released version: set the next version in the same undo step as that edit."""
+        self._version_check_queued = False
+        if self.release_state is None or not self.dirty:
+            return
+        skill, released, new = self.release_state
+        if released not in self.editor.text() or self._buffer_version() != released:
+            return  # already moved on (or the user chose a version in the form)
+        try:
+            text = set_version_text(self.editor.text(), new)
+        except skillmd.FrontMatterError:
+            return
+        doc = self.editor.document()
+        from_end = doc.characterCount() - self.editor.textCursor().position()
+        doc.undo()  # back to the released text, then the edit and the bump go in as ONE undo step
+        if doc.isModified():  # edits made before we knew: the bump becomes its own step after them
+            doc.redo()
+        changed = self.editor.replace_all_undoable(text)
+        cursor = self.editor.textCursor()
+        cursor.setPosition(max(0, min(doc.characterCount() - 1, doc.characterCount() - from_end)))
+        self.editor.setTextCursor(cursor)
+        if changed:
+            self.sig_version_started.emit(f"{skill} {released} is released — your edits start {new}")
+
+    def _open_unreleased_changelog(self) -> None:
+        """Saving the next version of a released skill opens an "Unreleased" section in its CHANGELOG.md."""
+        if self.release_state is None or self.skill_dir is None or self._buffer_version() != self.release_state[2]:
+            return
+        log = self.skill_dir / CHANGELOG
+        old = read_text_file(log) if log.exists() else ""
+        new = ensure_unreleased(old)
+        if new != old:
+            atomic_write(log, new)

@@ -90,6 +90,8 @@ class FeaturePanels(QObject):
 
         self.test_panel.sig_case_activated.connect(self._open_case)
         self.try_prompt.sig_case_saved.connect(self._cases_changed)
+        self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
+        self.secrets.sig_deleted.connect(self._secrets_changed)
         win.sig_workspace_loaded.connect(self._on_workspace_loaded)
         win.tree.sig_skill_selected.connect(self._on_skill_selected)
         if win.workspace is not None:
@@ -132,6 +134,12 @@ class FeaturePanels(QObject):
     @Slot(object, str)
     def _open_case(self, skill_dir: object, _prompt: str) -> None:
         self.win.open_cases(skill_dir)
+
+    @Slot(str)
+    def _secrets_changed(self, _name: str) -> None:
+        """The console and the playground list the vault's secrets: refresh both lists."""
+        self.sandbox._load_secrets()
+        self.playground._fill_secrets()
 
     @Slot(object, str)
     def _cases_changed(self, skill_dir: object, _expect: str) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from skillstudio.ui.help_menu import HelpActions
 from skillstudio.ui.resources import load_icon
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def install_actions(win: MainWindow) -> None:
     win.act_theme.setCheckable(True)
     win.act_theme.setChecked(win.settings.theme == "dark")
     win.act_about = _action(win, "&About Skill Studio", win.show_about)
+    win.help = HelpActions(win)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
+    win.help.make_actions(lambda text, slot, key: _action(win, text, slot, key))
     for a in win.actions():
         if a.shortcut().toString():
             a.setToolTip(f"{a.text().replace('&', '').rstrip('…')} ({a.shortcut().toString()})")
@@ -92,6 +95,10 @@ def install_actions(win: MainWindow) -> None:
                   win.versions_dock.toggleViewAction()])
     win.view_menu = m
     m = bar.addMenu("&Help")
+    m.addActions([win.act_user_guide, win.act_shortcuts])
+    m.addSeparator()
+    m.addAction(win.act_report)
+    m.addSeparator()
     m.addAction(win.act_about)
 
 

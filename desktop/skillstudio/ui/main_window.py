@@ -60,6 +60,18 @@ def _load_skill_job(skill_dir: Path, _token: CancelToken, _progress: object) -> 
     return load_skill(skill_dir)
 
 
+def _release_state_job(workspace: Path, skill_dir: Path, _token: CancelToken,
+                       _progress: object) -> tuple[str, str, str] | None:
+    """Worker side (git): (skill, released version, next version) when SKILL.md's version is released."""
+    from skillstudio.bundle.release import next_version
+
+    new = next_version(workspace, skill_dir)
+    if new is None:
+        return None
+    skill = load_skill(skill_dir, with_files=False)
+    return skill.name, (skill.version or "").strip(), new
+
+
 def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Workspace:
     """Worker side: read every skill of the workspace (never touches a widget)."""
 
@@ -198,6 +210,7 @@ class MainWindow(QMainWindow):
         for tab in self.editor_tabs():
             if skill is not None and tab.skill_dir == skill and tab.path is not None and not tab.dirty:
                 tab.reload_from_disk()
+                self._check_released(tab)  # the version just released is now immutable too
         self._skill_files_changed(skill, self)
         self.reload_workspace()
 
@@ -414,8 +427,29 @@ class MainWindow(QMainWindow):
                                        tab.buffer_text if tab.mode == "skill" else None)
         if checker is not None and tab.mode == "skill":
             tab.editor.textChanged.connect(checker.request)
+        tab.sig_version_started.connect(self._on_version_started)
+        self._check_released(tab)
+        if self.tabs.currentWidget() is tab:  # the first tab became current inside addTab, before its checker
+            self._on_current_tab_changed(self.tabs.currentIndex())
         self.tabs.setCurrentWidget(tab)
         self._update_center()
+
+    def _check_released(self, tab: EditorTab) -> None:
+        """Find out on a worker whether this SKILL.md's version is released (edits then start the next)."""
+        if tab.mode != "skill" or tab.path is None or tab.skill_dir is None or self.workspace_root is None:
+            return
+        if self._closing:
+            return
+
+        def done(_job: int, state: object) -> None:
+            if isinstance(state, tuple) and tab in self.editor_tabs():
+                tab.set_release_state(*state)
+
+        self.pool.submit(partial(_release_state_job, self.workspace_root, tab.skill_dir), on_result=done)
+
+    @Slot(str)
+    def _on_version_started(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
 
     def _attach_checker(self, doc: QWidget, skill_dir: Path | None, text_fn: object) -> LiveChecker | None:
         """Live problems for a tab's skill: of the buffer itself for SKILL.md, else of SKILL.md as open/saved."""
@@ -470,7 +504,7 @@ class MainWindow(QMainWindow):
             i = self.tabs.indexOf(doc)
             if i >= 0:
                 self.tabs.setTabText(i, ("● " if dirty else "") + self.doc_title(doc))
-            if not dirty and isinstance(doc, EditorTab):
+            if not dirty and isinstance(doc, (EditorTab, TriggerCasesEditor)):
                 self.recovery.discard(doc)
 
     @Slot(int)
@@ -489,6 +523,8 @@ class MainWindow(QMainWindow):
         else:
             if checker.last_result is not None:
                 self._show_result(doc, checker.last_result)
+            else:  # never a stale message from another tab while the first check runs
+                self.problems.clear(f"Checking {self.doc_title(doc)}…")
             if not (isinstance(doc, EditorTab) and doc.mode == "skill"):
                 checker.request()  # SKILL.md may have changed in its own tab meanwhile
         skill_dir = self.doc_skill_dir(doc)
@@ -743,6 +779,8 @@ class MainWindow(QMainWindow):
     def remove_tab(self, index: int) -> None:
         tab = self.tabs.widget(index)
         self.tabs.removeTab(index)
+        if isinstance(tab, TriggerCasesEditor) and tab.triggers_path() is not None:
+            self.recovery.discard(tab)
         if isinstance(tab, EditorTab):
             self.recovery.discard(tab)
             if tab.path is not None and self.tab_for(tab.path) is None:

@@ -2,7 +2,8 @@
 
 Qt-free. One JSON file per buffer, written atomically; a clean save or an explicit discard removes
 it, so whatever is left at the next start belongs to a session that ended without saving, and the
-app offers to restore it.
+app offers to restore it. Besides text buffers (kind "text") the trigger-cases tables are kept too
+(kind "cases": their evals/triggers.yaml as the table would write it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RecoveryEntry:
     saved_at: float
     workspace: Path | None
     pid: int = 0  # the process that wrote it
+    kind: str = "text"  # "text": an editor buffer; "cases": a trigger-cases table (path: its triggers.yaml)
 
     @property
     def orphaned(self) -> bool:
@@ -34,6 +36,8 @@ class RecoveryEntry:
 
     @property
     def label(self) -> str:
+        if self.kind == "cases":
+            return f"{self.path} (trigger cases table)"
         return str(self.path) if self.path else f"untitled ({self.key})"
 
 
@@ -42,16 +46,18 @@ class RecoveryStore:
         self.folder = folder or userdirs.data_dir() / "recovery"
 
     @staticmethod
-    def key_for(path: Path | None, untitled_id: str = "") -> str:
+    def key_for(path: Path | None, untitled_id: str = "", kind: str = "text") -> str:
         raw = str(Path(path).resolve()) if path else f"untitled:{untitled_id}"
+        if kind != "text":  # a table and a text tab of the same file are two different buffers
+            raw = f"{kind}:{raw}"
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
     def _file(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
-    def save(self, key: str, path: Path | None, text: str, workspace: Path | None = None) -> None:
+    def save(self, key: str, path: Path | None, text: str, workspace: Path | None = None, kind: str = "text") -> None:
         data = {"path": str(path) if path else None, "text": text, "saved_at": time.time(),
-                "workspace": str(workspace) if workspace else None, "pid": os.getpid(), "format": 1}
+                "workspace": str(workspace) if workspace else None, "pid": os.getpid(), "format": 1, "kind": kind}
         atomic_write(self._file(key), json.dumps(data, ensure_ascii=False))
 
     def discard(self, key: str) -> None:
@@ -67,7 +73,7 @@ class RecoveryStore:
                 out.append(RecoveryEntry(key=f.stem, path=Path(data["path"]) if data.get("path") else None,
                                          text=str(data["text"]), saved_at=float(data.get("saved_at", 0)),
                                          workspace=Path(data["workspace"]) if data.get("workspace") else None,
-                                         pid=int(data.get("pid") or 0)))
+                                         pid=int(data.get("pid") or 0), kind=str(data.get("kind") or "text")))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a torn or foreign file is ignored, never fatal
         out.sort(key=lambda e: e.saved_at)

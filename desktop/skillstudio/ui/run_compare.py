@@ -50,15 +50,12 @@ METRIC_ROWS: tuple[tuple[str, str, bool, Any], ...] = (
 )
 
 
-def saved_runs(store: RunStore) -> list[Path]:
-    """Saved runs, oldest first. By write time: two runs started in the same second have ids that
-    sort at random (`<stamp>-<random>`), so the file name alone cannot tell which came last."""
-    def when(path: Path) -> tuple[int, str]:
-        try:
-            return path.stat().st_mtime_ns, path.name
-        except OSError:
-            return 0, path.name
-    return sorted(store.list(), key=when)
+def saved_runs(store: RunStore) -> list[str]:
+    """Saved run ids, oldest first (the store orders by start time, then by insertion)."""
+    try:
+        return store.list()
+    except SkillStudioError:
+        return []  # an unreadable history shows as empty; the panel says why when it saves
 
 
 def run_label(report: dict[str, Any]) -> str:
@@ -103,7 +100,7 @@ class RunCompareWidget(QWidget):
         super().__init__(parent)
         self._store: RunStore | None = None
         self._reports: dict[str, dict[str, Any]] = {}
-        self._loaded: dict[Path, dict[str, Any]] = {}  # file -> report, so a refresh reads only new runs
+        self._loaded: dict[str, dict[str, Any]] = {}  # run id -> report, so a refresh reads only new runs
         self.comparison: dict[str, Any] | None = None
 
         self.run_a = QComboBox()
@@ -203,16 +200,15 @@ class RunCompareWidget(QWidget):
             combo.blockSignals(True)
             combo.clear()
         if self._store is not None:
-            for path in reversed(saved_runs(self._store)[-MAX_RUNS_LISTED:]):
-                report = self._loaded.get(path)
+            for saved_id in reversed(saved_runs(self._store)[-MAX_RUNS_LISTED:]):
+                report = self._loaded.get(saved_id)
                 if report is None:
-                    try:
-                        report = self._store.load(path)
+                    try:  # the request log is not needed to compare and can be large
+                        report = self._store.load(saved_id, with_requests=False)
                     except SkillStudioError:
-                        continue  # a damaged file is skipped, the rest still compare
-                    report.pop("requests_log", None)  # not needed to compare; can be large
-                    self._loaded[path] = report
-                run_id = str(report.get("id") or path.stem)
+                        continue  # a run that cannot be read is skipped, the rest still compare
+                    self._loaded[saved_id] = report
+                run_id = str(report.get("id") or saved_id)
                 self._reports[run_id] = report
                 for combo in (self.run_a, self.run_b):
                     combo.addItem(run_label(report), run_id)

@@ -267,16 +267,19 @@ class TestPanel(QWidget):
             self.progress.setFormat("ready")
             self.status.setText("")
         self._workspace = Path(path)
+        store = RunStore(self._workspace / ".skillstudio")
+        history = saved_runs(store)  # first: opening the history may repair it, and that must be told
         self.compare.set_workspace(self._workspace)
         self.notice.hide()
         self.info.hide()
         latest: dict[str, Any] | None = None
-        history = saved_runs(RunStore(self._workspace / ".skillstudio"))
         if history:
             try:
-                latest = RunStore(self._workspace / ".skillstudio").load(history[-1])
+                latest = store.load(history[-1])
             except SkillStudioError:
                 latest = None
+        if store.notices:
+            self._warn("Run history: " + "; ".join(store.notices))
         self.requests_log = list(latest.get("requests_log") or []) if latest else []
         self._show_report(latest)
         if latest is not None:

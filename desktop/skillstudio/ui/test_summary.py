@@ -77,8 +77,10 @@ TILES = (
     ("ttft", "TTFT p50 / p95", "Time to the first output event (streaming Responses only)."),
     ("latency", "Latency p50 / p95", "Request start to decision, excluding cached results."),
     ("tokens", "Tokens in / out", "Input and output tokens the server reported. A Responses stream is closed "
-     "as soon as the decision is known, before usage arrives, so streamed runs usually show none."),
-    ("cost", "Cost", "From the price table (resources/prices.json, or prices.json in the config folder)."),
+     "as soon as the decision is known, before usage arrives: those requests are counted locally (catalog + "
+     "prompt in, the visible first command out; a lower bound) and shown with ~ as an estimate."),
+    ("cost", "Cost", "From the price table (resources/prices.json, or prices.json in the config folder); "
+     "~ marks an estimate from locally counted tokens."),
     ("requests", "Requests · cached", "Model calls made in this run (retries count) · results served from the cache."),
 )
 
@@ -119,9 +121,11 @@ class TestSummaryView(QWidget):
             "flaky": str(s.get("flaky", 0)),
             "ttft": f"{fmt_seconds(s.get('ttft_p50_s'))} / {fmt_seconds(s.get('ttft_p95_s'))}",
             "latency": f"{fmt_seconds(s.get('latency_p50_s'))} / {fmt_seconds(s.get('latency_p95_s'))}",
-            "tokens": (f"{fmt_int(s.get('input_tokens'))} / {fmt_int(s.get('output_tokens'))}"
-                       if s.get("usage_reported") else "—"),
-            "cost": "—" if s.get("cost_usd") is None else f"${s['cost_usd']:.4f}",
+            "tokens": (("~" if s.get("cost_is_estimate") else "")
+                       + f"{fmt_int(s.get('input_tokens'))} / {fmt_int(s.get('output_tokens'))}"
+                       if s.get("usage_reported") or s.get("usage_estimated") else "—"),
+            "cost": "—" if s.get("cost_usd") is None else
+                    ("~" if s.get("cost_is_estimate") else "") + f"${s['cost_usd']:.4f}",
             "requests": f"{s.get('requests', 0)} · {s.get('cached', 0)}",
         }
         for key, text in values.items():

@@ -39,7 +39,7 @@ class SuiteJobResult:
 
     report: dict[str, Any] | None = None
     requests_log: list[dict[str, Any]] = field(default_factory=list)
-    saved_to: Path | None = None
+    saved_to: str | None = None  # the run id in the workspace's history
     save_error: str | None = None
     error: str | None = None  # the run could not start or stopped with a one-line reason
 
@@ -129,8 +129,13 @@ class SuiteJob(QRunnable):
         if run.fatal:
             out.error = f"stopped: {run.fatal} — check the API key, base URL and model"
         if self.save and run.outcomes:
+            store = RunStore(suite.state_dir)
             try:
-                out.saved_to = RunStore(suite.state_dir).save(report, run)
+                out.saved_to = store.save(report, run)
+                if store.notices:  # e.g. a damaged history was moved aside: the user must hear it
+                    out.save_error = "Run history: " + "; ".join(store.notices)
             except OSError as exc:
                 out.save_error = f"run not saved to history ({exc.strerror or exc})"
+            except SkillStudioError as exc:
+                out.save_error = f"run not saved to history ({exc.message})"
         return out

@@ -20,6 +20,7 @@ LIVE_KINDS = {"text_delta": "Model is writing…", "command_delta": "Model is wr
 MAX_SHOWN_OUTPUT = 6000  # characters of one output shown inline (the saved transcript keeps all)
 
 OUTCOME_WORDS = {"completed": "completed", "cancelled": "stopped", "limit": "stopped at a limit",
+                 "limit_cost": "stopped at the cost limit",
                  "error": "failed", "routing_violation": "failed: routing violation"}
 _OK, _BAD, _MUTED, _ACCENT = "#2e7d32", "#c62828", "#757575", "#1565c0"
 

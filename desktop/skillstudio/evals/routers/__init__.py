@@ -26,7 +26,9 @@ class RouteResult:
     first_command: str | None = None  # the raw first shell command / file read, for people to check
     ttft_s: float | None = None  # time to the first output event (streaming only)
     latency_s: float | None = None  # request start to decision
-    usage: dict[str, int] | None = None  # input_tokens / output_tokens when the server reported them
+    # input_tokens / output_tokens as the server reported them; "estimated": 1 when counted locally
+    # because the stream was closed before the server said (see ResponsesRouter.estimate_usage)
+    usage: dict[str, int] | None = None
     raw_events_summary: list[str] = field(default_factory=list)  # event/item types seen, in order
     early_stop: bool = False  # the stream was closed as soon as the decision was known
 

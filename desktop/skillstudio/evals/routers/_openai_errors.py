@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import openai
 
@@ -10,19 +12,37 @@ from skillstudio.evals.routers import RouterError, parse_retry_after
 FATAL_STATUSES = {401, 403, 404}  # wrong key, no access, wrong base URL or model: every case would fail
 
 
+def status_error(status: int, headers: Any, message: str) -> RouterError:
+    """An HTTP error status as a RouterError: 408/409/429/5xx are retried (honouring Retry-After);
+    401/403/404 stop the run, since every other case would fail the same way."""
+    retryable = status in (408, 409, 429) or status >= 500
+    hint = {401: " (the API key was refused)", 403: " (no access)",
+            404: " (wrong base URL or unknown model; a server without the Responses API needs "
+                 "--provider chat)"}.get(status, "")
+    return RouterError(f"HTTP {status}{hint}: {message}", retryable=retryable,
+                       retry_after=parse_retry_after(headers), fatal=status in FATAL_STATUSES, status=status)
+
+
+def body_message(body: bytes, reason: str) -> str:
+    """The `error.message` of an OpenAI-style error body, else the start of the body or the reason."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return (body.decode("utf-8", "replace").strip() or reason)[:300]
+    err = data.get("error", data) if isinstance(data, dict) else None
+    if isinstance(err, dict) and err.get("message"):
+        return str(err["message"])[:300]
+    return reason[:300]
+
+
 def to_router_error(exc: BaseException) -> RouterError:
     if isinstance(exc, RouterError):
         return exc
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        retry_after = parse_retry_after(exc.response.headers if exc.response is not None else None)
-        retryable = status in (408, 409, 429) or status >= 500
-        fatal = status in FATAL_STATUSES
-        hint = {401: " (the API key was refused)", 403: " (no access)",
-                404: " (wrong base URL or unknown model; a server without the Responses API needs "
-                     "--provider chat)"}.get(status, "")
-        return RouterError(f"HTTP {status}{hint}: {_message(exc)}", retryable=retryable,
-                           retry_after=retry_after, fatal=fatal, status=status)
+        return status_error(exc.status_code, exc.response.headers if exc.response is not None else None,
+                            _message(exc))
     if isinstance(exc, openai.APITimeoutError):
         return RouterError("request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
