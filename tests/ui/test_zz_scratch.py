@@ -23,6 +23,13 @@ def test_a(qtbot, make_window, tmp_path: Path) -> None:  # noqa: F811
         wiz = ProviderPage(AppSettings(), pool)
         qtbot.addWidget(wiz)
         wiz.show()
+    elif os.environ.get("WIZ") in ("6", "7"):
+        from skillstudio.ui.first_run import SandboxPage, SigningKeyPage
+        from skillstudio.ui.workers import WorkerPool
+        pool = WorkerPool()
+        wiz = SandboxPage(pool) if os.environ.get("WIZ") == "6" else SigningKeyPage(pool, lambda: None)
+        qtbot.addWidget(wiz)
+        wiz.show()
     elif os.environ.get("WIZ") == "5":
         from skillstudio.ui.first_run import WorkspacePage
         wiz = WorkspacePage()

@@ -127,14 +127,16 @@ class RunStore:
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif int(row[0]) > SCHEMA_VERSION:
-                conn.close()
+            known = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone() if known else None
+            if row is not None and row[0] is not None and int(row[0]) > SCHEMA_VERSION:
                 raise SkillStudioError(f"{self.path} was written by a newer Skill Studio (schema {row[0]})",
-                                       "update Skill Studio to read this run history")
+                                       "update Skill Studio to read this run history")  # and leave it as is
+            conn.executescript(_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")  # two windows opening a new history: one version row
+            if conn.execute("SELECT version FROM schema_version").fetchone() is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
             return conn
         except BaseException:
             conn.close()
