@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit bench clean qt-deps services
+.PHONY: run test lint unit bench package clean qt-deps services
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: $(STAMP) services lint
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run_all.py
+
+# One-folder desktop build (PyInstaller), then start it once: --version and a window that opens and closes.
+package: $(STAMP) qt-deps
+	$(PY) -m pip install -q 'pyinstaller>=6.10'
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/skillstudio.spec
+	dist/skillstudio/skillstudio --version
+	QT_QPA_PLATFORM=offscreen dist/skillstudio/skillstudio gui --smoke-test
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache test-artifacts

@@ -124,7 +124,7 @@ def test_json_runs_of_earlier_versions_are_imported_once_and_left_in_place(works
         assert "transcript" not in "\n".join(conn.iterdump())
 
 
-def test_a_reader_never_sees_half_a_run_while_another_process_writes(workspace: Path) -> None:
+def test_a_reader_never_sees_half_a_run_while_another_connection_writes(workspace: Path) -> None:
     report, run = _offline(workspace, runs=3)
     writer_store, reader = RunStore(workspace / ".skillstudio"), RunStore(workspace / ".skillstudio")
     writer_store.save(report, run)

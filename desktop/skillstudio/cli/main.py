@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "skillstudio.cli.release_cmd",
     "skillstudio.cli.history_cmd",
     "skillstudio.cli.doctor_cmd",
+    "skillstudio.cli.diagnostics_cmd",
 ]
 
 app = typer.Typer(

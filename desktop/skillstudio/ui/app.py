@@ -30,7 +30,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Skill Studio")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("skillstudio")
-    app.setDesktopFileName("skillstudio")
+    app.setDesktopFileName("dev.skillstudio.SkillStudio")  # matches packaging/linux/*.desktop
     icon = load_icon("skillstudio")
     if not icon.isNull():
         app.setWindowIcon(icon)

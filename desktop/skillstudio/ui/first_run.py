@@ -487,6 +487,7 @@ class FirstRunWizard(QWizard):
         super().__init__(parent)
         self.settings = settings
         self.pool = WorkerPool(self, max_threads=2)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # used once: nothing of it outlives Finish/Cancel
         self.setWindowTitle("Welcome to Skill Studio")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
