@@ -9,6 +9,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+import shiboken6  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit, QWizard  # noqa: E402
 
 from skillstudio.ui.first_run import (  # noqa: E402
@@ -25,12 +26,13 @@ from support.fake_openai import FakeOpenAI, Script  # noqa: E402
 
 @pytest.fixture()
 def wizard(qtbot):  # type: ignore[no-untyped-def]
-    w = FirstRunWizard(AppSettings())
-    qtbot.addWidget(w)
+    w = FirstRunWizard(AppSettings())  # deletes itself on Finish/Cancel, so no qtbot.addWidget
     w.show()
     qtbot.waitExposed(w)
     yield w
-    w.pool.shutdown()
+    if shiboken6.isValid(w):
+        w.close()
+    QApplication.processEvents()
 
 
 def test_shown_once_for_an_empty_profile_and_cancel_counts_as_done(qtbot, wizard: FirstRunWizard) -> None:  # type: ignore[no-untyped-def]

@@ -91,13 +91,10 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
     shot = Shots(artifacts_dir)
     server = FakeOpenAI(Script(keywords=KEYWORDS, heeds_exclusions=True, models=["llama3.1", "qwen3"]))
     with server as srv:
-        if os.environ.get("WALK_STOP") == "1":
-            return
         # ---------------------------------------------------------------- 1. first run
         settings = AppSettings()
         assert needs_first_run(settings)
-        wiz = FirstRunWizard(settings)
-        qtbot.addWidget(wiz)
+        wiz = FirstRunWizard(settings)  # deletes itself on Finish
         wiz.show()
         qtbot.waitExposed(wiz)
         target = tmp_path / "SkillStudio" / "skills"
@@ -137,8 +134,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert ws == target and not needs_first_run(AppSettings())
         assert AppSettings().value("test/provider") == CHAT and AppSettings().value("test/base_url") == srv.base_url
 
-        if os.environ.get("WALK_STOP") == "2":
-            return
         # ---------------------------------------------------------------- 2. the examples, under git
         isolate_git(tmp_path, monkeypatch)
         history.init_repo(ws)
@@ -147,8 +142,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert len(w.workspace.skills) == 5
         shot(w, "examples-open")
 
-        if os.environ.get("WALK_STOP") == "3":
-            return
         # ---------------------------------------------------------------- 3. a new skill from the wizard
         def drive_wizard() -> None:
             wizard = QApplication.activeModalWidget()
@@ -174,8 +167,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert created_path == skill and load_skill(skill).description == DESCRIPTION
         qtbot.waitUntil(lambda: w.workspace is not None and w.workspace.skill(SKILL) is not None, timeout=20000)
 
-        if os.environ.get("WALK_STOP") == "4":
-            return
         # ---------------------------------------------------------------- 4. its trigger cases
         with qtbot.waitSignal(w.sig_checked, timeout=20000):
             editor = w.open_cases(skill)
@@ -184,8 +175,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
             [(p, "trigger") for p in TRIGGERS] + [(p, "no_trigger") for p in NO_TRIGGERS])
         shot(w, "cases-editor")
 
-        if os.environ.get("WALK_STOP") == "5":
-            return
         # ---------------------------------------------------------------- 5. the first run: a false trigger
         w.features.show_tests()
         panel = w.features.test_panel
@@ -197,8 +186,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert all(set(_outcomes(first, p)) == {"pass"} for p in [*TRIGGERS, NO_TRIGGERS[1]])
         shot(w, "first-run-false-trigger")
 
-        if os.environ.get("WALK_STOP") == "6":
-            return
         # ---------------------------------------------------------------- 6. a negative example and the clause
         row = editor.add_case("no_trigger", NEGATIVE, "vendor invoices belong to ledger-reconcile")
         assert editor.model.index(row, COL_PROMPT).data() == NEGATIVE
@@ -215,8 +202,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert load_skill(skill).description == DESCRIPTION + CLAUSE
         assert [c.prompt for c in load_cases(skill)][-1] == NEGATIVE
 
-        if os.environ.get("WALK_STOP") == "7":
-            return
         # ---------------------------------------------------------------- 7. re-run and compare
         w.features.show_tests()
         second = _run_suite(qtbot, w, SKILL)
@@ -229,8 +214,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert cmp_widget.flipped_rows().get(FALSE_TRIGGER) == "fixed"
         shot(w, "compare-runs")
 
-        if os.environ.get("WALK_STOP") == "8":
-            return
         # ---------------------------------------------------------------- 8. release
         git(ws, "add", "-A")
         git(ws, "commit", "-q", "-m", f"Add {SKILL}")
@@ -254,8 +237,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert "0.2.0" in versions.subtitle.text()
         shot(w, "released")
 
-        if os.environ.get("WALK_STOP") == "9":
-            return
         # ---------------------------------------------------------------- 9. its script in the sandbox, with a secret
         f = w.features
         f.show_secrets()
@@ -292,8 +273,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert '"lines": 2' in res.stdout and "token=ssph_" in res.stdout and SECRET not in res.stdout
         shot(w, "sandbox-script-with-secret")
 
-        if os.environ.get("WALK_STOP") == "10":
-            return
         # ---------------------------------------------------------------- 10. sign and push to a registry
         dialog = f.export_skill()
         assert dialog is not None
@@ -317,8 +296,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         digest = dialog.result_info.manifest_digest
         dialog.close()
 
-        if os.environ.get("WALK_STOP") == "11":
-            return
         # ---------------------------------------------------------------- 11. pull and verify
         f.show_registry()
         b = f.registry
@@ -342,8 +319,6 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert (pulled / "SKILL.md").read_bytes() == (skill / "SKILL.md").read_bytes()
         shot(w, "registry-pulled-verified")
 
-        if os.environ.get("WALK_STOP") == "12":
-            return
         # ---------------------------------------------------------------- 12. pin a route and run it
         set_route(ws, "travel-claims", SKILL, "0.2.0")  # what a user writes into routes.yaml
         f.lock.reload()

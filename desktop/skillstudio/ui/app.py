@@ -61,7 +61,6 @@ def run_app(workspace: Path | None) -> int:
     if workspace is None and needs_first_run(settings):  # an explicit folder means "just open it"
         wizard = FirstRunWizard(settings)
         wizard.sig_done.connect(open_main)
-        wizard.sig_done.connect(wizard.deleteLater)  # its job is done; no Python cycle keeps it alive
         wizard.show()
     else:
         open_main()

@@ -198,6 +198,8 @@ class FeaturePanels(QObject):
         dialog = ExportDialog(root, skill, self.win)
         dialog.sig_exported.connect(self.lock.reload)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # room for the file list and the pushed manifest without scrolling (its size hint is cramped)
+        dialog.resize(max(dialog.width(), min(860, self.win.width())), max(dialog.height(), min(660, self.win.height())))
         dialog.open()
         return dialog
 
