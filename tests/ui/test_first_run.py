@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
+from PySide6.QtCore import QEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit, QWizard  # noqa: E402
 
 from skillstudio.ui.first_run import (  # noqa: E402
@@ -31,8 +32,8 @@ def wizard(qtbot):  # type: ignore[no-untyped-def]
     qtbot.waitExposed(w)
     yield w
     if shiboken6.isValid(w):
-        w.close()
-    QApplication.processEvents()
+        w.close()  # deletes it (later): run that now, on this thread
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def test_shown_once_for_an_empty_profile_and_cancel_counts_as_done(qtbot, wizard: FirstRunWizard) -> None:  # type: ignore[no-untyped-def]

@@ -285,14 +285,14 @@ def _store(workspace: Path) -> Any:
 def runs_list(workspace: Path = typer.Argument(..., help="The workspace (or skill) folder.")) -> None:
     """List saved runs, oldest first."""
     store = _store(workspace)
-    out = Console()
+    out = Console() if sys.stdout.isatty() else Console(width=200)  # piped: no arbitrary 80 columns
     t = Table(title=f"Saved runs in {store.path}", title_justify="left")
     for col in ("id", "started", "model", "provider", "cases", "passed", "failed", "errors", "accuracy", "runs"):
         t.add_column(col, no_wrap=True)
     for run_id in store.list():
         r = store.load(run_id, with_requests=False)
         s = r.get("summary", {})
-        t.add_row(str(r.get("id", run_id)), str(r.get("started_at") or "")[:19], str(r.get("model")),
+        t.add_row(str(r.get("id", run_id)), str(r.get("started_at") or "")[:19].replace("T", " "), str(r.get("model")),
                   str(r.get("provider")), str(s.get("cases")), str(s.get("passed")), str(s.get("failed")),
                   str(s.get("errors")), str(s.get("accuracy")), str(r.get("runs")))
     out.print(t)

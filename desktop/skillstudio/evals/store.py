@@ -102,7 +102,7 @@ def _int(x: Any) -> int | None:
 
 
 class StoreCorrupt(SkillStudioError):
-    """The history database cannot be read (it has been moved aside; see the message)."""
+    """A history operation failed after the database opened (disk full, locked too long, damaged)."""
 
 
 class RunStore:
@@ -185,9 +185,9 @@ class RunStore:
         try:
             yield conn
         except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"cannot read the run history {self.path}: {exc}",
-                               "close other Skill Studio windows and try again; if it persists, move the "
-                               "file away (a fresh history starts on the next run)") from None
+            raise StoreCorrupt(f"the run history {self.path} failed: {exc}",
+                               "check free disk space, close other Skill Studio windows and try again; if it "
+                               "persists, move the file away (a fresh history starts on the next run)") from None
         finally:
             conn.close()
 

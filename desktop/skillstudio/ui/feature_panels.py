@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from skillstudio.bundle.workspace import Workspace
+from skillstudio.ui.empty_hint import set_empty_hint
 from skillstudio.ui.export_dialog import ExportDialog
 from skillstudio.ui.lock_view import LockView
 from skillstudio.ui.playground import Playground
@@ -88,6 +89,7 @@ class FeaturePanels(QObject):
             win.menuBar().removeAction(help_menu)
             win.menuBar().addAction(help_menu)
 
+        self._empty_hints()
         self.test_panel.sig_case_activated.connect(self._open_case)
         self.try_prompt.sig_case_saved.connect(self._cases_changed)
         self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
@@ -96,6 +98,24 @@ class FeaturePanels(QObject):
         win.tree.sig_skill_selected.connect(self._on_skill_selected)
         if win.workspace is not None:
             self._on_workspace_loaded(win.workspace)
+
+    def _empty_hints(self) -> None:
+        """Every empty view says what to do next (the panels' own status lines say what happened)."""
+        set_empty_hint(self.registry.repos, "No registry open yet. Type a registry folder or oci://host:port above "
+                       "and press Connect — publish a skill there with Release ▸ Export Skill… (Ctrl+E).")
+        set_empty_hint(self.registry.tags, "Pick a repository to see its tags.")
+        set_empty_hint(self.registry.details, "Pick a tag to see its annotations and who signed it, "
+                       "then Pull & verify it below.")
+        set_empty_hint(self.trust.table, "No trusted keys yet. Add a publisher's public key (.pem) with "
+                       "Add public key… — only skills signed by a trusted key can be locked and pulled here.")
+        set_empty_hint(self.lock.lock_table, "No approved versions yet. Export a signed skill with "
+                       "“Record in skills.lock” checked (Release ▸ Export Skill…, Ctrl+E).")
+        set_empty_hint(self.lock.routes_table, "No routes yet. Pin a skill version to a route in routes.yaml at the "
+                       "workspace root, e.g.  routes: {travel-claims: travel-expenses@0.2.0}")
+        set_empty_hint(self.playground.local_view.body, "Type a task above and press Run (Ctrl+Enter). The agent "
+                       "works in the sandbox; each model turn, shell call and its output appears here.")
+        set_empty_hint(self.transcripts.view.body, "Runs from the Run tab are saved here: pick one above and "
+                       "step through it with Previous / Next.")
 
     def _action(self, text: str, slot: object, shortcut: str) -> QAction:
         act = QAction(text, self.win)

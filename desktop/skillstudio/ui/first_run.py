@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -419,9 +418,9 @@ class SandboxPage(QWizardPage):
 class SigningKeyPage(QWizardPage):
     sig_key_created = Signal(object)  # keys.KeyInfo
 
-    def __init__(self, pool: WorkerPool, workspace: Callable[[], Path | None]) -> None:
+    def __init__(self, pool: WorkerPool, workspace_page: WorkspacePage | None = None) -> None:
         super().__init__()
-        self.pool, self._workspace = pool, workspace
+        self.pool, self._workspace_page = pool, workspace_page
         self.setTitle("Sign what you release (optional)")
         self.setSubTitle("A signing key lets others verify that a skill they pull is the one you pushed. "
                          "The private key stays in your OS keyring.")
@@ -449,12 +448,15 @@ class SigningKeyPage(QWizardPage):
         lay.addStretch(1)
         self.key: Any = None
 
+    def _chosen(self) -> Path | None:
+        return self._workspace_page.chosen if self._workspace_page is not None else None
+
     @Slot()
     def create_key(self) -> None:
         from skillstudio.release import keys, trust
 
         name = self.name.text().strip()
-        workspace = self._workspace() if self.trust.isChecked() else None
+        workspace = self._chosen() if self.trust.isChecked() else None
         self.create.setEnabled(False)
         self.result.setText("Creating the key…")
 
@@ -469,7 +471,7 @@ class SigningKeyPage(QWizardPage):
 
     def _created(self, _job: int, info: object) -> None:
         self.key = info
-        trusted = " It is trusted in this workspace." if self.trust.isChecked() and self._workspace() else ""
+        trusted = " It is trusted in this workspace." if self.trust.isChecked() and self._chosen() else ""
         self.result.setText(f"✓ Key “{getattr(info, 'name', '')}” created — key id {getattr(info, 'keyid', '')}."
                             f"{trusted} Share its public key with `skillstudio keys export {getattr(info, 'name', '')}`.")
         self.sig_key_created.emit(info)
@@ -494,7 +496,7 @@ class FirstRunWizard(QWizard):
         self.workspace_page = WorkspacePage()
         self.provider_page = ProviderPage(settings, self.pool)
         self.sandbox_page = SandboxPage(self.pool)
-        self.key_page = SigningKeyPage(self.pool, lambda: self.workspace_page.chosen)
+        self.key_page = SigningKeyPage(self.pool, self.workspace_page)  # no lambda on self: no GC cycle
         for page in (self.workspace_page, self.provider_page, self.sandbox_page, self.key_page):
             self.addPage(page)
         self.resize(760, 560)

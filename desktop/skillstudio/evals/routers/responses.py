@@ -121,12 +121,16 @@ class ResponsesRouter:
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             n = max(1, self.concurrency)
+            headers = {"Authorization": f"Bearer {self.client.api_key}", "Content-Type": "application/json",
+                       "Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "skillstudio"}
+            if self.client.organization:  # as the SDK would send them (OPENAI_ORG_ID / OPENAI_PROJECT_ID)
+                headers["OpenAI-Organization"] = self.client.organization
+            if self.client.project:
+                headers["OpenAI-Project"] = self.client.project
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout), http2=False, trust_env=True,
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=30.0),
-                headers={"Authorization": f"Bearer {self.client.api_key}", "Content-Type": "application/json",
-                         "Accept": "text/event-stream", "Accept-Encoding": "identity",
-                         "User-Agent": "skillstudio"})
+                headers=headers)
         return self._http
 
     def prepare(self, suite: Suite) -> None:
@@ -209,7 +213,8 @@ class ResponsesRouter:
             finally:
                 await resp.aclose()
             raise status_error(resp.status_code, resp.headers, body_message(raw, resp.reason_phrase))
-        events = sse_json(resp.aiter_bytes())
+        plain = resp.headers.get("content-encoding", "identity") == "identity"  # asked for; skip the decoders
+        events = sse_json(resp.aiter_raw() if plain else resp.aiter_bytes())
         types: list[str] = []
         ttft: float | None = None
         first_index: int | None = None  # output_index of the first shell call / answer message
