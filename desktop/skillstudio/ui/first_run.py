@@ -125,7 +125,7 @@ def _hint(text: str) -> QLabel:
 class WorkspacePage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Your workspace")
+        self.setTitle("Welcome! First, where do your skills live?")
         self.setSubTitle("A workspace is a folder whose sub-folders are skills (each with a SKILL.md).")
         self.examples = QRadioButton("Start with the examples — copy them into a folder of mine")
         self.existing = QRadioButton("Open a folder I already have")
