@@ -141,3 +141,11 @@ def test_existing_metadata_value_is_not_overwritten() -> None:
 ])
 def test_normalize_name(raw: str, expected: str) -> None:
     assert normalize_name(raw) == expected
+
+
+def test_duplicate_key_whose_block_yaml_reads_as_other_keys_keeps_every_word() -> None:
+    """Found by hypothesis: a second `metadata:` followed by a column-0 line that is not a key."""
+    from skillstudio.bundle.fixes import fix_all_text
+
+    new, changes = fix_all_text("---\nmetadata: a\nmetadata:\nx y: a\n---\n# Body words here\n", "Demo Folder")
+    assert "x y: a" in new and any("metadata-duplicate" in c for c in changes)

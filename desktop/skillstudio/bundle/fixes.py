@@ -152,8 +152,12 @@ def _fix_duplicate_keys(text: str) -> tuple[str, list[str]]:
         return text, []
     moved: list[tuple[str, str, int]] = []
     for key, first, end in reversed(dups):
-        data = read_front_matter("---\n" + "\n".join(fm[first:end]) + "\n---\n").data
-        value = _as_text(data.get(key)) if data else " ".join(ln.strip() for ln in fm[first:end]).split(":", 1)[1].strip()
+        block = "\n".join(fm[first:end])
+        data = read_front_matter("---\n" + block + "\n---\n").data
+        if data and set(data) == {key}:
+            value = _as_text(data.get(key))
+        else:  # unreadable, or lines that YAML reads as other keys: keep the raw text, lose no word
+            value = block.split(":", 1)[1].strip()
         moved.append((key, value, sp.fm_first_line + first + 1))
         # comments in the removed lines stay where they were (a '#' inside a quoted value is copied too:
         # harmless, and nothing is lost)
