@@ -166,6 +166,12 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
     st = parse_statement(env)
     ok = env.verified_keyids(public_keys)
     if not ok:
+        signers = sorted({str(sig.get("keyid", "")) for sig in env.signatures} - {""})
+        if signers and not set(signers) & set(public_keys):
+            # nothing was tampered with as far as we can tell: the signer is simply not one we trust
+            raise CheckFailed(f"signed by key {', '.join(k[:16] for k in signers)}, which is not among the "
+                              "trusted keys given",
+                              "add its public key to the trust store (`skillstudio trust add`) or pass it as --pubkey")
         raise CheckFailed("no valid signature by the given public key",
                           "the bundle or its signature was altered, or it was signed with another key")
     digest = hashlib.sha256(raw).hexdigest()
