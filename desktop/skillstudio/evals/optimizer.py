@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from skillstudio.bundle import skillmd
-from skillstudio.errors import SkillStudioError
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.evals import metrics
 from skillstudio.evals.routers import Router
 from skillstudio.evals.runner import RunSettings, run_suite_sync
@@ -102,8 +103,12 @@ def _with_description(suite: Suite, skill: str, description: str, cases: list[Su
 
 
 def _score(suite: Suite, make_router: Callable[[], Router], settings: RunSettings,
-           cache: Any) -> tuple[float | None, list[Failure]]:
-    run = run_suite_sync(suite, make_router(), settings, cache=cache)
+           cache: Any, cancel: CancelToken | None = None) -> tuple[float | None, list[Failure]]:
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    run = run_suite_sync(suite, make_router(), settings, cache=cache, cancel=cancel)
+    if run.cancelled or (cancel is not None and cancel.cancelled):
+        raise Cancelled()  # a partial score would compare unequal halves: drop it
     if run.fatal:
         raise SkillStudioError(f"stopped: {run.fatal}", "check the API key, base URL and model")
     report = metrics.summarize(run)
@@ -114,8 +119,11 @@ def _score(suite: Suite, make_router: Callable[[], Router], settings: RunSetting
 def optimize(suite: Suite, skill: str, skill_md_text: str, *, proposer: Proposer,
              make_router: Callable[[], Router], settings: RunSettings | None = None, iterations: int = 3,
              seed: int = 0, cache: Any = None, run_async: Callable[[Any], Any] | None = None,
-             progress: Callable[[str], None] | None = None) -> OptimizeResult:
-    """Run the loop for `skill`. `make_router` gives a fresh router per scoring run (it is closed after)."""
+             progress: Callable[[str], None] | None = None, cancel: CancelToken | None = None,
+             on_candidate: Callable[[Candidate], None] | None = None) -> OptimizeResult:
+    """Run the loop for `skill`. `make_router` gives a fresh router per scoring run (it is closed after).
+    `cancel` stops it between (and inside) scoring runs by raising `Cancelled`; `on_candidate` hears
+    each candidate as soon as it is scored or rejected (the app shows them live)."""
     import asyncio
 
     entry = next((e for e in suite.catalog if e.name == skill), None)
@@ -132,13 +140,16 @@ def optimize(suite: Suite, skill: str, skill_md_text: str, *, proposer: Proposer
     others = [(e.name, e.description) for e in suite.catalog if e.name != skill]
 
     def evaluate(description: str) -> tuple[float | None, float | None, list[Failure]]:
-        tr, failures = _score(_with_description(suite, skill, description, train), make_router, settings, cache)
-        va, _ = _score(_with_description(suite, skill, description, val), make_router, settings, cache)
+        tr, failures = _score(_with_description(suite, skill, description, train), make_router, settings, cache,
+                              cancel)
+        va, _ = _score(_with_description(suite, skill, description, val), make_router, settings, cache, cancel)
         return tr, va, failures  # only the training failures ever leave this function
 
     say("scoring the current description")
     tr, va, failures = evaluate(entry.description)
     original = Candidate(0, entry.description, tr, va, "original")
+    heard = on_candidate or (lambda _c: None)
+    heard(original)
     candidates = [original]
     best = original
     suggestions: list[str] = []
@@ -148,6 +159,8 @@ def optimize(suite: Suite, skill: str, skill_md_text: str, *, proposer: Proposer
             if not failures:
                 say("no training failures left")
                 break
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             say(f"iteration {it}: asking for a new description")
             proposal: Proposal = run_async(proposer.propose(skill, best.description, others, failures, tried))
             desc = " ".join(proposal.description.split())
@@ -156,16 +169,19 @@ def optimize(suite: Suite, skill: str, skill_md_text: str, *, proposer: Proposer
                     suggestions.append(s)
             if not desc or desc in tried:
                 candidates.append(Candidate(it, desc, None, None, "rejected: empty or already tried"))
+                heard(candidates[-1])
                 continue
             tried.append(desc)
             if len(desc) > MAX_DESCRIPTION or "<" in desc or ">" in desc:
                 why = f"over {MAX_DESCRIPTION} characters" if len(desc) > MAX_DESCRIPTION else "contains < or >"
                 candidates.append(Candidate(it, desc, None, None, f"rejected: {why}"))
+                heard(candidates[-1])
                 continue
             say(f"iteration {it}: scoring the proposal")
             tr, va, new_failures = evaluate(desc)
             cand = Candidate(it, desc, tr, va)
             candidates.append(cand)
+            heard(cand)
             if (va or 0.0) > (best.val_score or 0.0):
                 best, failures = cand, new_failures
     finally:

@@ -53,6 +53,7 @@ from skillstudio.bundle import triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
 from skillstudio.ui.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY, EXPECT_VALUES, CaseRow, CasesModel
+from skillstudio.ui.font_scale import relative_font
 
 MIN_NO_TRIGGER = 3
 
@@ -237,6 +238,7 @@ class TriggerCasesEditor(QWidget):
 
         self.view = _CasesView(self.model)
         self.view.setModel(self.proxy)
+        self.view.setTabKeyNavigation(False)  # Tab leaves the table (arrows move between cells)
         self.view.setItemDelegateForColumn(COL_EXPECT, ExpectDelegate(self.view))
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -266,7 +268,7 @@ class TriggerCasesEditor(QWidget):
         el.addStretch(1)
         self.empty_title = QLabel()
         self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        relative_font(self.empty_title, 1.25, bold=True)
         self.empty_text = QLabel()
         self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_text.setWordWrap(True)

@@ -3,8 +3,51 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Slot
-from PySide6.QtGui import QAction, QKeyEvent
-from PySide6.QtWidgets import QDialog, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def window_actions(win: QMainWindow) -> list[QAction]:
+    """Every command reachable from *win*, once each: its own actions, every menu (also menus other
+    modules add later, and submenus), toolbars and dock show/hide toggles — so nothing a mouse user
+    can click is missing from the keyboard path."""
+    found: list[QAction] = []
+    seen: set[int] = set()
+
+    def add(act: QAction) -> None:
+        if id(act) in seen:
+            return
+        seen.add(id(act))
+        menu = act.menu()
+        if isinstance(menu, QMenu):
+            for sub in menu.actions():
+                add(sub)
+            return  # the submenu itself is not a command
+        if act.isSeparator() or not act.text().strip():
+            return
+        found.append(act)
+
+    for act in win.actions():
+        add(act)
+    for act in win.menuBar().actions():
+        add(act)
+    for bar in win.findChildren(QToolBar):
+        for act in bar.actions():
+            add(act)
+    for dock in win.findChildren(QDockWidget):
+        add(dock.toggleViewAction())
+    return found
 
 
 class CommandPalette(QDialog):
@@ -13,14 +56,21 @@ class CommandPalette(QDialog):
         self.setObjectName("CommandPalette")
         self.setWindowTitle("Commands")
         self.setMinimumSize(520, 340)
-        self.actions_ = [a for a in actions if a.text() and a.isEnabled() and not a.isSeparator()]
+        unique: dict[str, QAction] = {}
+        for a in actions:
+            if a.text() and a.isEnabled() and not a.isSeparator():
+                unique.setdefault(self.entry(a).lower(), a)  # same name + shortcut twice = one entry
+        self.actions_ = list(unique.values())
         self.query = QLineEdit()
         self.query.setObjectName("palette_query")
         self.query.setPlaceholderText("Type a command…")
+        self.query.setAccessibleName("Command filter")
+        self.query.setToolTip("Type words of a command; ↑/↓ pick, Enter runs it")
         self.query.textChanged.connect(self._filter)
         self.query.installEventFilter(self)
         self.list = QListWidget()
         self.list.setObjectName("palette_list")
+        self.list.setAccessibleName("Commands")
         self.list.itemActivated.connect(self._run_item)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -30,7 +80,16 @@ class CommandPalette(QDialog):
 
     @staticmethod
     def label(action: QAction) -> str:
-        return action.text().replace("&", "").rstrip("…").strip()
+        text = action.text().replace("&", "").rstrip("…").strip()
+        if isinstance(action.parent(), QDockWidget):  # a dock's show/hide toggle is just its title
+            return f"Show/Hide Panel: {text}"
+        return text
+
+    @classmethod
+    def entry(cls, action: QAction) -> str:
+        """The row shown for *action*: its name and, where it has one, its shortcut."""
+        shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        return f"{cls.label(action)}    {shortcut}" if shortcut else cls.label(action)
 
     @Slot(str)
     def _filter(self, text: str) -> None:
@@ -39,8 +98,8 @@ class CommandPalette(QDialog):
         for act in sorted(self.actions_, key=self.label):
             name = self.label(act)
             if all(w in name.lower() for w in words):
-                shortcut = act.shortcut().toString()
-                item = QListWidgetItem(f"{name}    {shortcut}" if shortcut else name)
+                item = QListWidgetItem(self.entry(act))
+                item.setToolTip(act.toolTip())
                 item.setData(Qt.ItemDataRole.UserRole, act)
                 self.list.addItem(item)
         if self.list.count():

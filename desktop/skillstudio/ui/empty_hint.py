@@ -13,11 +13,12 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
-    QApplication,
     QLabel,
     QPlainTextEdit,
     QTextEdit,
 )
+
+from skillstudio.ui.font_scale import relative_font
 
 
 def is_empty(view: QAbstractScrollArea) -> bool:
@@ -45,7 +46,7 @@ class EmptyHint(QObject):
         self.label.setWordWrap(True)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.label.setFont(QApplication.font())  # not the view's font (e.g. a monospace text view)
+        relative_font(self.label)  # the app font, not the view's (e.g. monospace); follows font scaling
         pal = self.label.palette()
         pal.setColor(QPalette.ColorRole.WindowText, view.palette().color(QPalette.ColorRole.PlaceholderText))
         self.label.setPalette(pal)

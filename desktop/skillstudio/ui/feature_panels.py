@@ -4,72 +4,93 @@ Each feature is a standalone widget that knows nothing about the window; this mo
 groups related ones under one dock with tabs (so the bottom tab strip stays short), keeps them
 pointed at the open workspace and the selected skill, adds their commands (with shortcuts, so the
 command palette lists them) and shuts their workers down when the window closes.
+
+The panels are built lazily: their modules pull in the agent, eval and release stacks (HTTP and
+Docker clients, crypto), which would roughly double the window's start-up. Each tab first holds an
+empty placeholder; the real widget is imported and built the first time its tab is shown or its
+attribute (``features.playground`` …) is read, then gets the current workspace, skill and signal
+connections, exactly as if it had been there from the start.
 """
 
 from __future__ import annotations
 
+import importlib
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.ui.empty_hint import set_empty_hint
-from skillstudio.ui.export_dialog import ExportDialog
-from skillstudio.ui.lock_view import LockView
-from skillstudio.ui.playground import Playground
-from skillstudio.ui.registry_browser import RegistryBrowser
-from skillstudio.ui.sandbox_console import SandboxConsole
-from skillstudio.ui.secrets_manager import SecretsManager
-from skillstudio.ui.test_panel import TestPanel
-from skillstudio.ui.transcript_viewer import TranscriptViewer
-from skillstudio.ui.trust_view import TrustView
-from skillstudio.ui.try_prompt import TryPromptWidget
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from skillstudio.ui.export_dialog import ExportDialog
+    from skillstudio.ui.lock_view import LockView
     from skillstudio.ui.main_window import MainWindow
+    from skillstudio.ui.playground import Playground
+    from skillstudio.ui.registry_browser import RegistryBrowser
+    from skillstudio.ui.sandbox_console import SandboxConsole
+    from skillstudio.ui.secrets_manager import SecretsManager
+    from skillstudio.ui.test_panel import TestPanel
+    from skillstudio.ui.transcript_viewer import TranscriptViewer
+    from skillstudio.ui.trust_view import TrustView
+    from skillstudio.ui.try_prompt import TryPromptWidget
+
+# attribute name -> (module, class, tab title); grouped into one tabbed dock each below
+_PAGES: dict[str, tuple[str, str, str]] = {
+    "test_panel": ("skillstudio.ui.test_panel", "TestPanel", "Suite"),
+    "try_prompt": ("skillstudio.ui.try_prompt", "TryPromptWidget", "Try a prompt"),
+    "playground": ("skillstudio.ui.playground", "Playground", "Run"),
+    "transcripts": ("skillstudio.ui.transcript_viewer", "TranscriptViewer", "Saved runs"),
+    "sandbox": ("skillstudio.ui.sandbox_console", "SandboxConsole", "Console"),
+    "secrets": ("skillstudio.ui.secrets_manager", "SecretsManager", "Secrets"),
+    "registry": ("skillstudio.ui.registry_browser", "RegistryBrowser", "Registry"),
+    "trust": ("skillstudio.ui.trust_view", "TrustView", "Trust store"),
+    "lock": ("skillstudio.ui.lock_view", "LockView", "Lockfile && routes"),
+}
 
 
-def _tabs(name: str, pages: list[tuple[str, QWidget]]) -> QTabWidget:
-    tabs = QTabWidget()
-    tabs.setObjectName(name)
-    tabs.setDocumentMode(True)
-    for title, page in pages:
-        tabs.addTab(page, title)
-    return tabs
+class _Placeholder(QWidget):
+    """Stands in for a panel until its tab is first on screen."""
+
+    def __init__(self, key: str, on_show: Callable[[], object]) -> None:
+        super().__init__()
+        self.key = key
+        self._on_show = on_show
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._on_show()  # e.g. a floated dock, or a dock first shown from the View menu
 
 
 class FeaturePanels(QObject):
-    """Owns every feature panel of one main window."""
+    """Owns every feature panel of one main window (each built on first use)."""
 
     def __init__(self, win: MainWindow) -> None:
         super().__init__(win)
         self.win = win
         self.skill_dir: Path | None = None
+        self._root: Path | None = None
+        self._built: dict[str, QWidget] = {}
+        self._slots: dict[str, tuple[QTabWidget, QWidget]] = {}
 
-        self.test_panel = TestPanel()
-        self.try_prompt = TryPromptWidget()
-        self.playground = Playground()
-        self.transcripts = TranscriptViewer()
-        self.sandbox = SandboxConsole()
-        self.secrets = SecretsManager()
-        self.registry = RegistryBrowser()
-        self.trust = TrustView()
-        self.lock = LockView()
-
-        self.tests_tabs = _tabs("tests_tabs", [("Suite", self.test_panel), ("Try a prompt", self.try_prompt)])
-        self.playground_tabs = _tabs("playground_tabs", [("Run", self.playground),
-                                                         ("Saved runs", self.transcripts)])
-        self.sandbox_tabs = _tabs("sandbox_tabs", [("Console", self.sandbox), ("Secrets", self.secrets)])
-        self.release_tabs = _tabs("release_tabs", [("Registry", self.registry), ("Trust store", self.trust),
-                                                   ("Lockfile && routes", self.lock)])
+        self.tests_tabs = self._tabs("tests_tabs", ["test_panel", "try_prompt"])
+        self.playground_tabs = self._tabs("playground_tabs", ["playground", "transcripts"])
+        self.sandbox_tabs = self._tabs("sandbox_tabs", ["sandbox", "secrets"])
+        self.release_tabs = self._tabs("release_tabs", ["registry", "trust", "lock"])
         self.tests_dock = win.add_panel("Trigger Tests", self.tests_tabs)
         self.playground_dock = win.add_panel("Playground", self.playground_tabs)
-        self.playground.sig_run_finished.connect(self._on_agent_run_finished)
         self.sandbox_dock = win.add_panel("Sandbox", self.sandbox_tabs)
         self.release_dock = win.add_panel("Release", self.release_tabs)
+        for dock, tabs in ((self.tests_dock, self.tests_tabs), (self.playground_dock, self.playground_tabs),
+                           (self.sandbox_dock, self.sandbox_tabs), (self.release_dock, self.release_tabs)):
+            # raised from the tab strip under the editor: the dock's current page comes on screen
+            dock.visibilityChanged.connect(partial(self._dock_visibility, tabs))
         win.problems_dock.raise_()
 
         self.act_tests = self._action("Show &Trigger Tests", self.show_tests, "Ctrl+Alt+T")
@@ -89,33 +110,36 @@ class FeaturePanels(QObject):
             win.menuBar().removeAction(help_menu)
             win.menuBar().addAction(help_menu)
 
-        self._empty_hints()
-        self.test_panel.sig_case_activated.connect(self._open_case)
-        self.try_prompt.sig_case_saved.connect(self._cases_changed)
-        self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
-        self.secrets.sig_deleted.connect(self._secrets_changed)
         win.sig_workspace_loaded.connect(self._on_workspace_loaded)
         win.tree.sig_skill_selected.connect(self._on_skill_selected)
         if win.workspace is not None:
             self._on_workspace_loaded(win.workspace)
 
-    def _empty_hints(self) -> None:
-        """Every empty view says what to do next (the panels' own status lines say what happened)."""
-        set_empty_hint(self.registry.repos, "No registry open yet. Type a registry folder or oci://host:port above "
-                       "and press Connect — publish a skill there with Release ▸ Export Skill… (Ctrl+E).")
-        set_empty_hint(self.registry.tags, "Pick a repository to see its tags.")
-        set_empty_hint(self.registry.details, "Pick a tag to see its annotations and who signed it, "
-                       "then Pull & verify it below.")
-        set_empty_hint(self.trust.table, "No trusted keys yet. Add a publisher's public key (.pem) with "
-                       "Add public key… — only skills signed by a trusted key can be locked and pulled here.")
-        set_empty_hint(self.lock.lock_table, "No approved versions yet. Export a signed skill with "
-                       "“Record in skills.lock” checked (Release ▸ Export Skill…, Ctrl+E).")
-        set_empty_hint(self.lock.routes_table, "No routes yet. Pin a skill version to a route in routes.yaml at the "
-                       "workspace root, e.g.  routes: {travel-claims: travel-expenses@0.2.0}")
-        set_empty_hint(self.playground.local_view.body, "Type a task above and press Run (Ctrl+Enter). The agent "
-                       "works in the sandbox; each model turn, shell call and its output appears here.")
-        set_empty_hint(self.transcripts.view.body, "Runs from the Run tab are saved here: pick one above and "
-                       "step through it with Previous / Next.")
+    def _tabs(self, name: str, keys: list[str]) -> QTabWidget:
+        tabs = QTabWidget()
+        tabs.setObjectName(name)
+        tabs.setDocumentMode(True)
+        for key in keys:
+            placeholder = _Placeholder(key, lambda: self._build_soon(tabs))
+            self._slots[key] = (tabs, placeholder)
+            tabs.addTab(placeholder, _PAGES[key][2])
+        tabs.currentChanged.connect(lambda _index: self._build_soon(tabs))
+        return tabs
+
+    def _dock_visibility(self, tabs: QTabWidget, shown: bool) -> None:
+        if shown:
+            self._build_soon(tabs)
+
+    def _build_soon(self, tabs: QTabWidget) -> None:
+        # not from inside a show event or a tab switch: building swaps the page out of its tab widget
+        QTimer.singleShot(0, tabs, lambda: self._build_if_on_screen(tabs))
+
+    def _build_if_on_screen(self, tabs: QTabWidget) -> None:
+        """Build the current page of *tabs* if a person can see it. Qt keeps the docks behind another
+        tab "visible" but parked off-screen, so visibility alone would build every dock's first page."""
+        page = tabs.currentWidget()
+        if isinstance(page, _Placeholder) and not page.visibleRegion().isEmpty():
+            self._page(page.key)
 
     def _action(self, text: str, slot: object, shortcut: str) -> QAction:
         act = QAction(text, self.win)
@@ -124,32 +148,127 @@ class FeaturePanels(QObject):
         self.win.addAction(act)
         return act
 
+    # ------------------------------------------------------------------ building on demand
+    def built(self) -> set[str]:
+        """Names of the panels built so far (the rest are still placeholders)."""
+        return set(self._built)
+
+    def _page(self, key: str) -> QWidget:
+        """The real panel for *key*, imported, built, swapped into its tab and wired on first call."""
+        widget = self._built.get(key)
+        if widget is not None:
+            return widget
+        module, cls, title = _PAGES[key]
+        widget = cast("QWidget", getattr(importlib.import_module(module), cls)())
+        self._built[key] = widget
+        tabs, placeholder = self._slots[key]
+        index = tabs.indexOf(placeholder)
+        # insert before the placeholder and remove it afterwards, so no other (unbuilt) page is shown meanwhile
+        tabs.insertTab(index, widget, title)
+        if tabs.currentWidget() is placeholder:
+            tabs.setCurrentIndex(index)
+        tabs.removeTab(tabs.indexOf(placeholder))
+        placeholder.deleteLater()
+        self._wire(key, widget)
+        return widget
+
+    def _wire(self, key: str, widget: QWidget) -> None:
+        """Give a just-built panel what it would have had since start-up: workspace, skill, signals, hints."""
+        if self._root is not None:
+            widget.set_workspace(self._root)  # type: ignore[attr-defined]
+        if key in ("playground", "sandbox") and self.skill_dir is not None:
+            widget.set_skill(self.skill_dir)  # type: ignore[attr-defined]
+        if key == "test_panel":
+            self.test_panel.sig_case_activated.connect(self._open_case)
+        elif key == "try_prompt":
+            self.try_prompt.sig_case_saved.connect(self._cases_changed)
+        elif key == "playground":
+            self.playground.sig_run_finished.connect(self._on_agent_run_finished)
+        elif key == "secrets":
+            self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
+            self.secrets.sig_deleted.connect(self._secrets_changed)
+        self._empty_hints(key)
+
+    def _empty_hints(self, key: str) -> None:
+        """Every empty view says what to do next (the panels' own status lines say what happened)."""
+        if key == "registry":
+            set_empty_hint(self.registry.repos, "No registry open yet. Type a registry folder or oci://host:port "
+                           "above and press Connect — publish a skill there with Release ▸ Export Skill… (Ctrl+E).")
+            set_empty_hint(self.registry.tags, "Pick a repository to see its tags.")
+            set_empty_hint(self.registry.details, "Pick a tag to see its annotations and who signed it, "
+                           "then Pull & verify it below.")
+        elif key == "trust":
+            set_empty_hint(self.trust.table, "No trusted keys yet. Add a publisher's public key (.pem) with "
+                           "Add public key… — only skills signed by a trusted key can be locked and pulled here.")
+        elif key == "lock":
+            set_empty_hint(self.lock.lock_table, "No approved versions yet. Export a signed skill with "
+                           "“Record in skills.lock” checked (Release ▸ Export Skill…, Ctrl+E).")
+            set_empty_hint(self.lock.routes_table, "No routes yet. Pin a skill version to a route in routes.yaml "
+                           "at the workspace root, e.g.  routes: {travel-claims: travel-expenses@0.2.0}")
+        elif key == "playground":
+            set_empty_hint(self.playground.local_view.body, "Type a task above and press Run (Ctrl+Enter). The "
+                           "agent works in the sandbox; each model turn, shell call and its output appears here.")
+        elif key == "transcripts":
+            set_empty_hint(self.transcripts.view.body, "Runs from the Run tab are saved here: pick one above and "
+                           "step through it with Previous / Next.")
+
+    @property
+    def test_panel(self) -> TestPanel:
+        return cast("TestPanel", self._page("test_panel"))
+
+    @property
+    def try_prompt(self) -> TryPromptWidget:
+        return cast("TryPromptWidget", self._page("try_prompt"))
+
+    @property
+    def playground(self) -> Playground:
+        return cast("Playground", self._page("playground"))
+
+    @property
+    def transcripts(self) -> TranscriptViewer:
+        return cast("TranscriptViewer", self._page("transcripts"))
+
+    @property
+    def sandbox(self) -> SandboxConsole:
+        return cast("SandboxConsole", self._page("sandbox"))
+
+    @property
+    def secrets(self) -> SecretsManager:
+        return cast("SecretsManager", self._page("secrets"))
+
+    @property
+    def registry(self) -> RegistryBrowser:
+        return cast("RegistryBrowser", self._page("registry"))
+
+    @property
+    def trust(self) -> TrustView:
+        return cast("TrustView", self._page("trust"))
+
+    @property
+    def lock(self) -> LockView:
+        return cast("LockView", self._page("lock"))
+
     # ------------------------------------------------------------------ following the window
     @Slot(object)
     def _on_workspace_loaded(self, ws: object) -> None:
         if not isinstance(ws, Workspace):
             return
-        root = ws.root
-        self.test_panel.set_workspace(root)
-        self.try_prompt.set_workspace(root)
-        self.playground.set_workspace(root)
-        self.transcripts.set_workspace(root)
-        self.sandbox.set_workspace(root)
-        self.secrets.set_workspace(root)
-        self.registry.set_workspace(root)
-        self.trust.set_workspace(root)
-        self.lock.set_workspace(root)
+        self._root = ws.root
+        for widget in self._built.values():
+            widget.set_workspace(ws.root)  # type: ignore[attr-defined]
 
     @Slot(object)
     def _on_skill_selected(self, skill_dir: object) -> None:
         if isinstance(skill_dir, Path):
             self.skill_dir = skill_dir
-            self.playground.set_skill(skill_dir)
-            self.sandbox.set_skill(skill_dir)
+            for key in ("playground", "sandbox"):
+                if key in self._built:
+                    self._built[key].set_skill(skill_dir)  # type: ignore[attr-defined]
 
     @Slot(object)
     def _on_agent_run_finished(self, _transcript: object) -> None:
-        self.transcripts.refresh()  # the new run appears under "Saved runs"
+        if "transcripts" in self._built:  # (an unbuilt one lists the new run when it is built)
+            self.transcripts.refresh()  # the new run appears under "Saved runs"
 
     @Slot(object, str)
     def _open_case(self, skill_dir: object, _prompt: str) -> None:
@@ -157,9 +276,16 @@ class FeaturePanels(QObject):
 
     @Slot(str)
     def _secrets_changed(self, _name: str) -> None:
-        """The console and the playground list the vault's secrets: refresh both lists."""
-        self.sandbox._load_secrets()
-        self.playground._fill_secrets()
+        """The console and the playground list the vault's secrets: refresh the lists that exist."""
+        if "sandbox" in self._built:
+            self.sandbox._load_secrets()
+        if "playground" in self._built:
+            self.playground._fill_secrets()
+
+    @Slot()
+    def _lock_changed(self) -> None:
+        if "lock" in self._built:  # (an unbuilt one reads skills.lock when it is built)
+            self.lock.reload()
 
     @Slot(object, str)
     def _cases_changed(self, skill_dir: object, _expect: str) -> None:
@@ -208,6 +334,8 @@ class FeaturePanels(QObject):
     @Slot()
     def export_skill(self) -> ExportDialog | None:
         """Export the selected skill (or the current tab's) — signed, to a registry."""
+        from skillstudio.ui.export_dialog import ExportDialog  # lazily: pulls in the signing/OCI stack
+
         root = self.win.workspace_root
         doc = self.win.current_doc()
         skill = self.skill_dir or (self.win.doc_skill_dir(doc) if doc is not None else None)
@@ -216,7 +344,7 @@ class FeaturePanels(QObject):
             return None
         self.win.save_all()
         dialog = ExportDialog(root, skill, self.win)
-        dialog.sig_exported.connect(self.lock.reload)
+        dialog.sig_exported.connect(self._lock_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # room for the file list and the pushed manifest without scrolling (its size hint is cramped)
         dialog.resize(max(dialog.width(), min(860, self.win.width())), max(dialog.height(), min(660, self.win.height())))
@@ -224,11 +352,8 @@ class FeaturePanels(QObject):
         return dialog
 
     def shutdown(self) -> None:
-        """Cancel and wait for every panel's workers (embedded widgets get no closeEvent)."""
-        for panel in (self.test_panel, self.try_prompt, self.playground, self.sandbox, self.registry):
-            stop = getattr(panel, "shutdown", None)
+        """Cancel and wait for the built panels' workers (embedded widgets get no closeEvent)."""
+        for key in ("test_panel", "try_prompt", "playground", "sandbox", "registry", "secrets"):
+            stop = getattr(self._built.get(key), "shutdown", None)
             if callable(stop):
                 stop()
-        stop = getattr(self.secrets, "shutdown", None)
-        if callable(stop):
-            stop()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.bundle.model import FrontMatter
+from skillstudio.ui.font_scale import relative_font
 
 DESCRIPTION_LIMIT = 1024  # Agent Skills spec
 DESCRIPTION_SHOWN = 250  # some UIs truncate the description here
@@ -44,10 +45,7 @@ class FrontMatterForm(QWidget):
 
         title = QLabel("Front matter")
         title.setObjectName("SectionTitle")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() + 1)
-        title.setFont(f)
+        relative_font(title, 1.1, bold=True)
         self.status = QLabel("")
         self.status.setObjectName("FormStatus")
         self.status.setWordWrap(True)

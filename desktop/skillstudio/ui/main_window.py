@@ -34,7 +34,7 @@ from skillstudio.errors import Cancelled
 from skillstudio.ui import gc_pin, prompts
 from skillstudio.ui.analysis import CheckResult
 from skillstudio.ui.cases_editor import TriggerCasesEditor
-from skillstudio.ui.command_palette import CommandPalette
+from skillstudio.ui.command_palette import CommandPalette, window_actions
 from skillstudio.ui.disk_sync import DiskSync
 from skillstudio.ui.editor_tab import EditorTab
 from skillstudio.ui.feature_panels import FeaturePanels
@@ -727,7 +727,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_palette(self) -> CommandPalette:
-        palette = CommandPalette([a for a in self.actions() if a is not self.act_palette], self)
+        palette = CommandPalette([a for a in window_actions(self) if a is not self.act_palette], self)
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()  # window-modal, non-blocking
         palette.query.setFocus()

@@ -181,12 +181,14 @@ class Playground(QWidget):
 
         self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("playground_prompt")
+        self.prompt.setTabChangesFocus(True)  # keyboard users leave the prompt with Tab, as in a form
         self.prompt.setPlaceholderText("The task for the agent, e.g. “Reconcile October's bank statement”  "
                                        "(Ctrl+Enter runs, Esc stops)")
         self.prompt.setMaximumHeight(72)
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()
@@ -196,29 +198,40 @@ class Playground(QWidget):
             self.memory.addItem(f"{m} memory", m)
         self.memory.setToolTip("Memory of the hosted container")
         self.provider = QComboBox()
+        self.provider.setToolTip("The model API: OpenAI Responses, or any Chat Completions-compatible server")
         for k in (RESPONSES, CHAT):
             self.provider.addItem(PROVIDER_LABELS[k], k)
         self.base_url = QLineEdit(settings.base_url)
+        self.base_url.setToolTip("API server address; leave empty for OpenAI")
         self.base_url.setPlaceholderText("empty = OpenAI; or e.g. http://localhost:11434/v1")
         self.base_url.setClearButtonEnabled(True)
         self.model = QLineEdit(settings.model)
+        self.model.setToolTip("Model name sent to the API")
         self.model.setPlaceholderText(DEFAULT_MODEL)
 
         self.routing = QComboBox()
+        self.routing.setToolTip("How the skill is chosen: by the model, pinned to one skill@version, or by routes.yaml")
         self.routing.addItem("Auto (the model chooses)", AUTO)
         self.routing.addItem("Pinned skill@version", PINNED)
         self.routing.addItem("Route from routes.yaml", ROUTE)
         self.target = QComboBox()
+        self.target.setToolTip("The skill@version or route used when routing is pinned or by route")
         self.target.setMinimumWidth(160)
         self.data_dir = QLineEdit()
+        self.data_dir.setToolTip("Folder mounted at /data for the run; empty = a fresh folder")
         self.data_dir.setPlaceholderText("empty = a fresh folder for this run (mounted at /data)")
         self.browse = QPushButton("Browse…")
+        self.browse.setToolTip("Choose the folder mounted at /data")
 
         self.max_turns = _spin(1, 500, 40)
+        self.max_turns.setToolTip("Stop after this many model turns")
         self.max_calls = _spin(1, 5000, 200)
+        self.max_calls.setToolTip("Stop after this many tool (shell) calls")
         self.max_tokens = _spin(0, 10_000_000, 0, special="no limit")
+        self.max_tokens.setToolTip("Stop once the run has used this many tokens (0 = no limit)")
         self.max_tokens.setSingleStep(10_000)
         self.max_wall = _spin(10, 86_400, 1800, " s")
+        self.max_wall.setToolTip("Stop the run after this many seconds")
         self.compact_at = _spin(200, 2_000_000, 200_000)
         self.compact_at.setSingleStep(10_000)
         self.compact_at.setToolTip("Context size (tokens) at which older turns are compacted: server-side for "
@@ -230,6 +243,7 @@ class Playground(QWidget):
         self.secrets.setToolTip("Granted secrets reach the tool as placeholders; the real value is put in "
                                 "only on requests to the secret's bound domains.")
         self.exposed = QCheckBox("Expose raw values to the tool")
+        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the HTTP proxy)")
         self.exposed_warning = QLabel("⚠ The tool sees the real secret and can print or send it anywhere; "
                                       "the run is marked “secret exposed”.")
         self.exposed_warning.setWordWrap(True)
@@ -237,6 +251,7 @@ class Playground(QWidget):
         self.exposed_warning.hide()
 
         self.side_by_side = QCheckBox("Side by side: local and hosted")
+        self.side_by_side.setToolTip("Run the same task locally and in the hosted container, shown next to each other")
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run_button")
         self.run_button.setDefault(True)

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QApplication
 
 from skillstudio import resources, userdirs
 from skillstudio.bundle.fileio import atomic_write
+from skillstudio.ui.chrome_labels import label_qt_chrome
+from skillstudio.ui.font_scale import follow_app_font
 
 THEMES = ("light", "dark")
 
@@ -77,7 +79,7 @@ def _palette(theme: str) -> QPalette:
             QPalette.ColorRole.Text: "#1d1f23", QPalette.ColorRole.Button: "#eceef1",
             QPalette.ColorRole.ButtonText: "#1d1f23", QPalette.ColorRole.Highlight: "#2f6fde",
             QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#ffffe8",
-            QPalette.ColorRole.ToolTipText: "#1d1f23", QPalette.ColorRole.PlaceholderText: "#8a8f98",
+            QPalette.ColorRole.ToolTipText: "#1d1f23", QPalette.ColorRole.PlaceholderText: "#656a73",
             QPalette.ColorRole.Link: "#2f6fde", QPalette.ColorRole.Mid: "#c9ccd1",
         }
     for role, value in colors.items():
@@ -91,6 +93,8 @@ def _palette(theme: str) -> QPalette:
 def apply_theme(app: QApplication, theme: str) -> str:
     """Fusion style + our palette + the theme's stylesheet (if shipped). Returns the theme applied."""
     theme = theme if theme in THEMES else "light"
+    follow_app_font(app)  # the platform's font scaling reaches widgets despite the stylesheet
+    label_qt_chrome(app)
     app.setStyle("Fusion")
     app.setPalette(_palette(theme))
     app.setStyleSheet(load_stylesheet(theme))

@@ -104,8 +104,10 @@ class RunCompareWidget(QWidget):
         self.comparison: dict[str, Any] | None = None
 
         self.run_a = QComboBox()
+        self.run_a.setToolTip("The earlier run to compare")
         self.run_a.setObjectName("run_a")
         self.run_b = QComboBox()
+        self.run_b.setToolTip("The later run to compare")
         self.run_b.setObjectName("run_b")
         for combo in (self.run_a, self.run_b):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -116,6 +118,7 @@ class RunCompareWidget(QWidget):
         self.refresh_button.setToolTip("Reload the run history of this workspace")
         self.refresh_button.clicked.connect(self.refresh)
         self.only_flipped = QCheckBox("Only flipped cases")
+        self.only_flipped.setToolTip("Show only cases whose result changed between the two runs")
         self.only_flipped.setObjectName("only_flipped")
         self.only_flipped.toggled.connect(self._apply_filter)
 

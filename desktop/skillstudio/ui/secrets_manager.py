@@ -121,16 +121,20 @@ class SecretsManager(QWidget):
         self.name_edit.setObjectName("secretName")
         self.name_edit.setPlaceholderText("GITHUB_TOKEN")
         self.desc_edit = QLineEdit()
+        self.desc_edit.setToolTip("What the secret is for (shown to whoever grants it)")
         self.desc_edit.setPlaceholderText("What it is for (optional)")
         self.domains_edit = QLineEdit()
+        self.domains_edit.setToolTip("Hosts the secret may be sent to (comma-separated, wildcards allowed)")
         self.domains_edit.setObjectName("secretDomains")
         self.domains_edit.setPlaceholderText("api.github.com, *.example.com")
         self.apply_combo = QComboBox()
+        self.apply_combo.setToolTip("How the proxy adds the secret to requests (header, bearer token, query parameter…)")
         self.apply_combo.setObjectName("secretApply")
         for key, label in APPLY_CHOICES:
             self.apply_combo.addItem(label, key)
         self.apply_combo.currentIndexChanged.connect(self._on_apply_kind)
         self.param_edit = QLineEdit()
+        self.param_edit.setToolTip("Header or parameter name the secret is put in")
         self.param_edit.setObjectName("secretApplyParam")
         apply_row = QHBoxLayout()
         apply_row.setContentsMargins(0, 0, 0, 0)
@@ -140,6 +144,7 @@ class SecretsManager(QWidget):
         apply_row.addWidget(self.apply_combo, 3)
         apply_row.addWidget(self.param_edit, 2)
         self.value_edit = QLineEdit()
+        self.value_edit.setToolTip("The secret’s value; stored in the system keyring and never shown again")
         self.value_edit.setObjectName("secretValue")
         self.value_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.value_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
@@ -225,7 +230,8 @@ class SecretsManager(QWidget):
         """An existing secret keeps its name (rename = new secret); show the field as fixed."""
         self.name_edit.setReadOnly(locked)
         self.name_edit.setStyleSheet("QLineEdit { background: palette(window); }" if locked else "")
-        self.name_edit.setToolTip("To rename, add a new secret and delete this one." if locked else "")
+        self.name_edit.setToolTip("To rename, add a new secret and delete this one." if locked
+                                  else "Name the skill uses for this secret, e.g. GITHUB_TOKEN")
 
     def _apply_index(self, kind: str) -> int:
         return next(i for i, (k, _) in enumerate(APPLY_CHOICES) if k == kind)

@@ -167,6 +167,7 @@ class TestPanel(QWidget):
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
         self.table.setObjectName("test_results")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows move between cells)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -190,15 +191,18 @@ class TestPanel(QWidget):
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
 
         self.filter_mode = QComboBox()
+        self.filter_mode.setToolTip("Which results to show: all cases, failures and errors, or flaky cases")
         self.filter_mode.setObjectName("filter_mode")
         for label, mode in (("All cases", FILTER_ALL), ("Failures and errors", FILTER_FAILURES),
                             ("Flaky cases", FILTER_FLAKY)):
             self.filter_mode.addItem(label, mode)
         self.filter_skill = QComboBox()
+        self.filter_skill.setToolTip("Show only the results of one skill")
         self.filter_skill.setObjectName("filter_skill")
         self.filter_skill.addItem("All skills", ALL_SKILLS)
         self.filter_skill.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.search = QLineEdit()
+        self.search.setToolTip("Show only cases whose prompt contains this text")
         self.search.setPlaceholderText("Search prompts…")
         self.search.setClearButtonEnabled(True)
         self.shown = QLabel("")

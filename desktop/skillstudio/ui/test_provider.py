@@ -106,14 +106,17 @@ class ProviderForm(QWidget):
         self._settings = settings or AppSettings()
         self._run_options = run_options
         self.provider = QComboBox()
+        self.provider.setToolTip("The model API: OpenAI Responses, or any Chat Completions-compatible server")
         self.provider.setObjectName("provider")
         for kind in (OFFLINE, RESPONSES, CHAT):
             self.provider.addItem(PROVIDER_LABELS[kind], kind)
         self.base_url = QLineEdit(str(self._settings.value("test/base_url", "") or self._settings.base_url))
+        self.base_url.setToolTip("API server address; leave empty for OpenAI")
         self.base_url.setObjectName("base_url")
         self.base_url.setPlaceholderText("empty = OpenAI; or a server, e.g. http://localhost:11434/v1")
         self.base_url.setClearButtonEnabled(True)
         self.model = QLineEdit(str(self._settings.value("test/model", "") or self._settings.model))
+        self.model.setToolTip("Model name sent to the API")
         self.model.setObjectName("model")
         self.model.setPlaceholderText(DEFAULT_MODEL)
         self.hint = QLabel()

@@ -12,6 +12,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from skillstudio.ui.font_scale import relative_font
+
 ESTIMATE_TEXT = ("<b>Offline estimate — not a model result.</b> These numbers come from a lexical BM25 "
                  "router over skill names and descriptions. Pick OpenAI Responses or a chat server to "
                  "measure what a model really does.")
@@ -53,10 +55,7 @@ class _Tile(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setToolTip(tooltip)
         self.value = QLabel("—")
-        f = self.value.font()
-        f.setPointSizeF(f.pointSizeF() * 1.35)
-        f.setBold(True)
-        self.value.setFont(f)
+        relative_font(self.value, 1.35, bold=True)
         self.caption = QLabel(caption)
         self.caption.setProperty("role", "hint")
         lay = QVBoxLayout(self)

@@ -26,6 +26,7 @@ class TranscriptViewer(QWidget):
         self.steps: list[dict[str, Any]] = []
         self.position = 0  # steps shown
         self.runs = QComboBox()
+        self.runs.setToolTip("A saved run to step through")
         self.runs.setObjectName("saved_runs")
         self.runs.setMinimumWidth(260)
         self.refresh_button = QPushButton("Refresh")

@@ -60,7 +60,8 @@ class TrustView(QWidget):
         buttons.addStretch(1)
         policy = QHBoxLayout()
         policy.addWidget(QLabel("<b>Policy</b>: a trusted signature, and"))
-        for cb in self.require.values():
+        for role, cb in self.require.items():
+            cb.setToolTip(f"Verification also requires a trusted {role} signature")
             policy.addWidget(cb)
         policy.addStretch(1)
         policy.addWidget(self.save_policy_btn)

@@ -41,6 +41,7 @@ from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersError, dump_cases, parse_cases
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
+from skillstudio.ui.font_scale import relative_font
 from skillstudio.ui.test_provider import OFFLINE, ProviderChoice, ProviderForm, build_router
 from skillstudio.ui.test_summary import ESTIMATE_TEXT, fmt_seconds, make_banner
 
@@ -268,9 +269,7 @@ class TryPromptWidget(QWidget):
         self.picked.setObjectName("try_picked")
         self.picked.setTextFormat(Qt.TextFormat.RichText)
         self.picked.setWordWrap(True)
-        f = self.picked.font()
-        f.setPointSizeF(f.pointSizeF() * 1.3)
-        self.picked.setFont(f)
+        relative_font(self.picked, 1.3)
         self.raw = QPlainTextEdit()
         self.raw.setObjectName("try_raw")
         self.raw.setReadOnly(True)
@@ -304,9 +303,11 @@ class TryPromptWidget(QWidget):
 
         # --- save as a case
         self.save_skill = QComboBox()
+        self.save_skill.setToolTip("Skill whose trigger cases the prompt is saved to")
         self.save_skill.setObjectName("save_skill")
         self.save_skill.setMinimumContentsLength(18)
         self.why = QLineEdit()
+        self.why.setToolTip("Why this prompt should (or should not) trigger; saved with the case")
         self.why.setObjectName("save_why")
         self.why.setPlaceholderText("why (optional) — e.g. “refund tickets belong to support-reply”")
         self.save_trigger = QPushButton("Save as trigger")

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from skillstudio.bundle import history, release
 from skillstudio.bundle.model import load_skill
 from skillstudio.cancel import CancelToken
+from skillstudio.ui.font_scale import relative_font
 from skillstudio.ui.resources import current_theme
 from skillstudio.ui.workers import WorkerPool
 
@@ -213,7 +214,7 @@ class VersionsPanel(QWidget):
 
         head = QHBoxLayout()
         self.title = QLabel()
-        self.title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        relative_font(self.title, 1.15, bold=True)
         self.subtitle = QLabel()
         self.subtitle.setStyleSheet("color: palette(placeholder-text);")
         self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clip in a narrow dock
@@ -247,7 +248,7 @@ class VersionsPanel(QWidget):
         il.addStretch(1)
         self.info_title = QLabel()
         self.info_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.info_title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        relative_font(self.info_title, 1.25, bold=True)
         self.info_text = QLabel()
         self.info_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.info_text.setWordWrap(True)

@@ -7,6 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from skillstudio.ui.font_scale import relative_font
+
 
 class WelcomePage(QWidget):
     PICK_HINT = ("Pick a skill in the tree on the left to edit its SKILL.md — the front-matter form, live problems "
@@ -22,10 +24,7 @@ class WelcomePage(QWidget):
         self.setObjectName("WelcomePage")
         self.title = QLabel("Skill Studio")
         self.title.setObjectName("WelcomeTitle")
-        f = self.title.font()
-        f.setPointSizeF(f.pointSizeF() * 2.0)
-        f.setBold(True)
-        self.title.setFont(f)
+        relative_font(self.title, 2.0, bold=True)
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("WelcomeSubtitle")
         self.subtitle.setWordWrap(True)
