@@ -65,3 +65,15 @@ def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_windo
             shot(w, artifacts_dir, name)
     w.close()
     assert not w.isVisible()
+
+
+def test_optimize_description_opens_for_the_selected_skill(qtbot, make_window, example_workspace: Path) -> None:  # noqa: F811
+    w = make_window(example_workspace)
+    f = w.features
+    assert f.optimize_description() is None  # nothing selected yet: a status message, no dialog
+    skill = example_workspace / "crm-query"
+    w.tree.select_skill(skill)
+    qtbot.waitUntil(lambda: f.skill_dir is not None, timeout=5000)
+    dialog = f.optimize_description()
+    assert dialog is not None and dialog.isVisible()
+    dialog.reject()

@@ -75,6 +75,7 @@ class FeaturePanels(QObject):
         super().__init__(win)
         self.win = win
         self.skill_dir: Path | None = None
+        self._optimizing: Path | None = None  # the skill whose optimizer dialog is open
         self._root: Path | None = None
         self._built: dict[str, QWidget] = {}
         self._slots: dict[str, tuple[QTabWidget, QWidget]] = {}
@@ -98,10 +99,12 @@ class FeaturePanels(QObject):
         self.act_playground = self._action("Show &Playground", self.show_playground, "Ctrl+Alt+G")
         self.act_sandbox = self._action("Show &Sandbox Console", self.show_sandbox, "Ctrl+Alt+X")
         self.act_secrets = self._action("Manage &Secrets…", self.show_secrets, "Ctrl+Alt+K")
+        self.act_optimize = self._action("&Optimize Description…", self.optimize_description, "Ctrl+Alt+O")
         self.act_export = self._action("&Export Skill…", self.export_skill, "Ctrl+E")
         self.act_registry = self._action("Show &Registry", self.show_registry, "Ctrl+Alt+R")
         menu = win.menuBar().addMenu("&Run")
-        menu.addActions([self.act_tests, self.act_try, self.act_playground, self.act_sandbox, self.act_secrets])
+        menu.addActions([self.act_tests, self.act_try, self.act_optimize, self.act_playground, self.act_sandbox,
+                         self.act_secrets])
         menu = win.menuBar().addMenu("&Release")
         menu.addActions([self.act_export, self.act_registry])
         # keep Help last
@@ -331,17 +334,48 @@ class FeaturePanels(QObject):
     def show_registry(self) -> None:
         self._show(self.release_dock, self.release_tabs, self.registry)
 
+    def _selected_skill(self, verb: str) -> tuple[Path, Path] | None:
+        root = self.win.workspace_root
+        doc = self.win.current_doc()
+        skill = self.skill_dir or (self.win.doc_skill_dir(doc) if doc is not None else None)
+        if root is None or skill is None:
+            self.win.statusBar().showMessage(f"Select a skill in the workspace tree to {verb} it", 6000)
+            return None
+        return root, skill
+
+    @Slot()
+    def optimize_description(self) -> QWidget | None:
+        """Propose a better description from the training failures; accepting edits the open SKILL.md."""
+        from skillstudio.ui.optimizer_dialog import OptimizerDialog  # lazily: pulls in the evals stack
+
+        picked = self._selected_skill("optimize")
+        if picked is None:
+            return None
+        root, skill = picked
+        self.win.save_all()  # the optimizer scores the skill as saved
+        dialog = OptimizerDialog(root, skill, self.win)
+        self._optimizing = skill
+        dialog.sig_accepted.connect(self._on_optimized)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    @Slot(str, list)
+    def _on_optimized(self, description: str, cases: list) -> None:
+        from skillstudio.ui.optimizer_dialog import apply_to_editor
+
+        if self._optimizing is not None:
+            self.win.statusBar().showMessage(apply_to_editor(self.win, self._optimizing, description, cases), 10000)
+
     @Slot()
     def export_skill(self) -> ExportDialog | None:
         """Export the selected skill (or the current tab's) — signed, to a registry."""
         from skillstudio.ui.export_dialog import ExportDialog  # lazily: pulls in the signing/OCI stack
 
-        root = self.win.workspace_root
-        doc = self.win.current_doc()
-        skill = self.skill_dir or (self.win.doc_skill_dir(doc) if doc is not None else None)
-        if root is None or skill is None:
-            self.win.statusBar().showMessage("Select a skill in the workspace tree to export it", 6000)
+        picked = self._selected_skill("export")
+        if picked is None:
             return None
+        root, skill = picked
         self.win.save_all()
         dialog = ExportDialog(root, skill, self.win)
         dialog.sig_exported.connect(self._lock_changed)
