@@ -255,10 +255,10 @@ class Playground(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run_button")
         self.run_button.setDefault(True)
-        self.run_button.setToolTip("Ctrl+Enter")
+        self.run_button.setToolTip("Run the task with the agent (Ctrl+Enter)")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stop_button")
-        self.stop_button.setToolTip("Esc — the transcript so far is kept")
+        self.stop_button.setToolTip("Stop the run; the transcript so far is kept (Esc)")
         self.stop_button.setEnabled(False)
 
         self.setup = setup = QGroupBox("Run settings")
