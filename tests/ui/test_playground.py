@@ -326,3 +326,10 @@ def test_viewer_steps_through_a_saved_transcript(qtbot, qapp, example_workspace:
     viewer.open_button.click()
     assert viewer.error.isVisible() and "Cannot open broken.json" in viewer.error.text()
     assert viewer.view.kinds[-1] == "message"  # the run on screen stays
+
+
+def test_cost_limit_goes_into_the_run_limits(playground: Playground) -> None:
+    playground.prompt.setPlainText(PROMPT)
+    assert playground.spec().limits.max_cost_usd is None  # 0 = no limit
+    playground.max_cost.setValue(0.25)
+    assert playground.spec().limits.max_cost_usd == 0.25

@@ -23,6 +23,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -232,6 +233,14 @@ class Playground(QWidget):
         self.max_tokens.setSingleStep(10_000)
         self.max_wall = _spin(10, 86_400, 1800, " s")
         self.max_wall.setToolTip("Stop the run after this many seconds")
+        self.max_cost = QDoubleSpinBox()
+        self.max_cost.setRange(0.0, 10_000.0)
+        self.max_cost.setDecimals(2)
+        self.max_cost.setSingleStep(0.5)
+        self.max_cost.setPrefix("$ ")
+        self.max_cost.setSpecialValueText("no limit")
+        self.max_cost.setToolTip("Stop once the run has cost this much, priced by the price table "
+                                 "(resources/prices.json or prices.json in the config folder); 0 = no limit")
         self.compact_at = _spin(200, 2_000_000, 200_000)
         self.compact_at.setSingleStep(10_000)
         self.compact_at.setToolTip("Context size (tokens) at which older turns are compacted: server-side for "
@@ -288,7 +297,7 @@ class Playground(QWidget):
         limits.setHorizontalSpacing(6)
         for n, (label, w) in enumerate((("Max turns", self.max_turns), ("Tool calls", self.max_calls),
                                         ("Tokens", self.max_tokens), ("Wall time", self.max_wall),
-                                        ("Compact at", self.compact_at))):
+                                        ("Cost", self.max_cost), ("Compact at", self.compact_at))):
             limits.addWidget(QLabel(label), n // 3, (n % 3) * 2)
             limits.addWidget(w, n // 3, (n % 3) * 2 + 1)
         limits.setColumnStretch(6, 1)
@@ -487,7 +496,8 @@ class Playground(QWidget):
             base_url=self.base_url.text().strip(), model=self.model.text().strip() or DEFAULT_MODEL,
             routing=str(self.routing.currentData()), target=str(target or ""),
             limits=RunLimits(max_turns=self.max_turns.value(), max_tool_calls=self.max_calls.value(),
-                             max_tokens=self.max_tokens.value() or None, max_wall_s=float(self.max_wall.value())),
+                             max_tokens=self.max_tokens.value() or None, max_wall_s=float(self.max_wall.value()),
+                             max_cost_usd=self.max_cost.value() or None),
             memory_limit=self.memory.currentData(), compact_at=self.compact_at.value(), secrets=tuple(self.granted_secrets()), exposed=self.exposed.isChecked(),
             data_dir=Path(data).expanduser() if data else None, side_by_side=self.side_by_side.isChecked())
 
