@@ -20,6 +20,7 @@ from skillstudio.errors import EnvironmentProblem, SkillStudioError
 from skillstudio.release import attest, crypto, keys, trust
 from skillstudio.release.dsse import Envelope, pae
 from skillstudio.release.pack import pack_skill
+from support.realparts import need
 
 Runner = Callable[..., tuple[int, str, str]]
 KeyPair = Callable[..., Path]
@@ -219,7 +220,7 @@ def test_unreachable_keyring_is_an_environment_problem(real_keyring: None,
 
 def test_git_revision_is_recorded_when_the_skill_is_in_git(tmp_path: Path, keypair: KeyPair) -> None:
     if shutil.which("git") is None:
-        pytest.skip("git not installed")
+        need(False, "git not installed (apt-get install git)")
     keypair("author")
     ws = tmp_path / "repo"
     d = write_skill(ws)

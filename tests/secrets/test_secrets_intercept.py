@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import h11
-import pytest
 
 from skillstudio.secrets.intercept import SecretInterceptor
 from skillstudio.secrets.model import Apply
@@ -25,6 +24,7 @@ from skillstudio.secrets.placeholders import SessionSecret, new_placeholder
 from skillstudio.secrets.substitute import Substituter
 from skillstudio.secrets.tls_ca import LocalCA
 from support.leaks import register_test_secret
+from support.realparts import need
 
 VALUE = register_test_secret("sk-e2e-REAL-value-7f3a9c")
 BOUND, UNBOUND, PINNED = "api.test.local", "other.test.local", "pinned.test.local"
@@ -116,7 +116,7 @@ def _run(scenario: Callable[..., Awaitable[None]], tmp_path: Path, apply: str = 
 
 def test_curl_through_the_sidecar(real_keyring: None, tmp_path: Path) -> None:
     if not shutil.which("curl"):
-        pytest.skip("curl not installed")
+        need(False, "curl not installed (apt-get install curl)")
     outputs: dict[str, tuple[int, str]] = {}
 
     async def scenario(port: int, placeholder: str, ca_file: Path, _: SecretInterceptor) -> None:
@@ -205,7 +205,7 @@ def test_interceptor_skips_excluded_hosts(real_keyring: None, tmp_path: Path) ->
 def test_through_the_sandbox_egress_proxy(real_keyring: None, tmp_path: Path) -> None:
     """The real EgressProxy hands bound and unbound tunnels to us; excluded ones it splices blind."""
     if not shutil.which("curl"):
-        pytest.skip("curl not installed")
+        need(False, "curl not installed (apt-get install curl)")
     from skillstudio.sandbox.proxy import EgressProxy
 
     api_ca = LocalCA.generate("test API CA")
@@ -254,7 +254,7 @@ def test_through_the_sandbox_egress_proxy(real_keyring: None, tmp_path: Path) ->
 
 def test_large_chunked_upload_with_expect_continue(real_keyring: None, tmp_path: Path) -> None:
     if not shutil.which("curl"):
-        pytest.skip("curl not installed")
+        need(False, "curl not installed (apt-get install curl)")
     payload = tmp_path / "big.txt"
     codes: list[int] = []
 
