@@ -122,12 +122,20 @@ def _fix_frontmatter(text: str, folder: str) -> tuple[str, list[str]]:
     return text, changes
 
 
-def _fix_dashes(text: str) -> tuple[str, list[str]]:
-    """'---' inside a front-matter line ends the front matter early for skills-ref: write it as '—'."""
+def _closed_front_matter(text: str) -> tuple[skillmd.Split, list[str]] | None:
+    """The split and YAML lines of a SKILL.md whose front matter is opened and closed, else None."""
     sp = skillmd.split(text)
     if not sp.has_open or not sp.closed:
+        return None
+    return sp, skillmd.fm_lines(sp)
+
+
+def _fix_dashes(text: str) -> tuple[str, list[str]]:
+    """'---' inside a front-matter line ends the front matter early for skills-ref: write it as '—'."""
+    found = _closed_front_matter(text)
+    if found is None:
         return text, []
-    fm = skillmd.fm_lines(sp)
+    sp, fm = found
     changes = []
     for i, line in enumerate(fm):
         if "---" in line and line.strip().strip("-"):
@@ -138,10 +146,10 @@ def _fix_dashes(text: str) -> tuple[str, list[str]]:
 
 def _fix_duplicate_keys(text: str) -> tuple[str, list[str]]:
     """Later copies of a top-level key move under metadata as '<key>-duplicate' (nothing is dropped)."""
-    sp = skillmd.split(text)
-    if not sp.has_open or not sp.closed:
+    found = _closed_front_matter(text)
+    if found is None:
         return text, []
-    fm = skillmd.fm_lines(sp)
+    sp, fm = found
     seen: set[str] = set()
     dups = []
     for key, first, end in _blocks(fm):
@@ -226,10 +234,10 @@ def _blocks(fm: list[str]) -> list[tuple[str, int, int]]:
 
 
 def _fix_quote_values(text: str) -> tuple[str, list[str]]:
-    sp = skillmd.split(text)
-    if not sp.has_open or not sp.closed:
+    found = _closed_front_matter(text)
+    if found is None:
         return text, []
-    fm = skillmd.fm_lines(sp)
+    sp, fm = found
     changes = []
     for i, line in enumerate(fm):
         if line.startswith("\t"):
@@ -263,10 +271,10 @@ def _fix_quote_values(text: str) -> tuple[str, list[str]]:
 
 def _fix_block_style(text: str) -> tuple[str, list[str]]:
     """Flow collections (`[a, b]`, `{k: v}`) that strictyaml refuses, rewritten in block style."""
-    sp = skillmd.split(text)
-    if not sp.has_open or not sp.closed:
+    found = _closed_front_matter(text)
+    if found is None:
         return text, []
-    fm = skillmd.fm_lines(sp)
+    sp, fm = found
     changes = []
     for i in range(len(fm) - 1, -1, -1):
         m = re.match(r"^(\s*)([^\s#:][^:]*?)\s*:\s+([\[{].*)$", fm[i])

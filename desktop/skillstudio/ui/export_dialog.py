@@ -46,11 +46,10 @@ from skillstudio.errors import SkillStudioError
 from skillstudio.release import browse, oci
 from skillstudio.release.dsse import Envelope
 from skillstudio.release.pack import PackResult
+from skillstudio.ui.resources import ERROR_STYLE, OK_STYLE
 from skillstudio.ui.workers import WorkerPool
 
 TARGET_LOCAL, TARGET_OCI, TARGET_OPENAI = 0, 1, 2
-ERROR_STYLE = "color: #b3261e;"
-OK_STYLE = "color: #1b6e20;"
 WARN_STYLE = "color: #8a5300;"
 
 

@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
 
 from skillstudio.errors import SkillStudioError
 from skillstudio.release import lockfile, snippets
-
-ERROR_STYLE = "color: #b3261e;"
-OK_STYLE = "color: #1b6e20;"
+from skillstudio.ui.resources import ERROR_STYLE, OK_STYLE
 
 
 def _table(headers: list[str]) -> QTableWidget:

@@ -40,10 +40,9 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.release import browse, crypto, oci
 from skillstudio.release import trust as trust_mod
+from skillstudio.ui.resources import ERROR_STYLE, OK_STYLE
 from skillstudio.ui.workers import WorkerPool
 
-ERROR_STYLE = "color: #b3261e;"
-OK_STYLE = "color: #1b6e20;"
 VERIFY_TRUST, VERIFY_PEM = 0, 1
 
 

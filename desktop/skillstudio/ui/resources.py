@@ -106,3 +106,8 @@ def current_theme() -> str:
     app = QApplication.instance()
     value = app.property("skillstudio_theme") if app is not None else None
     return value if value in THEMES else "light"
+
+
+# One-line status messages in the release views: readable on both themes' backgrounds.
+ERROR_STYLE = "color: #b3261e;"
+OK_STYLE = "color: #1b6e20;"

@@ -27,8 +27,7 @@ from PySide6.QtWidgets import (
 
 from skillstudio.errors import SkillStudioError
 from skillstudio.release import trust
-
-ERROR_STYLE = "color: #b3261e;"
+from skillstudio.ui.resources import ERROR_STYLE
 
 
 class TrustView(QWidget):
