@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import mainwindow_support
 from mainwindow_support import shot
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -25,8 +24,6 @@ from PySide6.QtWidgets import (
 
 from skillstudio.ui.common import theme as ui_resources
 from skillstudio.ui.shell.main_window import MainWindow
-
-make_window = mainwindow_support.make_window  # fixture
 
 REPO = Path(__file__).resolve().parents[3]
 THEMES_DIR = REPO / "resources" / "themes"
@@ -289,7 +286,7 @@ def test_dock_shortcuts_show_and_focus_their_panel(qtbot, make_window, example_w
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     f = w.features
     docks = [(f.act_tests, f.tests_dock), (f.act_playground, f.playground_dock), (f.act_sandbox, f.sandbox_dock),
-             (f.act_registry, f.release_dock)]
+             (f.act_registry, f.publish_dock)]
     for act, dock in docks:
         dock.hide()
         seq = act.shortcut()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 import yaml
 from mainwindow_support import open_and_check, shot
@@ -19,8 +18,6 @@ from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.shell.main_window import MainWindow
 from skillstudio.ui.shell.settings_dialog import KEYRING_SERVICE, KEYRING_USER, SettingsDialog
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-
-make_window = mainwindow_support.make_window  # fixture
 
 
 def test_run_app_opens_the_workspace_and_exits_cleanly(qtbot, example_workspace: Path) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mainwindow_support import make_window, shot  # noqa: F401 - fixture
+from mainwindow_support import shot
 
 from skillstudio.release.lockfile import set_route
 from skillstudio.ui.common.empty_hint import empty_hint
 
 
-def test_empty_workspace_panels_say_what_to_do_next(qtbot, make_window, tmp_path: Path,  # noqa: F811
+def test_empty_workspace_panels_say_what_to_do_next(qtbot, make_window, tmp_path: Path,
                                                     artifacts_dir: Path) -> None:
     ws = tmp_path / "empty"
     ws.mkdir()
@@ -21,9 +21,9 @@ def test_empty_workspace_panels_say_what_to_do_next(qtbot, make_window, tmp_path
     assert "press Connect" in empty_hint(f.registry.repos) and "Export Skill" in empty_hint(f.registry.repos)
     assert "Pick a repository" in empty_hint(f.registry.tags)
     shot(w, artifacts_dir, "empty-registry")
-    f.release_tabs.setCurrentWidget(f.trust)
+    f.publish_tabs.setCurrentWidget(f.trust)
     assert "Add public key" in empty_hint(f.trust.table)
-    f.release_tabs.setCurrentWidget(f.lock)
+    f.publish_tabs.setCurrentWidget(f.lock)
     assert "Record in skills.lock" in empty_hint(f.lock.lock_table)
     assert "routes.yaml" in empty_hint(f.lock.routes_table)
     shot(w, artifacts_dir, "empty-lock")

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 from mainwindow_support import open_and_check, wait_checked
 from PySide6.QtGui import QTextCursor
@@ -16,8 +15,6 @@ from PySide6.QtGui import QTextCursor
 from skillstudio import userdirs
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.shell.main_window import MainWindow
-
-make_window = mainwindow_support.make_window  # fixture
 
 CRLF_BOM = ("\ufeff---\r\nname: crm-query\r\ndescription: \"Query Salesforce: pipeline and accounts. Do not use for "
             "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n  version: '1.0.0'  # bumped by release\r\n---\r\n\r\n# CRM\r\n"

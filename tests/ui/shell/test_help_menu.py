@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zipfile
 
-import mainwindow_support
 from mainwindow_support import shot
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -12,8 +11,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from skillstudio.secrets.vault import Vault
 from skillstudio.ui.shell import help_menu
 from support.leaks import register_test_secret
-
-make_window = mainwindow_support.make_window  # fixture
 
 SECRET = register_test_secret("help-report-secret-9e8d7c6b5a41")
 
@@ -33,7 +30,7 @@ def test_f1_opens_the_guide_with_its_headings(qtbot, make_window, example_worksp
     guide = w.help.guide
     heads = guide.headings()
     assert heads[0] == "Skill Studio User Guide"
-    for h in ("Getting started", "Workspace tree", "Trigger Tests", "Sandbox", "Release", "Command line"):
+    for h in ("Getting started", "Workspace tree", "Trigger Tests", "Sandbox", "Publish", "Command line"):
         assert h in heads
     assert "skillstudio" in guide.browser.toPlainText() and "|" not in guide.browser.toPlainText()[:200]
     guide.find.setText("command palette")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mainwindow_support
 from mainwindow_support import open_and_check, shot, wait_checked
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
@@ -12,8 +11,6 @@ from PySide6.QtWidgets import QApplication
 
 from skillstudio.bundle import skillmd
 from skillstudio.ui.editor.tab import EditorTab
-
-make_window = mainwindow_support.make_window  # fixture
 
 COMMENTED = """---
 # owner: sales-ops (keep this comment)

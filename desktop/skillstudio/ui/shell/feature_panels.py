@@ -1,4 +1,4 @@
-"""The feature panels hosted by the main window: trigger tests, playground, sandbox, release.
+"""The feature panels hosted by the main window: trigger tests, playground, sandbox, publish.
 
 Each feature is a standalone widget that knows nothing about the window; this module docks them,
 groups related ones under one dock with tabs (so the bottom tab strip stays short), keeps them
@@ -38,12 +38,12 @@ if TYPE_CHECKING:
     from skillstudio.ui.sandbox.console import SandboxConsole
     from skillstudio.ui.secrets.manager import SecretsManager
     from skillstudio.ui.shell.main_window import MainWindow
-    from skillstudio.ui.triggers.panel import TestPanel
+    from skillstudio.ui.triggers.panel import TriggerPanel
     from skillstudio.ui.triggers.try_prompt import TryPromptWidget
 
 # attribute name -> (module, class, tab title); grouped into one tabbed dock each below
 _PAGES: dict[str, tuple[str, str, str]] = {
-    "test_panel": ("skillstudio.ui.triggers.panel", "TestPanel", "Suite"),
+    "test_panel": ("skillstudio.ui.triggers.panel", "TriggerPanel", "Suite"),
     "try_prompt": ("skillstudio.ui.triggers.try_prompt", "TryPromptWidget", "Try a prompt"),
     "playground": ("skillstudio.ui.playground.panel", "Playground", "Run"),
     "transcripts": ("skillstudio.ui.playground.saved_runs", "TranscriptViewer", "Saved runs"),
@@ -83,13 +83,13 @@ class FeaturePanels(QObject):
         self.tests_tabs = self._tabs("tests_tabs", ["test_panel", "try_prompt"])
         self.playground_tabs = self._tabs("playground_tabs", ["playground", "transcripts"])
         self.sandbox_tabs = self._tabs("sandbox_tabs", ["sandbox", "secrets"])
-        self.release_tabs = self._tabs("release_tabs", ["registry", "trust", "lock"])
+        self.publish_tabs = self._tabs("publish_tabs", ["registry", "trust", "lock"])
         self.tests_dock = win.add_panel("Trigger Tests", self.tests_tabs)
         self.playground_dock = win.add_panel("Playground", self.playground_tabs)
         self.sandbox_dock = win.add_panel("Sandbox", self.sandbox_tabs)
-        self.release_dock = win.add_panel("Release", self.release_tabs)
+        self.publish_dock = win.add_panel("Publish", self.publish_tabs)
         for dock, tabs in ((self.tests_dock, self.tests_tabs), (self.playground_dock, self.playground_tabs),
-                           (self.sandbox_dock, self.sandbox_tabs), (self.release_dock, self.release_tabs)):
+                           (self.sandbox_dock, self.sandbox_tabs), (self.publish_dock, self.publish_tabs)):
             # raised from the tab strip under the editor: the dock's current page comes on screen
             dock.visibilityChanged.connect(partial(self._dock_visibility, tabs))
         win.problems_dock.raise_()
@@ -105,7 +105,7 @@ class FeaturePanels(QObject):
         menu = win.menuBar().addMenu("&Run")
         menu.addActions([self.act_tests, self.act_try, self.act_optimize, self.act_playground, self.act_sandbox,
                          self.act_secrets])
-        menu = win.menuBar().addMenu("&Release")
+        menu = win.menuBar().addMenu("&Publish")
         menu.addActions([self.act_export, self.act_registry])
         # keep Help last
         help_menu = next((a for a in win.menuBar().actions() if a.text() == "&Help"), None)
@@ -196,7 +196,7 @@ class FeaturePanels(QObject):
         """Every empty view says what to do next (the panels' own status lines say what happened)."""
         if key == "registry":
             set_empty_hint(self.registry.repos, "No registry open yet. Type a registry folder or oci://host:port "
-                           "above and press Connect — publish a skill there with Release ▸ Export Skill… (Ctrl+E).")
+                           "above and press Connect — publish a skill there with Publish ▸ Export Skill… (Ctrl+E).")
             set_empty_hint(self.registry.tags, "Pick a repository to see its tags.")
             set_empty_hint(self.registry.details, "Pick a tag to see its annotations and who signed it, "
                            "then Pull & verify it below.")
@@ -205,7 +205,7 @@ class FeaturePanels(QObject):
                            "Add public key… — only skills signed by a trusted key can be locked and pulled here.")
         elif key == "lock":
             set_empty_hint(self.lock.lock_table, "No approved versions yet. Export a signed skill with "
-                           "“Record in skills.lock” checked (Release ▸ Export Skill…, Ctrl+E).")
+                           "“Record in skills.lock” checked (Publish ▸ Export Skill…, Ctrl+E).")
             set_empty_hint(self.lock.routes_table, "No routes yet. Pin a skill version to a route in routes.yaml "
                            "at the workspace root, e.g.  routes: {travel-claims: travel-expenses@0.2.0}")
         elif key == "playground":
@@ -216,8 +216,8 @@ class FeaturePanels(QObject):
                            "step through it with Previous / Next.")
 
     @property
-    def test_panel(self) -> TestPanel:
-        return cast("TestPanel", self._page("test_panel"))
+    def test_panel(self) -> TriggerPanel:
+        return cast("TriggerPanel", self._page("test_panel"))
 
     @property
     def try_prompt(self) -> TryPromptWidget:
@@ -332,7 +332,7 @@ class FeaturePanels(QObject):
 
     @Slot()
     def show_registry(self) -> None:
-        self._show(self.release_dock, self.release_tabs, self.registry)
+        self._show(self.publish_dock, self.publish_tabs, self.registry)
 
     def _selected_skill(self, verb: str) -> tuple[Path, Path] | None:
         root = self.win.workspace_root

@@ -429,7 +429,7 @@ class SigningKeyPage(QWizardPage):
         self.create = QPushButton("Create signing key")
         self.create.setObjectName("create_key")
         self.create.clicked.connect(self.create_key)
-        self.result = QLabel("Skip this if you only write skills for yourself — Release ▸ Export can create one later.")
+        self.result = QLabel("Skip this if you only write skills for yourself — Publish ▸ Export can create one later.")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.trust = QCheckBox("Trust it in this workspace as author and approver "
