@@ -120,7 +120,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         shot(wiz, "first-run-sandbox")
         wiz.next()
         with qtbot.waitSignal(wiz.key_page.sig_key_created, timeout=20000) as created:
-            wiz.key_page.create.click()
+            wiz.key_page.create_button.click()
         assert created.args[0].name == "default" and created.args[0].keyid in wiz.key_page.result.text()
         assert "trusted in this workspace" in wiz.key_page.result.text()
         shot(wiz, "first-run-signing-key")

@@ -107,7 +107,7 @@ def test_trigger_cases_tab_edits_and_saves_with_the_window(qtbot, make_window, e
     editor.add_case("no_trigger", "Reconcile the March bank statement", "ledger-reconcile owns this")
     assert w.tabs.tabText(w.tabs.currentIndex()).startswith("● ")
     shot(w, artifacts_dir, "main-trigger-cases")
-    w.act_save.trigger()
+    w.action("save").trigger()
     cases = load_cases(example_workspace / "support-reply")
     assert len(cases) == before + 1
     assert ("Reconcile the March bank statement", "no_trigger") in [(c.prompt, c.expect) for c in cases]

@@ -16,7 +16,7 @@ def test_empty_workspace_panels_say_what_to_do_next(qtbot, make_window, tmp_path
     ws.mkdir()
     w = make_window(ws)
     f = w.features
-    f.act_registry.trigger()
+    w.action("registry").trigger()
     qtbot.waitUntil(f.registry.repos.isVisible, timeout=5000)
     assert "press Connect" in empty_hint(f.registry.repos) and "Export Skill" in empty_hint(f.registry.repos)
     assert "Pick a repository" in empty_hint(f.registry.tags)
@@ -31,10 +31,10 @@ def test_empty_workspace_panels_say_what_to_do_next(qtbot, make_window, tmp_path
     f.lock.reload()
     assert f.lock.routes_table.rowCount() == 1
     qtbot.waitUntil(lambda: empty_hint(f.lock.routes_table) == "", timeout=5000)  # gone at the next paint
-    f.act_playground.trigger()
+    w.action("playground").trigger()
     qtbot.waitUntil(f.playground.local_view.body.isVisible, timeout=5000)
     assert "press Run (Ctrl+Enter)" in empty_hint(f.playground.local_view.body)
     f.playground_tabs.setCurrentWidget(f.transcripts)
     assert "Previous / Next" in empty_hint(f.transcripts.view.body)
-    f.act_tests.trigger()
+    w.action("tests").trigger()
     assert "Run (Ctrl+R)" in f.test_panel.empty.text()

@@ -35,7 +35,7 @@ def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_work
                                                 artifacts_dir: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
-    f.act_tests.trigger()
+    w.action("tests").trigger()
     assert f.tests_dock.isVisible() and f.tests_tabs.currentWidget() is f.test_panel
     f.test_panel.provider.set_kind(OFFLINE)
     with qtbot.waitSignal(f.test_panel.sig_run_finished, timeout=60000) as blocker:
@@ -55,10 +55,10 @@ def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_windo
     w = make_window(example_workspace)
     f = w.features
     w.tree.select_skill(example_workspace / "network-config")
-    for act, dock, name in ((f.act_playground, f.playground_dock, "main-playground"),
-                            (f.act_sandbox, f.sandbox_dock, "main-sandbox"),
-                            (f.act_secrets, f.sandbox_dock, None),
-                            (f.act_registry, f.publish_dock, "main-publish")):
+    for act, dock, name in ((w.action("playground"), f.playground_dock, "main-playground"),
+                            (w.action("sandbox"), f.sandbox_dock, "main-sandbox"),
+                            (w.action("secrets"), f.sandbox_dock, None),
+                            (w.action("registry"), f.publish_dock, "main-publish")):
         act.trigger()
         qtbot.waitUntil(dock.isVisible, timeout=5000)
         if name:

@@ -39,7 +39,7 @@ def test_save_is_atomic_and_byte_exact(qtbot, make_window, example_workspace: Pa
     inode = md.stat().st_ino
     qtbot.keyClicks(tab.form.fields["version"], "1")  # 1.0.0 -> 1.0.01
     assert tab.dirty
-    w.act_save.trigger()
+    w.action("save").trigger()
     assert not tab.dirty
     data = md.read_bytes()
     assert data == CRLF_BOM.replace("'1.0.0'", "'1.0.01'").encode("utf-8")  # CRLF, BOM, quoting, comment kept
@@ -232,7 +232,7 @@ def test_close_tab_discard_keeps_the_file(qtbot, make_window, example_workspace:
     tab = open_and_check(qtbot, w, md)
     _append(tab, "\nthrow away\n")
     monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, n: "discard")
-    w.act_close.trigger()  # while the live check of the edit is still running
+    w.action("close").trigger()  # while the live check of the edit is still running
     assert w.tabs.count() == 0 and w.center.currentWidget() is w.welcome
     assert md.read_text(encoding="utf-8") == original
     qtbot.waitUntil(lambda: not w.pool.busy, timeout=10000)  # its late result is dropped quietly

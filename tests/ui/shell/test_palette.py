@@ -36,7 +36,7 @@ def test_palette_lists_every_menu_action_with_shortcut(qtbot, make_window, examp
     palette = w.show_palette()
     rows = _rows(palette)
     assert len(rows) == len(set(rows)), "duplicate palette entries"
-    expected = [a for m in menus for a in _menu_actions(m) if a is not w.act_palette]
+    expected = [a for m in menus for a in _menu_actions(m) if a is not w.action("palette")]
     assert len(expected) > 25
     for act in expected:
         assert CommandPalette.entry(act) in rows, f"menu action {act.text()!r} missing from the palette"

@@ -326,7 +326,7 @@ class SandboxConsole(QWidget):
         if self._workspace is not None and not self.data_edit.text().strip():
             self.data_edit.setText(str(self._workspace / ".skillstudio" / "console-data"))
         self._load_defaults()
-        self._load_secrets()
+        self.reload_secrets()
 
     def set_skill(self, skill_dir: Path | None) -> None:
         """Mount this skill read-only at /skills/<name> and offer its scripts (None: no skill)."""
@@ -526,7 +526,8 @@ class SandboxConsole(QWidget):
         self.allow_edit.setText(", ".join(d.allow))
         self._refresh_policy()
 
-    def _load_secrets(self) -> None:
+    def reload_secrets(self) -> None:
+        """The vault's secret names, read again (a secret was added or deleted elsewhere)."""
         from skillstudio.secrets.vault import Vault
 
         self.secrets_list.blockSignals(True)
