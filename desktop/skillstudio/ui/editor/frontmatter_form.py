@@ -220,7 +220,9 @@ class FrontMatterForm(QWidget):
         self._meta_keys.insert(row, "")
         self._updating = False
         self.meta.setCurrentCell(row, 0)
-        self.meta.editItem(self.meta.item(row, 0))
+        item = self.meta.item(row, 0)
+        if item is not None:
+            self.meta.editItem(item)
 
     @Slot()
     def _remove_meta_row(self) -> None:

@@ -120,7 +120,8 @@ class ProblemsPanel(QWidget):
     def fix_buttons(self) -> list[QPushButton]:
         out = []
         for i in range(self.tree.topLevelItemCount()):
-            w = self.tree.itemWidget(self.tree.topLevelItem(i), 3)
+            item = self.tree.topLevelItem(i)
+            w = self.tree.itemWidget(item, 3) if item is not None else None
             if isinstance(w, QPushButton):
                 out.append(w)
         return out
@@ -147,6 +148,7 @@ class ProblemsPanel(QWidget):
             return None
         pick = next((i for i in located if (self.problems[i].line or 0) > after_line), located[0])
         item = self.tree.topLevelItem(pick)
-        self.tree.setCurrentItem(item)
+        if item is not None:
+            self.tree.setCurrentItem(item)
         self.sig_activated.emit(self.problems[pick])
         return self.problems[pick]

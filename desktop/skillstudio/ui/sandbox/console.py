@@ -244,8 +244,10 @@ class SandboxConsole(QWidget):
         self.command.setObjectName("consoleCommand")
         self.command.setEditable(True)
         self.command.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.command.lineEdit().setPlaceholderText("a shell command line, run with sh -c in the data folder")
-        self.command.lineEdit().returnPressed.connect(self.run_command)
+        line = self.command.lineEdit()
+        assert line is not None  # an editable combo box always has one
+        line.setPlaceholderText("a shell command line, run with sh -c in the data folder")
+        line.returnPressed.connect(self.run_command)
         self.command.setMinimumWidth(320)
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("consoleRun")

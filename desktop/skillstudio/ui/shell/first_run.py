@@ -210,7 +210,9 @@ class ProviderPage(QWizardPage):
         self.model.setEditable(True)
         self.model.setObjectName("model")
         self.model.setCurrentText(settings.model if settings.model != DEFAULT_MODEL else "")
-        self.model.lineEdit().setPlaceholderText("model name, e.g. llama3.1")
+        line = self.model.lineEdit()
+        assert line is not None  # an editable combo box always has one
+        line.setPlaceholderText("model name, e.g. llama3.1")
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("test_connection")
         self.test_button.clicked.connect(self.test)
@@ -365,8 +367,9 @@ class SandboxPage(QWizardPage):
     def _show(self, _job: int, checks: object) -> None:
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.copy_buttons = []
         self.checks = list(checks) if isinstance(checks, list) else []
         row = 0

@@ -200,8 +200,9 @@ class WorkspaceTree(QWidget):
         elif kind == "cases":
             self.sig_open_cases.emit(path)
         elif kind == "skill":
-            md = next((c.data(0, ROLE_PATH) for c in (item.child(i) for i in range(item.childCount()))
-                       if c.data(0, ROLE_KIND) == "file"), None)
+            children = (item.child(i) for i in range(item.childCount()))
+            md = next((c.data(0, ROLE_PATH) for c in children if c is not None and c.data(0, ROLE_KIND) == "file"),
+                      None)
             if md is not None:
                 self.sig_open_file.emit(md)
 
