@@ -28,13 +28,13 @@ from skillstudio.bundle.model import load_skill  # noqa: E402
 from skillstudio.bundle.triggers import load_cases  # noqa: E402
 from skillstudio.release.lockfile import set_route  # noqa: E402
 from skillstudio.secrets.vault import Vault  # noqa: E402
-from skillstudio.ui.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY  # noqa: E402
-from skillstudio.ui.first_run import FirstRunWizard, needs_first_run  # noqa: E402
-from skillstudio.ui.playground import ROUTE  # noqa: E402
-from skillstudio.ui.registry_browser import VERIFY_TRUST  # noqa: E402
-from skillstudio.ui.settings import AppSettings  # noqa: E402
-from skillstudio.ui.test_provider import CHAT  # noqa: E402
-from skillstudio.ui.wizard import NewSkillWizard  # noqa: E402
+from skillstudio.ui.common.provider_form import CHAT  # noqa: E402
+from skillstudio.ui.common.settings import AppSettings  # noqa: E402
+from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard  # noqa: E402
+from skillstudio.ui.playground.panel import ROUTE  # noqa: E402
+from skillstudio.ui.publish.registry_browser import VERIFY_TRUST  # noqa: E402
+from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run  # noqa: E402
+from skillstudio.ui.triggers.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY  # noqa: E402
 from support.fake_agent_server import FakeAgentServer, message, shell_call  # noqa: E402
 from support.fake_agent_server import Script as AgentScript  # noqa: E402
 from support.fake_agent_server import response as agent_response  # noqa: E402

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from skillstudio import __version__, resources
-from skillstudio.ui.resources import apply_theme, load_icon
-from skillstudio.ui.settings import AppSettings
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.common.theme import apply_theme, load_icon
 
 
 def default_workspace(settings: AppSettings, cwd: Path | None = None) -> Path:
@@ -38,8 +38,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(workspace: Path | None) -> int:
-    from skillstudio.ui.first_run import FirstRunWizard, needs_first_run
-    from skillstudio.ui.main_window import MainWindow  # after QApplication exists
+    from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run
+    from skillstudio.ui.shell.main_window import MainWindow  # after QApplication exists
 
     settings = AppSettings()
     if workspace is not None and not Path(workspace).is_dir():

@@ -37,9 +37,9 @@ def _open_and_close(root: Path) -> int:
     from PySide6.QtCore import QTimer
 
     from skillstudio.ui.app import create_app
-    from skillstudio.ui.main_window import MainWindow
-    from skillstudio.ui.resources import apply_theme
-    from skillstudio.ui.settings import AppSettings
+    from skillstudio.ui.common.settings import AppSettings
+    from skillstudio.ui.common.theme import apply_theme
+    from skillstudio.ui.shell.main_window import MainWindow
 
     app = create_app()
     missing = _missing_qt_parts(app)

@@ -1,0 +1,79 @@
+"""The main window hosts every feature panel: they follow the open workspace and skill, their commands
+are in the menus and the command palette, and closing the window stops their workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mainwindow_support import make_window, shot  # noqa: F401 - fixture
+
+from skillstudio.ui.common.provider_form import OFFLINE
+
+
+def test_panels_follow_the_workspace_and_the_selected_skill(qtbot, make_window, example_workspace: Path,  # noqa: F811
+                                                             artifacts_dir: Path) -> None:
+    w = make_window(example_workspace)
+    f = w.features
+    assert f.test_panel.workspace() == example_workspace
+    assert f.playground.workspace == example_workspace
+    assert f.registry.workspace == example_workspace and f.lock.workspace == example_workspace
+    assert f.secrets.vault.path.is_relative_to(example_workspace)
+
+    skill = example_workspace / "ledger-reconcile"
+    w.tree.select_skill(skill)
+    qtbot.waitUntil(lambda: f.skill_dir is not None and f.skill_dir.resolve() == skill.resolve(), timeout=5000)
+
+    titles = {a.text().replace("&", "") for a in w.actions()}
+    for command in ("Show Trigger Tests", "Try a Prompt…", "Show Playground", "Show Sandbox Console",
+                    "Manage Secrets…", "Export Skill…", "Show Registry"):
+        assert command in titles
+    menus = [a.text().replace("&", "") for a in w.menuBar().actions()]
+    assert menus[-1] == "Help" and "Run" in menus and "Release" in menus
+
+
+def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_workspace: Path,  # noqa: F811
+                                                artifacts_dir: Path) -> None:
+    w = make_window(example_workspace)
+    f = w.features
+    f.act_tests.trigger()
+    assert f.tests_dock.isVisible() and f.tests_tabs.currentWidget() is f.test_panel
+    f.test_panel.provider.set_kind(OFFLINE)
+    with qtbot.waitSignal(f.test_panel.sig_run_finished, timeout=60000) as blocker:
+        f.test_panel.run()
+    report = blocker.args[0]
+    assert report["estimate"] is True and report["summary"]["cases"] >= 80
+    shot(w, artifacts_dir, "main-trigger-tests")
+
+    # a double-clicked result opens that skill's cases table in the editor area
+    first = report["cases"][0]
+    f.test_panel.sig_case_activated.emit(example_workspace / first["skill"], first["prompt"])
+    qtbot.waitUntil(lambda: len(w.cases_tabs()) == 1, timeout=5000)
+
+
+def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_window, example_workspace: Path,  # noqa: F811
+                                                               artifacts_dir: Path) -> None:
+    w = make_window(example_workspace)
+    f = w.features
+    w.tree.select_skill(example_workspace / "network-config")
+    for act, dock, name in ((f.act_playground, f.playground_dock, "main-playground"),
+                            (f.act_sandbox, f.sandbox_dock, "main-sandbox"),
+                            (f.act_secrets, f.sandbox_dock, None),
+                            (f.act_registry, f.release_dock, "main-release")):
+        act.trigger()
+        qtbot.waitUntil(dock.isVisible, timeout=5000)
+        if name:
+            shot(w, artifacts_dir, name)
+    w.close()
+    assert not w.isVisible()
+
+
+def test_optimize_description_opens_for_the_selected_skill(qtbot, make_window, example_workspace: Path) -> None:  # noqa: F811
+    w = make_window(example_workspace)
+    f = w.features
+    assert f.optimize_description() is None  # nothing selected yet: a status message, no dialog
+    skill = example_workspace / "crm-query"
+    w.tree.select_skill(skill)
+    qtbot.waitUntil(lambda: f.skill_dir is not None, timeout=5000)
+    dialog = f.optimize_description()
+    assert dialog is not None and dialog.isVisible()
+    dialog.reject()
