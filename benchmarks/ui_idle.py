@@ -76,12 +76,8 @@ if panel == "bare":
 else:
     from skillstudio.ui.app import create_app
     app = create_app()
-    try:
-        from skillstudio.ui.shell.main_window import MainWindow
-        from skillstudio.ui.shell.settings import AppSettings
-    except ImportError:
-        from skillstudio.ui.main_window import MainWindow
-        from skillstudio.ui.settings import AppSettings
+    from skillstudio.ui.common.settings import AppSettings
+    from skillstudio.ui.shell.main_window import MainWindow
     w = MainWindow(AppSettings())
     w.resize(1280, 720); w.show()
     loop = QEventLoop(); w.sig_workspace_loaded.connect(loop.quit)
