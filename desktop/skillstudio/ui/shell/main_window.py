@@ -32,6 +32,7 @@ from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled
 from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
@@ -46,6 +47,7 @@ from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
 from skillstudio.ui.shell.fix_controller import FixController
+from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
@@ -140,7 +142,7 @@ class MainWindow(QMainWindow):
         self.problems.sig_activated.connect(self.go_to_problem)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("dock_problems")
-        self.problems_dock.setWidget(self.problems)
+        self.problems_dock.setWidget(fit(self.problems))
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
 
         install_actions(self)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, release
+        self.layout_state = WindowLayout(self)  # maximise, collapse, dock sizes per workspace
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -174,7 +177,7 @@ class MainWindow(QMainWindow):
         panel.sig_released.connect(self._on_released)
         self.versions_dock = QDockWidget("Versions", self)
         self.versions_dock.setObjectName("dock_versions")
-        self.versions_dock.setWidget(panel)
+        self.versions_dock.setWidget(fit(panel))
         self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
@@ -188,7 +191,7 @@ class MainWindow(QMainWindow):
         """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
+        dock.setWidget(fit(widget))  # a busy panel never makes the window grow
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -230,6 +233,9 @@ class MainWindow(QMainWindow):
             return False
         if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
             return False
+        if root != self.workspace_root:
+            self.layout_state.save_for(self.workspace_root)
+            self.layout_state.restore_for(root)
         self.workspace_root = root
         self.workspace = None
         self.disk.watch_root(root)
@@ -822,6 +828,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.recovery.stop()
         self.settings.set_value("ui/geometry", self.saveGeometry())
+        self.layout_state.save_for(self.workspace_root)
         self.settings.sync()
         self.versions.shutdown()
         self.features.shutdown()
