@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import mainwindow_support
 import pytest
-from mainwindow_support import make_window  # noqa: F401 - fixture
 from PySide6.QtWidgets import QApplication
 
-REPO = Path(__file__).resolve().parents[3]
+make_window = mainwindow_support.make_window  # fixture
 PANELS = ["show_tests", "show_try_prompt", "show_playground", "show_sandbox", "show_secrets", "show_registry"]
 
 
