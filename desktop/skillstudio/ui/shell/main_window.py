@@ -24,13 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio import resources
 from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
 from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
-from skillstudio.errors import Cancelled
+from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
@@ -87,6 +88,12 @@ def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Wor
     return load_workspace(root, progress=report)
 
 
+def _is_packaged_examples(root: Path) -> bool:
+    """The examples shipped inside the installed package (a source checkout's skills/ is the user's own)."""
+    bundled = resources.examples_dir()
+    return bundled.name == "_examples" and (root == bundled.resolve() or root.is_relative_to(bundled.resolve()))
+
+
 class MainWindow(QMainWindow):
     """One workspace: its skills in a tree, open files in tabs, their problems and costs below."""
 
@@ -133,6 +140,7 @@ class MainWindow(QMainWindow):
         self.welcome.sig_new_skill.connect(self.new_skill)
         self.welcome.sig_open_workspace.connect(self.choose_workspace)
         self.welcome.sig_open_recent.connect(self.open_workspace)
+        self.welcome.sig_open_examples.connect(self.open_examples_copy)
         self.center = QStackedWidget()
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.tabs)
@@ -225,9 +233,29 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.open_workspace(path)
 
+    @Slot()
+    def open_examples_copy(self, target: Path | None = None) -> bool:
+        """Copy the bundled examples into a new folder of the user's and open that (never the originals)."""
+        from skillstudio.ui.shell.first_run import copy_examples, default_examples_target
+
+        if target is None:
+            base = default_examples_target()
+            target = next(p for i in range(1, 1000)
+                          if not (p := base if i == 1 else base.with_name(f"{base.name}-{i}")).exists())
+        try:
+            copied = copy_examples(target)
+        except SkillStudioError as exc:
+            dialogs.show_error(self, "Open a copy of the examples", f"{exc.message}\n\n{exc.hint}".strip())
+            return False
+        return self.open_workspace(copied, message=f"Copied the examples to {copied}")
+
     @Slot(object)
-    def open_workspace(self, root: Path) -> bool:
+    def open_workspace(self, root: Path, message: str | None = None) -> bool:
         root = Path(root).resolve()
+        if _is_packaged_examples(root):  # the installed package's files: work on a copy
+            return self.open_examples_copy()
+        if message is not None:
+            self._after_load_message = message
         if not root.is_dir():
             dialogs.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
             return False
