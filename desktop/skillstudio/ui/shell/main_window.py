@@ -48,6 +48,7 @@ from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
 from skillstudio.ui.shell.fix_controller import FixController
+from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         install_actions(self)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, release
         self.layout_state = WindowLayout(self)  # maximise, collapse, dock sizes per workspace
+        self.focus_guard = FocusGuard(self, self.tree.filter)  # focus never falls into the skill filter
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
