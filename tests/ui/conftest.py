@@ -9,3 +9,5 @@ from pathlib import Path
 # before anything imports Qt (pytest-qt creates the QApplication after the conftests load)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mainwindow_support, for tests in sub-folders
+
+from mainwindow_support import make_window  # noqa: E402,F401 - the window fixture, for every UI test

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-import pytest  # noqa: E402
-from PySide6.QtCore import QByteArray, QRectF, QtMsgType, qInstallMessageHandler  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
-from PySide6.QtSvg import QSvgRenderer  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+import pytest
+from PySide6.QtCore import QByteArray, QRectF, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
@@ -25,8 +22,8 @@ from PySide6.QtWidgets import (  # noqa: E402
     QTreeView,
 )
 
-from skillstudio.resources import resource_path  # noqa: E402
-from skillstudio.ui.common.theme import load_stylesheet  # noqa: E402
+from skillstudio.resources import resource_path
+from skillstudio.ui.common.theme import load_stylesheet
 
 ICONS = ["skillstudio", "new", "open", "save", "validate", "run", "release", "history", "settings", "warning",
          "error", "info", "skill", "file", "folder"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtGui import QTextDocument
 
-from PySide6.QtGui import QTextDocument  # noqa: E402
-
-from skillstudio.ui.editor.code_editor import CodeEditor  # noqa: E402
-from skillstudio.ui.editor.highlighter import SkillHighlighter  # noqa: E402
-from skillstudio.ui.editor.tab import EditorTab  # noqa: E402
+from skillstudio.ui.editor.code_editor import CodeEditor
+from skillstudio.ui.editor.highlighter import SkillHighlighter
+from skillstudio.ui.editor.tab import EditorTab
 
 
 def _formats(doc: QTextDocument, line: int) -> list[tuple[int, int, str]]:

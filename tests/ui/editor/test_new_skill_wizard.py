@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
+from skills_ref.validator import validate
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox, QWizard  # noqa: E402
-from skills_ref.validator import validate  # noqa: E402
-
-from skillstudio.bundle import scaffold  # noqa: E402
-from skillstudio.bundle.model import load_skill  # noqa: E402
-from skillstudio.bundle.triggers import load_cases  # noqa: E402
-from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard  # noqa: E402
+from skillstudio.bundle import scaffold
+from skillstudio.bundle.model import load_skill
+from skillstudio.bundle.triggers import load_cases
+from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 
 DESCRIPTION = "Triages supplier invoices from the inbox: match PO, flag duplicates. Do not use for payroll."
 

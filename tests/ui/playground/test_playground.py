@@ -9,18 +9,16 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog  # noqa: E402
-
-from skillstudio.agent.transcript import list_runs  # noqa: E402
-from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases  # noqa: E402
-from skillstudio.ui.common.theme import apply_theme  # noqa: E402
-from skillstudio.ui.playground.panel import DOCKER, PINNED, ROUTE, Playground  # noqa: E402
-from skillstudio.ui.playground.saved_runs import TranscriptViewer  # noqa: E402
-from support.fake_agent_server import (  # noqa: E402
+from skillstudio.agent.transcript import list_runs
+from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases
+from skillstudio.ui.common.theme import apply_theme
+from skillstudio.ui.playground.panel import DOCKER, PINNED, ROUTE, Playground
+from skillstudio.ui.playground.saved_runs import TranscriptViewer
+from support.fake_agent_server import (
     FakeAgentServer,
     Script,
     compaction_item,

@@ -12,24 +12,22 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox, QTableWidget
 
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox, QTableWidget  # noqa: E402
-
-from skillstudio.release import keys, lockfile, trust  # noqa: E402
-from skillstudio.release.registry import (  # noqa: E402
+from skillstudio.release import keys, lockfile, trust
+from skillstudio.release.registry import (
     MANIFEST,
     OciRef,
     RegistryClient,
     descriptor,
     sha256_digest,
 )
-from skillstudio.ui.publish.export_dialog import ExportDialog  # noqa: E402
-from skillstudio.ui.publish.lock_view import LockView  # noqa: E402
-from skillstudio.ui.publish.registry_browser import VERIFY_PEM, VERIFY_TRUST, RegistryBrowser  # noqa: E402
-from skillstudio.ui.publish.trust_view import TrustView  # noqa: E402
+from skillstudio.ui.publish.export_dialog import ExportDialog
+from skillstudio.ui.publish.lock_view import LockView
+from skillstudio.ui.publish.registry_browser import VERIFY_PEM, VERIFY_TRUST, RegistryBrowser
+from skillstudio.ui.publish.trust_view import TrustView
 
 WAIT = 20000
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtCore import Qt
 
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-
-from skillstudio.secrets.vault import Vault  # noqa: E402
-from skillstudio.ui.sandbox.console import SandboxConsole  # noqa: E402
-from support.leaks import register_sweep_root, register_test_secret  # noqa: E402
+from skillstudio.secrets.vault import Vault
+from skillstudio.ui.sandbox.console import SandboxConsole
+from support.leaks import register_sweep_root, register_test_secret
 
 pytestmark = pytest.mark.bwrap
 SCRIPT = "python3 /skills/ledger-reconcile/scripts/reconcile.py"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QTableWidget, QWidget
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QTableWidget, QWidget  # noqa: E402
-
-from skillstudio.secrets.vault import Vault  # noqa: E402
-from skillstudio.ui.secrets.manager import SecretsManager  # noqa: E402
-from support.leaks import register_test_secret  # noqa: E402
+from skillstudio.secrets.vault import Vault
+from skillstudio.ui.secrets.manager import SecretsManager
+from support.leaks import register_test_secret
 
 VALUE = register_test_secret("ui-secret-VALUE-1a2b3c4d")
 ROTATED = "ui-rotated-VALUE-9z8y7x"

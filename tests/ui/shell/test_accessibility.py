@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import mainwindow_support
 from mainwindow_support import shot
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -26,8 +25,6 @@ from PySide6.QtWidgets import (
 from skillstudio.ui.common import theme as ui_resources
 from skillstudio.ui.shell.main_window import MainWindow
 
-make_window = mainwindow_support.make_window  # fixture
-
 REPO = Path(__file__).resolve().parents[3]
 THEMES_DIR = REPO / "resources" / "themes"
 UI_DIR = REPO / "desktop" / "skillstudio" / "ui"
@@ -36,7 +33,7 @@ UI_DIR = REPO / "desktop" / "skillstudio" / "ui"
 def build_all_panels(qtbot, w: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Show every dock through its command so the lazily built panels exist."""
     f = w.features
-    for act in (f.act_tests, f.act_try, f.act_playground, f.act_sandbox, f.act_secrets, f.act_registry):
+    for act in (w.action("tests"), w.action("try"), w.action("playground"), w.action("sandbox"), w.action("secrets"), w.action("registry")):
         act.trigger()
         QApplication.processEvents()
     for name in ("test_panel", "try_prompt", "playground", "transcripts", "sandbox", "secrets", "registry",
@@ -263,13 +260,13 @@ def test_keyboard_reaches_every_panels_primary_controls(qtbot, make_window, exam
     cases = w.open_cases(skill_dir)
     assert cases is not None
     panels = [
-        (f.act_tests, f.test_panel, [f.test_panel.run_button, f.test_panel.tabs.tabBar(), f.test_panel.search,
+        (w.action("tests"), f.test_panel, [f.test_panel.run_button, f.test_panel.tabs.tabBar(), f.test_panel.search,
                                      f.test_panel.table]),  # search and table show once there are results
-        (f.act_try, f.try_prompt, [f.try_prompt.prompt, f.try_prompt.try_button]),
-        (f.act_playground, f.playground, [f.playground.prompt, f.playground.run_button]),
-        (f.act_sandbox, f.sandbox, [f.sandbox.command, f.sandbox.run_button]),
-        (f.act_secrets, f.secrets, [f.secrets.name_edit, f.secrets.value_edit, f.secrets.save_btn]),
-        (f.act_registry, f.registry, [f.registry.location_edit, f.registry.connect_btn]),
+        (w.action("try"), f.try_prompt, [f.try_prompt.prompt, f.try_prompt.try_button]),
+        (w.action("playground"), f.playground, [f.playground.prompt, f.playground.run_button]),
+        (w.action("sandbox"), f.sandbox, [f.sandbox.command, f.sandbox.run_button]),
+        (w.action("secrets"), f.secrets, [f.secrets.name_edit, f.secrets.value_edit, f.secrets.save_btn]),
+        (w.action("registry"), f.registry, [f.registry.location_edit, f.registry.connect_btn]),
         (None, cases, [cases.filter_edit, cases.view]),
     ]
     problems = []
@@ -288,8 +285,8 @@ def test_dock_shortcuts_show_and_focus_their_panel(qtbot, make_window, example_w
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     f = w.features
-    docks = [(f.act_tests, f.tests_dock), (f.act_playground, f.playground_dock), (f.act_sandbox, f.sandbox_dock),
-             (f.act_registry, f.release_dock)]
+    docks = [(w.action("tests"), f.tests_dock), (w.action("playground"), f.playground_dock), (w.action("sandbox"), f.sandbox_dock),
+             (w.action("registry"), f.publish_dock)]
     for act, dock in docks:
         dock.hide()
         seq = act.shortcut()
@@ -305,7 +302,7 @@ def test_dark_theme_screenshot_with_a_panel_open(qtbot, make_window, example_wor
                                                  artifacts_dir: Path) -> None:
     w = make_window(example_workspace, theme="dark")
     assert ui_resources.current_theme() == "dark"
-    w.features.act_playground.trigger()
+    w.action("playground").trigger()
     QApplication.processEvents()
     assert w.features.playground.isVisible()
     bg = w.features.playground.palette().color(QPalette.ColorRole.Window)

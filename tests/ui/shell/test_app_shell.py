@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 import yaml
 from mainwindow_support import open_and_check, shot
@@ -19,8 +18,6 @@ from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.shell.main_window import MainWindow
 from skillstudio.ui.shell.settings_dialog import KEYRING_SERVICE, KEYRING_USER, SettingsDialog
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-
-make_window = mainwindow_support.make_window  # fixture
 
 
 def test_run_app_opens_the_workspace_and_exits_cleanly(qtbot, example_workspace: Path) -> None:
@@ -110,7 +107,7 @@ def test_trigger_cases_tab_edits_and_saves_with_the_window(qtbot, make_window, e
     editor.add_case("no_trigger", "Reconcile the March bank statement", "ledger-reconcile owns this")
     assert w.tabs.tabText(w.tabs.currentIndex()).startswith("● ")
     shot(w, artifacts_dir, "main-trigger-cases")
-    w.act_save.trigger()
+    w.action("save").trigger()
     cases = load_cases(example_workspace / "support-reply")
     assert len(cases) == before + 1
     assert ("Reconcile the March bank statement", "no_trigger") in [(c.prompt, c.expect) for c in cases]

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 
 from skillstudio import userdirs
@@ -16,8 +15,6 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.recovery import RecoveryEntry
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-
-make_window = mainwindow_support.make_window  # fixture
 
 PROMPT = "Recovered case typed before the crash: pipeline by region"
 

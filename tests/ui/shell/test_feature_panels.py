@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mainwindow_support import make_window, shot  # noqa: F401 - fixture
+from mainwindow_support import shot
 
 from skillstudio.ui.common.provider_form import OFFLINE
 
 
-def test_panels_follow_the_workspace_and_the_selected_skill(qtbot, make_window, example_workspace: Path,  # noqa: F811
+def test_panels_follow_the_workspace_and_the_selected_skill(qtbot, make_window, example_workspace: Path,
                                                              artifacts_dir: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
@@ -28,14 +28,14 @@ def test_panels_follow_the_workspace_and_the_selected_skill(qtbot, make_window, 
                     "Manage Secrets…", "Export Skill…", "Show Registry"):
         assert command in titles
     menus = [a.text().replace("&", "") for a in w.menuBar().actions()]
-    assert menus[-1] == "Help" and "Run" in menus and "Release" in menus
+    assert menus[-1] == "Help" and "Run" in menus and "Publish" in menus
 
 
-def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_workspace: Path,  # noqa: F811
+def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_workspace: Path,
                                                 artifacts_dir: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
-    f.act_tests.trigger()
+    w.action("tests").trigger()
     assert f.tests_dock.isVisible() and f.tests_tabs.currentWidget() is f.test_panel
     f.test_panel.provider.set_kind(OFFLINE)
     with qtbot.waitSignal(f.test_panel.sig_run_finished, timeout=60000) as blocker:
@@ -50,15 +50,15 @@ def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_work
     qtbot.waitUntil(lambda: len(w.cases_tabs()) == 1, timeout=5000)
 
 
-def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_window, example_workspace: Path,  # noqa: F811
+def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_window, example_workspace: Path,
                                                                artifacts_dir: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
     w.tree.select_skill(example_workspace / "network-config")
-    for act, dock, name in ((f.act_playground, f.playground_dock, "main-playground"),
-                            (f.act_sandbox, f.sandbox_dock, "main-sandbox"),
-                            (f.act_secrets, f.sandbox_dock, None),
-                            (f.act_registry, f.release_dock, "main-release")):
+    for act, dock, name in ((w.action("playground"), f.playground_dock, "main-playground"),
+                            (w.action("sandbox"), f.sandbox_dock, "main-sandbox"),
+                            (w.action("secrets"), f.sandbox_dock, None),
+                            (w.action("registry"), f.publish_dock, "main-publish")):
         act.trigger()
         qtbot.waitUntil(dock.isVisible, timeout=5000)
         if name:
@@ -67,7 +67,7 @@ def test_each_panel_can_be_shown_and_the_window_closes_cleanly(qtbot, make_windo
     assert not w.isVisible()
 
 
-def test_optimize_description_opens_for_the_selected_skill(qtbot, make_window, example_workspace: Path) -> None:  # noqa: F811
+def test_optimize_description_opens_for_the_selected_skill(qtbot, make_window, example_workspace: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
     assert f.optimize_description() is None  # nothing selected yet: a status message, no dialog

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 from mainwindow_support import open_and_check, wait_checked
 from PySide6.QtGui import QTextCursor
@@ -16,8 +15,6 @@ from PySide6.QtGui import QTextCursor
 from skillstudio import userdirs
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.shell.main_window import MainWindow
-
-make_window = mainwindow_support.make_window  # fixture
 
 CRLF_BOM = ("\ufeff---\r\nname: crm-query\r\ndescription: \"Query Salesforce: pipeline and accounts. Do not use for "
             "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n  version: '1.0.0'  # bumped by release\r\n---\r\n\r\n# CRM\r\n"
@@ -42,7 +39,7 @@ def test_save_is_atomic_and_byte_exact(qtbot, make_window, example_workspace: Pa
     inode = md.stat().st_ino
     qtbot.keyClicks(tab.form.fields["version"], "1")  # 1.0.0 -> 1.0.01
     assert tab.dirty
-    w.act_save.trigger()
+    w.action("save").trigger()
     assert not tab.dirty
     data = md.read_bytes()
     assert data == CRLF_BOM.replace("'1.0.0'", "'1.0.01'").encode("utf-8")  # CRLF, BOM, quoting, comment kept
@@ -235,7 +232,7 @@ def test_close_tab_discard_keeps_the_file(qtbot, make_window, example_workspace:
     tab = open_and_check(qtbot, w, md)
     _append(tab, "\nthrow away\n")
     monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, n: "discard")
-    w.act_close.trigger()  # while the live check of the edit is still running
+    w.action("close").trigger()  # while the live check of the edit is still running
     assert w.tabs.count() == 0 and w.center.currentWidget() is w.welcome
     assert md.read_text(encoding="utf-8") == original
     qtbot.waitUntil(lambda: not w.pool.busy, timeout=10000)  # its late result is dropped quietly

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+import shiboken6
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QWizard
 
-import pytest  # noqa: E402
-import shiboken6  # noqa: E402
-from PySide6.QtCore import QEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLineEdit, QWizard  # noqa: E402
-
-from skillstudio.ui.common.provider_form import OFFLINE  # noqa: E402
-from skillstudio.ui.common.settings import AppSettings  # noqa: E402
-from skillstudio.ui.shell.first_run import (  # noqa: E402
+from skillstudio.ui.common.provider_form import OFFLINE
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.shell.first_run import (
     DONE_KEY,
     FirstRunWizard,
     copy_examples,
     fix_commands,
     needs_first_run,
 )
-from support.fake_openai import FakeOpenAI, Script  # noqa: E402
+from support.fake_openai import FakeOpenAI, Script
 
 
 @pytest.fixture()

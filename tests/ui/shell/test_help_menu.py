@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zipfile
 
-import mainwindow_support
 from mainwindow_support import shot
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -12,8 +11,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from skillstudio.secrets.vault import Vault
 from skillstudio.ui.shell import help_menu
 from support.leaks import register_test_secret
-
-make_window = mainwindow_support.make_window  # fixture
 
 SECRET = register_test_secret("help-report-secret-9e8d7c6b5a41")
 
@@ -33,10 +30,10 @@ def test_f1_opens_the_guide_with_its_headings(qtbot, make_window, example_worksp
     guide = w.help.guide
     heads = guide.headings()
     assert heads[0] == "Skill Studio User Guide"
-    for h in ("Getting started", "Workspace tree", "Trigger Tests", "Sandbox", "Release", "Command line"):
+    for h in ("Getting started", "Workspace tree", "Trigger Tests", "Sandbox", "Publish", "Command line"):
         assert h in heads
     assert "skillstudio" in guide.browser.toPlainText() and "|" not in guide.browser.toPlainText()[:200]
-    guide.find.setText("command palette")
+    guide.find_edit.setText("command palette")
     assert guide.browser.textCursor().selectedText().lower() == "command palette"
     shot(guide, artifacts_dir, "help-user-guide")
     guide.close()
@@ -68,7 +65,7 @@ def test_report_a_problem_writes_a_redacted_bundle(qtbot, make_window, example_w
         logging.getLogger("skillstudio.ui.test").error("upload failed with %s", SECRET)
         target = tmp_path / "report.zip"
         monkeypatch.setattr(help_menu, "choose_bundle_path", lambda _parent, _start: target)
-        w.act_report.trigger()
+        w.action("report").trigger()
         qtbot.waitUntil(lambda: w.help.last_bundle is not None, timeout=60000)
         box = w.findChild(QMessageBox, "report_done")
         assert box is not None and str(target) in box.text()

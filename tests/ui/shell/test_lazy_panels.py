@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mainwindow_support import make_window  # noqa: F401 - fixture
-
 
 def test_importing_the_main_window_pulls_in_no_http_or_docker_client() -> None:
     code = ("import sys, skillstudio.ui.shell.main_window\n"
@@ -18,7 +16,7 @@ def test_importing_the_main_window_pulls_in_no_http_or_docker_client() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_a_panel_is_built_when_its_dock_is_first_shown(qtbot, make_window, example_workspace: Path) -> None:  # noqa: F811
+def test_a_panel_is_built_when_its_dock_is_first_shown(qtbot, make_window, example_workspace: Path) -> None:
     w = make_window(example_workspace)
     f = w.features
     assert f.built() == set()
@@ -40,6 +38,6 @@ def test_a_panel_is_built_when_its_dock_is_first_shown(qtbot, make_window, examp
 
     # built by attribute access: in its tab (not current), with its workspace
     lock = f.lock
-    assert f.release_tabs.indexOf(lock) == 2 and f.release_tabs.tabText(2) == "Lockfile && routes"
+    assert f.publish_tabs.indexOf(lock) == 2 and f.publish_tabs.tabText(2) == "Lockfile && routes"
     assert lock.workspace == example_workspace
     assert f.built() == {"playground", "transcripts", "lock"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mainwindow_support
 from mainwindow_support import open_and_check, shot, wait_checked
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
@@ -12,8 +11,6 @@ from PySide6.QtWidgets import QApplication
 
 from skillstudio.bundle import skillmd
 from skillstudio.ui.editor.tab import EditorTab
-
-make_window = mainwindow_support.make_window  # fixture
 
 COMMENTED = """---
 # owner: sales-ops (keep this comment)
@@ -141,7 +138,7 @@ def test_typing_an_error_shows_it_live_and_clicking_jumps_to_its_line(qtbot, mak
     assert tab.editor.current_line() == name_line
     # F8 walks to the next problem (wrapping to the first)
     tab.editor.go_to_line(1)
-    w.act_next_problem.trigger()
+    w.action("next_problem").trigger()
     assert tab.editor.current_line() == min(p.line for p in w.problems.problems if p.line and p.line > 1)
 
 
@@ -172,10 +169,10 @@ def test_dark_theme_screenshot(qtbot, make_window, example_workspace: Path, arti
     wait_checked(qtbot, w, tab)
     assert w.settings.theme in ("light", "dark")
     w.set_theme("dark")
-    assert w.act_theme.isChecked()
+    assert w.action("theme").isChecked()
     shot(w, artifacts_dir, "main-editor-dark")
     w.set_theme("light")
-    assert w.settings.theme == "light" and not w.act_theme.isChecked()
+    assert w.settings.theme == "light" and not w.action("theme").isChecked()
 
 
 def test_metadata_table_adds_renames_and_removes_keys(qtbot, make_window, example_workspace: Path) -> None:

@@ -48,9 +48,9 @@ def test_ctrl_shift_m_maximises_the_focused_dock_and_restores(qtbot, make_window
     qtbot.waitUntil(lambda: w.tree.isVisible(), timeout=5000)
     assert w.layout_state.maximised is None
     # Ctrl+J hides the bottom panels and brings the same ones back
-    w.layout_state.act_collapse.trigger()
+    w.action("collapse").trigger()
     qtbot.waitUntil(lambda: not w.features.sandbox_dock.isVisible(), timeout=5000)
-    w.layout_state.act_collapse.trigger()
+    w.action("collapse").trigger()
     qtbot.waitUntil(lambda: w.features.sandbox_dock.isVisible(), timeout=5000)
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+import yaml
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLineEdit, QMessageBox
 
-import pytest  # noqa: E402
-import yaml  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLineEdit, QMessageBox  # noqa: E402
-
-from skillstudio.bundle.triggers import TriggerCase, load_cases  # noqa: E402
-from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor  # noqa: E402
-from skillstudio.ui.triggers.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY  # noqa: E402
+from skillstudio.bundle.triggers import TriggerCase, load_cases
+from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+from skillstudio.ui.triggers.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY
 
 ORIGINAL = """\
 # Cases for crm-query, reviewed by the sales team.

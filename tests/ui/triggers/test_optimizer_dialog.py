@@ -6,25 +6,20 @@ OpenAI-compatible server over real sockets (tests/support/fake_openai.py) — th
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import mainwindow_support
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
-import mainwindow_support  # noqa: E402
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from skillstudio.bundle import skillmd, triggers  # noqa: E402
-from skillstudio.evals.store import RunStore  # noqa: E402
-from skillstudio.ui.common.provider_form import OFFLINE  # noqa: E402
-from skillstudio.ui.common.theme import apply_theme  # noqa: E402
-from skillstudio.ui.triggers.optimizer_dialog import OptimizerDialog, apply_to_editor, word_diff_html  # noqa: E402
-from support.fake_openai import FakeOpenAI, Script  # noqa: E402
-from support.trigger_workspace import write_workspace  # noqa: E402
-
-make_window = mainwindow_support.make_window  # fixture
+from skillstudio.bundle import skillmd, triggers
+from skillstudio.evals.store import RunStore
+from skillstudio.ui.common.provider_form import OFFLINE
+from skillstudio.ui.common.theme import apply_theme
+from skillstudio.ui.triggers.optimizer_dialog import OptimizerDialog, apply_to_editor, word_diff_html
+from support.fake_openai import FakeOpenAI, Script
+from support.trigger_workspace import write_workspace
 
 CRM_CASES = [(f"Show the Salesforce pipeline for account {a}", "trigger", None) for a in "ABCDE"] + \
             [(f"Reconcile the bank ledger for branch {b}", "no_trigger", None) for b in "VWXYZ"]

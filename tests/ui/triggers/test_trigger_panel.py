@@ -7,28 +7,25 @@ real sockets — the only test double, at the HTTP boundary.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
-import pytest  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
-
-from skillstudio.bundle import skillmd  # noqa: E402
-from skillstudio.evals.store import RunStore  # noqa: E402
-from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES  # noqa: E402
-from skillstudio.ui.common.theme import apply_theme  # noqa: E402
-from skillstudio.ui.triggers.panel import TestPanel  # noqa: E402
-from skillstudio.ui.triggers.results_model import (  # noqa: E402
+from skillstudio.bundle import skillmd
+from skillstudio.evals.store import RunStore
+from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
+from skillstudio.ui.common.theme import apply_theme
+from skillstudio.ui.triggers.panel import TriggerPanel
+from skillstudio.ui.triggers.results_model import (
     CASE_ROLE,
     COL_RESULT,
     FILTER_FAILURES,
     FILTER_FLAKY,
 )
-from skillstudio.ui.triggers.run_compare import saved_runs  # noqa: E402
-from support.fake_openai import FakeOpenAI, Script  # noqa: E402
+from skillstudio.ui.triggers.run_compare import saved_runs
+from support.fake_openai import FakeOpenAI, Script
 
 # The scripted model's reading of the example workspace: first keyword found names the skill read.
 KEYWORDS = [("salesforce", "crm-query"), ("opportunit", "crm-query"), ("pipeline", "crm-query"),
@@ -45,7 +42,7 @@ def _snapshot(widget: QWidget, path: Path) -> None:
 @pytest.fixture()
 def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
     apply_theme(qapp, "light")
-    p = TestPanel()
+    p = TriggerPanel()
     qtbot.addWidget(p)
     p.resize(1360, 900)
     p.show()
@@ -54,18 +51,18 @@ def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
     p.shutdown()
 
 
-def _run(qtbot, panel: TestPanel, timeout: int = 30000) -> dict:  # type: ignore[no-untyped-def]
+def _run(qtbot, panel: TriggerPanel, timeout: int = 30000) -> dict:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(panel.sig_run_finished, timeout=timeout) as blocker:
         panel.run_button.click()
     return blocker.args[0]
 
 
-def _rows(panel: TestPanel) -> list[dict]:
+def _rows(panel: TriggerPanel) -> list[dict]:
     return [panel.proxy.index(r, 0).data(CASE_ROLE) for r in range(panel.proxy.rowCount())]
 
 
 def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
-        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     panel.set_workspace(example_workspace)
     assert panel.results_stack.currentWidget() is panel.empty
     assert "Run (Ctrl+R)" in panel.empty.text()
@@ -114,7 +111,7 @@ def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
     panel.tabs.setCurrentIndex(0)
 
     # Reopening the workspace shows the last saved run straight away.
-    other = TestPanel()
+    other = TriggerPanel()
     qtbot.addWidget(other)
     other.set_workspace(example_workspace)
     assert other.report is not None and other.model.rowCount() == s["cases"]
@@ -123,7 +120,7 @@ def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
 
 
 def test_ctrl_r_runs_and_a_bad_provider_setting_is_one_clear_line(
-        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
     panel.set_workspace(example_workspace)
     panel.provider.set_kind(RESPONSES)  # no key, no base URL in the test environment
     panel.provider.base_url.setText("")
@@ -135,7 +132,7 @@ def test_ctrl_r_runs_and_a_bad_provider_setting_is_one_clear_line(
 
 
 def test_cancel_mid_run_keeps_finished_results(
-        qtbot, panel: TestPanel, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.12)) as srv:
         panel.set_workspace(example_workspace)
@@ -181,7 +178,7 @@ def test_closing_the_panel_mid_run_cancels_and_waits(
         qtbot, example_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.2)) as srv:
-        p = TestPanel()
+        p = TriggerPanel()
         qtbot.addWidget(p)
         p.show()
         p.set_workspace(example_workspace)
@@ -198,7 +195,7 @@ def test_closing_the_panel_mid_run_cancels_and_waits(
 
 
 def test_compare_two_runs_shows_the_flipped_case(
-        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     panel.set_workspace(example_workspace)
     panel.provider.set_kind(OFFLINE)
     panel.provider.runs.setValue(1)
@@ -234,7 +231,7 @@ def test_compare_two_runs_shows_the_flipped_case(
 
 
 def test_model_run_shows_timing_tokens_cost_and_a_cached_rerun_costs_nothing(
-        qtbot, panel: TestPanel, example_workspace: Path, artifacts_dir: Path,
+        qtbot, panel: TriggerPanel, example_workspace: Path, artifacts_dir: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeOpenAI(Script(keywords=KEYWORDS, delay_s=0.01, jitter_by_prompt=True)) as srv:
@@ -274,7 +271,7 @@ def test_model_run_shows_timing_tokens_cost_and_a_cached_rerun_costs_nothing(
 
 
 def test_a_broken_workspace_says_which_file_in_one_line(
-        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
     bad = example_workspace / "crm-query" / "evals" / "triggers.yaml"
     bad.write_text("cases:\n  - prompt: [unclosed\n", encoding="utf-8")
     panel.set_workspace(example_workspace)
@@ -287,7 +284,7 @@ def test_a_broken_workspace_says_which_file_in_one_line(
 
 
 def test_a_damaged_run_history_is_set_aside_and_the_panel_says_so(
-        qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+        qtbot, panel: TriggerPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
     state = example_workspace / ".skillstudio"
     state.mkdir(exist_ok=True)
     (state / "runs.sqlite").write_bytes(b"not a database" * 100)
@@ -300,7 +297,7 @@ def test_a_damaged_run_history_is_set_aside_and_the_panel_says_so(
     assert RunStore(state).latest()["summary"] == report["summary"]
 
 
-def test_export_and_double_click_a_case(qtbot, panel: TestPanel, example_workspace: Path, tmp_path: Path,
+def test_export_and_double_click_a_case(qtbot, panel: TriggerPanel, example_workspace: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     panel.set_workspace(example_workspace)
     assert not panel.export_button.isEnabled()  # nothing to export yet
@@ -347,7 +344,7 @@ def test_provider_settings_are_remembered(qtbot) -> None:  # type: ignore[no-unt
 
 
 def test_opening_another_workspace_mid_run_drops_the_old_runs_answer(
-        qtbot, panel: TestPanel, example_workspace: Path, tmp_path: Path,
+        qtbot, panel: TriggerPanel, example_workspace: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
@@ -374,7 +371,7 @@ def test_opening_another_workspace_mid_run_drops_the_old_runs_answer(
     assert not panel.notice.isVisible()  # no "Cancelled" from the old run
 
 
-def test_run_one_skill_against_the_whole_catalog(qtbot, panel: TestPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+def test_run_one_skill_against_the_whole_catalog(qtbot, panel: TriggerPanel, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
     panel.set_workspace(example_workspace)
     panel.provider.set_kind(OFFLINE)
     with qtbot.waitSignal(panel.sig_run_finished, timeout=30000) as blocker:

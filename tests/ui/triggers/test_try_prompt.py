@@ -3,22 +3,19 @@ prompt as a case of a chosen skill without disturbing the rest of its triggers.y
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtWidgets import QApplication
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases, parse_cases  # noqa: E402
-from skillstudio.errors import SkillStudioError  # noqa: E402
-from skillstudio.evals.routers.offline import OfflineRouter  # noqa: E402
-from skillstudio.evals.suite import build_suite  # noqa: E402
-from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES  # noqa: E402
-from skillstudio.ui.common.theme import apply_theme  # noqa: E402
-from skillstudio.ui.triggers.try_prompt import TryPromptWidget, append_case  # noqa: E402
-from support.fake_openai import FakeOpenAI, Script  # noqa: E402
+from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases, parse_cases
+from skillstudio.errors import SkillStudioError
+from skillstudio.evals.routers.offline import OfflineRouter
+from skillstudio.evals.suite import build_suite
+from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
+from skillstudio.ui.common.theme import apply_theme
+from skillstudio.ui.triggers.try_prompt import TryPromptWidget, append_case
+from support.fake_openai import FakeOpenAI, Script
 
 PROMPT = "Pull last quarter's closed-won opportunities for Globex from Salesforce"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import mainwindow_support
 import pytest
 from mainwindow_support import open_and_check
 from PySide6.QtCore import Qt
@@ -13,8 +12,6 @@ from PySide6.QtGui import QTextCursor
 
 from skillstudio.bundle import release, skillmd
 from support.gitrepo import example_repo, git
-
-make_window = mainwindow_support.make_window  # fixture
 
 
 def _version(text: str) -> str:

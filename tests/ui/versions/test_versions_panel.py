@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget  # noqa: E402
-
-from skillstudio.bundle import scaffold, skillmd  # noqa: E402
-from skillstudio.bundle.model import load_skill  # noqa: E402
-from skillstudio.bundle.triggers import TriggerCase  # noqa: E402
-from skillstudio.ui.versions.panel import WORKING_TREE, VersionsPanel  # noqa: E402
+from skillstudio.bundle import scaffold, skillmd
+from skillstudio.bundle.model import load_skill
+from skillstudio.bundle.triggers import TriggerCase
+from skillstudio.ui.versions.panel import WORKING_TREE, VersionsPanel
 
 DESCRIPTION = "Answers Salesforce pipeline and account questions. Do not use for support tickets."
 CASES = [TriggerCase(prompt="Pull the Q3 pipeline for Acme", expect="trigger"),

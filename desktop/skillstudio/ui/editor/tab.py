@@ -119,6 +119,16 @@ class EditorTab(QWidget):
     def dirty(self) -> bool:
         return self.editor.document().isModified()
 
+    # the Document protocol (ui.common.contracts), which the window and its controllers use
+    def document_title(self) -> str:
+        return self.title
+
+    def document_skill_dir(self) -> Path | None:
+        return self.skill_dir
+
+    def is_dirty(self) -> bool:
+        return self.dirty
+
     def rel_file(self) -> str | None:
         """This file relative to its skill folder (how problems name files)."""
         if self.path is None or self.skill_dir is None:

@@ -389,7 +389,7 @@ class Playground(QWidget):
     def set_workspace(self, path: Path | str | None) -> None:
         self.workspace = Path(path) if path is not None else None
         self._fill_targets()
-        self._fill_secrets()
+        self.reload_secrets()
         self._update_buttons()
 
     def set_skill(self, skill_dir: Path | str | None) -> None:
@@ -433,7 +433,8 @@ class Playground(QWidget):
                 if self.target.itemText(i).split("@")[0] == self.skill_name:
                     self.target.setCurrentIndex(i)
 
-    def _fill_secrets(self) -> None:
+    def reload_secrets(self) -> None:
+        """The vault's secret names, read again (a secret was added or deleted elsewhere)."""
         self.secrets.clear()
         names: list[str] = []
         from skillstudio.secrets.vault import Vault

@@ -68,6 +68,9 @@ class TranscriptViewer(QWidget):
         QShortcut(QKeySequence("Left"), self, self.previous_step)
         self._update_buttons()
 
+    def shutdown(self) -> None:
+        """Nothing runs in the background here (the shell calls this on every panel)."""
+
     def set_workspace(self, path: Path | str | None) -> None:
         self.workspace = Path(path) if path is not None else None
         self.refresh()

@@ -72,6 +72,9 @@ class TrustView(QWidget):
         lay.addWidget(self.status)
         self.set_workspace(None)
 
+    def shutdown(self) -> None:
+        """Nothing runs in the background here (the shell calls this on every panel)."""
+
     def set_workspace(self, path: Path | None) -> None:
         self.workspace = Path(path) if path else None
         self.reload()

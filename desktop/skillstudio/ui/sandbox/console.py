@@ -356,7 +356,7 @@ class SandboxConsole(QWidget):
         if self._skill is not None and (self._workspace is None or not _inside(self._skill, self._workspace)):
             self.set_skill(None)
         self._load_defaults()
-        self._load_secrets()
+        self.reload_secrets()
         self._show_mounts()
 
     def set_skill(self, skill_dir: Path | None) -> None:
@@ -568,7 +568,8 @@ class SandboxConsole(QWidget):
         self.allow_edit.setText(", ".join(d.allow))
         self._refresh_policy()
 
-    def _load_secrets(self) -> None:
+    def reload_secrets(self) -> None:
+        """The vault's secret names, read again (a secret was added or deleted elsewhere)."""
         from skillstudio.secrets.vault import Vault
 
         self.secrets_list.blockSignals(True)

@@ -8,7 +8,6 @@ CLI `--fix` rename, a git checkout), the tree is reloaded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Slot
 
@@ -16,16 +15,14 @@ from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.shell.file_watch import ExternalChangeWatcher
-
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
+from skillstudio.ui.shell.host import DocumentHost
 
 ROOT_SETTLE_MS = 300
 
 
 class DiskSync(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: DocumentHost) -> None:
+        super().__init__(window.window())
         self.win = window
         self.files = ExternalChangeWatcher(self)
         self.files.sig_changed.connect(self._on_file_changed)
@@ -60,7 +57,7 @@ class DiskSync(QObject):
         if not tab.dirty:
             tab.reload_from_disk()
             status.showMessage(f"Reloaded {tab.path.name}: it was changed by another program", 6000)
-        elif dialogs.ask_reload(self.win, tab.path):
+        elif dialogs.ask_reload(self.win.window(), tab.path):
             tab.reload_from_disk()
         else:
             tab.disk_text = disk  # keep ours; do not ask again for this same change

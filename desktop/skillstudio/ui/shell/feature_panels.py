@@ -1,9 +1,10 @@
-"""The feature panels hosted by the main window: trigger tests, playground, sandbox, release.
+"""The feature panels hosted by the main window: trigger tests, playground, sandbox, publish.
 
 Each feature is a standalone widget that knows nothing about the window; this module docks them,
 groups related ones under one dock with tabs (so the bottom tab strip stays short), keeps them
-pointed at the open workspace and the selected skill, adds their commands (with shortcuts, so the
-command palette lists them) and shuts their workers down when the window closes.
+pointed at the open workspace and the selected skill, runs their commands (the actions themselves are
+rows of shell.actions.ACTIONS) and shuts their workers down when the window closes. Panels are
+reached only through the protocols of ui.common.contracts (FeaturePanel, SkillPanel, …).
 
 The panels are built lazily: their modules pull in the agent, eval and release stacks (HTTP and
 Docker clients, crypto), which would roughly double the window's start-up. Each tab first holds an
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from skillstudio.bundle.workspace import Workspace
+from skillstudio.ui.common.contracts import FeaturePanel, SkillPanel
 from skillstudio.ui.common.empty_hint import set_empty_hint
+from skillstudio.ui.shell.host import PanelHost
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,13 +40,12 @@ if TYPE_CHECKING:
     from skillstudio.ui.publish.trust_view import TrustView
     from skillstudio.ui.sandbox.console import SandboxConsole
     from skillstudio.ui.secrets.manager import SecretsManager
-    from skillstudio.ui.shell.main_window import MainWindow
-    from skillstudio.ui.triggers.panel import TestPanel
+    from skillstudio.ui.triggers.panel import TriggerPanel
     from skillstudio.ui.triggers.try_prompt import TryPromptWidget
 
 # attribute name -> (module, class, tab title); grouped into one tabbed dock each below
 _PAGES: dict[str, tuple[str, str, str]] = {
-    "test_panel": ("skillstudio.ui.triggers.panel", "TestPanel", "Suite"),
+    "test_panel": ("skillstudio.ui.triggers.panel", "TriggerPanel", "Suite"),
     "try_prompt": ("skillstudio.ui.triggers.try_prompt", "TryPromptWidget", "Try a prompt"),
     "playground": ("skillstudio.ui.playground.panel", "Playground", "Run"),
     "transcripts": ("skillstudio.ui.playground.saved_runs", "TranscriptViewer", "Saved runs"),
@@ -71,8 +73,8 @@ class _Placeholder(QWidget):
 class FeaturePanels(QObject):
     """Owns every feature panel of one main window (each built on first use)."""
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
+    def __init__(self, win: PanelHost) -> None:
+        super().__init__(win.window())
         self.win = win
         self.skill_dir: Path | None = None
         self._optimizing: Path | None = None  # the skill whose optimizer dialog is open
@@ -83,40 +85,23 @@ class FeaturePanels(QObject):
         self.tests_tabs = self._tabs("tests_tabs", ["test_panel", "try_prompt"])
         self.playground_tabs = self._tabs("playground_tabs", ["playground", "transcripts"])
         self.sandbox_tabs = self._tabs("sandbox_tabs", ["sandbox", "secrets"])
-        self.release_tabs = self._tabs("release_tabs", ["registry", "trust", "lock"])
+        self.publish_tabs = self._tabs("publish_tabs", ["registry", "trust", "lock"])
         self.tests_dock = win.add_panel("Trigger Tests", self.tests_tabs)
         self.playground_dock = win.add_panel("Playground", self.playground_tabs)
         self.sandbox_dock = win.add_panel("Sandbox", self.sandbox_tabs)
-        self.release_dock = win.add_panel("Release", self.release_tabs)
+        self.publish_dock = win.add_panel("Publish", self.publish_tabs)
         for dock, tabs in ((self.tests_dock, self.tests_tabs), (self.playground_dock, self.playground_tabs),
-                           (self.sandbox_dock, self.sandbox_tabs), (self.release_dock, self.release_tabs)):
+                           (self.sandbox_dock, self.sandbox_tabs), (self.publish_dock, self.publish_tabs)):
             # raised from the tab strip under the editor: the dock's current page comes on screen
             dock.visibilityChanged.connect(partial(self._dock_visibility, tabs))
-        win.problems_dock.raise_()
-
-        self.act_tests = self._action("Show &Trigger Tests", self.show_tests, "Ctrl+Alt+T")
-        self.act_try = self._action("&Try a Prompt…", self.show_try_prompt, "Ctrl+Alt+P")
-        self.act_playground = self._action("Show &Playground", self.show_playground, "Ctrl+Alt+G")
-        self.act_sandbox = self._action("Show &Sandbox Console", self.show_sandbox, "Ctrl+Alt+X")
-        self.act_secrets = self._action("Manage &Secrets…", self.show_secrets, "Ctrl+Alt+K")
-        self.act_optimize = self._action("&Optimize Description…", self.optimize_description, "Ctrl+Alt+O")
-        self.act_export = self._action("&Export Skill…", self.export_skill, "Ctrl+E")
-        self.act_registry = self._action("Show &Registry", self.show_registry, "Ctrl+Alt+R")
-        menu = win.menuBar().addMenu("&Run")
-        menu.addActions([self.act_tests, self.act_try, self.act_optimize, self.act_playground, self.act_sandbox,
-                         self.act_secrets])
-        menu = win.menuBar().addMenu("&Release")
-        menu.addActions([self.act_export, self.act_registry])
-        # keep Help last
-        help_menu = next((a for a in win.menuBar().actions() if a.text() == "&Help"), None)
-        if help_menu is not None:
-            win.menuBar().removeAction(help_menu)
-            win.menuBar().addAction(help_menu)
-
-        win.sig_workspace_loaded.connect(self._on_workspace_loaded)
-        win.tree.sig_skill_selected.connect(self._on_skill_selected)
+        self._wiring: dict[str, Callable[[], None]] = {
+            "test_panel": self._wire_test_panel,
+            "try_prompt": self._wire_try_prompt,
+            "playground": self._wire_playground,
+            "secrets": self._wire_secrets,
+        }
         if win.workspace is not None:
-            self._on_workspace_loaded(win.workspace)
+            self.on_workspace_loaded(win.workspace)
 
     def _tabs(self, name: str, keys: list[str]) -> QTabWidget:
         tabs = QTabWidget()
@@ -144,13 +129,6 @@ class FeaturePanels(QObject):
         if isinstance(page, _Placeholder) and not page.visibleRegion().isEmpty():
             self._page(page.key)
 
-    def _action(self, text: str, slot: object, shortcut: str) -> QAction:
-        act = QAction(text, self.win)
-        act.setShortcut(QKeySequence(shortcut))
-        act.triggered.connect(slot)
-        self.win.addAction(act)
-        return act
-
     # ------------------------------------------------------------------ building on demand
     def built(self) -> set[str]:
         """Names of the panels built so far (the rest are still placeholders)."""
@@ -177,26 +155,33 @@ class FeaturePanels(QObject):
 
     def _wire(self, key: str, widget: QWidget) -> None:
         """Give a just-built panel what it would have had since start-up: workspace, skill, signals, hints."""
-        if self._root is not None:
-            widget.set_workspace(self._root)  # type: ignore[attr-defined]
-        if key in ("playground", "sandbox") and self.skill_dir is not None:
-            widget.set_skill(self.skill_dir)  # type: ignore[attr-defined]
-        if key == "test_panel":
-            self.test_panel.sig_case_activated.connect(self._open_case)
-        elif key == "try_prompt":
-            self.try_prompt.sig_case_saved.connect(self._cases_changed)
-        elif key == "playground":
-            self.playground.sig_run_finished.connect(self._on_agent_run_finished)
-        elif key == "secrets":
-            self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
-            self.secrets.sig_deleted.connect(self._secrets_changed)
+        if self._root is not None and isinstance(widget, FeaturePanel):
+            widget.set_workspace(self._root)
+        if self.skill_dir is not None and isinstance(widget, SkillPanel):
+            widget.set_skill(self.skill_dir)
+        wire = self._wiring.get(key)
+        if wire is not None:
+            wire()
         self._empty_hints(key)
+
+    def _wire_test_panel(self) -> None:
+        self.test_panel.sig_case_activated.connect(self._open_case)
+
+    def _wire_try_prompt(self) -> None:
+        self.try_prompt.sig_case_saved.connect(self._cases_changed)
+
+    def _wire_playground(self) -> None:
+        self.playground.sig_run_finished.connect(self._on_agent_run_finished)
+
+    def _wire_secrets(self) -> None:
+        self.secrets.sig_saved.connect(self._secrets_changed)  # a new secret is offered at once
+        self.secrets.sig_deleted.connect(self._secrets_changed)
 
     def _empty_hints(self, key: str) -> None:
         """Every empty view says what to do next (the panels' own status lines say what happened)."""
         if key == "registry":
             set_empty_hint(self.registry.repos, "No registry open yet. Type a registry folder or oci://host:port "
-                           "above and press Connect — publish a skill there with Release ▸ Export Skill… (Ctrl+E).")
+                           "above and press Connect — publish a skill there with Publish ▸ Export Skill… (Ctrl+E).")
             set_empty_hint(self.registry.tags, "Pick a repository to see its tags.")
             set_empty_hint(self.registry.details, "Pick a tag to see its annotations and who signed it, "
                            "then Pull & verify it below.")
@@ -205,7 +190,7 @@ class FeaturePanels(QObject):
                            "Add public key… — only skills signed by a trusted key can be locked and pulled here.")
         elif key == "lock":
             set_empty_hint(self.lock.lock_table, "No approved versions yet. Export a signed skill with "
-                           "“Record in skills.lock” checked (Release ▸ Export Skill…, Ctrl+E).")
+                           "“Record in skills.lock” checked (Publish ▸ Export Skill…, Ctrl+E).")
             set_empty_hint(self.lock.routes_table, "No routes yet. Pin a skill version to a route in routes.yaml "
                            "at the workspace root, e.g.  routes: {travel-claims: travel-expenses@0.2.0}")
         elif key == "playground":
@@ -216,8 +201,8 @@ class FeaturePanels(QObject):
                            "step through it with Previous / Next.")
 
     @property
-    def test_panel(self) -> TestPanel:
-        return cast("TestPanel", self._page("test_panel"))
+    def test_panel(self) -> TriggerPanel:
+        return cast("TriggerPanel", self._page("test_panel"))
 
     @property
     def try_prompt(self) -> TryPromptWidget:
@@ -253,7 +238,7 @@ class FeaturePanels(QObject):
 
     # ------------------------------------------------------------------ following the window
     @Slot(object)
-    def _on_workspace_loaded(self, ws: object) -> None:
+    def on_workspace_loaded(self, ws: object) -> None:
         if not isinstance(ws, Workspace):
             return
         self._root = ws.root
@@ -263,15 +248,16 @@ class FeaturePanels(QObject):
                 if key in self._built:
                     self._built[key].set_skill(None)  # type: ignore[attr-defined]
         for widget in self._built.values():
-            widget.set_workspace(ws.root)  # type: ignore[attr-defined]
+            if isinstance(widget, FeaturePanel):
+                widget.set_workspace(ws.root)
 
     @Slot(object)
-    def _on_skill_selected(self, skill_dir: object) -> None:
+    def on_skill_selected(self, skill_dir: object) -> None:
         if isinstance(skill_dir, Path):
             self.skill_dir = skill_dir
-            for key in ("playground", "sandbox"):
-                if key in self._built:
-                    self._built[key].set_skill(skill_dir)  # type: ignore[attr-defined]
+            for widget in self._built.values():
+                if isinstance(widget, SkillPanel):
+                    widget.set_skill(skill_dir)
 
     @Slot(object)
     def _on_agent_run_finished(self, _transcript: object) -> None:
@@ -306,11 +292,7 @@ class FeaturePanels(QObject):
 
     # ------------------------------------------------------------------ commands
     def _show(self, dock: QDockWidget, tabs: QTabWidget | None = None, page: QWidget | None = None) -> None:
-        dock.show()
-        dock.raise_()
-        if not dock.isFloating() and dock.height() < self.win.height() * 0.45:
-            # feature panels need room: give the bottom area most of the window
-            self.win.resizeDocks([dock], [int(self.win.height() * 0.6)], Qt.Orientation.Vertical)
+        self.win.raise_dock(dock)
         if tabs is not None and page is not None:
             tabs.setCurrentWidget(page)
         dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -337,7 +319,7 @@ class FeaturePanels(QObject):
 
     @Slot()
     def show_registry(self) -> None:
-        self._show(self.release_dock, self.release_tabs, self.registry)
+        self._show(self.publish_dock, self.publish_tabs, self.registry)
 
     def _selected_skill(self, verb: str) -> tuple[Path, Path] | None:
         root = self.win.workspace_root
@@ -360,7 +342,7 @@ class FeaturePanels(QObject):
             return None
         root, skill = picked
         self.win.save_all()  # the optimizer scores the skill as saved
-        dialog = OptimizerDialog(root, skill, self.win)
+        dialog = OptimizerDialog(root, skill, self.win.window())
         self._optimizing = skill
         dialog.sig_accepted.connect(self._on_optimized)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -372,7 +354,8 @@ class FeaturePanels(QObject):
         from skillstudio.ui.triggers.optimizer_dialog import apply_to_editor
 
         if self._optimizing is not None:
-            self.win.statusBar().showMessage(apply_to_editor(self.win, self._optimizing, description, cases), 10000)
+            self.win.statusBar().showMessage(apply_to_editor(self.win, self._optimizing, description, cases),
+                                          10000)
 
     @Slot()
     def export_skill(self) -> ExportDialog | None:
@@ -386,17 +369,17 @@ class FeaturePanels(QObject):
             return None
         root, skill = picked
         self.win.save_all()
-        dialog = ExportDialog(root, skill, self.win)
+        dialog = ExportDialog(root, skill, self.win.window())
         dialog.sig_exported.connect(self._lock_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # room for the file list and the pushed manifest without scrolling (its size hint is cramped)
-        dialog.resize(max(dialog.width(), min(860, self.win.width())), max(dialog.height(), min(660, self.win.height())))
+        dialog.resize(max(dialog.width(), min(860, self.win.window().width())),
+                      max(dialog.height(), min(660, self.win.window().height())))
         dialog.open()
         return dialog
 
     def shutdown(self) -> None:
         """Cancel and wait for the built panels' workers (embedded widgets get no closeEvent)."""
-        for key in ("test_panel", "try_prompt", "playground", "sandbox", "registry", "secrets"):
-            stop = getattr(self._built.get(key), "shutdown", None)
-            if callable(stop):
-                stop()
+        for widget in self._built.values():
+            if isinstance(widget, FeaturePanel):
+                widget.shutdown()

@@ -426,10 +426,10 @@ class SigningKeyPage(QWizardPage):
                          "The private key stays in your OS keyring.")
         self.name = QLineEdit(KEY_NAME)
         self.name.setObjectName("key_name")
-        self.create = QPushButton("Create signing key")
-        self.create.setObjectName("create_key")
-        self.create.clicked.connect(self.create_key)
-        self.result = QLabel("Skip this if you only write skills for yourself — Release ▸ Export can create one later.")
+        self.create_button = QPushButton("Create signing key")
+        self.create_button.setObjectName("create_key")
+        self.create_button.clicked.connect(self.create_key)
+        self.result = QLabel("Skip this if you only write skills for yourself — Publish ▸ Export can create one later.")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.trust = QCheckBox("Trust it in this workspace as author and approver "
@@ -439,7 +439,7 @@ class SigningKeyPage(QWizardPage):
         form = QFormLayout()
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
-        row.addWidget(self.create)
+        row.addWidget(self.create_button)
         form.addRow("Key name", row)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
@@ -457,7 +457,7 @@ class SigningKeyPage(QWizardPage):
 
         name = self.name.text().strip()
         workspace = self._chosen() if self.trust.isChecked() else None
-        self.create.setEnabled(False)
+        self.create_button.setEnabled(False)
         self.result.setText("Creating the key…")
 
         def job(_t: CancelToken, _p: object) -> keys.KeyInfo:
@@ -467,7 +467,7 @@ class SigningKeyPage(QWizardPage):
             return info
 
         self.pool.submit(job, on_result=self._created, on_error=self._failed,
-                         on_finished=lambda _j: self.create.setEnabled(self.key is None))
+                         on_finished=lambda _j: self.create_button.setEnabled(self.key is None))
 
     def _created(self, _job: int, info: object) -> None:
         self.key = info

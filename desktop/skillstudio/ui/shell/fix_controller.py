@@ -5,7 +5,6 @@ run on disk, and reopen the files under the new path."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
 
@@ -14,15 +13,13 @@ from skillstudio.bundle.model import find_skill_md
 from skillstudio.bundle.problems import Problem
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.editor.tab import EditorTab
+from skillstudio.ui.shell.host import DocumentHost
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
 
 
 class FixController(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: DocumentHost) -> None:
+        super().__init__(window.window())
         self.win = window
 
     @Slot(object)
@@ -44,10 +41,10 @@ class FixController(QObject):
         try:
             new_text, changes = fix_text(md_tab.buffer_text(), problem.fix, skill_dir.name)
         except Exception as exc:  # noqa: BLE001 - a failing fix-it is reported, never fatal
-            dialogs.show_error(win, "Fix", f"Could not apply the fix: {exc}")
+            dialogs.show_error(win.window(), "Fix", f"Could not apply the fix: {exc}")
             return
         if md_tab.apply_text(new_text):
-            win.tabs.setCurrentWidget(md_tab)
+            win.show_document(md_tab)
             md_tab.editor.setFocus(Qt.FocusReason.OtherFocusReason)  # the Fix button goes away: Ctrl+Z undoes here
             summary = "; ".join(str(c) for c in changes) if changes else problem.fix
             win.statusBar().showMessage(f"Fixed: {summary} (Ctrl+Z to undo, Ctrl+S to save)", 8000)
@@ -60,17 +57,17 @@ class FixController(QObject):
         docs = [d for d in win.documents() if win.doc_skill_dir(d) == skill_dir]
         dirty = [d for d in docs if win.doc_dirty(d)]
         if dirty:
-            answer = dialogs.ask_save_changes(win, [win.doc_title(d) for d in dirty])
+            answer = dialogs.ask_save_changes(win.window(), [win.doc_title(d) for d in dirty])
             if answer != "save" or not all([win.save_doc(d) for d in dirty]):
                 return None
         reopen = [d.path.relative_to(skill_dir) for d in docs if isinstance(d, EditorTab) and d.path is not None]
         cases = any(isinstance(d, TriggerCasesEditor) for d in docs)
         for d in docs:
-            win.remove_tab(win.tabs.indexOf(d))
+            win.remove_document(d)
         try:
             report = apply_fixes(skill_dir, only=[fix_id])
         except OSError as exc:
-            dialogs.show_error(win, "Fix", f"Could not rename {skill_dir.name}: {exc}")
+            dialogs.show_error(win.window(), "Fix", f"Could not rename {skill_dir.name}: {exc}")
             report = None
         new_dir = (report.new_path if report is not None and report.new_path else skill_dir).resolve()
         for rel in reopen:

@@ -9,7 +9,6 @@ doctor checks can take seconds) and writes the redacted bundle of skillstudio.di
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Slot, qVersion
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QKeySequence
@@ -31,9 +30,7 @@ from PySide6.QtWidgets import (
 
 from skillstudio import diagnostics, resources
 from skillstudio.cancel import CancelToken
-
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
+from skillstudio.ui.shell.host import DocumentHost
 
 GUIDE = ("docs", "user-guide.md")
 
@@ -59,16 +56,16 @@ class UserGuideDialog(QDialog):
         self.browser.setOpenLinks(False)  # local anchors scroll, web links go to the system browser
         self.browser.anchorClicked.connect(self._open_link)
         self.browser.setMarkdown(resources.read_text(*GUIDE))
-        self.find = QLineEdit()
-        self.find.setPlaceholderText("Find in the guide (Enter: next)")
-        self.find.setClearButtonEnabled(True)
-        self.find.returnPressed.connect(self.find_next)
-        self.find.textChanged.connect(self._find_from_top)
+        self.find_edit = QLineEdit()
+        self.find_edit.setPlaceholderText("Find in the guide (Enter: next)")
+        self.find_edit.setClearButtonEnabled(True)
+        self.find_edit.returnPressed.connect(self.find_next)
+        self.find_edit.textChanged.connect(self._find_from_top)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         top = QHBoxLayout()
         top.addWidget(QLabel("Find:"))
-        top.addWidget(self.find)
+        top.addWidget(self.find_edit)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.browser)
@@ -87,7 +84,7 @@ class UserGuideDialog(QDialog):
 
     @Slot()
     def find_next(self) -> bool:
-        text = self.find.text()
+        text = self.find_edit.text()
         if not text:
             return False
         if self.browser.find(text):
@@ -176,25 +173,19 @@ def qt_facts() -> dict[str, str]:
 
 
 class HelpActions:
-    """Creates the Help menu's actions on a main window and runs them."""
+    """What the Help menu's actions run (the actions themselves are rows of shell.actions.ACTIONS)."""
 
-    def __init__(self, win: MainWindow) -> None:
+    def __init__(self, win: DocumentHost) -> None:
         self.win = win
         self.guide: UserGuideDialog | None = None
         self.report_job: int | None = None
         self.last_bundle: Path | None = None
         diagnostics.install_error_recorder()  # the report's "recent errors" start with the window
 
-    def make_actions(self, make: object) -> None:
-        """`make(text, slot, shortcut)` is main_actions' action factory (adds the action to the window)."""
-        self.win.act_user_guide = make("&User Guide", self.show_guide, QKeySequence.StandardKey.HelpContents)
-        self.win.act_shortcuts = make("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+F1")
-        self.win.act_report = make("&Report a Problem…", self.report_problem, None)
-
     @Slot()
     def show_guide(self) -> UserGuideDialog:
         if self.guide is None:
-            self.guide = UserGuideDialog(self.win)
+            self.guide = UserGuideDialog(self.win.window())
         self.guide.show()
         self.guide.raise_()
         self.guide.activateWindow()
@@ -202,7 +193,7 @@ class HelpActions:
 
     @Slot()
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.win)
+        dialog = ShortcutsDialog(self.win.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -213,7 +204,7 @@ class HelpActions:
         if self.report_job is not None:
             return self.report_job
         start = Path.home() / "skillstudio-diagnostics.zip"
-        target = choose_bundle_path(self.win, start)
+        target = choose_bundle_path(self.win.window(), start)
         if target is None:
             return None
         workspace, extra = self.win.workspace_root, qt_facts()
@@ -233,7 +224,7 @@ class HelpActions:
         box = QMessageBox(QMessageBox.Icon.Information, "Report a Problem",
                           f"The diagnostic bundle was written to\n{path}\n\nSecret values known to Skill Studio "
                           "were replaced by [secret:NAME]. Look inside before you attach it to a bug report.",
-                          QMessageBox.StandardButton.Ok, self.win)
+                          QMessageBox.StandardButton.Ok, self.win.window())
         box.setObjectName("report_done")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -243,7 +234,7 @@ class HelpActions:
         self.report_job = None
         self.win.statusBar().showMessage(f"No diagnostic bundle: {message}", 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, "Report a Problem", f"No bundle was written: {message}",
-                          QMessageBox.StandardButton.Ok, self.win)
+                          QMessageBox.StandardButton.Ok, self.win.window())
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
 if TYPE_CHECKING:
@@ -35,18 +34,9 @@ class WindowLayout(QObject):
         self._saved: QByteArray | None = None  # the layout before maximising
         self.maximised: QWidget | None = None  # the dock (or the editor area) maximised
         self._collapsed: list[QDockWidget] = []
-        self.act_maximise = self._action("Maximise Panel or Editor", self.toggle_maximise, "Ctrl+Shift+M")
-        self.act_collapse = self._action("Hide/Show Bottom Panels", self.toggle_bottom, "Ctrl+J")
-        win.view_menu.addSeparator()
-        win.view_menu.addActions([self.act_maximise, self.act_collapse])
-
-    def _action(self, text: str, slot: object, shortcut: str) -> QAction:
-        act = QAction(text, self.win)
-        act.setShortcut(QKeySequence(shortcut))
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(slot)
-        self.win.addAction(act)
-        return act
+        self._raise_later: list[QDockWidget] = []
+        # the commands (View ▸ Maximise…, Ctrl+Shift+M; View ▸ Hide/Show Bottom Panels, Ctrl+J) are rows
+        # of shell.actions.ACTIONS calling toggle_maximise / toggle_bottom
 
     def docks(self) -> list[QDockWidget]:
         return [d for d in self.win.findChildren(QDockWidget) if d.parent() is self.win]
@@ -108,7 +98,7 @@ class WindowLayout(QObject):
             return
         for dock in self._collapsed or [self.win.problems_dock]:
             dock.show()
-        for dock in getattr(self, "_raise_later", []):
+        for dock in self._raise_later:
             dock.raise_()
         self._collapsed = []
 

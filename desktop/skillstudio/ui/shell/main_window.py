@@ -3,7 +3,8 @@
 It owns the GUI-thread controllers — RecoveryController (autosave, restore), DiskSync (changes by
 other programs), FixController (fix-its), one LiveChecker per open tab — and the WorkerPool through
 which all slow work (loading a workspace, validating a buffer) runs; results come back to @Slot
-methods. Commands, menus and the toolbar are built in main_actions.py. Closing the window asks about
+methods. Commands, menus and the toolbar are rows of the table in shell/actions.py. The controllers
+and panels see the window only through the protocols of shell/host.py (no import cycle). Closing the window asks about
 unsaved buffers, then cancels and waits for every worker.
 """
 
@@ -13,12 +14,13 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QTabWidget,
     QWidget,
@@ -33,6 +35,7 @@ from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
@@ -49,6 +52,7 @@ from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
 from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
+from skillstudio.ui.shell.help_menu import HelpActions
 from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
@@ -116,6 +120,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._open_after_load: Path | None = None
         self._after_load_message: str | None = None
+        self._panel_docks: list[QDockWidget] = []
         self.setWindowTitle(APP_NAME)
         self.resize(1280, 820)
 
@@ -170,9 +175,16 @@ class MainWindow(QMainWindow):
         self.fixes = FixController(self)
         self.problems.sig_fix_requested.connect(self.fixes.apply)
 
-        install_actions(self)
-        self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, release
+        self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
+        self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
+        self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self)  # maximise, collapse, dock sizes per workspace
+        self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
+        self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
+        self.problems_dock.raise_()
+        self._actions, self.view_menu, self.recent = install_actions(
+            self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
+        self.action("theme").setChecked(self.settings.theme == "dark")
         self.focus_guard = FocusGuard(self, self.tree.filter)  # focus never falls into the skill filter
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
@@ -208,8 +220,22 @@ class MainWindow(QMainWindow):
         partner = tabify_with or (self.problems_dock if area == Qt.DockWidgetArea.BottomDockWidgetArea else None)
         if partner is not None:
             self.tabifyDockWidget(partner, dock)
-        self.view_menu.addAction(dock.toggleViewAction())
+        self._panel_docks.append(dock)
+        if self.view_menu is not None:
+            self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def raise_dock(self, dock: QDockWidget) -> None:
+        """Show a feature's dock in front, with room to work in."""
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < self.height() * 0.45:
+            # feature panels need room: give the bottom area most of the window
+            self.resizeDocks([dock], [int(self.height() * 0.6)], Qt.Orientation.Vertical)
+
+    def action(self, action_id: str) -> QAction:
+        """The window's action with this id (a row of shell.actions.ACTIONS)."""
+        return self._actions[action_id]
 
     def _follow_skill(self, skill_dir: Path | None) -> None:
         """The versions panel shows the skill being worked on."""
@@ -390,25 +416,25 @@ class MainWindow(QMainWindow):
     def cases_tabs(self) -> list[TriggerCasesEditor]:
         return [w for w in self.documents() if isinstance(w, TriggerCasesEditor)]
 
-    @staticmethod
-    def doc_dirty(w: QWidget) -> bool:
-        if isinstance(w, EditorTab):
-            return w.dirty
-        return isinstance(w, TriggerCasesEditor) and w.is_dirty()
+    def doc_dirty(self, w: QWidget) -> bool:
+        return isinstance(w, Document) and w.is_dirty()
 
-    @staticmethod
-    def doc_title(w: QWidget) -> str:
-        if isinstance(w, EditorTab):
-            return w.title
-        if isinstance(w, TriggerCasesEditor) and w.skill_dir() is not None:
-            return f"{w.skill_dir().name}: trigger cases"
-        return "?"
+    def doc_title(self, w: QWidget) -> str:
+        return w.document_title() if isinstance(w, Document) else "?"
 
-    @staticmethod
-    def doc_skill_dir(w: QWidget) -> Path | None:
-        if isinstance(w, EditorTab):
-            return w.skill_dir
-        return w.skill_dir() if isinstance(w, TriggerCasesEditor) else None
+    def doc_skill_dir(self, w: QWidget) -> Path | None:
+        return w.document_skill_dir() if isinstance(w, Document) else None
+
+    def show_document(self, doc: Document) -> None:
+        """Bring an open document's tab to the front."""
+        if isinstance(doc, QWidget):
+            self.tabs.setCurrentWidget(doc)
+
+    def remove_document(self, doc: QWidget) -> None:
+        """Close a document's tab without asking (the caller has saved or discarded it)."""
+        index = self.tabs.indexOf(doc)
+        if index >= 0:
+            self.remove_tab(index)
 
     def current_tab(self) -> EditorTab | None:
         w = self.tabs.currentWidget()
@@ -740,14 +766,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_theme(self) -> None:
-        self.set_theme("dark" if self.act_theme.isChecked() else "light")
+        self.set_theme("dark" if self.action("theme").isChecked() else "light")
 
     def set_theme(self, theme: str) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             theme = apply_theme(app, theme)
         self.settings.theme = theme
-        self.act_theme.setChecked(theme == "dark")
+        self.action("theme").setChecked(theme == "dark")
         for tab in self.editor_tabs():
             tab.highlighter.set_theme(theme)
             tab.editor.viewport().update()
@@ -764,7 +790,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_palette(self) -> CommandPalette:
-        palette = CommandPalette([a for a in window_actions(self) if a is not self.act_palette], self)
+        palette = CommandPalette([a for a in window_actions(self) if a is not self.action("palette")], self)
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()  # window-modal, non-blocking
         palette.query.setFocus()

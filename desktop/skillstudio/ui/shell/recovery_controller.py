@@ -6,8 +6,6 @@ itself is Qt-free).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
@@ -15,17 +13,15 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH, parse_cases
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.recovery import RecoveryEntry, RecoveryStore
 from skillstudio.ui.editor.tab import EditorTab
+from skillstudio.ui.shell.host import DocumentHost
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
 
 AUTOSAVE_MS = 3000
 
 
 class RecoveryController(QObject):
-    def __init__(self, window: MainWindow, interval_ms: int | None = None) -> None:
-        super().__init__(window)
+    def __init__(self, window: DocumentHost, interval_ms: int | None = None) -> None:
+        super().__init__(window.window())
         self.win = window
         self.store = RecoveryStore()
         self._written: dict[str, str] = {}  # recovery key -> text last written there
@@ -78,7 +74,7 @@ class RecoveryController(QObject):
         entries = [e for e in self.store.entries() if e.orphaned]  # not another running window's
         if not entries:
             return 0
-        if not dialogs.ask_restore(self.win, entries):
+        if not dialogs.ask_restore(self.win.window(), entries):
             for e in entries:
                 self.store.discard(e.key)
             return 0

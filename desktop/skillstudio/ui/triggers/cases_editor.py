@@ -367,6 +367,21 @@ class TriggerCasesEditor(QWidget):
     def is_dirty(self) -> bool:
         return self._skill_dir is not None and (not self.undo_stack.isClean() or self._replace_broken)
 
+    # the Document protocol (ui.common.contracts)
+    def document_title(self) -> str:
+        return f"{self._skill_dir.name}: trigger cases" if self._skill_dir is not None else "?"
+
+    def document_skill_dir(self) -> Path | None:
+        return self._skill_dir
+
+    def add_new_cases(self, prompts: list[str], expect: str, why: str, label: str) -> int:
+        """Append the prompts not in the table yet as one undo step; returns how many were added."""
+        have = {r.prompt.strip() for r in self.model.rows()}
+        rows = [CaseRow(p, expect, why) for p in dict.fromkeys(prompts) if p.strip() and p.strip() not in have]
+        if rows:
+            self.model.insert_cases(self.model.rowCount(), rows, label)
+        return len(rows)
+
     def recovery_text(self) -> str:
         """What the crash-recovery area keeps of this table: the file as Save would write it."""
         return self._render()

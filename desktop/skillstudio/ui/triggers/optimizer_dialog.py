@@ -47,6 +47,7 @@ from skillstudio.bundle import skillmd
 from skillstudio.bundle.model import find_skill_md
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
+from skillstudio.ui.common.contracts import EditorHost
 from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm, api_key, build_router
 
 log = logging.getLogger(__name__)
@@ -439,37 +440,33 @@ class OptimizerDialog(QDialog):
         super().closeEvent(event)
 
 
-def apply_to_editor(window: Any, skill_dir: Path, new_description: str, cases: list[str]) -> str:
+def apply_to_editor(host: EditorHost, skill_dir: Path, new_description: str, cases: list[str]) -> str:
     """Put an accepted result into the open editors, unsaved, so the user reviews and saves (or undoes).
 
     The description becomes ONE undo step in the SKILL.md tab (opened if needed); the cases are added
     as one undo step in the skill's trigger-cases tab. Returns a one-line summary for the status bar.
     """
-    from skillstudio.ui.triggers.cases_model import CaseRow
-
     skill_dir = Path(skill_dir).resolve()
     md = find_skill_md(skill_dir)
     if md is None:
         raise SkillStudioError(f"{skill_dir.name}: no SKILL.md found", "reload the workspace")
-    tab = window.open_file(md)
+    tab = host.open_file(md)
     if tab is None:
         raise SkillStudioError(f"cannot open {md.name}", "check that the file is readable")
     said: list[str] = []
     try:
-        new_text = skillmd.set_field(tab.editor.text(), "description", new_description)
+        new_text = skillmd.set_field(tab.buffer_text(), "description", new_description)
     except skillmd.FrontMatterError as exc:
         raise SkillStudioError(f"SKILL.md front matter is broken (line {exc.line})",
                                "fix it, then accept the optimizer's result again") from None
     if tab.apply_text(new_text):
         said.append("description updated (Ctrl+Z undoes it)")
     if cases:
-        editor = window.open_cases(skill_dir)
+        editor = host.open_cases(skill_dir)
         if editor is None or editor.is_broken():
             said.append("cases not added: evals/triggers.yaml is broken")
         else:
-            have = {r.prompt.strip() for r in editor.model.rows()}
-            rows = [CaseRow(p, "no_trigger", SUGGESTED_WHY) for p in dict.fromkeys(cases) if p.strip() not in have]
-            editor.model.insert_cases(editor.model.rowCount(), rows, "add suggested no_trigger cases")
-            said.append(f"{len(rows)} no_trigger case(s) added to the cases tab")
-        window.tabs.setCurrentWidget(tab)
+            added = editor.add_new_cases(cases, "no_trigger", SUGGESTED_WHY, "add suggested no_trigger cases")
+            said.append(f"{added} no_trigger case(s) added to the cases tab")
+    host.show_document(tab)
     return "; ".join(said) + " — review and save." if said else "nothing changed"

@@ -57,11 +57,11 @@ from skillstudio.ui.triggers.results_model import (
     FILTER_FAILURES,
     FILTER_FLAKY,
     CaseFilter,
-    TestResultsModel,
+    TriggerResultsModel,
 )
 from skillstudio.ui.triggers.run_compare import RunCompareWidget, run_label, saved_runs
 from skillstudio.ui.triggers.suite_worker import SuiteJob, SuiteJobResult, SuiteJobSignals
-from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, TestSummaryView, make_banner
+from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, RunSummaryView, make_banner
 
 ALL_SKILLS = ""
 PROMPT_MIN_W = 260
@@ -83,10 +83,9 @@ def fmt_eta(seconds: float) -> str:
     return f"{h} h {m:02d} min"
 
 
-class TestPanel(QWidget):
+class TriggerPanel(QWidget):
     """Run/cancel, progress with rate and ETA, results, summary, confusion matrix, timing, comparison."""
 
-    __test__ = False
     sig_run_finished = Signal(object)  # the report dict (evals.metrics.summarize), also after a cancel
     sig_case_activated = Signal(object, str)  # skill folder (Path), prompt — a double-clicked result row
 
@@ -159,10 +158,10 @@ class TestPanel(QWidget):
         self.estimate_banner.setText(ESTIMATE_TEXT)
         self.notice = make_banner("test_notice", "warning")
         self.info = make_banner("test_info", "info")
-        self.summary = TestSummaryView()
+        self.summary = RunSummaryView()
 
         # --- results tab
-        self.model = TestResultsModel(self)
+        self.model = TriggerResultsModel(self)
         self.proxy = CaseFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()

@@ -45,8 +45,8 @@ def selected_text(selected: list[str | None]) -> str:
     return ", ".join(k if n == 1 else f"{k} ×{n}" for k, n in counts.items())
 
 
-class TestResultsModel(QAbstractTableModel):
-    __test__ = False  # not a pytest class
+class TriggerResultsModel(QAbstractTableModel):
+    """One row per case of the report, read-only."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -191,7 +191,7 @@ class CaseFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt API
         model = self.sourceModel()
-        if not isinstance(model, TestResultsModel):
+        if not isinstance(model, TriggerResultsModel):
             return True
         c = model.case(source_row)
         if self._skill and c["skill"] != self._skill:

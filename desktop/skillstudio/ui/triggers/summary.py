@@ -84,8 +84,8 @@ TILES = (
 )
 
 
-class TestSummaryView(QWidget):
-    __test__ = False
+class RunSummaryView(QWidget):
+    """A run's headline numbers and its must-see banners."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
