@@ -11,13 +11,10 @@ live widget or a shortcut.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
-
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 _DELIBERATE = (Qt.FocusReason.MouseFocusReason, Qt.FocusReason.ShortcutFocusReason,
                Qt.FocusReason.PopupFocusReason, Qt.FocusReason.MenuBarFocusReason)
@@ -45,9 +42,10 @@ def _dock_of(widget: QWidget | None) -> QDockWidget | None:
 
 
 class FocusGuard(QObject):
-    def __init__(self, win: MainWindow, guarded: QWidget) -> None:
+    def __init__(self, win: QMainWindow, guarded: QWidget, current_doc: Callable[[], QWidget | None]) -> None:
         super().__init__(win)
         self.win = win
+        self.current_doc = current_doc  # the document the editor area shows (the last resort)
         self.guarded = guarded  # the widget that must never get the focus by accident (the tree filter)
         self._reason: Qt.FocusReason | None = None
         guarded.installEventFilter(self)
@@ -106,7 +104,7 @@ class FocusGuard(QObject):
                     inner = focusable_in(other)
                     if inner is not None:
                         return inner
-        tab = self.win.current_doc()
+        tab = self.current_doc()
         if tab is not None and tab.isVisible():
             return tab.focusWidget() or focusable_in(tab) or tab
         return None

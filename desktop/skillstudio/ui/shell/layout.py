@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, Qt, Slot
-from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
-if TYPE_CHECKING:
-    from skillstudio.ui.shell.main_window import MainWindow
+from skillstudio.ui.common.settings import AppSettings
 
 _STATE_VERSION = 1
 
@@ -28,9 +26,10 @@ def _key(root: Path) -> str:
 
 
 class WindowLayout(QObject):
-    def __init__(self, win: MainWindow) -> None:
+    def __init__(self, win: QMainWindow, settings: AppSettings) -> None:
         super().__init__(win)
         self.win = win
+        self.settings = settings
         self._saved: QByteArray | None = None  # the layout before maximising
         self.maximised: QWidget | None = None  # the dock (or the editor area) maximised
         self._collapsed: list[QDockWidget] = []
@@ -96,7 +95,8 @@ class WindowLayout(QObject):
                 dock.hide()
             self._raise_later = current
             return
-        for dock in self._collapsed or [self.win.problems_dock]:
+        problems = self.win.findChild(QDockWidget, "dock_problems")
+        for dock in self._collapsed or ([problems] if problems is not None else []):
             dock.show()
         for dock in self._raise_later:
             dock.raise_()
@@ -106,10 +106,10 @@ class WindowLayout(QObject):
     def save_for(self, root: Path | None) -> None:
         if root is not None:
             self.restore_maximised()
-            self.win.settings.set_value(_key(root), self.win.saveState(_STATE_VERSION))
+            self.settings.set_value(_key(root), self.win.saveState(_STATE_VERSION))
 
     def restore_for(self, root: Path) -> bool:
-        state = self.win.settings.value(_key(root))
+        state = self.settings.value(_key(root))
         if isinstance(state, QByteArray) and not state.isEmpty():
             self._saved = None
             self.maximised = None

@@ -178,14 +178,14 @@ class MainWindow(QMainWindow):
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
-        self.layout_state = WindowLayout(self)  # maximise, collapse, dock sizes per workspace
+        self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
         self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
         self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
         self.problems_dock.raise_()
         self._actions, self.view_menu, self.recent = install_actions(
             self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
         self.action("theme").setChecked(self.settings.theme == "dark")
-        self.focus_guard = FocusGuard(self, self.tree.filter)  # focus never falls into the skill filter
+        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)  # focus never falls into the skill filter
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
