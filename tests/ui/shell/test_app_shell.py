@@ -10,7 +10,7 @@ from mainwindow_support import open_and_check, shot
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
 
-from skillstudio import resources, userdirs
+from skillstudio import userdirs
 from skillstudio.bundle.triggers import load_cases
 from skillstudio.ui import app as ui_app
 from skillstudio.ui.common.settings import AppSettings
@@ -45,7 +45,7 @@ def test_default_workspace_order(tmp_path: Path) -> None:
     assert settings.path.parent == userdirs.config_dir()  # never the real home in tests
     (tmp_path / "here" / "skills").mkdir(parents=True)
     assert ui_app.default_workspace(settings, tmp_path / "here") == tmp_path / "here" / "skills"
-    assert ui_app.default_workspace(settings, tmp_path) == resources.examples_dir()
+    assert ui_app.default_workspace(settings, tmp_path) is None  # the start page, never the package's examples
     (tmp_path / "last").mkdir()
     settings.add_recent_workspace(tmp_path / "last")
     assert ui_app.default_workspace(settings, tmp_path) == (tmp_path / "last").resolve()

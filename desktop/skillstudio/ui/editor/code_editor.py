@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QRect, QSize, Qt, Slot
-from PySide6.QtGui import QColor, QFontDatabase, QPainter, QPaintEvent, QResizeEvent, QTextCursor, QTextFormat
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QTextCursor,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from skillstudio.ui.common.theme import current_theme
@@ -38,6 +49,19 @@ class CodeEditor(QPlainTextEdit):
         self.cursorPositionChanged.connect(self._highlight_current_line)
         self._update_gutter_width(0)
         self._highlight_current_line()
+        # block state -> spaces Tab inserts (0: a literal tab); set by the tab that knows the file type
+        self.spaces_for_tab: Callable[[int], int] = lambda _state: 0
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Tab and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            cursor = self.textCursor()
+            width = self.spaces_for_tab(cursor.block().userState())
+            if width and not cursor.hasSelection():
+                column = cursor.positionInBlock()
+                cursor.insertText(" " * (width - column % width))  # to the next indent stop
+                self.setTextCursor(cursor)
+                return
+        super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ gutter
     def gutter_width(self) -> int:

@@ -23,8 +23,9 @@ from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.bundle.release import CHANGELOG, ensure_unreleased, set_version_text
 from skillstudio.ui.common.theme import current_theme
 from skillstudio.ui.editor.code_editor import CodeEditor
+from skillstudio.ui.editor.code_highlight import CodeHighlighter, code_mode
 from skillstudio.ui.editor.frontmatter_form import FrontMatterForm
-from skillstudio.ui.editor.highlighter import SkillHighlighter
+from skillstudio.ui.editor.highlighter import FRONT
 
 _untitled = itertools.count(1)
 
@@ -37,7 +38,7 @@ def mode_for(path: Path | None) -> str:
         return "markdown"
     if suffix in (".yaml", ".yml"):
         return "yaml"
-    return "text"
+    return code_mode(path) or "text"
 
 
 def skill_dir_of(path: Path | None, workspace: Path | None) -> Path | None:
@@ -73,10 +74,11 @@ class EditorTab(QWidget):
 
         self.editor = CodeEditor()
         self.editor.setObjectName("code_editor")
-        self.highlighter = SkillHighlighter(self.editor.document(),
-                                            "text" if self.mode == "text" else self.mode, current_theme())
+        self.highlighter = CodeHighlighter(self.editor.document(), self.mode, current_theme())
         if self.mode == "text":
             self.highlighter.setDocument(None)
+        # Tab indents with spaces where a literal tab breaks the file (YAML, JSON) or the style (code)
+        self.editor.spaces_for_tab = self._tab_inserts_spaces
         self.form: FrontMatterForm | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -105,6 +107,16 @@ class EditorTab(QWidget):
             self.load()
         elif self.mode == "skill":
             self.set_buffer(skillmd.compose({"name": "", "description": ""}, "\n"), modified=False)
+
+    def _tab_inserts_spaces(self, block_state: int) -> int:
+        """How many columns Tab indents with spaces at a line in this state; 0 inserts a real tab."""
+        if self.mode in ("yaml", "json"):
+            return 2
+        if self.mode in ("python", "shell"):
+            return 4
+        if self.mode == "skill" and block_state == FRONT:  # YAML front matter: a tab is invalid YAML
+            return 2
+        return 0
 
     # ------------------------------------------------------------------ naming
     @property

@@ -100,6 +100,17 @@ class _RunJob(QRunnable):
             self.signals.sig_finished.emit(self.run_id)
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _event_line(event: ProxyEvent) -> str:
     import time
 
@@ -296,6 +307,11 @@ class SandboxConsole(QWidget):
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addLayout(cmd_row)
+        self.mounts = QLabel()
+        self.mounts.setObjectName("consoleMounts")
+        self.mounts.setWordWrap(True)
+        self.mounts.setTextFormat(Qt.TextFormat.RichText)
+        rv.addWidget(self.mounts)
         rv.addWidget(self.status)
         rv.addWidget(vsplit, 1)
 
@@ -312,6 +328,8 @@ class SandboxConsole(QWidget):
         self._apply_limits(Limits())
         for sig in (self.data_edit.textChanged, self.allow_edit.textChanged):
             sig.connect(self._refresh_policy)
+        self.data_edit.textChanged.connect(self._show_mounts)
+        self._show_mounts()
         for spin in (self.timeout, self.memory, self.pids, self.output_cap):
             spin.valueChanged.connect(self._refresh_policy)
         self.backend.currentIndexChanged.connect(self._refresh_policy)
@@ -323,12 +341,25 @@ class SandboxConsole(QWidget):
     # ------------------------------------------------------------------ public API
 
     def set_workspace(self, path: Path | None) -> None:
-        """The workspace whose policy, vault and default data folder the console uses."""
+        """The workspace whose policy, vault and default data folder the console uses.
+
+        Switching workspaces must not keep writing into the previous one: a data folder inside the
+        old workspace (its default included) becomes the new one's default, and a skill of the old
+        workspace is unmounted."""
+        old = self._workspace
         self._workspace = Path(path) if path is not None else None
-        if self._workspace is not None and not self.data_edit.text().strip():
+        text = self.data_edit.text().strip()
+        if old is not None and text and _inside(Path(text).expanduser(), old):
+            text = ""
+        if self._workspace is not None and not text:
             self.data_edit.setText(str(self._workspace / ".skillstudio" / "console-data"))
+        elif not text:
+            self.data_edit.clear()
+        if self._skill is not None and (self._workspace is None or not _inside(self._skill, self._workspace)):
+            self.set_skill(None)
         self._load_defaults()
         self.reload_secrets()
+        self._show_mounts()
 
     def set_skill(self, skill_dir: Path | None) -> None:
         """Mount this skill read-only at /skills/<name> and offer its scripts (None: no skill)."""
@@ -339,6 +370,17 @@ class SandboxConsole(QWidget):
         self.command.addItems(skill_scripts(self._skill))
         self.command.setEditText(current)
         self._load_defaults()
+        self._show_mounts()
+
+    def _show_mounts(self) -> None:
+        """Say which skill is mounted where, and which folder is writable: no guessing after a switch."""
+        skill = (f"<b>{_escape(self._skill.name)}</b> read-only at <code>/skills/{_escape(self._skill.name)}</code>"
+                 if self._skill is not None else "no skill mounted (select one in the tree)")
+        data = self.data_edit.text().strip()
+        where = f"<code>{_escape(data)}</code> read-write" if data else "no data folder"
+        ws = f" · workspace <b>{_escape(self._workspace.name)}</b>" if self._workspace is not None else ""
+        self.mounts.setText(f"Skill: {skill} · Data: {where}{ws}")
+        self.mounts.setToolTip(f"Skill folder: {self._skill or '(none)'}\nData folder: {data or '(none)'}")
 
     def request(self) -> ConsoleRequest:
         """What the form says, as the core's request."""

@@ -242,6 +242,11 @@ class FeaturePanels(QObject):
         if not isinstance(ws, Workspace):
             return
         self._root = ws.root
+        if self.skill_dir is not None and not self.skill_dir.resolve().is_relative_to(ws.root.resolve()):
+            self.skill_dir = None  # a skill of the previous workspace: nothing of it stays mounted
+            for key in ("playground", "sandbox"):
+                if key in self._built:
+                    self._built[key].set_skill(None)  # type: ignore[attr-defined]
         for widget in self._built.values():
             if isinstance(widget, FeaturePanel):
                 widget.set_workspace(ws.root)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.provider_form import CHAT, KEYRING_SERVICE, KEYRING_USER, OFFLINE, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.common.workers import WorkerPool
+from skillstudio.ui.shell.connection_check import RouteCheck, check_route
 
 DONE_KEY = "first_run/done"
 COPY_EXAMPLES, OPEN_EXISTING = "examples", "existing"
@@ -102,6 +104,16 @@ def test_connection(base_url: str, token: CancelToken | None = None, timeout: fl
 
 
 _COMMAND = re.compile(r"\b((?:sudo|apt-get|apt|dnf|brew|systemctl|systemd-run|skillstudio|pipx?)\s[^;)(,]*)")
+
+
+def _test_local_server(base_url: str, kind: str, model: str, token: CancelToken,
+                       _progress: object) -> tuple[list[str], str, RouteCheck | None]:
+    """Worker side: the server's models, and (with a model to try) one request on the suite's route."""
+    ids = test_connection(base_url, token)
+    model = model or (ids[0] if ids else "")
+    if not model:
+        return ids, "", None
+    return ids, model, check_route(kind, base_url, model, token)
 
 
 def fix_commands(fix: str) -> list[str]:
@@ -213,6 +225,12 @@ class ProviderPage(QWizardPage):
         line = self.model.lineEdit()
         assert line is not None  # an editable combo box always has one
         line.setPlaceholderText("model name, e.g. llama3.1")
+        # which route trigger tests will use on this server: shown, never picked silently
+        self.local_api = QComboBox()
+        self.local_api.setObjectName("local_api")
+        self.local_api.addItem("Responses API (/responses) — as OpenAI; recent Ollama, vLLM", RESPONSES)
+        self.local_api.addItem("Chat Completions (/chat/completions) — LM Studio, older Ollama", CHAT)
+        self.local_api.setToolTip("The endpoint the trigger tests send each case to; Test connection checks it")
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("test_connection")
         self.test_button.clicked.connect(self.test)
@@ -229,6 +247,7 @@ class ProviderPage(QWizardPage):
         form = QFormLayout()
         form.addRow("API key", self.key)
         form.addRow("Base URL", self.base_url)
+        form.addRow("API", self.local_api)
         row = QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(self.test_button)
@@ -245,37 +264,42 @@ class ProviderPage(QWizardPage):
 
     @property
     def kind(self) -> str:
-        return RESPONSES if self.openai.isChecked() else CHAT if self.local.isChecked() else OFFLINE
+        if self.local.isChecked():
+            return str(self.local_api.currentData())
+        return RESPONSES if self.openai.isChecked() else OFFLINE
 
     @Slot()
     def _sync(self) -> None:
         self.key.setEnabled(self.openai.isChecked())
-        for w in (self.base_url, self.model, self.test_button):
+        for w in (self.base_url, self.local_api, self.model, self.test_button):
             w.setEnabled(self.local.isChecked())
         self.error.clear()
 
     @Slot()
     def test(self) -> None:
-        """Really call GET {base}/models in the background; the result says what to do next."""
+        """In the background: list the models (GET /models), then send one real routing request on the
+        route the suite will use (/responses or /chat/completions); the result says what to do next."""
         if self._job is not None:
             return
         self.local.setChecked(True)
-        base = self.base_url.text()
+        base, kind, typed = self.base_url.text(), str(self.local_api.currentData()), self.model.currentText().strip()
         self.result.setText(f"Connecting to {base.strip()}…")
         self.test_button.setEnabled(False)
-        self._job, _ = self.pool.submit(lambda token, _p: test_connection(base, token),
+        self._job, _ = self.pool.submit(partial(_test_local_server, base, kind, typed),
                                         on_result=self._on_models, on_error=self._on_error,
                                         on_finished=self._on_finished)
 
-    def _on_models(self, _job: int, models: object) -> None:
-        ids = list(models) if isinstance(models, list) else []
+    def _on_models(self, _job: int, outcome: object) -> None:
+        ids, model, check = outcome if isinstance(outcome, tuple) else ([], "", None)
         current = self.model.currentText().strip()
         self.model.clear()
         self.model.addItems(ids)
-        self.model.setCurrentText(current if current in ids or not ids else ids[0])
+        self.model.setCurrentText(model or (current if current in ids or not ids else ids[0]))
         shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
         msg = (f"✓ Connected — the server offers {len(ids)} model(s): {shown}" if ids
                else "✓ Connected, but the server lists no models — type the model name")
+        if isinstance(check, RouteCheck):
+            msg += "\n" + check.message(self.base_url.text(), model)
         self.result.setText(msg)
         self._outcome = (True, msg)
 
@@ -295,7 +319,7 @@ class ProviderPage(QWizardPage):
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
         self.error.clear()
         kind = self.kind
-        if kind == RESPONSES:
+        if self.openai.isChecked():
             key = self.key.text().strip()
             if not key:
                 self.error.setText("Paste your OpenAI API key, or choose the offline estimate for now.")
@@ -308,15 +332,15 @@ class ProviderPage(QWizardPage):
                 self.error.setText(f"Could not store the key in the OS keyring ({exc.__class__.__name__}). "
                                    "Unlock your keyring, set OPENAI_API_KEY, or choose the offline estimate.")
                 return False
-        elif kind == CHAT:
+        if self.local.isChecked():
             if not self.base_url.text().strip() or not self.model.currentText().strip():
                 self.error.setText("Give the server's base URL and a model name (Test connection lists them).")
                 return False
             self.settings.base_url = self.base_url.text().strip()
             self.settings.model = self.model.currentText().strip()
         self.settings.set_value("test/provider", kind)
-        self.settings.set_value("test/base_url", self.base_url.text().strip() if kind == CHAT else "")
-        if kind == CHAT:
+        self.settings.set_value("test/base_url", self.base_url.text().strip() if self.local.isChecked() else "")
+        if self.local.isChecked():
             self.settings.set_value("test/model", self.model.currentText().strip())
         return True
 

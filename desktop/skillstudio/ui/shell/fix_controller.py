@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 
 from skillstudio.bundle.fixes import FOLDER_FIXES, apply_fixes, fix_text
 from skillstudio.bundle.model import find_skill_md
@@ -45,6 +45,7 @@ class FixController(QObject):
             return
         if md_tab.apply_text(new_text):
             win.show_document(md_tab)
+            md_tab.editor.setFocus(Qt.FocusReason.OtherFocusReason)  # the Fix button goes away: Ctrl+Z undoes here
             summary = "; ".join(str(c) for c in changes) if changes else problem.fix
             win.statusBar().showMessage(f"Fixed: {summary} (Ctrl+Z to undo, Ctrl+S to save)", 8000)
         else:

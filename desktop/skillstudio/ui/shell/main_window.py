@@ -27,15 +27,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio import resources
 from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
 from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
-from skillstudio.errors import Cancelled
+from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
+from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
@@ -50,7 +52,9 @@ from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
 from skillstudio.ui.shell.fix_controller import FixController
+from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
+from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
@@ -88,6 +92,12 @@ def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Wor
             progress(done, total)  # type: ignore[operator]
 
     return load_workspace(root, progress=report)
+
+
+def _is_packaged_examples(root: Path) -> bool:
+    """The examples shipped inside the installed package (a source checkout's skills/ is the user's own)."""
+    bundled = resources.examples_dir()
+    return bundled.name == "_examples" and (root == bundled.resolve() or root.is_relative_to(bundled.resolve()))
 
 
 class MainWindow(QMainWindow):
@@ -137,6 +147,7 @@ class MainWindow(QMainWindow):
         self.welcome.sig_new_skill.connect(self.new_skill)
         self.welcome.sig_open_workspace.connect(self.choose_workspace)
         self.welcome.sig_open_recent.connect(self.open_workspace)
+        self.welcome.sig_open_examples.connect(self.open_examples_copy)
         self.center = QStackedWidget()
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.tabs)
@@ -146,7 +157,7 @@ class MainWindow(QMainWindow):
         self.problems.sig_activated.connect(self.go_to_problem)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("dock_problems")
-        self.problems_dock.setWidget(self.problems)
+        self.problems_dock.setWidget(fit(self.problems))
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
@@ -168,12 +179,14 @@ class MainWindow(QMainWindow):
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
+        self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
         self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
         self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
         self.problems_dock.raise_()
         self._actions, self.view_menu, self.recent = install_actions(
             self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
         self.action("theme").setChecked(self.settings.theme == "dark")
+        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)  # focus never falls into the skill filter
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -187,7 +200,7 @@ class MainWindow(QMainWindow):
         panel.sig_released.connect(self._on_released)
         self.versions_dock = QDockWidget("Versions", self)
         self.versions_dock.setObjectName("dock_versions")
-        self.versions_dock.setWidget(panel)
+        self.versions_dock.setWidget(fit(panel))
         self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
@@ -201,7 +214,7 @@ class MainWindow(QMainWindow):
         """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
+        dock.setWidget(fit(widget))  # a busy panel never makes the window grow
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -249,14 +262,37 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.open_workspace(path)
 
+    @Slot()
+    def open_examples_copy(self, target: Path | None = None) -> bool:
+        """Copy the bundled examples into a new folder of the user's and open that (never the originals)."""
+        from skillstudio.ui.shell.first_run import copy_examples, default_examples_target
+
+        if target is None:
+            base = default_examples_target()
+            target = next(p for i in range(1, 1000)
+                          if not (p := base if i == 1 else base.with_name(f"{base.name}-{i}")).exists())
+        try:
+            copied = copy_examples(target)
+        except SkillStudioError as exc:
+            dialogs.show_error(self, "Open a copy of the examples", f"{exc.message}\n\n{exc.hint}".strip())
+            return False
+        return self.open_workspace(copied, message=f"Copied the examples to {copied}")
+
     @Slot(object)
-    def open_workspace(self, root: Path) -> bool:
+    def open_workspace(self, root: Path, message: str | None = None) -> bool:
         root = Path(root).resolve()
+        if _is_packaged_examples(root):  # the installed package's files: work on a copy
+            return self.open_examples_copy()
+        if message is not None:
+            self._after_load_message = message
         if not root.is_dir():
             dialogs.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
             return False
         if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
             return False
+        if root != self.workspace_root:
+            self.layout_state.save_for(self.workspace_root)
+            self.layout_state.restore_for(root)
         self.workspace_root = root
         self.workspace = None
         self.disk.watch_root(root)
@@ -850,6 +886,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.recovery.stop()
         self.settings.set_value("ui/geometry", self.saveGeometry())
+        self.layout_state.save_for(self.workspace_root)
         self.settings.sync()
         self.versions.shutdown()
         self.features.shutdown()

@@ -18,6 +18,7 @@ class WelcomePage(QWidget):
     sig_new_skill = Signal()
     sig_open_workspace = Signal()
     sig_open_recent = Signal(object)  # Path
+    sig_open_examples = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,9 +38,15 @@ class WelcomePage(QWidget):
         open_ws = QPushButton("Open Workspace…")
         open_ws.setObjectName("welcome_open")
         open_ws.clicked.connect(self.sig_open_workspace)
+        self.examples_button = QPushButton("Open a Copy of the Examples…")
+        self.examples_button.setObjectName("welcome_examples")
+        self.examples_button.setToolTip("Copy the five example skills into a folder of yours and open it "
+                                        "(the bundled originals are never edited)")
+        self.examples_button.clicked.connect(self.sig_open_examples)
         buttons = QHBoxLayout()
         buttons.addWidget(new)
         buttons.addWidget(open_ws)
+        buttons.addWidget(self.examples_button)
         buttons.addStretch(1)
         self.recent_title = QLabel("Recent workspaces")
         self.recent_title.setObjectName("SubTitle")
@@ -68,8 +75,9 @@ class WelcomePage(QWidget):
         self._recent_buttons: list[QPushButton] = []
 
     def set_state(self, workspace: Path | None, skills: int | None, recent: list[Path]) -> None:
+        self.examples_button.setVisible(workspace is None)
         if workspace is None:
-            self.subtitle.setText("No workspace open.")
+            self.subtitle.setText("No workspace open. Open a folder of skills, or start from a copy of the examples.")
         elif skills is None:
             self.subtitle.setText(f"Loading {workspace.name}…")
         else:

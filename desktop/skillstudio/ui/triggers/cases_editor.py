@@ -1,7 +1,7 @@
 """The trigger cases editor: a table of prompts that should (or must not) load a skill.
 
-Edits are undoable (the model's QUndoStack) and saved to `evals/triggers.yaml` atomically with
-`triggers.dump_cases`, keeping per-case and top-level keys we do not know. A triggers.yaml that
+Edits are undoable (the model's QUndoStack) and saved to `evals/triggers.yaml` atomically and in
+place (`bundle.triggers_edit`): unchanged cases, comments and keys we do not know keep their text. A triggers.yaml that
 cannot be parsed is never overwritten behind the user's back: the editor shows a banner and saves
 nothing until the user reloads a fixed file or explicitly starts a new list (the broken file is then
 kept as `triggers.yaml.bak`).
@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from skillstudio.bundle import triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
+from skillstudio.bundle.triggers_edit import edit_cases
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.triggers.cases_model import (
     COL_EXPECT,
@@ -446,11 +447,8 @@ class TriggerCasesEditor(QWidget):
         self._header_comment = "".join(lines)
 
     def _render(self) -> str:
-        def dump(d: dict[str, Any]) -> str:
-            return yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=100) if d else ""
-
-        return self._header_comment + dump(self._extra_before) + triggers.dump_cases(self.cases()) + \
-            dump(self._extra_after)
+        # in place: unchanged cases, comments and keys we do not know keep their exact text
+        return edit_cases(self._loaded_text, self.cases())
 
     def _confirm_external_change(self, path: Path) -> bool:
         try:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.store import RunStore
+from skillstudio.ui.common.app_terms import in_app_terms
 from skillstudio.ui.common.provider_form import ProviderForm
 from skillstudio.ui.triggers.confusion_view import ConfusionView
 from skillstudio.ui.triggers.latency_chart import LatencyChart
@@ -522,7 +523,7 @@ class TriggerPanel(QWidget):
         return True
 
     def _warn(self, text: str) -> None:
-        self.notice.setText(text)
+        self.notice.setText(in_app_terms(text))  # no CLI flags inside the app
         self.notice.show()
 
     def _info(self, text: str) -> None:
