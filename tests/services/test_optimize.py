@@ -10,7 +10,12 @@ import pytest
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.store import RunStore
 from skillstudio.services.context import JobContext
-from skillstudio.services.optimize import OptimizeRequest, ProposerChoice, optimize_and_record, write_description
+from skillstudio.services.optimize import (
+    OptimizeRequest,
+    ProposerChoice,
+    optimize_and_record,
+    write_description,
+)
 from skillstudio.services.providers import ProviderChoice, ProviderKind
 from skillstudio.services.settings import RunOptions
 from support.cli_runner import run_cli
