@@ -62,22 +62,22 @@ def build_run_request(spec: AgentRunSpec) -> RunRequest:
     from skillstudio.agent.runner import RunRequest
 
     if not spec.prompt.strip():
-        raise SkillStudioError("The prompt is empty", "type the task for the agent")
+        raise SkillStudioError("the prompt is empty", "type the task for the agent")
     if spec.compaction not in MODES:
-        raise SkillStudioError(f"Unknown compaction mode {spec.compaction!r}", f"use one of {', '.join(MODES)}")
+        raise SkillStudioError(f"unknown compaction mode {spec.compaction!r}", f"use one of {', '.join(MODES)}")
     if spec.pin and spec.route:
-        raise SkillStudioError("Both a pinned skill and a route are given", "use one of them")
+        raise SkillStudioError("both a pinned skill and a route are given", "use one of them")
     refs: dict[str, SkillRef] = {}
     for item in spec.skill_refs:
         name, sep, ident = item.partition("=")
         sid, _, ver = ident.partition("@")
         if not sep or not name.strip() or not sid.strip():
-            raise SkillStudioError(f"Bad skill reference {item!r}", "write it as NAME=SKILL_ID[@VERSION]")
+            raise SkillStudioError(f"bad skill reference {item!r}", "write it as NAME=SKILL_ID[@VERSION]")
         refs[name.strip()] = SkillRef(sid.strip(), ver.strip() or None)
     if refs and not spec.hosted:
-        raise SkillStudioError("Skill references are for hosted runs", "run hosted, or drop the references")
+        raise SkillStudioError("skill references are for hosted runs", "run hosted, or drop the references")
     if spec.data_dir is not None and not spec.data_dir.is_dir():
-        raise SkillStudioError(f"Data folder {spec.data_dir} does not exist", "give an existing folder, or none "
+        raise SkillStudioError(f"data folder {spec.data_dir} does not exist", "give an existing folder, or none "
                                "for a fresh one")
     base_url = (spec.base_url or "").strip() or None
     key = api_key()

@@ -21,7 +21,7 @@ from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.openai_defaults import DEFAULT_MODEL, api_key
 from skillstudio.services.context import JobContext
 from skillstudio.services.providers import NO_KEY_NEEDED, ProviderChoice, build_router, resolve
-from skillstudio.services.settings import RunOptions
+from skillstudio.services.settings import InvalidSetting, RunOptions
 
 if TYPE_CHECKING:
     from skillstudio.evals.optimizer import OptimizeResult
@@ -77,17 +77,17 @@ def optimize_and_record(request: OptimizeRequest, context: JobContext | None = N
     ctx = context or JobContext()
     settings = request.options.run_settings()
     if request.iterations < 1:
-        raise SkillStudioError("Iterations must be at least 1", "how many proposals to try")
+        raise InvalidSetting("iterations", "Iterations must be at least 1", "how many proposals to try")
     key = api_key()
     proposer_url = (request.proposer.base_url or "").strip() or None
     if not key and not proposer_url:
-        raise SkillStudioError("The optimizer needs a model to propose descriptions: no OpenAI API key and no base URL",
+        raise SkillStudioError("the optimizer needs a model to propose descriptions: no OpenAI API key and no base URL",
                                "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of "
                                "an OpenAI-compatible server")
     suite = build_suite(request.workspace)
     skill = load_workspace(request.workspace, with_files=False).skill(request.skill)
     if skill is None or skill.skill_md is None or not any(e.name == request.skill for e in suite.catalog):
-        raise SkillStudioError(f"No skill named {request.skill!r} in this workspace",
+        raise SkillStudioError(f"no skill named {request.skill!r} in this workspace",
                                "check the name: field of its SKILL.md")
     resolved = resolve(request.provider)  # fails early, in one line, on a bad provider setting
     cache = None if resolved.is_estimate else ResultCache(suite.state_dir / "cache")
@@ -121,15 +121,15 @@ def _record(out: OptimizeOutcome, suite: Any, resolved: Any, settings: Any, cach
                                      for e in suite.catalog], suite.cases, [])
         run = run_suite_sync(variant, build_router(resolved), settings, cancel=ctx.cancel, cache=cache)
         if run.cancelled:
-            out.save_error = "Cancelled before the before/after runs were complete: not saved"
+            out.save_error = "cancelled before the before/after runs were complete: not saved"
             out.cancelled = True
             return
         try:
             out.saved_runs.append(store.save(TriggerReport.from_run(run).as_dict(), run))
         except OSError as exc:
-            out.save_error = f"Run not saved to history ({exc.strerror or exc})"
+            out.save_error = f"run not saved to history ({exc.strerror or exc})"
         except SkillStudioError as exc:
-            out.save_error = f"Run not saved to history ({exc.message})"
+            out.save_error = f"run not saved to history ({exc.message})"
 
 
 def write_description(outcome: OptimizeOutcome) -> Path:
@@ -137,7 +137,7 @@ def write_description(outcome: OptimizeOutcome) -> Path:
     from skillstudio.bundle.fileio import atomic_write, read_text_file
 
     if not outcome.improved or outcome.result.new_text is None:
-        raise SkillStudioError("Nothing to write: the current description stays")
+        raise SkillStudioError("nothing to write: the current description stays")
     if read_text_file(outcome.skill_md) != outcome.original_text:
         raise SkillStudioError(f"{outcome.skill_md} changed while the optimizer ran", "run the optimizer again")
     atomic_write(outcome.skill_md, outcome.result.new_text)

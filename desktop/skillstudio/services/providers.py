@@ -40,7 +40,7 @@ class NoModelConfigured(EnvironmentProblem):
     """Neither an API key nor a base URL: there is no model to ask, and nothing is estimated silently."""
 
     def __init__(self, *, offline_ok: bool = True) -> None:
-        super().__init__("No model is configured: no OpenAI API key and no base URL",
+        super().__init__("no model is configured: no OpenAI API key and no base URL",
                          "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of an "
                          "OpenAI-compatible server" + (", or choose the offline estimate" if offline_ok else ""))
         self.offline_ok = offline_ok
@@ -86,7 +86,7 @@ def resolve(choice: ProviderChoice) -> Resolved:
     base_url = (choice.base_url or "").strip() or None
     model = choice.model.strip()
     if not model:
-        raise SkillStudioError("No model name given", f"name the model to ask, e.g. {DEFAULT_MODEL} or llama3.1")
+        raise SkillStudioError("no model name given", f"name the model to ask, e.g. {DEFAULT_MODEL} or llama3.1")
     key = api_key()
     if not key and not base_url:
         raise NoModelConfigured()

@@ -138,7 +138,7 @@ def load_suite(path: Path, only: list[str] | None = None) -> Suite:
         return suite
     unknown = sorted(set(only) - {e.name for e in suite.catalog})
     if unknown:
-        raise SkillStudioError(f"No skill named {', '.join(unknown)} in this workspace",
+        raise SkillStudioError(f"no skill named {', '.join(unknown)} in this workspace",
                                "reload the workspace and pick the skill again")
     suite = suite.only(only)
     if not suite.cases:
@@ -160,7 +160,7 @@ def open_history(suite_or_state: Suite | Path) -> RunStore:
 def _baseline(store: RunStore, ref: str) -> dict[str, Any]:
     if ref in ("previous", "latest"):
         if not store.list():
-            raise SkillStudioError("There is no saved run to compare with yet",
+            raise SkillStudioError("there is no saved run to compare with yet",
                                    "run the suite once with saving on first")
         ref = "latest"
     return store.load(ref)
@@ -190,7 +190,7 @@ def run_and_record(request: SuiteRunRequest, context: JobContext | None = None) 
     suite = load_suite(request.path, request.only)
     resolved = resolve(request.provider)  # a missing key fails here, in one line, before any work
     if request.batch_poll_s is not None and resolved.kind != ProviderKind.RESPONSES:
-        raise SkillStudioError("A batch needs the Responses provider", "choose a model provider, or run without batch")
+        raise SkillStudioError("a batch needs the Responses provider", "choose a model provider, or run without batch")
     store = open_history(suite) if (request.save or request.compare) else None
     baseline = _baseline(store, request.compare) if (store is not None and request.compare) else None
     router = build_router(resolved)
@@ -237,9 +237,9 @@ def record(run: SuiteRun, store: RunStore | None, baseline: dict[str, Any] | Non
         try:
             out.run_id = store.save(report.as_dict(), run)
         except OSError as exc:
-            out.save_error = f"Run not saved to history ({exc.strerror or exc})"
+            out.save_error = f"run not saved to history ({exc.strerror or exc})"
         except SkillStudioError as exc:
-            out.save_error = f"Run not saved to history ({exc.message})"
+            out.save_error = f"run not saved to history ({exc.message})"
         out.notices += _take_notices(store)
     return out
 

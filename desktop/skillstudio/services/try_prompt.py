@@ -76,7 +76,7 @@ def try_prompt(workspace: Path, prompt: str, provider: ProviderChoice,
 
     ctx = context or JobContext()
     if not prompt.strip():
-        raise SkillStudioError("The prompt is empty", "type what a user would ask")
+        raise SkillStudioError("the prompt is empty", "type what a user would ask")
     suite, skipped = catalog_for_try(workspace)
     resolved = resolve(provider)
     router = build_router(resolved)

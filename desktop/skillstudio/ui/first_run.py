@@ -37,8 +37,9 @@ from skillstudio import resources
 from skillstudio.bundle.workspace import is_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
+from skillstudio.openai_defaults import store_api_key
 from skillstudio.ui.settings import DEFAULT_MODEL, AppSettings
-from skillstudio.ui.test_provider import CHAT, KEYRING_SERVICE, KEYRING_USER, OFFLINE, RESPONSES
+from skillstudio.ui.test_provider import CHAT, OFFLINE, RESPONSES
 from skillstudio.ui.workers import WorkerPool
 
 DONE_KEY = "first_run/done"
@@ -299,9 +300,7 @@ class ProviderPage(QWizardPage):
                 self.error.setText("Paste your OpenAI API key, or choose the offline estimate for now.")
                 return False
             try:
-                import keyring
-
-                keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+                store_api_key(key)
             except Exception as exc:  # noqa: BLE001 - keyring backends raise many kinds
                 self.error.setText(f"Could not store the key in the OS keyring ({exc.__class__.__name__}). "
                                    "Unlock your keyring, set OPENAI_API_KEY, or choose the offline estimate.")

@@ -19,10 +19,10 @@ def test_the_same_checks_for_every_shell(workspace: Path, monkeypatch: pytest.Mo
     assert "offline" not in err.value.hint  # an agent run has no estimate to fall back on
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
     for bad, match in ((AgentRunSpec(workspace=workspace, prompt=" "), "prompt is empty"),
-                       (AgentRunSpec(workspace=workspace, prompt="p", pin="crm-query", route="crm"), "Both"),
+                       (AgentRunSpec(workspace=workspace, prompt="p", pin="crm-query", route="crm"), "both a pinned"),
                        (AgentRunSpec(workspace=workspace, prompt="p", skill_refs=("crm-query=sk_1",)), "hosted runs"),
                        (AgentRunSpec(workspace=workspace, prompt="p", skill_refs=("oops",), hosted=True),
-                        "Bad skill reference"),
+                        "bad skill reference"),
                        (AgentRunSpec(workspace=workspace, prompt="p", compaction="sometimes"), "compaction mode"),
                        (AgentRunSpec(workspace=workspace, prompt="p", data_dir=workspace / "nope"), "does not exist")):
         with pytest.raises(SkillStudioError, match=match) as e:

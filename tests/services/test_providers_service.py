@@ -30,7 +30,7 @@ def test_a_base_url_alone_is_enough_and_means_the_responses_api() -> None:
     r = resolve(ProviderChoice(base_url=" http://127.0.0.1:9/v1 ", model="llama3.1"))
     assert (r.kind, r.base_url, r.model, r.api_key) == (ProviderKind.RESPONSES, "http://127.0.0.1:9/v1", "llama3.1",
                                                         "no-key-needed")
-    with pytest.raises(SkillStudioError, match="No model name"):
+    with pytest.raises(SkillStudioError, match="no model name"):
         resolve(ProviderChoice(base_url="http://127.0.0.1:9/v1", model=" "))
 
 

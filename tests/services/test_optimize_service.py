@@ -42,7 +42,7 @@ def test_nothing_better_still_saves_the_before_run(tmp_path: Path) -> None:
     assert not out.improved and len(out.saved_runs) == 1
     store = RunStore(ws / ".skillstudio")
     assert store.list() == out.saved_runs
-    with pytest.raises(SkillStudioError, match="Nothing to write"):
+    with pytest.raises(SkillStudioError, match="nothing to write"):
         write_description(out)
 
 

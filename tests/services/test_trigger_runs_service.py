@@ -54,7 +54,7 @@ def test_only_one_skill_still_competes_with_the_whole_catalog(workspace: Path) -
     result = run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, only=["ledger-reconcile"], save=False))
     assert {c.skill for c in result.report.cases} == {"ledger-reconcile"}
     assert len(result.report.as_dict()["skills"]) == 3
-    with pytest.raises(SkillStudioError, match="No skill named nope"):
+    with pytest.raises(SkillStudioError, match="no skill named nope"):
         run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, only=["nope"]))
 
 
