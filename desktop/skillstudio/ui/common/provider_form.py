@@ -5,13 +5,15 @@ OpenAI-compatible `/chat/completions` server (Ollama, vLLM, LM Studio: base URL 
 offline lexical estimate, which needs nothing and is never presented as a model result.
 
 `ProviderChoice` is a plain value read from the form in the GUI thread; `build_router` turns it into
-a router and is meant to run on the worker thread (reading the key from the OS keyring may block).
+a router through `services.providers` and is meant to run on the worker thread (reading the key from the
+OS keyring may block).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -26,11 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.errors import SkillStudioError
 from skillstudio.evals.routers import Router
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 
-KEYRING_SERVICE, KEYRING_USER = "skillstudio", "openai-api-key"  # the settings dialog's entry
+if TYPE_CHECKING:
+    from skillstudio.services import providers, settings
 
 OFFLINE, RESPONSES, CHAT = "offline", "responses", "chat"
 PROVIDER_LABELS = {
@@ -56,43 +58,26 @@ class ProviderChoice:
         return self.kind == OFFLINE
 
 
-def api_key() -> str | None:
-    """OPENAI_API_KEY wins, else the OS keyring; no usable keyring simply means no key."""
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
-    try:
-        import keyring
+def service_choice(choice: ProviderChoice) -> providers.ProviderChoice:
+    """The form's choice as the services take it (the app always names its provider)."""
+    from skillstudio.services import providers
 
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) or None
-    except Exception:  # noqa: BLE001 - no backend, locked, no D-Bus: behave as "no key"
-        return None
+    return providers.ProviderChoice(kind=providers.ProviderKind(choice.kind), base_url=choice.base_url,
+                                    model=choice.model, timeout_s=choice.timeout_s)
+
+
+def run_options(choice: ProviderChoice) -> settings.RunOptions:
+    from skillstudio.services import settings
+
+    return settings.RunOptions(runs=choice.runs, concurrency=choice.concurrency, threshold=choice.threshold,
+                               timeout_s=choice.timeout_s, use_cache=choice.use_cache)
 
 
 def build_router(choice: ProviderChoice) -> Router:
     """The router for a choice. Worker thread only (may read the keyring)."""
-    from skillstudio.evals.routers.chat import ChatRouter
-    from skillstudio.evals.routers.offline import OfflineRouter
-    from skillstudio.evals.routers.responses import ResponsesRouter
+    from skillstudio.services import providers
 
-    if choice.kind == OFFLINE:
-        return OfflineRouter()
-    base_url = choice.base_url.strip() or None
-    model = choice.model.strip()
-    if not model:
-        raise SkillStudioError("no model name given", "type the model to test, e.g. gpt-5.4 or llama3.1")
-    if choice.kind == CHAT and not base_url:
-        raise SkillStudioError("OpenAI-compatible chat needs a base URL",
-                               "e.g. http://localhost:11434/v1 for Ollama")
-    key = api_key()
-    if not key and not base_url:
-        raise SkillStudioError("no OpenAI API key",
-                               "store one in Settings (OS keyring) or set OPENAI_API_KEY, "
-                               "or pick the offline estimate")
-    api = key or "no-key-needed"  # local servers (Ollama, vLLM) accept any key
-    if choice.kind == CHAT:
-        return ChatRouter(model=model, api_key=api, base_url=base_url, timeout=choice.timeout_s)
-    return ResponsesRouter(model=model, api_key=api, base_url=base_url, timeout=choice.timeout_s)
+    return providers.build_router(service_choice(choice))
 
 
 class ProviderForm(QWidget):

@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from skillstudio import userdirs
+from skillstudio.openai_defaults import DEFAULT_MODEL
 
 MAX_RECENT = 10
-DEFAULT_MODEL = "gpt-5.4"
 
 
 class AppSettings:

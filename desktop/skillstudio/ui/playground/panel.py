@@ -43,14 +43,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.agent.compaction import CompactionSettings
 from skillstudio.agent.hosted import MEMORY_LIMITS
 from skillstudio.agent.loop import RunLimits
 from skillstudio.agent.transcript import Transcript
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
-from skillstudio.ui.common.provider_form import CHAT, PROVIDER_LABELS, RESPONSES, api_key
+from skillstudio.ui.common.provider_form import CHAT, PROVIDER_LABELS, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.playground.transcript_view import OUTCOME_WORDS, TranscriptView
 
@@ -83,36 +82,18 @@ class RunSpec:
 
 
 def build_request(spec: RunSpec) -> Any:
-    """The RunRequest for a spec. Worker thread only (keyring reads may block)."""
-    from skillstudio.agent.routing import Pin, pin_for_route
-    from skillstudio.agent.runner import RunRequest
+    """The RunRequest for a spec, built by the same service as `skillstudio run`. Worker thread only
+    (keyring reads may block)."""
+    from skillstudio.services.agent_runs import AgentRunSpec, build_run_request
 
-    base_url = spec.base_url.strip() or None
-    key = api_key()
-    if not key and not base_url:
-        raise SkillStudioError("no OpenAI API key", "store one in Settings (OS keyring), set OPENAI_API_KEY, "
-                                                    "or give the base URL of a local server")
-    pin = None
-    if spec.routing == PINNED:
-        pin = Pin.parse(spec.target)
-    elif spec.routing == ROUTE:
-        pin = pin_for_route(spec.workspace, spec.target)
-    session = None
-    if spec.secrets:
-        from skillstudio.secrets.placeholders import SecretSession
-
-        session = SecretSession.open(spec.secrets, workspace=spec.workspace,
-                                     exposed=spec.secrets if spec.exposed else ())
-    if spec.data_dir is not None and not spec.data_dir.is_dir():
-        raise SkillStudioError(f"data folder {spec.data_dir} does not exist", "pick an existing folder or leave it empty")
-    return RunRequest(workspace=spec.workspace, prompt=spec.prompt, model=spec.model.strip() or DEFAULT_MODEL,
-                      api_key=key or "no-key-needed", base_url=base_url, provider=spec.provider, pin=pin,
-                      sandbox=spec.environment if spec.environment != HOSTED else SUBPROCESS,
-                      hosted=spec.environment == HOSTED and not spec.side_by_side, data_dir=spec.data_dir,
-                      secrets=list(spec.secrets), secret_session=session, limits=spec.limits,
-                      compaction=CompactionSettings("auto", threshold=spec.compact_at),
-                      memory_limit=spec.memory_limit,
-                      stream=spec.provider == RESPONSES)  # model text and commands show as they are written
+    return build_run_request(AgentRunSpec(
+        workspace=spec.workspace, prompt=spec.prompt, model=spec.model, provider=spec.provider,
+        base_url=spec.base_url, pin=spec.target if spec.routing == PINNED else None,
+        route=spec.target if spec.routing == ROUTE else None,
+        sandbox=spec.environment if spec.environment != HOSTED else SUBPROCESS, hosted=spec.environment == HOSTED,
+        side_by_side=spec.side_by_side, limits=spec.limits, compact_threshold=spec.compact_at,
+        memory_limit=spec.memory_limit, secrets=spec.secrets, exposed=spec.exposed, data_dir=spec.data_dir,
+        stream=spec.provider == RESPONSES))  # model text and commands show as they are written
 
 
 class RunSignals(QObject):

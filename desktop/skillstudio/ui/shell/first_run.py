@@ -38,7 +38,8 @@ from skillstudio import resources
 from skillstudio.bundle.workspace import is_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
-from skillstudio.ui.common.provider_form import CHAT, KEYRING_SERVICE, KEYRING_USER, OFFLINE, RESPONSES
+from skillstudio.openai_defaults import store_api_key
+from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.common.workers import WorkerPool
 from skillstudio.ui.shell.connection_check import RouteCheck, check_route
@@ -325,9 +326,7 @@ class ProviderPage(QWizardPage):
                 self.error.setText("Paste your OpenAI API key, or choose the offline estimate for now.")
                 return False
             try:
-                import keyring
-
-                keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+                store_api_key(key)
             except Exception as exc:  # noqa: BLE001 - keyring backends raise many kinds
                 self.error.setText(f"Could not store the key in the OS keyring ({exc.__class__.__name__}). "
                                    "Unlock your keyring, set OPENAI_API_KEY, or choose the offline estimate.")

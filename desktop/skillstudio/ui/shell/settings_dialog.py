@@ -18,20 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio.openai_defaults import KEYRING_SERVICE, KEYRING_USER, store_api_key  # noqa: F401 - re-exported
 from skillstudio.ui.common.settings import AppSettings
-
-KEYRING_SERVICE = "skillstudio"
-KEYRING_USER = "openai-api-key"
 
 
 def stored_key_present() -> bool | None:
     """True/False, or None when no keyring is usable here."""
-    try:
-        import keyring
+    from skillstudio.services.providers import key_status
 
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) is not None
-    except Exception:  # noqa: BLE001 - any backend failure means "cannot tell"
-        return None
+    return key_status().stored
 
 
 class SettingsDialog(QDialog):
@@ -93,12 +88,10 @@ class SettingsDialog(QDialog):
         self.settings.sync()
         key = self.api_key.text().strip()
         try:
-            import keyring
-
             if key:
-                keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+                store_api_key(key)
             elif self.forget_key.isChecked():
-                keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
+                store_api_key(None)
         except Exception as exc:  # noqa: BLE001 - keyring backends raise many kinds
             self.error = (f"Could not store the API key in the OS keyring ({exc.__class__.__name__}: {exc}). "
                           "Unlock your keyring, or set OPENAI_API_KEY in the environment.")

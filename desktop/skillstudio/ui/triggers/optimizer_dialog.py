@@ -1,11 +1,11 @@
-"""The description optimizer in the app: run `evals.optimizer` on a worker, show a word diff, accept or reject.
+"""The description optimizer in the app: run `services.optimize` on a worker, show a word diff, accept or reject.
 
 Why a dialog and not a panel: the result is a single decision (take the new description or not), and the
 edit must land in the SKILL.md editor as one undo step — never written behind the user's back.
 Scores come from the router chosen in the shared provider form (the offline estimate is allowed and
 labelled as an estimate); proposals always come from a model over `/chat/completions`, because an
-estimator cannot write a description. The before/after runs of the whole suite are saved to the run
-history through the same `RunStore.save(report, run)` path the Test panel uses.
+estimator cannot write a description. The service saves the whole suite's "before" run (and the "after"
+run when a proposal won) to the history, exactly as `skillstudio optimize` does.
 
 NEVER touch a widget from `OptimizerJob.run`: it runs on a pool thread and only emits signals that
 live on `OptimizerSignals` (a QObject created in the GUI thread), connected to @Slot methods here.
@@ -18,7 +18,7 @@ import html
 import logging
 import re
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from skillstudio.bundle.model import find_skill_md
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
 from skillstudio.ui.common.contracts import EditorHost
-from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm, api_key, build_router
+from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm
 
 log = logging.getLogger(__name__)
 
@@ -99,58 +99,20 @@ class OptimizerJob(QRunnable):
             self.signals.sig_done.emit(out)
 
     def _run(self) -> OptimizerOutcome:
-        from skillstudio.bundle.fileio import read_text_file
-        from skillstudio.evals import metrics
-        from skillstudio.evals.cache import ResultCache
-        from skillstudio.evals.optimizer import ChatProposer, optimize
-        from skillstudio.evals.runner import RunSettings, run_suite_sync
-        from skillstudio.evals.store import RunStore
-        from skillstudio.evals.suite import Suite, build_suite
+        from skillstudio.services.context import JobContext
+        from skillstudio.services.optimize import OptimizeRequest, ProposerChoice, optimize_and_record
+        from skillstudio.ui.test_provider import run_options, service_choice
 
         c = self.choice
-        settings = RunSettings(runs=c.runs, concurrency=c.concurrency, threshold=c.threshold,
-                               timeout_s=c.timeout_s, use_cache=c.use_cache)
-        settings.check()
-        key = api_key()
-        if not key and not self.proposer_url:
-            raise SkillStudioError("the optimizer needs a model to propose descriptions",
-                                   "store an OpenAI key in Settings, or give the base URL of a local server")
-        suite = build_suite(self.workspace)
-        entry = next((e for e in suite.catalog if e.name == self.skill), None)
-        if entry is None:
-            raise SkillStudioError(f"no skill named {self.skill!r} in this workspace",
-                                   "check the name: field of its SKILL.md, then reload the workspace")
-        md = find_skill_md(self.skill_dir)
-        if md is None:
-            raise SkillStudioError(f"{self.skill}: no SKILL.md found", "reload the workspace")
-        text = read_text_file(md)
-        estimate = build_router(c).is_estimate  # fails early, in one line, on a bad provider setting
-        cache = None if estimate else ResultCache(suite.state_dir / "cache")
-        proposer = ChatProposer(model=self.proposer_model, api_key=key or "no-key-needed",
-                                base_url=self.proposer_url or None, timeout=c.timeout_s)
-        result = optimize(suite, self.skill, text, proposer=proposer, make_router=lambda: build_router(c),
-                          settings=settings, iterations=self.iterations, seed=self.seed, cache=cache,
-                          progress=self.signals.sig_message.emit, cancel=self.token,
-                          on_candidate=self.signals.sig_candidate.emit)
-        out = OptimizerOutcome(result=result)
-        # The whole suite before and after (after only when something changed), saved like any run.
-        self.signals.sig_message.emit("saving the before/after runs to the history")
-        store = RunStore(suite.state_dir)
-        descs = [result.original] + ([result.best.description] if result.improved else [])
-        for desc in descs:
-            variant = Suite(suite.root, [replace(e, description=desc) if e.name == self.skill else e
-                                         for e in suite.catalog], suite.cases, [])
-            run = run_suite_sync(variant, build_router(c), settings, cancel=self.token, cache=cache)
-            if run.cancelled:
-                out.save_error = "cancelled before the before/after runs were complete: not saved"
-                break
-            try:
-                out.saved_runs.append(store.save(metrics.summarize(run), run))
-            except OSError as exc:
-                out.save_error = f"run not saved to history ({exc.strerror or exc})"
-            except SkillStudioError as exc:
-                out.save_error = f"run not saved to history ({exc.message})"
-        return out
+        proposer = ProposerChoice(base_url=self.proposer_url or None, timeout_s=c.timeout_s,
+                                  **({"model": self.proposer_model} if self.proposer_model else {}))
+        done = optimize_and_record(
+            OptimizeRequest(workspace=self.workspace, skill=self.skill, provider=service_choice(c), proposer=proposer,
+                            options=run_options(c), iterations=self.iterations, seed=self.seed),
+            JobContext(cancel=self.token, on_message=self.signals.sig_message.emit),
+            on_candidate=self.signals.sig_candidate.emit)
+        return OptimizerOutcome(result=done.result, saved_runs=done.saved_runs, save_error=done.save_error,
+                                cancelled=done.cancelled)
 
 
 _DEL = '<span style="background:#fbd3d0;color:#8a1c12;text-decoration:line-through">{}</span>'

@@ -10,14 +10,12 @@ either way the result is parsed back and checked before an atomic write replaces
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeySequence, QShortcut
@@ -42,7 +40,7 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersErro
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.font_scale import relative_font
-from skillstudio.ui.common.provider_form import OFFLINE, ProviderChoice, ProviderForm, build_router
+from skillstudio.ui.common.provider_form import OFFLINE, ProviderChoice, ProviderForm
 from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, fmt_seconds, make_banner
 
 log = logging.getLogger(__name__)
@@ -139,30 +137,6 @@ class TryJobSignals(QObject):
     sig_done = Signal(object)  # TryResult, always exactly once
 
 
-def _suite_for(workspace: Path) -> Any:
-    """The workspace's catalog (and cases, for the estimator's counter-evidence), forgivingly:
-    a try needs no trigger cases, and a broken skill is left out rather than blocking the try."""
-    from skillstudio.bundle.workspace import load_workspace
-    from skillstudio.evals.suite import SKILLS_ROOT, CatalogEntry, Suite, SuiteCase
-
-    ws = load_workspace(workspace, with_files=False)
-    catalog: list[CatalogEntry] = []
-    cases: list[SuiteCase] = []
-    seen: set[str] = set()
-    for skill in ws.skills:
-        if skill.parse_error or not skill.description or skill.name in seen:
-            continue
-        seen.add(skill.name)
-        catalog.append(CatalogEntry(skill.name, skill.description, f"{SKILLS_ROOT}/{skill.name}", skill.version))
-        if not skill.cases_error:
-            cases += [SuiteCase(len(cases), skill.name, c.prompt, c.expect, c.why) for c in skill.cases]
-    if not catalog:
-        raise SkillStudioError(f"{workspace}: no skill with a readable SKILL.md and description",
-                               "fix the skills (the Problems panel shows why)")
-    root = ws.root if ws.root.is_dir() else ws.root.parent
-    return Suite(root, catalog, cases)
-
-
 class TryJob(QRunnable):
     """One prompt against the catalog; never touches a widget (pool thread)."""
 
@@ -185,40 +159,18 @@ class TryJob(QRunnable):
             self.signals.sig_done.emit(result)
 
     def _run(self, result: TryResult) -> None:
-        from skillstudio.evals.routers.offline import OfflineRouter
-        from skillstudio.evals.runner import try_prompt
+        from skillstudio.services.context import JobContext
+        from skillstudio.services.try_prompt import try_prompt
+        from skillstudio.ui.test_provider import service_choice
 
-        suite = _suite_for(self.workspace)
-        result.skills = [e.name for e in suite.catalog]
-        router = build_router(self.choice)
-        result.model = "offline estimate" if router.is_estimate else f"{router.model} ({router.kind})"
-        if isinstance(router, OfflineRouter):  # the estimator can say *why*: every skill's score
-            router.prepare(suite)
-            result.scores = sorted(router.scores(self.prompt).items(), key=lambda kv: -kv[1])
-            result.min_score = router.min_score
-
-        async def go() -> Any:
-            """The core's one-shot `try_prompt`, abandoned as soon as the user cancels."""
-            task = asyncio.ensure_future(try_prompt(suite, router, self.prompt, timeout_s=self.choice.timeout_s))
-            try:
-                while not task.done():
-                    if self.token.cancelled:
-                        return None
-                    await asyncio.wait({task}, timeout=0.05)
-                return task.result()
-            finally:
-                if not task.done():
-                    task.cancel()  # closes the request; the core's try_prompt still closes the router
-                await asyncio.gather(task, return_exceptions=True)
-
-        routed = asyncio.run(go())
-        if routed is None:
+        out = try_prompt(self.workspace, self.prompt, service_choice(self.choice), JobContext(cancel=self.token))
+        result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
+        if out.cancelled:
             result.error = "Cancelled."
             return
-        result.selected = routed.selected
-        result.first_command = routed.first_command
-        result.ttft_s, result.latency_s, result.usage = routed.ttft_s, routed.latency_s, routed.usage
-        result.events = list(routed.raw_events_summary)
+        result.selected, result.first_command = out.selected, out.first_command
+        result.ttft_s, result.latency_s, result.usage = out.ttft_s, out.latency_s, out.usage
+        result.events = out.events
 
 
 # ---------------------------------------------------------------------------- the widget
