@@ -101,7 +101,7 @@ class OptimizerJob(QRunnable):
     def _run(self) -> OptimizerOutcome:
         from skillstudio.services.context import JobContext
         from skillstudio.services.optimize import OptimizeRequest, ProposerChoice, optimize_and_record
-        from skillstudio.ui.test_provider import run_options, service_choice
+        from skillstudio.ui.common.provider_form import run_options, service_choice
 
         c = self.choice
         proposer = ProposerChoice(base_url=self.proposer_url or None, timeout_s=c.timeout_s,

@@ -70,7 +70,7 @@ class SuiteJob(QRunnable):
     def _run(self) -> SuiteJobResult:
         from skillstudio.services.context import JobContext
         from skillstudio.services.trigger_runs import SuiteRunRequest, run_and_record
-        from skillstudio.ui.test_provider import run_options, service_choice
+        from skillstudio.ui.common.provider_form import run_options, service_choice
 
         c = self.choice
         ctx = JobContext(cancel=self.token, on_progress=self.signals.sig_progress.emit,

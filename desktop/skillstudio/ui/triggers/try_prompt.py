@@ -161,7 +161,7 @@ class TryJob(QRunnable):
     def _run(self, result: TryResult) -> None:
         from skillstudio.services.context import JobContext
         from skillstudio.services.try_prompt import try_prompt
-        from skillstudio.ui.test_provider import service_choice
+        from skillstudio.ui.common.provider_form import service_choice
 
         out = try_prompt(self.workspace, self.prompt, service_choice(self.choice), JobContext(cancel=self.token))
         result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
