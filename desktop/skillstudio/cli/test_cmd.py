@@ -173,6 +173,8 @@ def test_command(
                                        help="Compare with a saved run: 'previous', a run id or a run file."),
     batch: bool = typer.Option(False, "--batch", help="Send the suite as one Batch API job (Responses only)."),
     poll: float = typer.Option(10.0, "--poll", help="Seconds between batch status checks."),
+    max_turns: int = typer.Option(4, "--max-turns",
+                                  help="Model turns a run may take (exploring in the sandbox) before it is undecided."),
 ) -> None:
     """Run trigger cases against the whole catalog; exit 1 if any case fails."""
     from skillstudio.evals import metrics, reports
@@ -184,7 +186,7 @@ def test_command(
     err = Console(stderr=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # CI logs: no arbitrary 80 columns
     settings = RunSettings(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
-                           retries=max(0, retries), use_cache=not no_cache)
+                           retries=max(0, retries), use_cache=not no_cache, max_turns=max_turns)
     settings.check()
     suite = build_suite(path)
     for w in suite.warnings:
