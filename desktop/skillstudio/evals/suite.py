@@ -181,6 +181,9 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
                                "fix these files (skillstudio validate shows details)")
     warnings = [f"{e.name}: no trigger cases (add evals/triggers.yaml)"
                 for e in catalog if not any(c.skill == e.name for c in cases)]
+    names = {e.name for e in catalog}
+    warnings += [f"{c.skill}: route_to {c.route_to!r} of {c.prompt[:40]!r} is not a skill here (nor 'none')"
+                 for c in cases if c.route_to and c.route_to != "none" and c.route_to not in names]
     if not cases:
         raise SkillStudioError(f"{path}: no trigger cases found",
                                "add evals/triggers.yaml with cases to each skill")

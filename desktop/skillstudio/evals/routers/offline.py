@@ -97,6 +97,7 @@ class OfflineRouter:
         self._index: BM25 | None = None
         self._negatives: list[list[tuple[int, set[str]]]] = []  # per skill: (case index, prompt words)
         self._exclusions: list[set[str]] = []  # per skill: "Do not use for ..." words minus its name's
+        self.routed = 0  # cases routed (the runner routes each case once, whatever --runs says)
 
     def prepare(self, suite: Suite) -> None:
         self._names = [e.name for e in suite.catalog]
@@ -153,6 +154,7 @@ class OfflineRouter:
         return self._names[best]
 
     async def route(self, req: RouteRequest) -> RouteResult:
+        self.routed += 1
         selected = self.select(req.case.prompt, req.case.index)
         return RouteResult(selected=selected, first_command=None, raw_events_summary=[LABEL],
                            outcome="read" if selected else "answered", turns=1)
