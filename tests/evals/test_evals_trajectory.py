@@ -26,6 +26,7 @@ from support.fake_openai import FakeOpenAI, Script
 from support.realparts import need
 from support.trigger_workspace import KEYWORDS, write_workspace
 
+
 def require_bwrap() -> None:
     """Exploring runs in bubblewrap: skip locally (fail in CI) when it cannot make a sandbox."""
     from skillstudio.errors import SkillStudioError
