@@ -61,19 +61,35 @@ class BM25:
         self.tf = [Counter(d) for d in docs]
         self.len = [len(d) for d in docs]
         self.avg = (sum(self.len) / len(docs)) if docs and sum(self.len) else 1.0
-        self.postings: dict[str, list[int]] = {}  # term -> documents holding it, in document order
+        # term -> (document, term frequency) for the documents holding it, in document order
+        self.postings: dict[str, list[tuple[int, int]]] = {}
         for i, tf in enumerate(self.tf):
-            for t in tf:
-                self.postings.setdefault(t, []).append(i)
+            for t, f in tf.items():
+                self.postings.setdefault(t, []).append((i, f))
         n = len(docs)
         self.idf = {t: math.log(1 + (n - len(ds) + 0.5) / (len(ds) + 0.5)) for t, ds in self.postings.items()}
+        self._norm = [k1 * (1 - b + b * dl / self.avg) for dl in self.len]
 
     def candidates(self, query: list[str]) -> list[int]:
         """Documents sharing at least one query term (the only ones that can score above 0), in order."""
         found: set[int] = set()
         for t in set(query):
-            found.update(self.postings.get(t, ()))
+            found.update(i for i, _ in self.postings.get(t, ()))
         return sorted(found)
+
+    def scores_for(self, query: list[str]) -> dict[int, float]:
+        """Every candidate's score, term at a time over the postings (no pass over the whole catalog)."""
+        out: dict[int, float] = {}
+        k1 = self.k1
+        norm = self._norm
+        for t, times in Counter(query).items():
+            docs = self.postings.get(t)
+            if not docs:
+                continue
+            w = self.idf[t] * times * (k1 + 1)
+            for i, f in docs:
+                out[i] = out.get(i, 0.0) + w * f / (f + norm[i])
+        return out
 
     def score(self, query: list[str], i: int) -> float:
         tf, dl, s = self.tf[i], self.len[i], 0.0
@@ -116,9 +132,8 @@ class OfflineRouter:
     def request_body(self, req: RouteRequest) -> dict[str, Any] | None:
         return None  # nothing is sent anywhere; not cached
 
-    def _score(self, i: int, q: list[str], qset: set[str], exclude_case: int | None) -> float:
-        assert self._index is not None
-        s = self._index.score(q, i)
+    def _adjust(self, i: int, s: float, qset: set[str], exclude_case: int | None) -> float:
+        """A BM25 score with the skill's counter-evidence applied (never raises it)."""
         if s > 0 and qset:
             # Counter-evidence: Jaccard overlap with the closest negative case of this skill.
             closest = max((len(qset & neg) / len(qset | neg) for idx, neg in self._negatives[i]
@@ -135,8 +150,8 @@ class OfflineRouter:
         q = tokenize(prompt)
         qset = set(q)
         out = dict.fromkeys(self._names, 0.0)
-        for i in self._index.candidates(q):
-            out[self._names[i]] = self._score(i, q, qset, exclude_case)
+        for i, raw in self._index.scores_for(q).items():
+            out[self._names[i]] = self._adjust(i, raw, qset, exclude_case)
         return out
 
     def select(self, prompt: str, exclude_case: int | None = None) -> str | None:
@@ -145,9 +160,13 @@ class OfflineRouter:
         q = tokenize(prompt)
         qset = set(q)
         best, best_score = None, 0.0
-        for i in self._index.candidates(q):  # catalog order: a strict > keeps the first on a tie
-            sc = self._score(i, q, qset, exclude_case)
-            if best is None or sc > best_score:
+        # Highest raw score first (catalog order on ties): counter-evidence only lowers a score, so once
+        # a raw score is below the best adjusted one, no later skill can win.
+        for i, raw in sorted(self._index.scores_for(q).items(), key=lambda x: (-x[1], x[0])):
+            if best is not None and raw < best_score:
+                break
+            sc = self._adjust(i, raw, qset, exclude_case)
+            if best is None or sc > best_score or (sc == best_score and i < best):
                 best, best_score = i, sc
         if best is None or best_score < self.min_score:
             return None
