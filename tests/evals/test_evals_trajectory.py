@@ -160,8 +160,13 @@ def test_chat_router_reads_around_in_the_sandbox_then_decides(suite: Suite, kind
     assert undecided.selected is None and undecided.outcome == "undecided" and undecided.turns == 4
 
 
-def test_exploring_commands_see_the_fixture_and_nothing_of_the_host(tmp_path: Path) -> None:
-    require_bwrap()
+@pytest.mark.parametrize("backend", ["subprocess", "docker"])
+def test_exploring_commands_see_the_fixture_and_nothing_of_the_host(tmp_path: Path, backend: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    if backend == "docker":
+        request.getfixturevalue("docker_client")  # skipped locally (failed in CI) without an engine
+    else:
+        require_bwrap()
     ws = _ws(tmp_path)
     fixture = ws / "ledger-reconcile" / "fixtures" / "bank"
     fixture.mkdir(parents=True)
@@ -179,7 +184,8 @@ def test_exploring_commands_see_the_fixture_and_nothing_of_the_host(tmp_path: Pa
              "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 80), 2)\" || echo NO-NETWORK")
     script = Script(keywords=[("bank statement", "ledger-reconcile")], explore={"Match the bank": [probe]})
     with FakeOpenAI(script) as srv:
-        res = _route(ROUTERS["responses-whole"](srv.base_url), suite, _index(suite, "Match the bank"))
+        res = _route(ResponsesRouter(model="m", api_key="k", base_url=srv.base_url, stream=False, sandbox=backend),
+                     suite, _index(suite, "Match the bank"))
     out = res.trajectory[0]["output"]
     assert res.selected == "ledger-reconcile" and res.turns == 2
     assert "2026-10-01,20" in out and "from the case" in out  # the fixture folder and the inline files
