@@ -244,3 +244,30 @@ def test_try_a_prompt_from_the_command_line(workspace: Path) -> None:
     assert data["selected"] == "crm-query" and data["first_command"] == "cat /skills/crm-query/SKILL.md"
     off = run_cli("try", str(workspace), "reconcile the bank ledger", "--offline")
     assert off.returncode == 0 and "ledger-reconcile" in off.stdout and "offline estimate" in off.stdout
+
+
+def test_max_turns_sets_the_budget_and_the_json_report_carries_categories(workspace: Path, tmp_path: Path) -> None:
+    """A model that looks around twice before reading: a hit with 3 turns, undecided with --max-turns 2."""
+    from skillstudio.errors import SkillStudioError
+    from skillstudio.sandbox.bwrap import check_bwrap
+    from support.realparts import need
+
+    try:
+        check_bwrap()
+    except SkillStudioError as exc:
+        need(False, f"bubblewrap: {exc.message}")
+    j = tmp_path / "r.json"
+    script = Script(keywords=list(KEYWORDS), explore={"Pull the Q3": ["ls -la", "pwd && ls"]})
+    with FakeOpenAI(script) as srv:
+        wide = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--json", str(j), "--no-save")
+        hit = next(c for c in json.loads(j.read_text())["cases"] if c["prompt"].startswith("Pull the Q3"))
+        tight = cli(str(workspace), "--base-url", srv.base_url, "--runs", "1", "--max-turns", "2", "--json", str(j),
+                    "--no-save")
+        report = json.loads(j.read_text())
+        bad = cli(str(workspace), "--base-url", srv.base_url, "--max-turns", "0")
+    assert "Traceback" not in wide.stderr + tight.stderr
+    assert hit["selected"] == ["crm-query"] and hit["categories"] == ["explored"] and hit["turns"] == [3]
+    miss = next(c for c in report["cases"] if c["prompt"].startswith("Pull the Q3"))
+    assert miss["selected"] == [None] and miss["categories"] == ["undecided"] and miss["status"] == "fail"
+    assert report["max_turns"] == 2 and report["summary"]["undecided"] == 1
+    assert bad.returncode == 2 and "--max-turns must be between 1 and 50" in bad.stderr

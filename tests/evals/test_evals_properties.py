@@ -72,3 +72,40 @@ EXPECTED_STABLE = [
     ("Reply to the refund ticket from Globex", ["support-reply"] * 3),
     ("Summarise ticket volume by week", ["support-reply"] * 3),
 ]
+
+
+EXPLORE = ["ls -la", "pwd && ls", "find . -maxdepth 2", "cat README.md"]
+
+
+@given(st.booleans(), st.integers(min_value=1, max_value=8),
+       st.lists(st.integers(min_value=0, max_value=5), min_size=7, max_size=7), st.integers(0, 10_000))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_explore_first_verdicts_do_not_depend_on_streaming_or_concurrency(  # type: ignore[no-untyped-def]
+        tmp_path_factory, stream: bool, concurrency: int, depths: list[int], salt: int) -> None:
+    """Each case explores 0-5 turns first; the verdict is the rule's, whatever the transport and fan-out."""
+    from skillstudio.errors import SkillStudioError
+    from skillstudio.sandbox.bwrap import check_bwrap
+    from support.realparts import need
+
+    try:
+        check_bwrap()
+    except SkillStudioError as exc:
+        need(False, f"bubblewrap: {exc.message}")
+    ws = write_workspace(tmp_path_factory.mktemp("ws") / "ws")
+    suite = build_suite(ws)
+    prompts = sorted({c.prompt for c in suite.cases})  # a prompt listed twice behaves the same both times
+    depth_of = dict(zip(prompts, depths, strict=False))
+    depths = [depth_of[c.prompt] for c in suite.cases]
+    explore = {p: [EXPLORE[i % 4] for i in range(d)] for p, d in depth_of.items() if d}
+    script = Script(keywords=list(KEYWORDS), explore=explore, delay_s=(salt % 3) * 0.002,
+                    jitter_by_prompt=bool(salt % 2))
+    with FakeOpenAI(script) as srv:
+        run = run_suite_sync(suite, ResponsesRouter(model="m", api_key="k", base_url=srv.base_url, stream=stream),
+                             RunSettings(runs=1, concurrency=concurrency))
+    report = metrics.summarize(run)
+    for case, depth, row in zip(suite.cases, depths, report["cases"], strict=True):
+        keyword = next((s for kw, s in KEYWORDS if kw in case.prompt.lower()), None)
+        if depth >= 4:  # still exploring on the last allowed turn
+            assert row["selected"] == [None] and row["categories"] == ["undecided"], case.prompt
+        else:
+            assert row["selected"] == [keyword] and row["turns"] == [depth + 1], case.prompt

@@ -59,7 +59,7 @@ def test_round_trip_keeps_report_requests_skills_and_no_credentials(workspace: P
     assert [s[0] for s in skills] == ["crm-query", "ledger-reconcile", "support-reply"]
     assert {s[1] for s in skills} == {"1.0.0"} and all(len(s[2]) == 64 for s in skills)
     assert cols[0] == "responses" and cols[1] == "gpt-4.1-mini" and json.loads(cols[2])["concurrency"] == 8
-    assert mode == "wal" and version == [(1,)]
+    assert mode == "wal" and version == [(2,)]
     assert store.load(run_id, with_requests=False).get("requests_log") is None
 
 

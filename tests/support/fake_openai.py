@@ -4,7 +4,9 @@ This is a test double at the HTTP boundary only: our code talks to it through th
 over real sockets. It speaks the Responses wire format (JSON, and SSE with the event types and item
 shapes of `openai.types.responses`) and `/chat/completions`. The "model" is a keyword table the
 test writes: the first keyword found in the prompt names the skill it reads; no keyword → it
-answers in text. Faults can be injected per prompt: 429 with Retry-After, 500, a hang (timeout),
+answers in text. Like real models it can look around first (`explore`: one shell call per turn —
+`ls -la`, `rg -l invoice .`, `cat README.md` — before it reads or answers; the chat side reads
+paths with `read_file`), and it sees what those calls returned (`outputs_seen`). Faults can be injected per prompt: 429 with Retry-After, 500, a hang (timeout),
 a stream cut mid-chunk, a stream that ends early, a refused key (401).
 """
 
@@ -47,6 +49,13 @@ class Script:
     # POST endpoints this server has ("responses", "completions"); None: all. A chat-only local server
     # (LM Studio, older Ollama) answers 404 on /responses.
     endpoints: tuple[str, ...] | None = None
+    # prompt substring -> the shell commands of the exploring turns before it decides, one call per
+    # turn (" ;; " splits one call into several commands); more turns than the budget = never decides
+    explore: dict[str, list[str]] = field(default_factory=dict)
+    # chat: prompt substring -> paths it reads with read_file, one per turn, before it decides
+    chat_explore: dict[str, list[str]] = field(default_factory=dict)
+    # a turn that explores may say something first (a commentary message before the call)
+    explore_commentary: bool = False
 
 
 class _State:
@@ -63,6 +72,8 @@ class _State:
         self.files: dict[str, tuple[str, bytes]] = {}  # id -> (purpose, content)
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls: Counter[str] = Counter()
+        self.outputs_seen: list[tuple[str, str]] = []  # (prompt, a tool output sent back to the model)
+        self.turns: Counter[int] = Counter()  # requests by model turn (1 = the prompt alone)
 
     def next_fault(self, prompt: str) -> str | None:
         with self.lock:
@@ -114,9 +125,59 @@ def _response(rid: str, model: str, tools: list[Any], output: list[Any], status:
             "usage": _usage() if status == "completed" else None}
 
 
+def responses_prompt(body: dict[str, Any]) -> str:
+    """The user's prompt of a Responses request (a string, or the first user message of a conversation)."""
+    inp = body.get("input")
+    if isinstance(inp, str):
+        return inp
+    for item in inp or []:
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return json.dumps(inp)
+
+
+def responses_turn(body: dict[str, Any]) -> int:
+    """0 for the first turn; n after n shell calls were answered."""
+    inp = body.get("input")
+    if isinstance(inp, str):
+        return 0
+    return sum(1 for i in inp or [] if isinstance(i, dict) and i.get("type") == "shell_call_output")
+
+
+def _explore_step(script: Script, table: dict[str, list[str]], prompt: str, turn: int) -> str | None:
+    for key, steps in table.items():
+        if key in prompt and turn < len(steps):
+            return steps[turn]
+    return None
+
+
 def plan_output(state: _State, body: dict[str, Any]) -> list[dict[str, Any]]:
     """The output items the scripted model produces for a Responses request."""
-    prompt = body.get("input") if isinstance(body.get("input"), str) else json.dumps(body.get("input"))
+    prompt = responses_prompt(body)
+    turn = responses_turn(body)
+    with state.lock:
+        state.turns[turn + 1] += 1
+        if not isinstance(body.get("input"), str):
+            for item in body.get("input") or []:
+                if isinstance(item, dict) and item.get("type") == "shell_call_output":
+                    text = "".join(o.get("stdout", "") + o.get("stderr", "") for o in item.get("output") or [])
+                    if (prompt, text) not in state.outputs_seen:
+                        state.outputs_seen.append((prompt, text))
+    step = _explore_step(state.script, state.script.explore, prompt, turn)
+    if step is not None:
+        items: list[dict[str, Any]] = []
+        if state.script.reasoning_first:
+            items.append({"type": "reasoning", "id": f"rs_{turn}", "summary": []})
+        if state.script.explore_commentary:
+            items.append({"type": "message", "id": f"msg_c{turn}", "role": "assistant", "status": "completed",
+                          "phase": "commentary",
+                          "content": [{"type": "output_text", "text": "Let me look at the files first.",
+                                       "annotations": [], "logprobs": []}]})
+        items.append({"type": "shell_call", "id": f"sh_x{turn}", "call_id": f"call_x{turn}", "status": "completed",
+                      "action": {"commands": step.split(" ;; "), "timeout_ms": None, "max_output_length": None},
+                      "environment": {"type": "local"}})
+        return items
     skills, descriptions = {}, {}
     for tool in body.get("tools") or []:
         env = tool.get("environment") or {}
@@ -324,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
                                        "code": "invalid_api_key"}})
             return
         if endpoint == "responses":
-            prompt = body.get("input") if isinstance(body.get("input"), str) else ""
+            prompt = responses_prompt(body)
         else:
             prompt = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"), "")
         with st.lock:
@@ -396,11 +457,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         files = dict(re.findall(r"^- ([\w.-]+): .*\(file: ([^)]+)\)$", system, flags=re.M))
         descriptions = dict(re.findall(r"^- ([\w.-]+): (.*) \(file: [^)]+\)$", system, flags=re.M))
-        chosen = st.choose(prompt, descriptions)
+        tool_msgs = [m for m in body.get("messages", []) if m.get("role") == "tool"]
+        turn = len(tool_msgs)
+        with st.lock:
+            st.turns[turn + 1] += 1
+            for m in tool_msgs:
+                if (prompt, m.get("content", "")) not in st.outputs_seen:
+                    st.outputs_seen.append((prompt, m.get("content", "")))
+        step = _explore_step(st.script, st.script.chat_explore, prompt, turn)
+        chosen = None if step is not None else st.choose(prompt, descriptions)
         msg: dict[str, Any] = {"role": "assistant", "content": None}
         if st.script.chat_talk_first:
             msg["content"] = "Let me check the right instructions first."
-        if chosen and chosen in files:
+        if step is not None:
+            msg["tool_calls"] = [{"id": f"call_x{turn}", "type": "function",
+                                  "function": {"name": "read_file", "arguments": json.dumps({"path": step})}}]
+            finish = "tool_calls"
+        elif chosen and chosen in files:
             msg["tool_calls"] = [{"id": "call_1", "type": "function",
                                   "function": {"name": "read_file", "arguments": json.dumps({"path": files[chosen]})}}]
             finish = "tool_calls"

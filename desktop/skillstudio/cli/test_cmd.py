@@ -142,6 +142,8 @@ def test_command(
                                        help="Compare with a saved run: 'previous', a run id or a run file."),
     batch: bool = typer.Option(False, "--batch", help="Send the suite as one Batch API job (Responses only)."),
     poll: float = typer.Option(10.0, "--poll", help="Seconds between batch status checks."),
+    max_turns: int = typer.Option(4, "--max-turns",
+                                  help="Model turns a run may take (exploring in the sandbox) before it is undecided."),
 ) -> None:
     """Run trigger cases against the whole catalog; exit 1 if any case fails.
 
@@ -163,7 +165,7 @@ def test_command(
         request = SuiteRunRequest(
             path=path, provider=provider_choice(provider, offline, base_url, model, timeout, not no_stream),
             options=RunOptions(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
-                               retries=retries, use_cache=not no_cache).checked(),
+                               retries=retries, use_cache=not no_cache, max_turns=max_turns).checked(),
             save=save, compare=compare, batch_poll_s=poll if batch else None)
     if request.provider.is_estimate:
         err.print("[bold yellow]OFFLINE ESTIMATE[/] (lexical BM25, not a model): no model is asked.")

@@ -4,7 +4,10 @@ Every (case, run) not already cached becomes one JSONL line whose body is exactl
 Responses router sends (minus `stream`), so results land in the same cache and a later
 interactive run reuses them. Upload the file, create the batch, poll (cancel token honoured: the
 batch is cancelled server-side and unfinished requests are reported as not run), download the
-output and error files and decide each line with the same item rule as the Responses router.
+output and error files and settle each line's first turn with the same rule as the Responses
+router. A run the first turn leaves open (the model explored) continues interactively: the
+exploring calls run in the sandbox and the conversation goes on through the Responses router,
+exactly as an interactive run would, within the same turn budget.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import openai
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
-from skillstudio.evals.cache import ResultCache, cache_key
-from skillstudio.evals.routers import RouteRequest, RouteResult
-from skillstudio.evals.routers.responses import ResponsesRouter, decide_items
+from skillstudio.evals.cache import ResultCache, cache_key, run_extra
+from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
+from skillstudio.evals.routers.responses import ResponsesRouter, settle_output
 from skillstudio.evals.runner import Progress, RunOutcome, RunSettings, SuiteRun
-from skillstudio.evals.suite import Suite
+from skillstudio.evals.suite import Suite, SuiteCase
+from skillstudio.evals.trajectory import TurnOut, follow
 
 DONE = {"completed", "failed", "expired", "cancelled"}
 
@@ -41,14 +45,34 @@ def parse_custom_id(cid: str) -> tuple[int, int] | None:
         return None
 
 
-def result_from_body(body: dict[str, Any], catalog: list[tuple[str, str]]) -> RouteResult:
-    output = list(body.get("output") or [])
-    _, selected, first = decide_items(output, catalog)
+def _body_usage(body: dict[str, Any]) -> dict[str, int] | None:
     usage = body.get("usage") or None
-    return RouteResult(selected, first, None, None,
-                       {"input_tokens": int(usage.get("input_tokens", 0)),
-                        "output_tokens": int(usage.get("output_tokens", 0))} if isinstance(usage, dict) else None,
-                       [str(i.get("type")) for i in output if isinstance(i, dict)])
+    return {"input_tokens": int(usage.get("input_tokens", 0)),
+            "output_tokens": int(usage.get("output_tokens", 0))} if isinstance(usage, dict) else None
+
+
+async def result_from_body(body: dict[str, Any], router: ResponsesRouter, case: SuiteCase) -> RouteResult:
+    """The run of one batch line: settled by its first turn, or followed on interactively."""
+    output = [i for i in body.get("output") or [] if isinstance(i, dict)]
+    start = time.perf_counter()
+    settled = settle_output(output, router._rule)
+    if settled.kind == "explore":
+        return await router.continue_run(case, output, _body_usage(body), start)
+    first = TurnOut(settled, _body_usage(body), events=[str(i.get("type")) for i in output])
+    result = await follow(_NoMoreTurns(), max_turns=1, sandbox=lambda: router.session(case), start=start,
+                          first=first)
+    result.latency_s = None  # a batch line's time is the batch's, not this request's
+    return result
+
+
+class _NoMoreTurns:
+    """A settled first turn needs no further turns (follow never asks)."""
+
+    async def turn(self) -> TurnOut:  # pragma: no cover - follow stops at a read or an answer
+        raise AssertionError("no further turn")
+
+    def reply(self, call: Any, outputs: Any) -> None:  # pragma: no cover
+        raise AssertionError("no exploration")
 
 
 async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | None = None,
@@ -59,9 +83,10 @@ async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | N
     settings.check()
     cancel = cancel or CancelToken()
     say = on_status or (lambda _m: None)
-    router = ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=False)
+    router = ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=False,
+                             max_turns=settings.max_turns, sandbox=settings.sandbox)
     router.prepare(suite)
-    catalog = [(e.name, e.path) for e in suite.catalog]
+    by_index = {c.index: c for c in suite.cases}
     out = SuiteRun(suite, "responses-batch", model, router.base_url, False, settings,
                    started_at=datetime.now(UTC).isoformat(timespec="microseconds"))
     started = time.perf_counter()
@@ -77,7 +102,7 @@ async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | N
     for case in suite.cases:
         for run in range(settings.runs):
             body = router.request_body(RouteRequest(case, run))
-            key = cache_key("responses", router.base_url, model, body, run)
+            key = cache_key("responses", router.base_url, model, body, run, run_extra(case, settings.max_turns))
             keys[(case.index, run)] = key
             hit = cache.get(key) if cache is not None and settings.use_cache else None
             if hit is not None:
@@ -113,13 +138,17 @@ async def run_batch(suite: Suite, *, model: str, api_key: str, base_url: str | N
                 errors = "; ".join(e.message or "" for e in (batch.errors.data or [])) if batch.errors else ""
                 raise SkillStudioError(f"batch {batch.id} {batch.status}{': ' + errors if errors else ''}",
                                        "check the model and the account's batch limits")
+            gate = asyncio.Semaphore(settings.concurrency)  # follow-up turns, as many as interactive
             for file_id, is_error in ((batch.output_file_id, False), (batch.error_file_id, True)):
                 if not file_id:
                     continue
                 content = await client.files.content(file_id)
-                for raw in content.text.splitlines():
-                    if raw.strip():
-                        _ingest(json.loads(raw), is_error, catalog, cache, keys, finish)
+                async def ingest(raw: str, is_error: bool = is_error) -> None:
+                    async with gate:
+                        made = await _ingest(json.loads(raw), is_error, router, by_index, cache, keys, finish)
+                    out.requests += made  # after the await: concurrent lines never lose a count
+
+                await asyncio.gather(*(ingest(raw) for raw in content.text.splitlines() if raw.strip()))
         except openai.APIError as exc:
             raise SkillStudioError(f"batch request failed: {exc}", "check the API key, base URL and model") from None
     finally:
@@ -137,11 +166,13 @@ async def _sleep_or_cancel(cancel: CancelToken, seconds: float) -> bool:
     return cancel.cancelled
 
 
-def _ingest(line: dict[str, Any], is_error: bool, catalog: list[tuple[str, str]], cache: ResultCache | None,
-            keys: dict[tuple[int, int], str], finish: Callable[[RunOutcome], None]) -> None:
+async def _ingest(line: dict[str, Any], is_error: bool, router: ResponsesRouter, cases: dict[int, SuiteCase],
+                  cache: ResultCache | None, keys: dict[tuple[int, int], str],
+                  finish: Callable[[RunOutcome], None]) -> int:
+    """Finish one batch line; returns the follow-up requests it made (turns after the batch's)."""
     ids = parse_custom_id(str(line.get("custom_id", "")))
     if ids is None or ids not in keys:
-        return
+        return 0
     case, run = ids
     response = line.get("response") or {}
     status = response.get("status_code")
@@ -150,11 +181,18 @@ def _ingest(line: dict[str, Any], is_error: bool, catalog: list[tuple[str, str]]
         err = line.get("error") or body.get("error") or {}
         message = err.get("message") if isinstance(err, dict) else str(err)
         finish(RunOutcome(case, run, error=f"batch request failed (HTTP {status}): {message}", attempts=1))
-        return
-    result = result_from_body(body, catalog)
+        return 0
+    try:
+        result = await result_from_body(body, router, cases[case])
+    except RouterError as exc:
+        if exc.fatal:
+            raise SkillStudioError(str(exc), "install the sandbox, or choose another backend") from None
+        finish(RunOutcome(case, run, error=f"follow-up turn failed: {exc}", attempts=1))
+        return 1
     if cache is not None:
         cache.put(keys[ids], result)
     finish(RunOutcome(case, run, result, attempts=1))
+    return max(0, (result.turns or 1) - 1)
 
 
 def run_batch_sync(suite: Suite, **kwargs: Any) -> SuiteRun:

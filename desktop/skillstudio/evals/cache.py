@@ -1,8 +1,11 @@
 """Result cache in the workspace (`.skillstudio/cache/`), so an unchanged suite costs nothing to re-run.
 
-Key: provider kind, base URL, model, the exact request body (catalog and prompt included; transport
-flags such as `stream` are not part of it, the outcome is the same) and the run index, so each
-repeat of a case is its own entry. Only successful results are stored; never a key or a header.
+Key: provider kind, base URL, model, the exact first request body (catalog and prompt included;
+transport flags such as `stream` are not part of it, the outcome is the same), what else decides a
+run's outcome (the case's fixture digest and the turn budget: `run_extra`) and the run index, so
+each repeat of a case is its own entry. Version 2: results are judged by following the model until
+it decides; version-1 entries (first shell call only) are never served for them. Only successful
+results are stored; never a key or a header.
 """
 
 from __future__ import annotations
@@ -15,12 +18,19 @@ from typing import Any
 
 from skillstudio.evals.routers import RouteResult
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
-def cache_key(kind: str, base_url: str, model: str, body: dict[str, Any], run: int) -> str:
+def run_extra(case: Any, max_turns: int) -> dict[str, Any]:
+    """What decides a run's outcome besides the first request: the fixture and the turn budget."""
+    return {"fixture": getattr(case, "fixture_digest", "") or "", "max_turns": int(max_turns)}
+
+
+def cache_key(kind: str, base_url: str, model: str, body: dict[str, Any], run: int,
+              extra: dict[str, Any] | None = None) -> str:
     blob = json.dumps({"v": CACHE_VERSION, "provider": kind, "base_url": base_url.rstrip("/"), "model": model,
-                       "body": body, "run": run}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                       "body": body, "run": run, "extra": extra or {}}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -34,6 +44,8 @@ class ResultCache:
     def get(self, key: str) -> RouteResult | None:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if data.get("v") != CACHE_VERSION:
+                return None
             return RouteResult.from_json(data["result"])
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged entry: ask the model again

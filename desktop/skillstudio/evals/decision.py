@@ -1,11 +1,12 @@
-"""THE decision rule, in one place: which skill does a model's first shell call read?
+"""THE path rule, in one place: which skill does a shell call read?
 
-CONTRACT: a skill is triggered when the model's first shell call reads a file under that skill's
-`path`. Models read files many ways (`cat`, `sed -n 1,80p`, `head`, `less`, `python -c "open(...)"`,
+CONTRACT ("How a trigger is observed"): a run follows the model until it decides, and the first
+shell call that reads a file under a skill's `path` decides (see `trajectory.follow`, which every
+router uses; this module only answers "which skill, if any, does this call read"). Models read files many ways (`cat`, `sed -n 1,80p`, `head`, `less`, `python -c "open(...)"`,
 `cd /skills/x && cat SKILL.md`), so the rule is deliberately about *paths*, not programs: any
 command argument that is, or contains, a path under a skill's folder counts. Relative paths are
 resolved against the folder of a preceding `cd`. When one call touches several skills, the first
-one mentioned wins. Every router (Responses, chat, streaming or not) calls `skill_read_by`.
+one mentioned wins. `PathRule` is the same rule with the catalog sorted once (large catalogs).
 """
 
 from __future__ import annotations
@@ -45,14 +46,32 @@ def _match(candidate: str, cwd: str, folders: Sequence[tuple[str, str]]) -> str 
     return None
 
 
+def _folders(catalog: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    folders = [(name, posixpath.normpath(path.rstrip("/") or "/")) for name, path in catalog]
+    # Longest folder first, so `/skills/a-b` is not taken for `/skills/a`.
+    folders.sort(key=lambda f: len(f[1]), reverse=True)
+    return folders
+
+
+class PathRule:
+    """`skill_read_by` for one catalog, prepared once (a run asks it once per command)."""
+
+    def __init__(self, catalog: Iterable[tuple[str, str]]) -> None:
+        self.folders = _folders(catalog)
+
+    def read_by(self, commands: Iterable[str]) -> str | None:
+        return _read_by(commands, self.folders)
+
+
 def skill_read_by(commands: Iterable[str], catalog: Iterable[tuple[str, str]]) -> str | None:
     """Name of the first skill whose folder a command argument points into, else None.
 
     `catalog` yields (name, path) pairs where path is the folder the model was told.
     """
-    folders = [(name, posixpath.normpath(path.rstrip("/") or "/")) for name, path in catalog]
-    # Longest folder first, so `/skills/a-b` is not taken for `/skills/a`.
-    folders.sort(key=lambda f: len(f[1]), reverse=True)
+    return _read_by(commands, _folders(catalog))
+
+
+def _read_by(commands: Iterable[str], folders: Sequence[tuple[str, str]]) -> str | None:
     cwd = "/"
     for command in commands:
         tokens = _tokens(command)

@@ -7,7 +7,13 @@ Rules: a case passes when `expect: trigger` and rate >= threshold, or `expect: n
 rate < threshold, where rate = runs that read *this* skill / runs. A case with a run that failed
 after retries is an error (`passed: null`); a case cut short by cancelling is `not_run`. Neither
 counts in tp/fp/tn/fn. Confusion matrix: rows are what was expected (the skill for a trigger case,
-"none" for a no_trigger case), columns what each run selected ("none" = no skill read).
+the case's `route_to` when it names where a near-miss belongs, else "none" for a no_trigger case),
+columns what each run selected ("none" = no skill read).
+
+Every run carries its category (`trajectory.category`: direct, after exploring, read another skill
+first, answered, undecided — "first-call rule" for runs stored before trajectories) and the summary
+counts them; undecided runs count as not triggered and are flagged. A case with `route_to` is also
+scored at catalog level: a run that selected a skill other than `route_to` is *misrouted*.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from skillstudio import resources, userdirs
 from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
 from skillstudio.evals.runner import SuiteRun
 from skillstudio.evals.stats import mcnemar_exact, percentile, ratio, wilson
+from skillstudio.evals.trajectory import CATEGORIES, RULE, UNDECIDED, category
 
 NONE = "none"
 
@@ -71,6 +78,10 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     tokens_in = tokens_out = 0
     usage_known = usage_estimated = 0  # reported by the server / estimated locally (streams closed early)
     matrix: dict[str, dict[str, int]] = {}
+    cat_counts = dict.fromkeys(CATEGORIES, 0)
+    decision_s: list[float] = []
+    turns_all: list[int] = []
+    misrouted_runs = misrouted_cases = routed_cases = 0
     for case in run.suite.cases:
         outs = [run.outcomes.get((case.index, r)) for r in range(s.runs)]
         done = [o for o in outs if o is not None]
@@ -88,7 +99,19 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
             passed = rate >= s.threshold if case.expect == "trigger" else rate < s.threshold
             status = "pass" if passed else "fail"
         lo, hi = wilson(triggered, n)
-        row = case.skill if case.expect == "trigger" else NONE
+        row = case.skill if case.expect == "trigger" else (case.route_to or NONE)
+        cats = [category(o.result, case.skill) if (o is not None and o.error is None) else None for o in outs]
+        for c in cats:
+            if c is not None:
+                cat_counts[c] += 1
+        misrouted = None
+        if case.route_to:
+            target = None if case.route_to == NONE else case.route_to
+            misrouted = sum(1 for o in ok if o.selected is not None and o.selected != target)
+            misrouted_runs += misrouted
+            routed_cases += 1
+            if n and misrouted / n >= s.threshold:
+                misrouted_cases += 1
         for o in ok:
             col = o.selected or NONE
             matrix.setdefault(row, {}).setdefault(col, 0)
@@ -99,6 +122,10 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
                 latencies.append(r.latency_s)
             if r.ttft_s is not None and not o.cached:
                 ttfts.append(r.ttft_s)
+            if r.latency_s is not None and not o.cached and r.outcome is not None:
+                decision_s.append(r.latency_s)
+            if r.turns:
+                turns_all.append(r.turns)
             if r.usage:
                 if r.usage.get("estimated"):
                     usage_estimated += 1
@@ -116,6 +143,13 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
             "run_status": ["not_run" if o is None else ("error" if o.error else "ok") for o in outs],
             "errors": errors, "cached": sum(1 for o in done if o.cached),
             "first_commands": [o.result.first_command if o.result else None for o in done],
+            "categories": cats,
+            "undecided": sum(1 for c in cats if c == UNDECIDED),
+            "turns": [o.result.turns if (o is not None and o.result is not None) else None for o in outs],
+            "trajectories": [o.result.trajectory if (o is not None and o.result is not None) else [] for o in outs],
+            **({"route_to": case.route_to, "misrouted": misrouted} if case.route_to else {}),
+            **({"fixture": {"files": [p for p, _ in case.files], "folder": case.fixture,
+                            "digest": case.fixture_digest}} if case.fixture_digest else {}),
         })
     per_skill = {name: {"cases": sum(1 for c in cases_out if c["skill"] == name),
                         **_counts([c for c in cases_out if c["skill"] == name])} for name in names}
@@ -138,6 +172,11 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
         "wall_s": round(run.wall_s, 3), "cancelled": run.cancelled, "fatal": run.fatal,
         "latency_p50_s": _rnd(percentile(latencies, 50)), "latency_p95_s": _rnd(percentile(latencies, 95)),
         "ttft_p50_s": _rnd(percentile(ttfts, 50)), "ttft_p95_s": _rnd(percentile(ttfts, 95)),
+        # run start to decision, every turn and exploring command included
+        "decision_p50_s": _rnd(percentile(decision_s, 50)), "decision_p95_s": _rnd(percentile(decision_s, 95)),
+        "categories": cat_counts, "undecided": cat_counts[UNDECIDED],
+        "turns_mean": _rnd(sum(turns_all) / len(turns_all), 3) if turns_all else None,
+        "routed_cases": routed_cases, "misrouted_runs": misrouted_runs, "misrouted_cases": misrouted_cases,
         "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": usage_known,
         "usage_estimated": usage_estimated, "cost_usd": cost,
         # tokens and cost include local estimates for streams closed before the server reported usage
@@ -146,7 +185,8 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     return {
         "model": OFFLINE_LABEL if run.is_estimate else run.model,
         "base_url": redact_url(run.base_url), "runs": s.runs, "threshold": s.threshold,
-        "provider": run.provider, "estimate": run.is_estimate,
+        "provider": run.provider, "estimate": run.is_estimate, "verdict_rule": RULE,
+        "max_turns": s.max_turns,
         "label": OFFLINE_LABEL if run.is_estimate else None,
         "started_at": run.started_at,
         "settings": {"concurrency": s.concurrency, "timeout_s": s.timeout_s, "retries": s.retries,

@@ -16,6 +16,22 @@ from typing import Any
 
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
+from skillstudio.evals.trajectory import LEGACY_RULE
+from skillstudio.evals.trajectory import label as category_label
+
+
+def rule_of(report: dict[str, Any]) -> str:
+    """How the report's verdicts were observed (older saved runs: the first-call rule)."""
+    return str(report.get("verdict_rule") or LEGACY_RULE)
+
+
+def run_labels(case: dict[str, Any]) -> list[str]:
+    """Each run's category in words ("after exploring (2 turns)", "undecided", ...)."""
+    cats = case.get("categories")
+    if cats is None:  # a report saved before trajectories
+        return [category_label("first_call_rule")] * len(case.get("selected") or [])
+    turns = case.get("turns") or [None] * len(cats)
+    return [category_label(c, t) if c else "—" for c, t in zip(cats, turns, strict=False)]
 
 
 def title_of(report: dict[str, Any]) -> str:
@@ -42,14 +58,20 @@ def to_junit(report: dict[str, Any]) -> str:
                               failures=str(sum(c["status"] == "fail" for c in cases)),
                               errors=str(sum(c["status"] == "error" for c in cases)),
                               skipped=str(sum(c["status"] == "not_run" for c in cases)))
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="verdict_rule", value=rule_of(report))
         if report.get("estimate"):
-            props = ET.SubElement(suite, "properties")
             ET.SubElement(props, "property", name="router", value=OFFLINE_LABEL)
         for c in cases:
             tc = ET.SubElement(suite, "testcase", classname=f"triggers.{skill}",
                                name=f"[{c['expect']}] {c['prompt']}")
             detail = (f"expect {c['expect']}: triggered {c['triggered']}/{c['runs']} "
-                      f"(rate {c['trigger_rate']}, threshold {report['threshold']}); selected {c['selected']}")
+                      f"(rate {c['trigger_rate']}, threshold {report['threshold']}); selected {c['selected']}; "
+                      f"runs: {', '.join(run_labels(c))}")
+            if c.get("undecided"):
+                detail += f"; UNDECIDED in {c['undecided']} run(s) (no decision within the turn budget)"
+            if c.get("route_to"):
+                detail += f"; route_to {c['route_to']}: misrouted in {c.get('misrouted') or 0} run(s)"
             if c.get("why"):
                 detail += f"; why: {c['why']}"
             if c["status"] == "fail":
@@ -59,6 +81,8 @@ def to_junit(report: dict[str, Any]) -> str:
                 ET.SubElement(tc, "error", message=msg, type="RequestFailed").text = msg
             elif c["status"] == "not_run":
                 ET.SubElement(tc, "skipped", message="not run (cancelled)")
+            else:
+                ET.SubElement(tc, "system-out").text = detail
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -67,13 +91,14 @@ def to_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["skill", "expect", "prompt", "runs", "triggered", "trigger_rate", "wilson_low", "wilson_high",
-                "status", "flaky", "selected", "why"])
+                "status", "flaky", "selected", "why", "categories", "undecided", "route_to", "misrouted"])
     for c in report["cases"]:
         w.writerow([c["skill"], c["expect"], c["prompt"], c["runs"], c["triggered"], c["trigger_rate"],
                     c["wilson_low"], c["wilson_high"], c["status"], c["flaky"],
                     " ".join(_run_label(x, st) for x, st in zip(c["selected"], c.get("run_status") or
                                                                 ["ok"] * len(c["selected"]), strict=False)),
-                    c.get("why") or ""])
+                    c.get("why") or "", "; ".join(run_labels(c)), c.get("undecided") or 0,
+                    c.get("route_to") or "", "" if c.get("misrouted") is None else c["misrouted"]])
     return buf.getvalue()
 
 
@@ -165,7 +190,9 @@ def to_html(report: dict[str, Any]) -> str:
              f"{e(title_of(report))}</title><style>{_CSS}</style></head><body>",
              f"<h1>Trigger tests — {e(title_of(report))}</h1>",
              f'<div class="sub">{e(str(report.get("started_at") or ""))} · runs per case {report["runs"]} · '
-             f'threshold {report["threshold"]} · {e(str(report.get("base_url") or "no server"))}</div>']
+             f'threshold {report["threshold"]} · {e(str(report.get("base_url") or "no server"))} · '
+             f'verdicts: {e(rule_of(report))}'
+             + (f' (at most {report["max_turns"]} model turns)' if report.get("max_turns") else "") + "</div>"]
     if report.get("estimate"):
         parts.append('<div class="estimate"><b>Offline estimate.</b> These numbers come from a lexical '
                      "BM25 router over names and descriptions, with negative cases as counter-evidence. "
@@ -179,10 +206,22 @@ def to_html(report: dict[str, Any]) -> str:
             ("accuracy", s["accuracy"]), ("precision", s["precision"]), ("recall", s["recall"]),
             ("F1", s["f1"]), ("flaky", s["flaky"]), ("TTFT p50 s", s["ttft_p50_s"]),
             ("latency p50 s", s["latency_p50_s"]), ("requests", s["requests"]), ("cached", s["cached"])]
+    if s.get("undecided"):
+        kpis.append(("undecided runs", s["undecided"]))
+    if s.get("routed_cases"):
+        kpis.append(("misrouted runs", s.get("misrouted_runs")))
     if s.get("cost_usd") is not None:
         kpis.append(("cost USD (estimate)" if s.get("cost_is_estimate") else "cost USD", s["cost_usd"]))
     parts.append('<div class="kpis">' + "".join(f'<div class="kpi"><b>{_fmt(v)}</b>{e(k)}</div>'
                                                  for k, v in kpis) + "</div>")
+    cats = s.get("categories")
+    if cats:
+        parts.append("<h2>How runs decided</h2><table><tr>" + "".join(
+            f"<th>{e(category_label(k))}</th>" for k in cats if k != "first_call_rule" or cats[k]) + "</tr><tr>" + "".join(
+            f'<td class="num">{v}</td>' for k, v in cats.items() if k != "first_call_rule" or v) + "</tr></table>"
+            '<div class="small">direct: the first shell call read the skill; after exploring: the model looked '
+            "around (commands run in the sandbox) before reading it; answered: no skill read; undecided: no "
+            "decision within the turn budget (counted as not triggered).</div>")
     parts.append("<h2>Per skill</h2><table><tr><th>skill</th><th>cases</th><th>TP</th><th>FP</th><th>TN</th>"
                  "<th>FN</th><th>precision</th><th>recall</th><th>F1</th><th>accuracy</th></tr>")
     for name, m in report["per_skill"].items():
@@ -193,7 +232,7 @@ def to_html(report: dict[str, Any]) -> str:
     cm = report["confusion"]
     peak = max([max(r) for r in cm["matrix"]] + [1])
     parts.append('<h2>Confusion matrix</h2><div class="small">Rows: expected (a trigger case\'s skill, '
-                 '"none" for no_trigger cases). Columns: what each run selected. Green: right; red: the wrong skill or none; amber: a skill '
+                 'a case\'s route_to, else "none" for no_trigger cases). Columns: what each run selected. Green: right; red: the wrong skill or none; amber: a skill '
                  "answering a prompt listed as a negative case (right if the prompt belongs to it; see the "
                  'per-skill FP column).</div><table class="cm"><tr>'
                  "<th>expected ↓ / selected →</th>" + "".join(f"<th>{e(x)}</th>" for x in cm["labels"]) + "</tr>")
@@ -211,15 +250,26 @@ def to_html(report: dict[str, Any]) -> str:
         parts.append(f"<tr><th>{e(row)}</th>{''.join(cells)}</tr>")
     parts.append("</table>")
     parts.append("<h2>Cases</h2><table><tr><th>skill</th><th>expect</th><th>prompt</th><th>rate</th>"
-                 "<th>95% interval</th><th>selected per run</th><th>result</th><th>why</th></tr>")
+                 "<th>95% interval</th><th>selected per run</th><th>how each run decided</th><th>result</th>"
+                 "<th>why</th></tr>")
     for c in report["cases"]:
         sel = ", ".join(e(_run_label(x, st)) for x, st in zip(c["selected"], c.get("run_status") or
                                                                   ["ok"] * len(c["selected"]), strict=False))
         status = c["status"] + (" · flaky" if c["flaky"] else "")
         err = f'<div class="small">{e("; ".join(c["errors"]))}</div>' if c["errors"] else ""
+        if c.get("route_to"):
+            err += f'<div class="small">route_to {e(str(c["route_to"]))}: misrouted in {c.get("misrouted") or 0} run(s)</div>'
+        how = ", ".join(e(x) for x in run_labels(c))
+        paths = []
+        for n, steps in enumerate(c.get("trajectories") or [], 1):
+            cmds = [" && ".join(st.get("commands") or []) or st.get("kind", "") for st in steps]
+            if len(cmds) > 1:
+                paths.append(f"run {n}: " + " → ".join(cmds))
+        if paths:
+            how += '<div class="small">' + "<br>".join(e(x) for x in paths) + "</div>"
         parts.append(f"<tr><td>{e(c['skill'])}</td><td>{e(c['expect'])}</td><td>{e(c['prompt'])}{err}</td>"
                      f'<td class="num">{_fmt(c["trigger_rate"])}</td><td>{_bar(c, report["threshold"])}</td>'
-                     f'<td>{sel}</td><td><span class="badge {c["status"]}">{e(status)}</span></td>'
+                     f'<td>{sel}</td><td>{how}</td><td><span class="badge {c["status"]}">{e(status)}</span></td>'
                      f"<td>{e(c.get('why') or '')}</td></tr>")
     parts.append("</table>")
     parts.append("<h2>Charts</h2>")
@@ -231,14 +281,17 @@ def to_html(report: dict[str, Any]) -> str:
     parts.append("<h2>Timing and tokens</h2><table>" + "".join(
         f"<tr><th>{e(k)}</th><td class=num>{_fmt(s.get(key))}</td></tr>" for k, key in (
             ("latency p50 (s)", "latency_p50_s"), ("latency p95 (s)", "latency_p95_s"),
-            ("TTFT p50 (s)", "ttft_p50_s"), ("TTFT p95 (s)", "ttft_p95_s"), ("input tokens", "input_tokens"),
+            ("TTFT p50 (s)", "ttft_p50_s"), ("TTFT p95 (s)", "ttft_p95_s"),
+            ("time to decision p50 (s)", "decision_p50_s"), ("time to decision p95 (s)", "decision_p95_s"),
+            ("model turns per run (mean)", "turns_mean"), ("input tokens", "input_tokens"),
             ("output tokens", "output_tokens"), ("requests reporting usage", "usage_reported"),
             ("requests with estimated usage", "usage_estimated"),
             ("cost (USD)", "cost_usd"), ("wall time (s)", "wall_s"), ("retried requests", "retried")))
         + "</table>")
     parts.append('<p class="small">Streams closed early (as soon as the decision is known) get no token usage '
                  "from the server; for those requests tokens are an <b>estimate</b> counted locally (o200k_base: "
-                 "catalog + prompt in, the visible first command out; a lower bound). Run with streaming off to "
+                 "catalog + what the turn sent in, the visible deciding command out; a lower bound). Tokens, cost, "
+                 "latency and time to decision include every turn of a run. Run with streaming off to "
                  "measure exact tokens and cost.</p>")
     parts.append('<p class="small">Made by Skill Studio. Cases pass when expect=trigger and rate ≥ threshold, '
                  "or expect=no_trigger and rate &lt; threshold.</p></body></html>\n")

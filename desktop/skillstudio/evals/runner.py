@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from skillstudio.cancel import CancelToken
-from skillstudio.evals.cache import ResultCache, cache_key
+from skillstudio.evals.cache import ResultCache, cache_key, run_extra
 from skillstudio.evals.routers import Router, RouteRequest, RouterError, RouteResult
 from skillstudio.evals.suite import Suite
+from skillstudio.evals.trajectory import DEFAULT_MAX_TURNS
 
 JobKey = tuple[int, int]  # (case index, run index)
 CACHE_BATCH = 32  # results written to the cache together, off the event loop
@@ -35,18 +36,25 @@ class RunSettings:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     use_cache: bool = True
+    max_turns: int = DEFAULT_MAX_TURNS  # model turns a run may take before it is "undecided"
+    sandbox: str = "subprocess"  # where exploring commands run: subprocess (bubblewrap) or docker
 
     def check(self) -> None:
         from skillstudio.errors import SkillStudioError
 
         if self.runs < 1:
-            raise SkillStudioError("--runs must be at least 1")
+            raise SkillStudioError("Runs must be at least 1")
         if self.concurrency < 1:
-            raise SkillStudioError("--concurrency must be at least 1")
+            raise SkillStudioError("Concurrency must be at least 1")
         if not 0.0 < self.threshold <= 1.0:
-            raise SkillStudioError("--threshold must be in (0, 1]", "e.g. 0.5 means triggered in half the runs")
+            raise SkillStudioError("The threshold must be above 0 and at most 1", "e.g. 0.5 means triggered in half the runs")
         if self.timeout_s <= 0:
-            raise SkillStudioError("--timeout must be positive")
+            raise SkillStudioError("The timeout must be positive")
+        if not 1 <= self.max_turns <= 50:
+            raise SkillStudioError("Model turns must be between 1 and 50", "the default is 4 model turns")
+        if self.sandbox not in ("subprocess", "docker"):
+            raise SkillStudioError(f"unknown sandbox {self.sandbox!r} for exploring commands",
+                                   "use subprocess or docker")
 
 
 @dataclass
@@ -72,7 +80,7 @@ class SuiteRun:
     is_estimate: bool
     settings: RunSettings
     outcomes: dict[JobKey, RunOutcome] = field(default_factory=dict)
-    requests: int = 0  # model calls made (every attempt counts)
+    requests: int = 0  # model calls made (every attempt and every turn counts)
     cached: int = 0
     retried: int = 0
     wall_s: float = 0.0
@@ -111,25 +119,39 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
     set_concurrency = getattr(router, "set_concurrency", None)
     if set_concurrency is not None:  # a connection pool as large as the requests in flight, no larger
         set_concurrency(settings.concurrency)
+    if hasattr(router, "max_turns"):
+        router.max_turns = settings.max_turns  # type: ignore[attr-defined]
+    if hasattr(router, "sandbox"):
+        router.sandbox = settings.sandbox  # type: ignore[attr-defined]
+    if hasattr(router, "turn_timeout"):
+        router.turn_timeout = settings.timeout_s  # type: ignore[attr-defined]
     router.prepare(suite)
     out = SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings,
                    started_at=datetime.now(UTC).isoformat(timespec="microseconds"))
     started = time.perf_counter()
     rng = random.Random()
-    jobs: list[RouteRequest] = [RouteRequest(c, r) for c in suite.cases for r in range(settings.runs)]
-    total = len(jobs)
+    # A deterministic estimate gives every repeat the same answer: route each case once, copy it.
+    repeats = 1 if router.is_estimate else settings.runs
+    jobs: list[RouteRequest] = [RouteRequest(c, r) for c in suite.cases for r in range(repeats)]
+    total = len(suite.cases) * settings.runs
     keys: dict[JobKey, str] = {}
 
     def finish(o: RunOutcome) -> None:
         out.outcomes[(o.case, o.run)] = o
         if progress:
             progress(len(out.outcomes), total, o)
+        for r in range(repeats, settings.runs):  # the estimate's copies
+            copy = RunOutcome(o.case, r, o.result, o.error, o.cached, o.attempts)
+            out.outcomes[(o.case, r)] = copy
+            if progress:
+                progress(len(out.outcomes), total, copy)
 
     pending: list[RouteRequest] = []
     for req in jobs:
         body = router.request_body(req) if cache is not None else None
         if body is not None and cache is not None:
-            key = cache_key(router.kind, router.base_url, router.model, body, req.run)
+            key = cache_key(router.kind, router.base_url, router.model, body, req.run,
+                            run_extra(req.case, settings.max_turns))
             keys[(req.case.index, req.run)] = key
             hit = cache.get(key) if settings.use_cache else None
             if hit is not None:
@@ -152,8 +174,13 @@ async def run_suite(suite: Suite, router: Router, settings: RunSettings | None =
             if not router.is_estimate:
                 out.requests += 1
             try:
-                async with asyncio.timeout(settings.timeout_s):  # no extra task per request, unlike wait_for
+                # multi-turn routers time each turn themselves (`turn_timeout`); this bounds the whole
+                # attempt, exploring commands included
+                whole = settings.timeout_s * settings.max_turns + (60.0 if settings.max_turns > 1 else 0.0)
+                async with asyncio.timeout(whole if hasattr(router, "turn_timeout") else settings.timeout_s):
                     outcome.result = await router.route(req)
+                if not router.is_estimate and outcome.result.turns:
+                    out.requests += outcome.result.turns - 1  # every model turn is a request
                 return outcome
             except TimeoutError:
                 err = RouterError(f"timed out after {settings.timeout_s:g} s", retryable=True)

@@ -9,6 +9,10 @@ Why SQLite: one file, atomic per-run writes (one transaction), readers that neve
 Never a secret: API keys are not part of a run and credentials in a base URL are stripped first.
 JSON runs of earlier versions (`.skillstudio/runs/*.json`) are imported once and left in place; a
 damaged database is moved aside (kept for the user) and a fresh one started, with a notice saying so.
+
+Schema 2 (migrated in place): each request also keeps how the run decided — outcome, category,
+model turns and the trajectory (commands, truncated outputs). Runs stored before it have none and
+are labelled with the rule they were judged by, "first-call rule"; they stay readable and comparable.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from typing import Any
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.metrics import redact_url
 from skillstudio.evals.runner import SuiteRun
+from skillstudio.evals.trajectory import FIRST_CALL, LEGACY_RULE, category
 
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "RunStore", "redact_url", "request_log"]
 
 DB_NAME = "runs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_S = 15.0
 
 _SCHEMA = """
@@ -58,14 +63,32 @@ CREATE TABLE IF NOT EXISTS requests (
     first_command TEXT, ttft_s REAL, latency_s REAL,
     input_tokens INTEGER, output_tokens INTEGER, usage_estimated INTEGER NOT NULL DEFAULT 0,
     early_stop INTEGER, events TEXT,
+    outcome TEXT, category TEXT, turns INTEGER, trajectory TEXT,  -- schema 2 (NULL: first-call rule)
     PRIMARY KEY (run_seq, case_index, run_index)
 );
 CREATE TABLE IF NOT EXISTS migrated_files (name TEXT PRIMARY KEY, run_id TEXT, migrated_at TEXT NOT NULL);
 """
 
 
+# Columns added after schema 1, with their types (ALTER TABLE on an older history).
+_ADDED_COLUMNS = {"requests": [("outcome", "TEXT"), ("category", "TEXT"), ("turns", "INTEGER"),
+                               ("trajectory", "TEXT")]}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older history to SCHEMA_VERSION in place (one transaction; old rows stay as they are)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    conn.execute("DELETE FROM schema_version")
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+
 def request_log(run: SuiteRun) -> list[dict[str, Any]]:
     out = []
+    skills = {c.index: c.skill for c in run.suite.cases}
     for (case, r), o in sorted(run.outcomes.items()):
         res = o.result
         out.append({"case": case, "run": r, "selected": o.selected if o.error is None else None,
@@ -73,7 +96,10 @@ def request_log(run: SuiteRun) -> list[dict[str, Any]]:
                     "first_command": res.first_command if res else None,
                     "latency_s": res.latency_s if res else None, "ttft_s": res.ttft_s if res else None,
                     "usage": res.usage if res else None, "early_stop": res.early_stop if res else None,
-                    "events": res.raw_events_summary if res else []})
+                    "events": res.raw_events_summary if res else [],
+                    "outcome": res.outcome if res else None,
+                    "category": category(res, skills.get(case)) if res and o.error is None else None,
+                    "turns": res.turns if res else None, "trajectory": res.trajectory if res else []})
     return out
 
 
@@ -134,9 +160,16 @@ class RunStore:
                                        "update Skill Studio to read this run history")  # and leave it as is
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")  # two windows opening a new history: one version row
-            if conn.execute("SELECT version FROM schema_version").fetchone() is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            conn.execute("COMMIT")
+            try:
+                found = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+                if found is None:
+                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                elif int(found) < SCHEMA_VERSION:
+                    _migrate(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             return conn
         except BaseException:
             conn.close()
@@ -228,14 +261,16 @@ class RunStore:
             conn.executemany(
                 "INSERT OR REPLACE INTO requests (run_seq, case_index, run_index, selected, error, cached, "
                 "attempts, first_command, ttft_s, latency_s, input_tokens, output_tokens, usage_estimated, "
-                "early_stop, events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "early_stop, events, outcome, category, turns, trajectory) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(seq, int(r["case"]), int(r["run"]), r.get("selected"), r.get("error"), int(bool(r.get("cached"))),
                   _int(r.get("attempts")), r.get("first_command"), r.get("ttft_s"), r.get("latency_s"),
                   _int((r.get("usage") or {}).get("input_tokens")),
                   _int((r.get("usage") or {}).get("output_tokens")),
                   int(bool((r.get("usage") or {}).get("estimated"))),
                   None if r.get("early_stop") is None else int(bool(r["early_stop"])),
-                  json.dumps(r.get("events") or [])) for r in log])
+                  json.dumps(r.get("events") or []), r.get("outcome"), r.get("category"), _int(r.get("turns")),
+                  json.dumps(r.get("trajectory") or [], ensure_ascii=False)) for r in log])
             conn.execute("COMMIT")
             return True
         except BaseException:
@@ -316,6 +351,7 @@ class RunStore:
             if not isinstance(data, dict) or "cases" not in data:
                 raise SkillStudioError(f"cannot read saved run {ref}: not a run report",
                                        "give a file written by `test --json` or `runs export --json`")
+            data.setdefault("verdict_rule", LEGACY_RULE)
             return data
         run_id = self.resolve(ref)
         with self._db() as conn:
@@ -324,6 +360,7 @@ class RunStore:
             if row is None:  # deleted between resolve and load by another process
                 raise SkillStudioError(f"cannot read saved run {ref}: it is gone", "list the runs again")
             data = dict(json.loads(row["report"]))
+            data.setdefault("verdict_rule", LEGACY_RULE)  # saved before runs followed the model
             if with_requests:
                 data["requests_log"] = [self._request(r) for r in conn.execute(
                     "SELECT * FROM requests WHERE run_seq = ? ORDER BY case_index, run_index", (row["seq"],))]
@@ -340,7 +377,10 @@ class RunStore:
                 "cached": bool(r["cached"]), "attempts": r["attempts"], "first_command": r["first_command"],
                 "latency_s": r["latency_s"], "ttft_s": r["ttft_s"], "usage": usage,
                 "early_stop": None if r["early_stop"] is None else bool(r["early_stop"]),
-                "events": json.loads(r["events"] or "[]")}
+                "events": json.loads(r["events"] or "[]"), "outcome": r["outcome"],
+                # a request stored before trajectories was judged by its first shell call
+                "category": r["category"] or (FIRST_CALL if r["error"] is None else None),
+                "turns": r["turns"], "trajectory": json.loads(r["trajectory"] or "[]")}
 
     def compare(self, a: str | Path = "previous", b: str | Path = "latest") -> dict[str, Any]:
         """metrics.compare of two saved runs, with their ids."""

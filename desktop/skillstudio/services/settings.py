@@ -29,6 +29,8 @@ class RunOptions(BaseModel):
     timeout_s: float = 60.0
     retries: int = 4
     use_cache: bool = True
+    max_turns: int = 4  # model turns a run may take (exploring in the sandbox) before it is undecided
+    sandbox: str = "subprocess"  # where exploring commands run: subprocess (bubblewrap) or docker
 
     def checked(self) -> RunOptions:
         if self.runs < 1:
@@ -40,6 +42,11 @@ class RunOptions(BaseModel):
                                  "e.g. 0.5 means triggered in half the runs")
         if self.timeout_s <= 0:
             raise InvalidSetting("timeout", "The timeout must be positive", "seconds per request attempt")
+        if not 1 <= self.max_turns <= 50:
+            raise InvalidSetting("max-turns", "Model turns must be between 1 and 50", "the default is 4 model turns")
+        if self.sandbox not in ("subprocess", "docker"):
+            raise InvalidSetting("sandbox", f"Unknown sandbox {self.sandbox!r} for exploring commands",
+                                 "use subprocess (bubblewrap) or docker")
         return self
 
     def run_settings(self) -> RunSettings:
@@ -47,4 +54,5 @@ class RunOptions(BaseModel):
 
         self.checked()
         return RunSettings(runs=self.runs, concurrency=self.concurrency, threshold=self.threshold,
-                           timeout_s=self.timeout_s, retries=max(0, self.retries), use_cache=self.use_cache)
+                           timeout_s=self.timeout_s, retries=max(0, self.retries), use_cache=self.use_cache,
+                           max_turns=self.max_turns, sandbox=self.sandbox)

@@ -2,7 +2,8 @@
 
 Every router takes a `RouteRequest` and returns a `RouteResult`; transport trouble is raised as
 `RouterError` with `retryable` and `retry_after`, so the runner alone owns retries, backoff and
-timeouts. Which skill was picked is decided by `skillstudio.evals.decision.skill_read_by` for all.
+timeouts. Which skill was picked is decided for all of them by `skillstudio.evals.trajectory`
+(follow the model until it decides) with the path rule of `skillstudio.evals.decision`.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ class RouteResult:
     selected: str | None  # skill name, or None when no skill was read
     first_command: str | None = None  # the raw first shell command / file read, for people to check
     ttft_s: float | None = None  # time to the first output event (streaming only)
-    latency_s: float | None = None  # request start to decision
+    latency_s: float | None = None  # run start to decision, every turn and exploring command included
     # input_tokens / output_tokens as the server reported them; "estimated": 1 when counted locally
     # because the stream was closed before the server said (see ResponsesRouter.estimate_usage)
     usage: dict[str, int] | None = None
     raw_events_summary: list[str] = field(default_factory=list)  # event/item types seen, in order
     early_stop: bool = False  # the stream was closed as soon as the decision was known
+    # "read" | "answered" | "undecided"; None for results made by the first-call rule (before trajectories)
+    outcome: str | None = None
+    turns: int | None = None  # model turns the run took (every turn's usage is in `usage`)
+    trajectory: list[dict[str, Any]] = field(default_factory=list)  # trajectory.Step.to_json(), in order
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,12 +2,15 @@
 
 Such servers have no Responses `shell` tool, so the catalog goes into the system prompt the way
 Codex renders it (`- <name>: <description> (file: <path>/SKILL.md)`) and the model gets one
-function tool to read a file. The first tool call decides, through the same path rule as the
-Responses router: a `read_file` of a path under a skill's folder triggers that skill.
+function tool to read a file. A run follows the model until it decides, by the same rule as the
+Responses router (`trajectory.follow`): a `read_file` of a path under a skill's folder decides
+that skill; a `read_file` of any other path is exploration, answered from the run's sandboxed
+data folder (a folder is listed); an answer without a tool call is no skill.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import time
@@ -16,19 +19,31 @@ from typing import Any
 import httpx
 import openai
 
-from skillstudio.evals.decision import skill_read_by
+from skillstudio.evals.decision import PathRule
 from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
 from skillstudio.evals.routers._openai_errors import to_router_error
-from skillstudio.evals.suite import Suite
+from skillstudio.evals.suite import Suite, SuiteCase
+from skillstudio.evals.trajectory import (
+    DEFAULT_MAX_TURNS,
+    Call,
+    CallOutput,
+    Entry,
+    Sandbox,
+    Settled,
+    TurnOut,
+    follow,
+    settle,
+)
 
 READ_FILE_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "read_file",
-        "description": "Read a text file from the local file system and return its contents.",
+        "description": "Read a text file from the local file system and return its contents "
+                       "(a folder is listed). Relative paths are read from the working folder.",
         "parameters": {
             "type": "object",
-            "properties": {"path": {"type": "string", "description": "Absolute path of the file to read."}},
+            "properties": {"path": {"type": "string", "description": "Path of the file or folder to read."}},
             "required": ["path"],
             "additionalProperties": False,
         },
@@ -81,21 +96,68 @@ def commands_of_tool_call(name: str, arguments: str) -> list[str]:
     return [json.dumps(args)]
 
 
+def _call(index: int, call_id: str, name: str, arguments: str) -> Call:
+    cmds = commands_of_tool_call(name, arguments)
+    run = None
+    try:
+        args = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        args = None
+    if isinstance(args, dict) and isinstance(args.get("path"), str):
+        p = shlex.quote(args["path"] or ".")
+        run = [f"if [ -d {p} ]; then ls -la -- {p}; else cat -- {p}; fi"]
+    return Call(call_id or f"call_{index}", cmds, label=f"{name}: {' && '.join(cmds)}", exec_commands=run)
+
+
+def _settle_calls(calls: list[Call], rule: PathRule) -> Settled:
+    """A finished chat turn: its tool calls in order, or an answer when it made none."""
+    s = settle([Entry("call", c) for c in calls] or [Entry("answer")], rule, complete=True)
+    assert s is not None
+    return s
+
+
+class _Conversation:
+    """One run's chat messages: system, user, then assistant tool calls and tool results."""
+
+    def __init__(self, router: ChatRouter, req: RouteRequest, start: float) -> None:
+        self.router = router
+        self.start = start
+        self.messages: list[dict[str, Any]] = list(router.request_body(req)["messages"])
+
+    async def turn(self) -> TurnOut:
+        r = self.router
+        body = {"model": r.model, "messages": self.messages, "tools": [READ_FILE_TOOL], "tool_choice": "auto"}
+        out, message = await (r._stream_turn(body, self.start) if r.stream else r._whole_turn(body))
+        self.messages.append(message)
+        return out
+
+    def reply(self, call: Call, outputs: list[CallOutput]) -> None:
+        text = "".join(o.stdout + o.stderr for o in outputs)
+        self.messages.append({"role": "tool", "tool_call_id": call.call_id, "content": text})
+
+
 class ChatRouter:
     kind = "chat"
     is_estimate = False
 
     def __init__(self, *, model: str, api_key: str, base_url: str | None = None, timeout: float = 60.0,
-                 stream: bool = True) -> None:
+                 stream: bool = True, max_turns: int = DEFAULT_MAX_TURNS, sandbox: str = "subprocess") -> None:
         self.model = model
         self.stream = stream
+        self.max_turns = max_turns
+        self.sandbox = sandbox
+        self.turn_timeout: float | None = None  # per model turn (the runner sets it from --timeout)
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
         self.base_url = str(self.client.base_url).rstrip("/")
-        self._catalog: list[tuple[str, str]] = []
+        self._rule = PathRule([])
+        self._explorer: Any | None = None
         self._system = ""
 
     def prepare(self, suite: Suite) -> None:
-        self._catalog = [(e.name, e.path) for e in suite.catalog]
+        from skillstudio.evals.explore import Explorer
+
+        self._rule = PathRule((e.name, e.path) for e in suite.catalog)
+        self._explorer = Explorer(suite.catalog, self.sandbox)
         self._system = system_prompt(suite)
 
     def request_body(self, req: RouteRequest) -> dict[str, Any]:
@@ -104,46 +166,53 @@ class ChatRouter:
                              {"role": "user", "content": req.case.prompt}],
                 "tools": [READ_FILE_TOOL], "tool_choice": "auto"}
 
+    def session(self, case: SuiteCase) -> Sandbox:
+        assert self._explorer is not None, "prepare() first"
+        return self._explorer.session(case)
+
     async def route(self, req: RouteRequest) -> RouteResult:
-        body = self.request_body(req)
         start = time.perf_counter()
+        return await follow(_Conversation(self, req, start), max_turns=self.max_turns,
+                            sandbox=lambda: self.session(req.case), start=start,
+                            turn_timeout=self.turn_timeout)
+
+    async def _whole_turn(self, body: dict[str, Any]) -> tuple[TurnOut, dict[str, Any]]:
         try:
-            if self.stream:
-                return await self._route_stream(body, start)
             completion = await self.client.post("/chat/completions", body=body, cast_to=object)
-        except RouterError:
-            raise
-        except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped or re-raised
+        except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped
             raise to_router_error(exc) from None
-        latency = time.perf_counter() - start
         choices = _get(completion, "choices") or []
         if not choices:
             raise RouterError("the server returned no choices", retryable=True)
         message = _get(choices[0], "message") or {}
-        calls = [(str(_get(_get(c, "function"), "name") or ""), str(_get(_get(c, "function"), "arguments") or ""))
-                 for c in _get(message, "tool_calls") or []]
-        return self._result(calls[0] if calls else None, None, latency, _usage(_get(completion, "usage")))
+        raw = list(_get(message, "tool_calls") or [])
+        calls = [_call(i, str(_get(c, "id") or ""), str(_get(_get(c, "function"), "name") or ""),
+                       str(_get(_get(c, "function"), "arguments") or "")) for i, c in enumerate(raw)]
+        events = [f"tool_call:{c.label.split(':')[0]}" for c in calls if c.label] or ["message"]
+        echo = {"role": "assistant", "content": _get(message, "content"),
+                **({"tool_calls": [{"id": c.call_id, "type": "function",
+                                    "function": {"name": str(_get(_get(t, "function"), "name") or ""),
+                                                 "arguments": str(_get(_get(t, "function"), "arguments") or "")}}
+                                   for c, t in zip(calls, raw, strict=True)]} if calls else {})}
+        return TurnOut(_settle_calls(calls, self._rule), _usage(_get(completion, "usage")), events=events), echo
 
-    def _result(self, call: tuple[str, str] | None, ttft: float | None, latency: float,
-                usage: dict[str, int] | None, early: bool = False) -> RouteResult:
-        if call is None:
-            return RouteResult(None, None, ttft, latency, usage, ["message"], early)
-        name, arguments = call
-        cmds = commands_of_tool_call(name, arguments)
-        return RouteResult(skill_read_by(cmds, self._catalog), f"{name}: {' && '.join(cmds)}", ttft, latency, usage,
-                           [f"tool_call:{name}"], early)
-
-    async def _route_stream(self, body: dict[str, Any], start: float) -> RouteResult:
-        """Streams for time-to-first-token. The first tool call decides, so the stream is closed early
-        only once a second tool call starts (the first one's arguments are then complete); text alone
-        decides nothing until the end, because a model may talk first and call the tool after."""
+    async def _stream_turn(self, body: dict[str, Any], start: float) -> tuple[TurnOut, dict[str, Any]]:
+        """Streams for time-to-first-token. Tool calls settle in order: once call k+1 starts, calls
+        0..k are complete, so a read among them closes the stream early; text alone decides nothing
+        until the end, because a model may talk first and call the tool after."""
         stream = await self.client.post(
             "/chat/completions", body={**body, "stream": True, "stream_options": {"include_usage": True}},
             cast_to=object, stream=True, stream_cls=openai.AsyncStream[object])
         ttft: float | None = None
-        name, args = "", ""
-        have_call = finished = early = False
+        parts: dict[int, dict[str, str]] = {}  # tool call index -> id, name, arguments
+        text = ""
+        finished = early = False
+        settled: Settled | None = None
         usage = None
+
+        def calls_upto(n: int) -> list[Call]:
+            return [_call(i, parts[i]["id"], parts[i]["name"], parts[i]["arguments"]) for i in sorted(parts) if i < n]
+
         try:
             async for chunk in stream:
                 if _get(chunk, "usage"):
@@ -152,14 +221,22 @@ class ChatRouter:
                     delta = _get(choice, "delta") or {}
                     if ttft is None and (_get(delta, "content") or _get(delta, "tool_calls")):
                         ttft = time.perf_counter() - start
+                    text += str(_get(delta, "content") or "")
                     for tc in _get(delta, "tool_calls") or []:
-                        if (_get(tc, "index") or 0) > 0:
-                            early = True
-                            break
-                        have_call = True
+                        idx = int(_get(tc, "index") or 0)
+                        if idx not in parts:
+                            if parts:  # a new call: the earlier ones are complete
+                                s = settle([Entry("call", c) for c in calls_upto(idx)], self._rule, complete=False)
+                                if s is not None:
+                                    settled, early = s, True
+                                    break
+                            parts[idx] = {"id": "", "name": "", "arguments": ""}
                         fn = _get(tc, "function") or {}
-                        name += str(_get(fn, "name") or "")
-                        args += str(_get(fn, "arguments") or "")
+                        parts[idx]["id"] += str(_get(tc, "id") or "")
+                        parts[idx]["name"] += str(_get(fn, "name") or "")
+                        parts[idx]["arguments"] += str(_get(fn, "arguments") or "")
+                    if early:
+                        break
                     if _get(choice, "finish_reason"):
                         finished = True
                 if early:
@@ -170,7 +247,18 @@ class ChatRouter:
             await stream.close()
         if not (finished or early or usage is not None):
             raise RouterError("stream dropped: it ended before the answer finished", retryable=True)
-        return self._result((name, args) if have_call else None, ttft, time.perf_counter() - start, usage, early)
+        calls = calls_upto(1 << 30)
+        if settled is None:
+            settled = _settle_calls(calls, self._rule)
+        events = [f"tool_call:{parts[i]['name']}" for i in sorted(parts)] or ["message"]
+        echo: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if calls:
+            echo["tool_calls"] = [{"id": c.call_id, "type": "function",
+                                   "function": {"name": parts[i]["name"], "arguments": parts[i]["arguments"]}}
+                                  for i, c in zip(sorted(parts), calls, strict=True)]
+        return TurnOut(settled, usage, ttft, early, events), echo
 
     async def aclose(self) -> None:
+        if self._explorer is not None:
+            await asyncio.to_thread(self._explorer.close)
         await self.client.close()

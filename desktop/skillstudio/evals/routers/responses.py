@@ -1,11 +1,19 @@
 """OpenAI Responses router: the whole catalog offered through the `shell` tool (local environment).
 
-Streaming (default) decides as soon as the first shell command that reads a skill settles — or the
-first answer text appears — and closes the stream, saving time and tokens. Non-streaming reads the
-finished `output`. Both feed the same item-level rule (`decide_items`), so the outcome is identical.
+A run follows the model until it decides (`trajectory.follow`): each turn's items go through the
+one rule (`trajectory.settle`); exploring shell calls run in the sandbox and go back as
+`shell_call_output` items, until a call reads a skill, the model answers, or the turn budget ends.
+Streaming (default) closes a turn's stream as soon as it is settled — a call that reads a skill, or
+answer text before any call — saving time and tokens; a turn that explores is read to its end (its
+calls are all needed). Non-streaming reads the finished `output`. Both feed the same item-level
+rule, so the outcome is identical.
+
+Later turns resend the conversation statelessly (`store: false`): the prompt, the model's shell
+calls and messages, and our outputs. Reasoning items are not resent: without stored state or
+encrypted content the server could not resolve them, and the calls alone carry the conversation.
 
 The streamed hot path is lean on purpose (a 16-way run was CPU-bound on small machines): one
-shared httpx.AsyncClient per run (pool sized to the concurrency, keep-alive), the request body
+shared httpx.AsyncClient per run (pool sized to the concurrency, keep-alive), the first turn's body
 pre-serialised once per run with only the prompt spliced in, and a minimal SSE reader yielding
 plain JSON events. Non-streaming requests go through the SDK client. The tests hold the event and
 item shapes to the SDK's own types.
@@ -21,11 +29,22 @@ from typing import Any
 import httpx
 import openai
 
-from skillstudio.evals.decision import skill_read_by
+from skillstudio.evals.decision import PathRule
 from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
 from skillstudio.evals.routers._openai_errors import body_message, status_error, to_router_error
 from skillstudio.evals.routers.sse import SSEFormatError, sse_json
-from skillstudio.evals.suite import Suite
+from skillstudio.evals.suite import Suite, SuiteCase
+from skillstudio.evals.trajectory import (
+    DEFAULT_MAX_TURNS,
+    Call,
+    CallOutput,
+    Entry,
+    Sandbox,
+    Settled,
+    TurnOut,
+    follow,
+    settle,
+)
 
 _NOT_OUTPUT = {"response.created", "response.in_progress", "response.queued"}
 
@@ -47,20 +66,44 @@ def _is_answer(item: Any) -> bool:
     return _get(item, "type") == "message" and _get(item, "phase") != "commentary"
 
 
-def decide_items(items: list[Any], catalog: list[tuple[str, str]]) -> tuple[bool, str | None, str | None]:
-    """(decided, selected, first_command) from output items in order.
+def entry_of_item(item: Any) -> Entry:
+    """A finished output item as the rule sees it."""
+    kind = _get(item, "type")
+    if kind == "shell_call":
+        return Entry("call", Call(str(_get(item, "call_id") or _get(item, "id") or ""), _commands(item)))
+    if _is_answer(item):
+        return Entry("answer")
+    return Entry("other")
 
-    The first shell call decides by the paths it reads; an answer message first means no skill.
-    Reasoning, commentary and any other item types are passed over.
-    """
-    for item in items:
-        kind = _get(item, "type")
-        if kind == "shell_call":
-            cmds = _commands(item)
-            return True, skill_read_by(cmds, catalog), " && ".join(cmds) if cmds else None
-        if _is_answer(item):
-            return True, None, None
-    return False, None, None
+
+def settle_output(items: list[Any], rule: PathRule) -> Settled:
+    """The verdict of a finished turn (non-streamed responses, Batch output lines)."""
+    s = settle([entry_of_item(i) for i in items], rule, complete=True)
+    assert s is not None  # a complete turn always settles
+    return s
+
+
+def _message_text(item: Any) -> str:
+    parts = _get(item, "content") or []
+    if isinstance(parts, str):
+        return parts
+    return "".join(str(_get(p, "text") or _get(p, "refusal") or "") for p in parts)
+
+
+def echo_item(item: Any) -> dict[str, Any] | None:
+    """An output item as it is sent back in the next turn's input (None: not sent back)."""
+    kind = _get(item, "type")
+    if kind == "shell_call":
+        action = {"commands": _commands(item)}
+        for k in ("timeout_ms", "max_output_length"):
+            v = _get(_get(item, "action"), k)
+            if v is not None:
+                action[k] = v
+        return {"type": "shell_call", "call_id": str(_get(item, "call_id") or ""), "action": action,
+                "status": "completed"}
+    if kind == "message":
+        return {"role": "assistant", "content": _message_text(item)}
+    return None
 
 
 def _usage(response: Any) -> dict[str, int] | None:
@@ -95,20 +138,65 @@ def _summarise(types: list[str]) -> list[str]:
     return out
 
 
+class _Conversation:
+    """One run's conversation in the Responses wire format (stateless input chaining)."""
+
+    def __init__(self, router: ResponsesRouter, prompt: str, start: float) -> None:
+        self.router = router
+        self.prompt = prompt
+        self.start = start
+        self.items: list[dict[str, Any]] = []  # after the prompt: echoed calls/messages and our outputs
+
+    def body(self) -> dict[str, Any]:
+        r = self.router
+        if not self.items:
+            return {"model": r.model, "input": self.prompt, "tools": r._tools, "store": False}
+        return {"model": r.model, "input": [{"role": "user", "content": self.prompt}, *self.items],
+                "tools": r._tools, "store": False}
+
+    def add_output(self, items: list[Any]) -> None:
+        self.items += [e for e in (echo_item(i) for i in items) if e is not None]
+
+    async def turn(self) -> TurnOut:
+        r = self.router
+        if not r.stream:
+            out, items = await r._whole_turn(self.body())
+        else:
+            content = r.stream_body(self.prompt) if not self.items else \
+                json.dumps({**self.body(), "stream": True}, ensure_ascii=False).encode("utf-8")
+            out, items = await r._stream_turn(content, self.start)
+            if out.usage is None:
+                s = out.settled
+                seen = s.decisive.text() if s.decisive else ""
+                sent = self.prompt if not self.items else json.dumps(self.body()["input"], ensure_ascii=False)
+                out.usage = await r.estimate_usage(sent, seen)
+        self.add_output(items)
+        return out
+
+    def reply(self, call: Call, outputs: list[CallOutput]) -> None:
+        self.items.append({"type": "shell_call_output", "call_id": call.call_id,
+                           "output": [o.wire() for o in outputs]})
+
+
 class ResponsesRouter:
     kind = "responses"
     is_estimate = False
 
     def __init__(self, *, model: str, api_key: str, base_url: str | None = None, stream: bool = True,
-                 timeout: float = 60.0, concurrency: int = 16) -> None:
+                 timeout: float = 60.0, concurrency: int = 16, max_turns: int = DEFAULT_MAX_TURNS,
+                 sandbox: str = "subprocess") -> None:
         self.model = model
         self.stream = stream
         self.timeout = timeout
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
         self.base_url = str(self.client.base_url).rstrip("/")
         self.concurrency = concurrency
+        self.max_turns = max_turns
+        self.sandbox = sandbox
+        self.turn_timeout: float | None = None  # per model turn (the runner sets it from --timeout)
         self._http: httpx.AsyncClient | None = None  # the streaming transport, made on first use
-        self._catalog: list[tuple[str, str]] = []
+        self._rule = PathRule([])
+        self._explorer: Any | None = None
         self._tools: list[dict[str, Any]] = []
         self._tools_tokens: int | None = None  # counted once per run, only if a stream stops early
         self._tools_counting: asyncio.Future[int] | None = None
@@ -134,7 +222,10 @@ class ResponsesRouter:
         return self._http
 
     def prepare(self, suite: Suite) -> None:
-        self._catalog = [(e.name, e.path) for e in suite.catalog]
+        from skillstudio.evals.explore import Explorer
+
+        self._rule = PathRule((e.name, e.path) for e in suite.catalog)
+        self._explorer = Explorer(suite.catalog, self.sandbox)
         self._tools = [{"type": "shell",
                         "environment": {"type": "local", "skills": [e.as_param() for e in suite.catalog]}}]
         self._tools_tokens = None
@@ -156,51 +247,62 @@ class ResponsesRouter:
     def stream_body(self, prompt: str) -> bytes:
         return self._body_head + json.dumps(prompt, ensure_ascii=False).encode("utf-8") + b"}"
 
-    async def estimate_usage(self, prompt: str, visible_output: str) -> dict[str, int]:
+    async def estimate_usage(self, sent: str, visible_output: str) -> dict[str, int]:
         """Usage of a stream closed before the server reported it: a local ESTIMATE, flagged as such.
 
-        Input = the catalog (tools JSON) + the prompt, counted with o200k_base; the server's own
-        instructions are not included, so this is a lower bound. Output = the visible text we saw
-        (the first command), not reasoning tokens: also a lower bound. The vocabulary loads once,
-        off the event loop, so the requests in flight do not wait for it.
+        Input = the catalog (tools JSON) + what this turn sent (the prompt, or the conversation so
+        far), counted with o200k_base; the server's own instructions are not included, so this is a
+        lower bound. Output = the visible text we saw (the deciding command), not reasoning tokens:
+        also a lower bound. The vocabulary loads once, off the event loop.
         """
         if self._tools_tokens is None:
             if self._tools_counting is None:  # prepared outside a running loop
                 self._tools_counting = asyncio.ensure_future(
                     asyncio.to_thread(_count_tokens, json.dumps(self._tools, ensure_ascii=False)))
             self._tools_tokens = await self._tools_counting
-        return {"input_tokens": self._tools_tokens + _count_tokens(prompt),
+        return {"input_tokens": self._tools_tokens + _count_tokens(sent),
                 "output_tokens": _count_tokens(visible_output) if visible_output else 0, "estimated": 1}
 
     def request_body(self, req: RouteRequest) -> dict[str, Any]:
+        """The first turn's request (the cache key's body and Batch's line body)."""
         return {"model": self.model, "input": req.case.prompt, "tools": self._tools, "store": False}
+
+    def session(self, case: SuiteCase) -> Sandbox:
+        assert self._explorer is not None, "prepare() first"
+        return self._explorer.session(case)
 
     async def route(self, req: RouteRequest) -> RouteResult:
         start = time.perf_counter()
+        conv = _Conversation(self, req.case.prompt, start)
+        return await follow(conv, max_turns=self.max_turns, sandbox=lambda: self.session(req.case), start=start,
+                            turn_timeout=self.turn_timeout)
+
+    async def continue_run(self, case: SuiteCase, first_output: list[Any], first_usage: dict[str, int] | None,
+                           start: float) -> RouteResult:
+        """Follow a run whose first turn was answered elsewhere (a Batch output line)."""
+        conv = _Conversation(self, case.prompt, start)
+        first = TurnOut(settle_output(first_output, self._rule), first_usage,
+                        events=[str(_get(i, "type")) for i in first_output])
+        conv.add_output(first_output)
+        return await follow(conv, max_turns=self.max_turns, sandbox=lambda: self.session(case), start=start,
+                            first=first, turn_timeout=self.turn_timeout)
+
+    async def _whole_turn(self, body: dict[str, Any]) -> tuple[TurnOut, list[Any]]:
         try:
-            if self.stream:
-                result = await self._route_stream(req.case.prompt, start)
-                if result.usage is None:
-                    result.usage = await self.estimate_usage(req.case.prompt, result.first_command or "")
-                return result
-            response = await self.client.post("/responses", body=self.request_body(req), cast_to=object)
-        except RouterError:
-            raise
-        except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped or re-raised below
+            response = await self.client.post("/responses", body=body, cast_to=object)
+        except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped below
             raise to_router_error(exc) from None
         if _get(response, "status") == "failed":
             raise _failed(response)
         output = list(_get(response, "output") or [])
-        _, selected, first = decide_items(output, self._catalog)
-        return RouteResult(selected=selected, first_command=first, ttft_s=None,
-                           latency_s=time.perf_counter() - start, usage=_usage(response),
-                           raw_events_summary=[str(_get(i, "type")) for i in output])
+        return TurnOut(settle_output(output, self._rule), _usage(response),
+                       events=[str(_get(i, "type")) for i in output]), output
 
-    async def _route_stream(self, prompt: str, start: float) -> RouteResult:
+    async def _stream_turn(self, content: bytes, start: float) -> tuple[TurnOut, list[Any]]:
         http = self._http_client()
         try:
-            resp = await http.send(http.build_request("POST", self.base_url + "/responses",
-                                                      content=self.stream_body(prompt)), stream=True)
+            resp = await http.send(http.build_request("POST", self.base_url + "/responses", content=content),
+                                   stream=True)
         except httpx.TimeoutException:
             raise RouterError("request timed out", retryable=True) from None
         except httpx.TransportError as exc:
@@ -217,50 +319,67 @@ class ResponsesRouter:
         events = sse_json(resp.aiter_raw() if plain else resp.aiter_bytes())
         types: list[str] = []
         ttft: float | None = None
-        first_index: int | None = None  # output_index of the first shell call / answer message
-        first_kind: str | None = None
-        commands: dict[int, str] = {}
-        result: RouteResult | None = None
-        early_usage: dict[str, int] | None = None  # a server may report usage on response.created
+        entries: dict[int, Entry] = {}  # by output_index
+        commands: dict[int, dict[int, str]] = {}
+        finished: dict[int, Any] = {}  # output_item.done items, by output_index
+        settled: Settled | None = None
+        usage: dict[str, int] | None = None
+        output: list[Any] = []
+        complete = False
+        rule = self._rule
         try:
             async for event in events:
                 etype = str(_get(event, "type"))
                 types.append(etype)
-                if etype in _NOT_OUTPUT and early_usage is None:
-                    early_usage = _usage(_get(event, "response"))
-                if ttft is None and etype not in _NOT_OUTPUT:
+                if etype in _NOT_OUTPUT:
+                    if usage is None:  # a server may report usage on response.created
+                        usage = _usage(_get(event, "response"))
+                    continue
+                if ttft is None:
                     ttft = time.perf_counter() - start
-                if etype == "response.output_item.added" and first_index is None:
+                oi = _get(event, "output_index")
+                changed = False
+                if etype == "response.output_item.added":
                     item = _get(event, "item")
-                    if _get(item, "type") == "shell_call" or _is_answer(item):
-                        first_index, first_kind = int(_get(event, "output_index")), str(_get(item, "type"))
-                elif etype == "response.shell_call_command.done" and first_kind == "shell_call" \
-                        and _get(event, "output_index") == first_index:
-                    commands[int(_get(event, "command_index"))] = str(_get(event, "command"))
-                    ordered = [commands[i] for i in sorted(commands)]
-                    if sorted(commands) == list(range(len(commands))):
-                        hit = skill_read_by(ordered, self._catalog)
-                        if hit is not None:  # later commands cannot change the first skill read
-                            result = RouteResult(hit, " && ".join(ordered), early_stop=True)
-                elif etype == "response.output_text.delta" and first_kind == "message" \
-                        and _get(event, "output_index") == first_index:
-                    result = RouteResult(None, None, early_stop=True)
-                elif etype == "response.output_item.done" and _get(event, "output_index") == first_index:
-                    decided, selected, first = decide_items([_get(event, "item")], self._catalog)
-                    if decided:
-                        result = RouteResult(selected, first, early_stop=True)
+                    kind = _get(item, "type")
+                    if kind == "shell_call":
+                        entries[int(oi)] = Entry("call", Call(str(_get(item, "call_id") or ""), [], done=False))
+                    else:  # an answer counts from its first text (a message may still be commentary)
+                        entries[int(oi)] = Entry("pending" if _is_answer(item) else "other")
+                    changed = True
+                elif etype == "response.shell_call_command.done":
+                    got = commands.setdefault(int(oi), {})
+                    got[int(_get(event, "command_index"))] = str(_get(event, "command"))
+                    entry = entries.get(int(oi))
+                    if entry is not None and entry.call is not None and sorted(got) == list(range(len(got))):
+                        entry.call.commands = [got[i] for i in sorted(got)]
+                        changed = True
+                elif etype == "response.output_text.delta":
+                    if entries.get(int(oi), Entry("other")).kind == "pending":
+                        entries[int(oi)] = Entry("answer")
+                        changed = True
+                elif etype == "response.output_item.done":
+                    item = _get(event, "item")
+                    finished[int(oi)] = item
+                    entries[int(oi)] = entry_of_item(item)
+                    changed = True
                 elif etype in ("response.completed", "response.incomplete"):
                     response = _get(event, "response")
-                    _, selected, first = decide_items(list(_get(response, "output") or []), self._catalog)
-                    result = RouteResult(selected, first, usage=_usage(response))
+                    output = list(_get(response, "output") or []) or [finished[i] for i in sorted(finished)]
+                    usage = _usage(response) or usage
+                    settled = settle_output(output, rule)
+                    complete = True
+                    break
                 elif etype == "response.failed":
                     raise _failed(_get(event, "response"))
                 elif etype == "error":
                     code = str(_get(event, "code") or "")
                     raise RouterError(f"stream error {code}: {_get(event, 'message')}",
                                       retryable=code in ("", "server_error", "rate_limit_exceeded"))
-                if result is not None:
-                    break
+                if changed:
+                    settled = settle([entries[i] for i in sorted(entries)], rule, complete=False)
+                    if settled is not None:
+                        break
         except RouterError:
             raise
         except (httpx.HTTPError, SSEFormatError) as exc:  # the connection died mid-stream
@@ -268,16 +387,13 @@ class ResponsesRouter:
         finally:
             await events.aclose()
             await resp.aclose()  # early stop: closing the connection ends the generation server-side
-        if result is None:
+        if settled is None:
             raise RouterError("stream dropped: it ended before the response completed", retryable=True)
-        result.ttft_s = ttft
-        if result.usage is None:
-            result.usage = early_usage
-        result.latency_s = time.perf_counter() - start
-        result.raw_events_summary = _summarise(types)
-        return result
+        return TurnOut(settled, usage, ttft, early_stop=not complete, events=_summarise(types)), output
 
     async def aclose(self) -> None:
+        if self._explorer is not None:
+            await asyncio.to_thread(self._explorer.close)
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -191,8 +191,9 @@ class ProviderForm(QWidget):
         self.hint.setText({
             OFFLINE: "Lexical BM25 over names and descriptions, negative cases as counter-evidence. "
                      "Needs no key or server — an estimate, not a model result.",
-            RESPONSES: "The whole catalog is offered through the shell tool; a skill triggers when the "
-                       "model's first shell call reads its SKILL.md. Key from Settings or OPENAI_API_KEY.",
+            RESPONSES: "The whole catalog is offered through the shell tool; the model may look around "
+                       "(commands run in the sandbox) and triggers a skill when it reads its files. "
+                       "Key from Settings or OPENAI_API_KEY.",
             CHAT: "Ollama, vLLM, LM Studio…: the catalog goes into the system prompt with a read_file "
                   "tool. Give the server's base URL (ending in /v1) and the model name.",
         }[kind])

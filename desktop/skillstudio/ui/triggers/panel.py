@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QStackedWidget,
     QTableView,
     QTabWidget,
@@ -41,6 +42,7 @@ from skillstudio.errors import SkillStudioError
 from skillstudio.evals.store import RunStore
 from skillstudio.ui.common.app_terms import in_app_terms
 from skillstudio.ui.common.provider_form import ProviderForm
+from skillstudio.ui.triggers.case_runs import CaseRunsView
 from skillstudio.ui.triggers.confusion_view import ConfusionView
 from skillstudio.ui.triggers.latency_chart import LatencyChart
 from skillstudio.ui.triggers.rate_bar_delegate import RateBarDelegate
@@ -231,7 +233,17 @@ class TriggerPanel(QWidget):
         filters.setContentsMargins(0, 0, 0, 0)
         self.filters.setLayout(filters)
         rl.addWidget(self.filters)
-        rl.addWidget(self.results_stack, 1)
+        # the current case expanded into its runs and their trajectories, under the table
+        self.case_runs = CaseRunsView()
+        self.results_split = QSplitter(Qt.Orientation.Vertical)
+        self.results_split.setObjectName("results_split")
+        self.results_split.addWidget(self.results_stack)
+        self.results_split.addWidget(self.case_runs)
+        self.results_split.setStretchFactor(0, 3)
+        self.results_split.setStretchFactor(1, 1)
+        self.results_split.setSizes([500, 300])  # proportions: the table keeps most of the height
+        rl.addWidget(self.results_split, 1)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_case)
 
         self.confusion = ConfusionView()
         self.chart = LatencyChart()
@@ -414,6 +426,7 @@ class TriggerPanel(QWidget):
     def _show_report(self, report: dict[str, Any] | None, *, partial: bool = False) -> None:
         self.report = None if partial else report
         self.model.set_report(report)
+        self.case_runs.set_case(None)
         self.summary.set_report(report)
         self.summary.setVisible(report is not None)
         self.confusion.set_confusion(report["confusion"] if report else None)
@@ -435,7 +448,9 @@ class TriggerPanel(QWidget):
                                if self._workspace else "Open a workspace to test its skills' trigger cases.")
             self.results_stack.setCurrentWidget(self.empty)
             self.filters.hide()
+            self.case_runs.hide()
         else:
+            self.case_runs.show()
             self.filters.show()
             self.results_stack.setCurrentWidget(self.table)
             self._fit_columns()
@@ -483,6 +498,14 @@ class TriggerPanel(QWidget):
         fixed = sum(hh.sectionSize(c) for c in range(self.model.columnCount()) if c not in (COL_PROMPT, COL_WHY))
         free = self.table.viewport().width() - fixed
         hh.resizeSection(COL_PROMPT, max(PROMPT_MIN_W, int(free * 0.62)))
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_case(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.case_runs.set_case(current.data(CASE_ROLE) if current.isValid() else None)
+
+    def show_case_runs(self, row: int) -> None:
+        """Select a shown row: its runs and trajectories appear under the table."""
+        self.table.setCurrentIndex(self.proxy.index(row, 0))
 
     @Slot(QModelIndex)
     def _on_row_activated(self, index: QModelIndex) -> None:

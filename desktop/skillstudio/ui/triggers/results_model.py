@@ -145,7 +145,11 @@ class TriggerResultsModel(QAbstractTableModel):
             return (f"triggered {c['triggered']} of {c['runs']} runs (rate {c['trigger_rate']:.2f}); "
                     f"95% interval {c['wilson_low']:.2f}–{c['wilson_high']:.2f}; threshold {self._threshold:g}")
         if col == COL_SELECTED:
-            runs = [f"run {i + 1}: {s or 'none'}" for i, s in enumerate(c["selected"])]
+            from skillstudio.evals.reports import run_labels
+
+            how = run_labels(c)
+            runs = [f"run {i + 1}: {s or 'none'} ({how[i] if i < len(how) else '—'})"
+                    for i, s in enumerate(c["selected"])]
             cmds = [x for x in c.get("first_commands") or [] if x]
             if cmds:
                 runs.append("first shell call: " + cmds[0])

@@ -241,7 +241,7 @@ class TryPromptWidget(QWidget):
         self.detail.setWordWrap(True)
         self.detail.setProperty("role", "hint")
         self.scores.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
-        self.raw_label = QLabel("The model's first shell call, as sent (nothing is executed):")
+        self.raw_label = QLabel("The model's first shell call, as sent (looking around runs only in the sandbox):")
         self.raw_label.setProperty("role", "hint")
         answer = QGroupBox("What was picked")
         al = QVBoxLayout(answer)
