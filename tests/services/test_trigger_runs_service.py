@@ -116,3 +116,9 @@ def test_cli_json_is_the_service_report(workspace: Path, tmp_path: Path) -> None
     ]
     bad = cli(str(workspace), "--offline", "--runs", "0")
     assert bad.returncode == 2 and "Runs must be at least 1 (--runs)" in bad.stderr
+
+
+def test_a_missing_ci_secret_fails_the_gate(workspace: Path) -> None:
+    """GitHub passes a missing secret as an empty variable: that is no key, so `test` exits 2."""
+    p = cli(str(workspace), env={"OPENAI_API_KEY": "", "CI": "true"})
+    assert p.returncode == 2 and "no model is configured" in p.stderr and "Traceback" not in p.stderr
