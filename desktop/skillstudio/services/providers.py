@@ -14,7 +14,7 @@ Messages name no CLI flag and no app widget; each shell adds its own words throu
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,25 +122,20 @@ def build_router(choice: ProviderChoice | Resolved) -> Router:
         from skillstudio.evals.routers.offline import OfflineRouter
 
         return OfflineRouter()
+    args: dict[str, Any] = {
+        "model": provider.model,
+        "api_key": provider.api_key,
+        "base_url": provider.base_url,
+        "timeout": provider.timeout_s,
+        "stream": provider.stream,
+    }
     if provider.kind == ProviderKind.CHAT:
         from skillstudio.evals.routers.chat import ChatRouter
 
-        return ChatRouter(
-            model=provider.model,
-            api_key=provider.api_key,
-            base_url=provider.base_url,
-            timeout=provider.timeout_s,
-            stream=provider.stream,
-        )
+        return ChatRouter(**args)
     from skillstudio.evals.routers.responses import ResponsesRouter
 
-    return ResponsesRouter(
-        model=provider.model,
-        api_key=provider.api_key,
-        base_url=provider.base_url,
-        stream=provider.stream,
-        timeout=provider.timeout_s,
-    )
+    return ResponsesRouter(**args)
 
 
 class KeyStatus(BaseModel):
