@@ -27,7 +27,9 @@ PY = sys.executable
 
 def _time(argv: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=300)
+    subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=300
+    )
     return time.perf_counter() - t0
 
 
@@ -49,8 +51,10 @@ def _env(src: Path) -> dict[str, str]:
 
 
 def _row(name: str, measured: float, baseline: float, base_name: str, target: str) -> str:
-    return (f"| {name} | {measured * 1000:.0f} ms | {base_name} {baseline * 1000:.0f} ms | "
-            f"{measured / baseline:.2f}x | {target} |")
+    return (
+        f"| {name} | {measured * 1000:.0f} ms | {base_name} {baseline * 1000:.0f} ms | "
+        f"{measured / baseline:.2f}x | {target} |"
+    )
 
 
 def rows(src: Path, label: str, runs: int, work: Path) -> list[str]:
@@ -65,13 +69,28 @@ def rows(src: Path, label: str, runs: int, work: Path) -> list[str]:
     ref = shutil.which("agentskills", path=str(Path(PY).parent)) or shutil.which("agentskills")
     if ref:
         m, b = paired([*ss, "validate", str(skill)], [ref, "validate", str(skill)], env, runs)
-        out.append(_row(f"`skillstudio validate` one skill{label}", m, b, "reference `agentskills validate`",
-                        "<= 1.5x"))
+        out.append(
+            _row(
+                f"`skillstudio validate` one skill{label}",
+                m,
+                b,
+                "reference `agentskills validate`",
+                "<= 1.5x",
+            )
+        )
     ws = work / "skills"
-    m, b = paired([*ss, "test", str(ws), "--offline", "--no-save", "--runs", "1"],
-                  [*ss, "validate", str(ws)], env, runs)
-    out.append(_row(f"`skillstudio test --offline` example workspace{label}", m, b, "`skillstudio validate` of it",
-                    "<= 1.5x"))
+    m, b = paired(
+        [*ss, "test", str(ws), "--offline", "--no-save", "--runs", "1"], [*ss, "validate", str(ws)], env, runs
+    )
+    out.append(
+        _row(
+            f"`skillstudio test --offline` example workspace{label}",
+            m,
+            b,
+            "`skillstudio validate` of it",
+            "<= 1.5x",
+        )
+    )
     return out
 
 

@@ -37,7 +37,9 @@ def stored_api_key() -> str | None:
     from skillstudio.secrets import keyring_guard
 
     backend = keyring_guard.checked_backend()
-    value = keyring_guard.call(lambda: backend.get_password(KEYRING_SERVICE, KEYRING_USER), "read the API key")
+    value = keyring_guard.call(
+        lambda: backend.get_password(KEYRING_SERVICE, KEYRING_USER), "read the API key"
+    )
     return value or None
 
 

@@ -81,7 +81,7 @@ def test_run_cli_bad_input_is_one_line(example_workspace: Path, tmp_path: Path) 
     assert proc.returncode == 2 and "no such folder" in proc.stderr and "Traceback" not in proc.stderr
     proc = _run([str(example_workspace), "--prompt", "x", "--base-url", "http://127.0.0.1:9/v1", "--pin", "Bad Name"],
                 tmp_path)
-    assert proc.returncode == 2 and "bad --pin" in proc.stderr
+    assert proc.returncode == 2 and "bad pinned skill 'Bad Name' (--pin)" in proc.stderr
 
 
 def test_run_cli_unwritable_json_path_is_one_line(bwrap_available: None, example_workspace: Path,

@@ -25,14 +25,20 @@ def test_every_registered_command_is_listed_with_its_own_first_line() -> None:
         for name in real:
             cmd = group.commands[name]
             first = " ".join((cmd.help or "").strip().split("\n\n")[0].split())
-            assert COMMANDS[name][1] == first, f"{name}: COMMANDS says {COMMANDS[name][1]!r}, the command {first!r}"
+            assert COMMANDS[name][1] == first, (
+                f"{name}: COMMANDS says {COMMANDS[name][1]!r}, the command {first!r}"
+            )
 
 
 def _modules_after(*argv: str) -> set[str]:
-    code = ("import sys\nfrom skillstudio.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
-            "except SystemExit:\n    pass\nprint('@@modules@@', *sorted(sys.modules))")
+    code = (
+        "import sys\nfrom skillstudio.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\nprint('@@modules@@', *sorted(sys.modules))"
+    )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "desktop"))
-    p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     return set(p.stdout.split("@@modules@@")[-1].split())
 

@@ -22,17 +22,28 @@ from support.cli_runner import run_cli
 from support.fake_openai import FakeOpenAI, Script
 from support.trigger_workspace import write_workspace
 
-CRM_CASES = [(f"Show the Salesforce pipeline for account {a}", "trigger", None) for a in "ABCDE"] + \
-            [(f"Reconcile the bank ledger for branch {b}", "no_trigger", None) for b in "VWXYZ"]
-SKILLS = {"crm-query": ("Handles data.", CRM_CASES),
-          "ledger-reconcile": ("Bank reconciliation against the general ledger.",
-                               [("Reconcile the bank ledger for March", "trigger", None)])}
+CRM_CASES = [(f"Show the Salesforce pipeline for account {a}", "trigger", None) for a in "ABCDE"] + [
+    (f"Reconcile the bank ledger for branch {b}", "no_trigger", None) for b in "VWXYZ"
+]
+SKILLS = {
+    "crm-query": ("Handles data.", CRM_CASES),
+    "ledger-reconcile": (
+        "Bank reconciliation against the general ledger.",
+        [("Reconcile the bank ledger for March", "trigger", None)],
+    ),
+}
 GOOD = "Query the Salesforce pipeline, accounts and opportunities. Not for bank or ledger reconciliation."
 
 
 def _request(ws: Path, url: str, **kw: object) -> OptimizeRequest:
-    return OptimizeRequest(workspace=ws, skill="crm-query", provider=ProviderChoice(kind=ProviderKind.OFFLINE),
-                           proposer=ProposerChoice(base_url=url, model="m"), options=RunOptions(runs=1), **kw)
+    return OptimizeRequest(
+        workspace=ws,
+        skill="crm-query",
+        provider=ProviderChoice(kind=ProviderKind.OFFLINE),
+        proposer=ProposerChoice(base_url=url, model="m"),
+        options=RunOptions(runs=1),
+        **kw,
+    )
 
 
 def test_nothing_better_still_saves_the_before_run(tmp_path: Path) -> None:
@@ -74,7 +85,19 @@ def test_needs_a_proposing_model_and_cli_saves_the_before_run_too(tmp_path: Path
     with pytest.raises(SkillStudioError, match="needs a model to propose"):
         optimize_and_record(_request(ws, ""))
     with FakeOpenAI(Script(proposals=[{"description": "Handles all sorts of data tasks."}])) as srv:
-        p = run_cli("optimize", str(ws), "--skill", "crm-query", "--provider", "offline", "--base-url", srv.base_url,
-                    "--runs", "1", "--iterations", "1")
+        p = run_cli(
+            "optimize",
+            str(ws),
+            "--skill",
+            "crm-query",
+            "--provider",
+            "offline",
+            "--base-url",
+            srv.base_url,
+            "--runs",
+            "1",
+            "--iterations",
+            "1",
+        )
     assert p.returncode == 0, p.stderr
     assert "current description stays" in p.stdout and len(RunStore(ws / ".skillstudio").list()) == 1

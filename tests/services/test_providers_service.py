@@ -28,8 +28,12 @@ def test_no_key_and_no_base_url_is_an_error_never_an_estimate() -> None:
 
 def test_a_base_url_alone_is_enough_and_means_the_responses_api() -> None:
     r = resolve(ProviderChoice(base_url=" http://127.0.0.1:9/v1 ", model="llama3.1"))
-    assert (r.kind, r.base_url, r.model, r.api_key) == (ProviderKind.RESPONSES, "http://127.0.0.1:9/v1", "llama3.1",
-                                                        "no-key-needed")
+    assert (r.kind, r.base_url, r.model, r.api_key) == (
+        ProviderKind.RESPONSES,
+        "http://127.0.0.1:9/v1",
+        "llama3.1",
+        "no-key-needed",
+    )
     with pytest.raises(SkillStudioError, match="no model name"):
         resolve(ProviderChoice(base_url="http://127.0.0.1:9/v1", model=" "))
 
@@ -41,7 +45,9 @@ def test_chat_without_a_base_url_talks_to_openai_with_the_key(monkeypatch: pytes
     assert "sk-env" not in repr(r)  # the key never shows in a repr or a log line
 
 
-def test_the_environment_wins_over_the_keyring_entry(real_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_wins_over_the_keyring_entry(
+    real_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store_api_key("sk-stored")
     try:
         assert api_key() == "sk-stored" and key_status().stored is True
@@ -57,8 +63,12 @@ def test_the_environment_wins_over_the_keyring_entry(real_keyring: None, monkeyp
 
 
 def test_run_options_speak_no_flags() -> None:
-    for bad, setting in ((RunOptions(runs=0), "runs"), (RunOptions(concurrency=0), "concurrency"),
-                         (RunOptions(threshold=0), "threshold"), (RunOptions(timeout_s=0), "timeout")):
+    for bad, setting in (
+        (RunOptions(runs=0), "runs"),
+        (RunOptions(concurrency=0), "concurrency"),
+        (RunOptions(threshold=0), "threshold"),
+        (RunOptions(timeout_s=0), "timeout"),
+    ):
         with pytest.raises(InvalidSetting) as err:
             bad.checked()
         assert err.value.setting == setting and not err.value.message.startswith("-")

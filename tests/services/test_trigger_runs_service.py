@@ -44,14 +44,19 @@ def test_compare_needs_a_saved_run_and_then_reports_the_flips(workspace: Path) -
     with pytest.raises(SkillStudioError, match="no saved run"):
         run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, compare="previous"))
     run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, options=RunOptions(runs=1)))
-    again = run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, options=RunOptions(runs=1),
-                                           compare="previous", save=False))
+    again = run_and_record(
+        SuiteRunRequest(
+            path=workspace, provider=OFFLINE, options=RunOptions(runs=1), compare="previous", save=False
+        )
+    )
     assert again.report.compare is not None and again.report.compare["paired_cases"] == 9
     assert again.run_id is None and len(RunStore(workspace / ".skillstudio").list()) == 1
 
 
 def test_only_one_skill_still_competes_with_the_whole_catalog(workspace: Path) -> None:
-    result = run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, only=["ledger-reconcile"], save=False))
+    result = run_and_record(
+        SuiteRunRequest(path=workspace, provider=OFFLINE, only=["ledger-reconcile"], save=False)
+    )
     assert {c.skill for c in result.report.cases} == {"ledger-reconcile"}
     assert len(result.report.as_dict()["skills"]) == 3
     with pytest.raises(SkillStudioError, match="no skill named nope"):
@@ -59,7 +64,8 @@ def test_only_one_skill_still_competes_with_the_whole_catalog(workspace: Path) -
 
 
 def test_a_model_run_reports_progress_and_partial_reports_and_cancels_keeping_results(
-        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     progress: list[tuple[int, int, int]] = []
     partials: list[TriggerReport] = []
@@ -75,14 +81,21 @@ def test_a_model_run_reports_progress_and_partial_reports_and_cancels_keeping_re
         import skillstudio.services.context as context
 
         monkeypatch.setattr(context, "PARTIAL_INTERVAL_S", 0.0)  # every outcome may send a partial report
-        full = run_and_record(SuiteRunRequest(path=workspace, provider=choice,
-                                              options=RunOptions(runs=3, concurrency=2)), ctx)
+        full = run_and_record(
+            SuiteRunRequest(path=workspace, provider=choice, options=RunOptions(runs=3, concurrency=2)), ctx
+        )
         assert full.report.summary.requests == 27 and progress[0] == (0, 27, 0) and progress[-1][0] == 27
         assert partials and all(isinstance(p, TriggerReport) for p in partials)
-        assert max(sum(len([s for s in c.run_status if s != "not_run"]) for c in p.cases) for p in partials) < 27
+        assert (
+            max(sum(len([s for s in c.run_status if s != "not_run"]) for c in p.cases) for p in partials) < 27
+        )
         ctx.on_progress = cancel_after_some
-        cut = run_and_record(SuiteRunRequest(path=workspace, provider=choice,
-                                             options=RunOptions(runs=3, concurrency=1, use_cache=False)), ctx)
+        cut = run_and_record(
+            SuiteRunRequest(
+                path=workspace, provider=choice, options=RunOptions(runs=3, concurrency=1, use_cache=False)
+            ),
+            ctx,
+        )
     assert cut.cancelled and 0 < cut.not_run < 27 and cut.total == 27
     assert cut.run_id is not None  # the finished requests are kept in the history
     assert RunStore(workspace / ".skillstudio").load(cut.run_id)["summary"]["cancelled"] is True
@@ -93,11 +106,19 @@ def test_cli_json_is_the_service_report(workspace: Path, tmp_path: Path) -> None
     p = cli(str(workspace), "--offline", "--runs", "1", "--json", str(out), "--no-save")
     assert p.returncode in (0, 1), p.stderr
     on_disk = json.loads(out.read_text())
-    direct = run_and_record(SuiteRunRequest(path=workspace, provider=OFFLINE, options=RunOptions(runs=1),
-                                            save=False)).report.as_dict()
+    direct = run_and_record(
+        SuiteRunRequest(path=workspace, provider=OFFLINE, options=RunOptions(runs=1), save=False)
+    ).report.as_dict()
     for key in ("model", "base_url", "runs", "threshold"):
         assert on_disk[key] == direct[key]
-    assert [(c["skill"], c["prompt"], c["selected"]) for c in on_disk["cases"]] == \
-           [(c["skill"], c["prompt"], c["selected"]) for c in direct["cases"]]
+    assert [(c["skill"], c["prompt"], c["selected"]) for c in on_disk["cases"]] == [
+        (c["skill"], c["prompt"], c["selected"]) for c in direct["cases"]
+    ]
     bad = cli(str(workspace), "--offline", "--runs", "0")
     assert bad.returncode == 2 and "Runs must be at least 1 (--runs)" in bad.stderr
+
+
+def test_a_missing_ci_secret_fails_the_gate(workspace: Path) -> None:
+    """GitHub passes a missing secret as an empty variable: that is no key, so `test` exits 2."""
+    p = cli(str(workspace), env={"OPENAI_API_KEY": "", "CI": "true"})
+    assert p.returncode == 2 and "no model is configured" in p.stderr and "Traceback" not in p.stderr

@@ -37,14 +37,23 @@ def test_a_try_leaves_out_what_cannot_be_offered_instead_of_refusing(workspace: 
 def test_a_model_try_and_its_cancellation(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeOpenAI(Script(keywords=list(KEYWORDS))) as srv:
-        out = try_prompt(workspace, "Reply to the refund ticket from Globex",
-                         ProviderChoice(base_url=srv.base_url, model="gpt-test"))
+        out = try_prompt(
+            workspace,
+            "Reply to the refund ticket from Globex",
+            ProviderChoice(base_url=srv.base_url, model="gpt-test"),
+        )
         assert out.selected == "support-reply" and not out.estimate and out.model == "gpt-test (responses)"
-        assert out.first_command and "support-reply" in out.first_command and out.route["selected"] == "support-reply"
+        assert (
+            out.first_command
+            and "support-reply" in out.first_command
+            and out.route["selected"] == "support-reply"
+        )
     with FakeOpenAI(Script(keywords=list(KEYWORDS), delay_s=30)) as slow:
         ctx = JobContext()
         ctx.cancel.cancel()
-        gone = try_prompt(workspace, "Reply to the refund ticket", ProviderChoice(base_url=slow.base_url), ctx)
+        gone = try_prompt(
+            workspace, "Reply to the refund ticket", ProviderChoice(base_url=slow.base_url), ctx
+        )
     assert gone.cancelled and gone.selected is None
 
 

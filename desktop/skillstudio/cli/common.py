@@ -17,7 +17,9 @@ from skillstudio.openai_defaults import DEFAULT_MODEL
 if TYPE_CHECKING:
     from skillstudio.services.providers import ProviderChoice
 
-NO_MODEL_HINT = "set OPENAI_API_KEY (or store a key in the app), or give --base-url of an OpenAI-compatible server"
+NO_MODEL_HINT = (
+    "set OPENAI_API_KEY (or store a key in the app), or give --base-url of an OpenAI-compatible server"
+)
 OFFLINE_HINT = ", or add --offline for the lexical estimate (not a model)"
 
 
@@ -38,13 +40,21 @@ def cli_words() -> Iterator[None]:
     try:
         yield
     except NoModelConfigured as exc:
-        raise SkillStudioError(exc.message, NO_MODEL_HINT + (OFFLINE_HINT if exc.offline_ok else "")) from None
+        raise SkillStudioError(
+            exc.message, NO_MODEL_HINT + (OFFLINE_HINT if exc.offline_ok else "")
+        ) from None
     except InvalidSetting as exc:
         raise SkillStudioError(f"{exc.message} (--{exc.setting})", exc.hint) from None
 
 
-def provider_choice(provider: Provider | None, offline: bool, base_url: str | None, model: str = DEFAULT_MODEL,
-                    timeout: float = 60.0, stream: bool = True) -> ProviderChoice:
+def provider_choice(
+    provider: Provider | None,
+    offline: bool,
+    base_url: str | None,
+    model: str = DEFAULT_MODEL,
+    timeout: float = 60.0,
+    stream: bool = True,
+) -> ProviderChoice:
     """The services' ProviderChoice for the common options (--offline is --provider offline)."""
     from skillstudio.services.providers import ProviderChoice, ProviderKind
 

@@ -26,53 +26,101 @@ from skillstudio.errors import SkillStudioError
 # name: (module whose register(app) defines it, the line `skillstudio --help` shows)
 COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("skillstudio.cli.gui_cmd", "Open the desktop app."),
-    "validate": ("skillstudio.cli.validate_cmd",
-                 "Validate skills: spec errors (as skills-ref), platform warnings, lint. Exit 1 on any error."),
-    "tokens": ("skillstudio.cli.validate_cmd", "Token counts (o200k_base): always-loaded part, body, every file; "
-               "the catalog vs Codex's budget."),
-    "test": ("skillstudio.cli.test_cmd", "Run trigger cases against the whole catalog; exit 1 if any case fails."),
-    "optimize": ("skillstudio.cli.test_cmd", "Propose a better description from the training failures only; "
-                 "keep the best by validation score."),
-    "try": ("skillstudio.cli.test_cmd",
-            "Which skill does the model pick for one prompt, and what did its first shell call say?"),
+    "validate": (
+        "skillstudio.cli.validate_cmd",
+        "Validate skills: spec errors (as skills-ref), platform warnings, lint. Exit 1 on any error.",
+    ),
+    "tokens": (
+        "skillstudio.cli.validate_cmd",
+        "Token counts (o200k_base): always-loaded part, body, every file; the catalog vs Codex's budget.",
+    ),
+    "test": (
+        "skillstudio.cli.test_cmd",
+        "Run trigger cases against the whole catalog; exit 1 if any case fails.",
+    ),
+    "optimize": (
+        "skillstudio.cli.test_cmd",
+        "Propose a better description from the training failures only; keep the best by validation score.",
+    ),
+    "try": (
+        "skillstudio.cli.test_cmd",
+        "Which skill does the model pick for one prompt, and what did its first shell call say?",
+    ),
     "runs": ("skillstudio.cli.test_cmd", "Saved trigger-test runs: list, export again, compare."),
     "exec": ("skillstudio.cli.exec_cmd", "Run CMD in the sandbox, exactly as an agent's shell call is run."),
-    "run": ("skillstudio.cli.run_cmd",
-            "One agent run: the model's shell calls execute in the sandbox until its final answer."),
-    "transcripts": ("skillstudio.cli.run_cmd", "List the saved agent runs of a workspace, or export one (JSON, "
-                    "Markdown, trigger case, fixture)."),
-    "replay": ("skillstudio.cli.run_cmd",
-               "Run a saved run's shell calls again (no model); exit 1 if an exit code or stdout changed."),
-    "secrets": ("skillstudio.cli.secrets_cmd", "Secrets for sandboxed tools: values in the OS keyring, tools see "
-                "placeholders that the sidecar swaps on bound domains only."),
-    "pack": ("skillstudio.cli.release_cmd", "Deterministic zip: the same content always gives the same bytes."),
+    "run": (
+        "skillstudio.cli.run_cmd",
+        "One agent run: the model's shell calls execute in the sandbox until its final answer.",
+    ),
+    "transcripts": (
+        "skillstudio.cli.run_cmd",
+        "List the saved agent runs of a workspace, or export one (JSON, Markdown, trigger case, fixture).",
+    ),
+    "replay": (
+        "skillstudio.cli.run_cmd",
+        "Run a saved run's shell calls again (no model); exit 1 if an exit code or stdout changed.",
+    ),
+    "secrets": (
+        "skillstudio.cli.secrets_cmd",
+        "Secrets for sandboxed tools: values in the OS keyring, tools see "
+        "placeholders that the sidecar swaps on bound domains only.",
+    ),
+    "pack": (
+        "skillstudio.cli.release_cmd",
+        "Deterministic zip: the same content always gives the same bytes.",
+    ),
     "sign": ("skillstudio.cli.release_cmd", "Sign a bundle: a DSSE envelope around an in-toto statement."),
-    "verify": ("skillstudio.cli.release_cmd",
-               "Exit 0 when the bundle is signed by the key (and policy holds), 1 otherwise."),
-    "push": ("skillstudio.cli.release_cmd", "Pack, sign and publish a skill (OCI registry with a signature "
-             "referrer, or the OpenAI Skills API)."),
+    "verify": (
+        "skillstudio.cli.release_cmd",
+        "Exit 0 when the bundle is signed by the key (and policy holds), 1 otherwise.",
+    ),
+    "push": (
+        "skillstudio.cli.release_cmd",
+        "Pack, sign and publish a skill (OCI registry with a signature referrer, or the OpenAI Skills API).",
+    ),
     "pull": ("skillstudio.cli.release_cmd", "Download, verify the signature, and only then write the skill."),
-    "copy": ("skillstudio.cli.release_cmd",
-             "Copy a signed bundle with its signatures (e.g. from a local layout folder to a registry)."),
-    "approve": ("skillstudio.cli.release_cmd",
-                "Add your signature to a published bundle (e.g. the security team approving a version)."),
-    "lock": ("skillstudio.cli.release_cmd",
-             "Record an approved skill version in skills.lock, or check a workspace against it."),
-    "snippet": ("skillstudio.cli.release_cmd",
-                "Print ready-to-run Python for a route, pinned to the version approved in skills.lock."),
+    "copy": (
+        "skillstudio.cli.release_cmd",
+        "Copy a signed bundle with its signatures (e.g. from a local layout folder to a registry).",
+    ),
+    "approve": (
+        "skillstudio.cli.release_cmd",
+        "Add your signature to a published bundle (e.g. the security team approving a version).",
+    ),
+    "lock": (
+        "skillstudio.cli.release_cmd",
+        "Record an approved skill version in skills.lock, or check a workspace against it.",
+    ),
+    "snippet": (
+        "skillstudio.cli.release_cmd",
+        "Print ready-to-run Python for a route, pinned to the version approved in skills.lock.",
+    ),
     "keys": ("skillstudio.cli.release_cmd", "Signing keys in the OS keyring."),
     "registry": ("skillstudio.cli.release_cmd", "Registry credentials (kept in the OS keyring)."),
     "trust": ("skillstudio.cli.release_cmd", "A workspace's trust store (.skillstudio/trust)."),
-    "release": ("skillstudio.cli.history_cmd", "Validate, bump metadata.version, add a CHANGELOG entry, commit "
-                "the skill folder and tag <skill>/v<version>."),
-    "history": ("skillstudio.cli.history_cmd", "The skill's commits, newest first, with versions and release tags."),
-    "diff": ("skillstudio.cli.history_cmd", "Unified diff of the skill folder between two versions (or a version "
-             "and the working tree)."),
-    "doctor": ("skillstudio.cli.doctor_cmd", "Report what this machine has for sandboxing (bubblewrap, Docker, "
-               "the image) and how to fix gaps."),
+    "release": (
+        "skillstudio.cli.history_cmd",
+        "Validate, bump metadata.version, add a CHANGELOG entry, commit "
+        "the skill folder and tag <skill>/v<version>.",
+    ),
+    "history": (
+        "skillstudio.cli.history_cmd",
+        "The skill's commits, newest first, with versions and release tags.",
+    ),
+    "diff": (
+        "skillstudio.cli.history_cmd",
+        "Unified diff of the skill folder between two versions (or a version and the working tree).",
+    ),
+    "doctor": (
+        "skillstudio.cli.doctor_cmd",
+        "Report what this machine has for sandboxing (bubblewrap, Docker, the image) and how to fix gaps.",
+    ),
     "sandbox": ("skillstudio.cli.doctor_cmd", "The sandbox: check the machine, build the Docker image."),
-    "diagnostics": ("skillstudio.cli.diagnostics_cmd", "Write a redacted diagnostic bundle (versions, platform, "
-                    "doctor, logs, settings) to attach to a bug report."),
+    "diagnostics": (
+        "skillstudio.cli.diagnostics_cmd",
+        "Write a redacted diagnostic bundle (versions, platform, "
+        "doctor, logs, settings) to attach to a bug report.",
+    ),
 }
 
 
@@ -143,7 +191,9 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """With no command, opens the desktop app."""
     from pathlib import Path

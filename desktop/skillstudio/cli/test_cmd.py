@@ -1,9 +1,10 @@
-"""CLI command: `skillstudio test PATH` — run the trigger cases of a skill or workspace (CONTRACT).
+"""CLI commands: `test` (CONTRACT), `optimize`, `try` and `runs` — trigger testing from the terminal.
 
-Thin shell over skillstudio.evals: pick a router (Responses by default when there is a key or a
-base URL, else the offline estimate, said loudly), run, print a table, write reports, save the run.
-Exit codes: 0 all cases pass; 1 a case failed or errored after retries; 2 usage/environment
-problem (including a refused API key); 130 cancelled with Ctrl-C (finished results are kept).
+Thin shells over skillstudio.services: parse the flags, call the service, print a table, write the
+reports. `test` never estimates silently: with no API key and no base URL it exits 2 unless
+--offline is given. Exit codes: 0 all cases pass; 1 a case failed or errored after retries; 2
+usage/environment problem (including a refused API key); 130 cancelled with Ctrl-C (finished
+results are kept).
 """
 
 from __future__ import annotations

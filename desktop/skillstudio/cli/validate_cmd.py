@@ -13,10 +13,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from skillstudio.bundle.fixes import apply_fixes
 from skillstudio.bundle.model import Skill
 from skillstudio.bundle.problems import TARGETS, Problem
 from skillstudio.bundle.validate import WorkspaceContext, validate_skill
@@ -75,6 +73,8 @@ def validate_command(paths: list[Path], as_json: bool, target: Target | None, fi
     fixes: dict[str, list[str]] = {}
     if fix:
         new_paths = []
+        from skillstudio.bundle.fixes import apply_fixes  # only --fix pays for it
+
         for given in paths:
             dirs = resolve_skill_dirs(given)
             workspace = not (len(dirs) == 1 and dirs[0] == Path(given))
@@ -130,6 +130,8 @@ def tokens_command(path: Path, as_json: bool) -> int:
         typer.echo(json.dumps({"encoding": ENCODING, "skills": rows, "catalog": catalog}, indent=2,
                               ensure_ascii=False))
         return 1 if missing else 0
+    from rich.table import Table
+
     console = Console(highlight=False)
     table = Table(title=f"Tokens ({ENCODING})", title_justify="left")
     for col in ("skill", "always loaded", "body", "files", "total"):

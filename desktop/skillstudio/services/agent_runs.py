@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from skillstudio.errors import SkillStudioError
 from skillstudio.openai_defaults import DEFAULT_MODEL, api_key
 from skillstudio.services.providers import NO_KEY_NEEDED, NoModelConfigured
+from skillstudio.services.settings import InvalidSetting
 
 if TYPE_CHECKING:
     from skillstudio.agent.loop import RunLimits
@@ -60,40 +61,82 @@ def build_run_request(spec: AgentRunSpec) -> RunRequest:
     from skillstudio.agent.hosted import SkillRef
     from skillstudio.agent.routing import Pin, pin_for_route
     from skillstudio.agent.runner import RunRequest
+    from skillstudio.sandbox.backends import BACKENDS
 
     if not spec.prompt.strip():
         raise SkillStudioError("the prompt is empty", "type the task for the agent")
     if spec.compaction not in MODES:
-        raise SkillStudioError(f"unknown compaction mode {spec.compaction!r}", f"use one of {', '.join(MODES)}")
+        raise InvalidSetting(
+            "compaction", f"unknown compaction mode {spec.compaction!r}", f"use one of {', '.join(MODES)}"
+        )
     if spec.pin and spec.route:
         raise SkillStudioError("both a pinned skill and a route are given", "use one of them")
+    if spec.provider not in ("responses", "chat"):
+        raise SkillStudioError(f"unknown provider {spec.provider!r}", "use responses or chat")
+    if (spec.hosted or spec.side_by_side) and spec.provider != "responses":
+        raise SkillStudioError(
+            "hosted runs need the Responses API", "choose the Responses provider, or run locally"
+        )
+    if spec.sandbox not in BACKENDS:
+        raise InvalidSetting(
+            "sandbox", f"unknown sandbox {spec.sandbox!r}", f"use one of {', '.join(BACKENDS)}"
+        )
     refs: dict[str, SkillRef] = {}
     for item in spec.skill_refs:
         name, sep, ident = item.partition("=")
         sid, _, ver = ident.partition("@")
         if not sep or not name.strip() or not sid.strip():
-            raise SkillStudioError(f"bad skill reference {item!r}", "write it as NAME=SKILL_ID[@VERSION]")
+            raise InvalidSetting(
+                "skill-ref", f"bad skill reference {item!r}", "write it as NAME=SKILL_ID[@VERSION]"
+            )
         refs[name.strip()] = SkillRef(sid.strip(), ver.strip() or None)
     if refs and not spec.hosted:
         raise SkillStudioError("skill references are for hosted runs", "run hosted, or drop the references")
     if spec.data_dir is not None and not spec.data_dir.is_dir():
-        raise SkillStudioError(f"data folder {spec.data_dir} does not exist", "give an existing folder, or none "
-                               "for a fresh one")
+        raise InvalidSetting(
+            "data",
+            f"data folder {spec.data_dir} does not exist",
+            "give an existing folder, or none for a fresh one",
+        )
     base_url = (spec.base_url or "").strip() or None
     key = api_key()
     if not key and not base_url:
         raise NoModelConfigured(offline_ok=False)
-    pin = Pin.parse(spec.pin) if spec.pin else (pin_for_route(spec.workspace, spec.route) if spec.route else None)
+    try:
+        pin = Pin.parse(spec.pin) if spec.pin else None
+    except SkillStudioError:
+        raise InvalidSetting(
+            "pin", f"bad pinned skill {spec.pin!r}", "write NAME or NAME@VERSION, e.g. crm-query@1.2.0"
+        ) from None
+    if spec.route:
+        pin = pin_for_route(spec.workspace, spec.route)
     session = None
     if spec.secrets and spec.exposed:
         from skillstudio.secrets.placeholders import SecretSession
 
         session = SecretSession.open(list(spec.secrets), workspace=spec.workspace, exposed=spec.secrets)
     return RunRequest(
-        workspace=spec.workspace, prompt=spec.prompt, model=spec.model.strip() or DEFAULT_MODEL,
-        api_key=key or NO_KEY_NEEDED, base_url=base_url, provider=spec.provider, pin=pin, sandbox=spec.sandbox,
-        skill_refs=refs, unsandboxed_ok=spec.unsandboxed_ok, hosted=spec.hosted and not spec.side_by_side,
-        data_dir=spec.data_dir, secrets=list(spec.secrets), secret_session=session,
-        allow_domains=list(spec.allow_domains), limits=spec.limits,
-        compaction=CompactionSettings(mode=spec.compaction, threshold=spec.compact_threshold),  # type: ignore[arg-type]
-        memory_limit=spec.memory_limit, stateful=spec.stateful, stream=spec.stream)
+        workspace=spec.workspace,
+        prompt=spec.prompt,
+        model=spec.model.strip() or DEFAULT_MODEL,
+        api_key=key or NO_KEY_NEEDED,
+        base_url=base_url,
+        provider=spec.provider,
+        pin=pin,
+        sandbox=spec.sandbox,
+        skill_refs=refs,
+        unsandboxed_ok=spec.unsandboxed_ok,
+        hosted=spec.hosted and not spec.side_by_side,
+        data_dir=spec.data_dir,
+        secrets=list(spec.secrets),
+        secret_session=session,
+        allow_domains=list(spec.allow_domains),
+        limits=spec.limits,
+        compaction=CompactionSettings(
+            mode=spec.compaction,  # type: ignore[arg-type]  # checked against MODES above
+            threshold=spec.compact_threshold,
+        ),
+        memory_limit=spec.memory_limit,
+        stateful=spec.stateful,
+        stream=spec.stream,
+    )

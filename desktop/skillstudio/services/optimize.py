@@ -65,8 +65,9 @@ class OptimizeOutcome(BaseModel):
         return self.result is not None and bool(self.result.improved)
 
 
-def optimize_and_record(request: OptimizeRequest, context: JobContext | None = None,
-                        on_candidate: Any = None) -> OptimizeOutcome:
+def optimize_and_record(
+    request: OptimizeRequest, context: JobContext | None = None, on_candidate: Any = None
+) -> OptimizeOutcome:
     """Propose descriptions from the training failures only, keep the best by validation score,
     and save the before (and, if better, after) run of the whole suite."""
     from skillstudio.bundle.workspace import load_workspace
@@ -81,24 +82,41 @@ def optimize_and_record(request: OptimizeRequest, context: JobContext | None = N
     key = api_key()
     proposer_url = (request.proposer.base_url or "").strip() or None
     if not key and not proposer_url:
-        raise SkillStudioError("the optimizer needs a model to propose descriptions: no OpenAI API key and no base URL",
-                               "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of "
-                               "an OpenAI-compatible server")
+        raise SkillStudioError(
+            "the optimizer needs a model to propose descriptions: no OpenAI API key and no base URL",
+            "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of "
+            "an OpenAI-compatible server",
+        )
     suite = build_suite(request.workspace)
     skill = load_workspace(request.workspace, with_files=False).skill(request.skill)
     if skill is None or skill.skill_md is None or not any(e.name == request.skill for e in suite.catalog):
-        raise SkillStudioError(f"no skill named {request.skill!r} in this workspace",
-                               "check the name: field of its SKILL.md")
+        raise SkillStudioError(
+            f"no skill named {request.skill!r} in this workspace", "check the name: field of its SKILL.md"
+        )
     resolved = resolve(request.provider)  # fails early, in one line, on a bad provider setting
     cache = None if resolved.is_estimate else ResultCache(suite.state_dir / "cache")
-    proposer = ChatProposer(model=request.proposer.model, api_key=key or NO_KEY_NEEDED, base_url=proposer_url,
-                            timeout=request.proposer.timeout_s)
+    proposer = ChatProposer(
+        model=request.proposer.model,
+        api_key=key or NO_KEY_NEEDED,
+        base_url=proposer_url,
+        timeout=request.proposer.timeout_s,
+    )
     out = OptimizeOutcome(skill_md=skill.skill_md, original_text=skill.text)
     try:
         result: OptimizeResult = optimize(
-            suite, request.skill, skill.text, proposer=proposer, make_router=lambda: build_router(resolved),
-            settings=settings, iterations=request.iterations, seed=request.seed, cache=cache,
-            progress=ctx.message, cancel=ctx.cancel, on_candidate=on_candidate)
+            suite,
+            request.skill,
+            skill.text,
+            proposer=proposer,
+            make_router=lambda: build_router(resolved),
+            settings=settings,
+            iterations=request.iterations,
+            seed=request.seed,
+            cache=cache,
+            progress=ctx.message,
+            cancel=ctx.cancel,
+            on_candidate=on_candidate,
+        )
     except Cancelled:
         out.cancelled = True
         return out
@@ -108,7 +126,9 @@ def optimize_and_record(request: OptimizeRequest, context: JobContext | None = N
     return out
 
 
-def _record(out: OptimizeOutcome, suite: Any, resolved: Any, settings: Any, cache: Any, ctx: JobContext) -> None:
+def _record(
+    out: OptimizeOutcome, suite: Any, resolved: Any, settings: Any, cache: Any, ctx: JobContext
+) -> None:
     from skillstudio.evals.runner import run_suite_sync
     from skillstudio.evals.suite import Suite
     from skillstudio.services.trigger_runs import TriggerReport, open_history
@@ -117,8 +137,12 @@ def _record(out: OptimizeOutcome, suite: Any, resolved: Any, settings: Any, cach
     ctx.message("saving the before/after runs to the history")
     store = open_history(suite)
     for desc in [result.original] + ([result.best.description] if result.improved else []):
-        variant = Suite(suite.root, [replace(e, description=desc) if e.name == result.skill else e
-                                     for e in suite.catalog], suite.cases, [])
+        variant = Suite(
+            suite.root,
+            [replace(e, description=desc) if e.name == result.skill else e for e in suite.catalog],
+            suite.cases,
+            [],
+        )
         run = run_suite_sync(variant, build_router(resolved), settings, cancel=ctx.cancel, cache=cache)
         if run.cancelled:
             out.save_error = "cancelled before the before/after runs were complete: not saved"
@@ -133,13 +157,14 @@ def _record(out: OptimizeOutcome, suite: Any, resolved: Any, settings: Any, cach
 
 
 def write_description(outcome: OptimizeOutcome) -> Path:
-    """Write the winning SKILL.md (atomically); refuses when nothing improved or the file changed meanwhile."""
+    """Write the winning SKILL.md atomically; refuses when nothing improved or the file changed since."""
     from skillstudio.bundle.fileio import atomic_write, read_text_file
 
     if not outcome.improved or outcome.result.new_text is None:
         raise SkillStudioError("nothing to write: the current description stays")
     if read_text_file(outcome.skill_md) != outcome.original_text:
-        raise SkillStudioError(f"{outcome.skill_md} changed while the optimizer ran", "run the optimizer again")
+        raise SkillStudioError(
+            f"{outcome.skill_md} changed while the optimizer ran", "run the optimizer again"
+        )
     atomic_write(outcome.skill_md, outcome.result.new_text)
     return outcome.skill_md
-

@@ -14,7 +14,7 @@ Messages name no CLI flag and no app widget; each shell adds its own words throu
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,8 +24,19 @@ from skillstudio.openai_defaults import DEFAULT_MODEL, api_key, store_api_key, s
 if TYPE_CHECKING:
     from skillstudio.evals.routers import Router
 
-__all__ = ["DEFAULT_MODEL", "NO_KEY_NEEDED", "NoModelConfigured", "ProviderChoice", "ProviderKind", "Resolved",
-           "api_key", "build_router", "key_status", "resolve", "store_api_key"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "NO_KEY_NEEDED",
+    "NoModelConfigured",
+    "ProviderChoice",
+    "ProviderKind",
+    "Resolved",
+    "api_key",
+    "build_router",
+    "key_status",
+    "resolve",
+    "store_api_key",
+]
 
 NO_KEY_NEEDED = "no-key-needed"  # local servers (Ollama, vLLM, LM Studio) accept any key
 
@@ -40,9 +51,11 @@ class NoModelConfigured(EnvironmentProblem):
     """Neither an API key nor a base URL: there is no model to ask, and nothing is estimated silently."""
 
     def __init__(self, *, offline_ok: bool = True) -> None:
-        super().__init__("no model is configured: no OpenAI API key and no base URL",
-                         "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of an "
-                         "OpenAI-compatible server" + (", or choose the offline estimate" if offline_ok else ""))
+        super().__init__(
+            "no model is configured: no OpenAI API key and no base URL",
+            "set OPENAI_API_KEY or store a key in the app's settings, or give the base URL of an "
+            "OpenAI-compatible server" + (", or choose the offline estimate" if offline_ok else ""),
+        )
         self.offline_ok = offline_ok
 
 
@@ -63,7 +76,7 @@ class ProviderChoice(BaseModel):
 
 
 class Resolved(BaseModel):
-    """A choice made concrete: the provider, server and model a router will use (the key stays out of reprs)."""
+    """A choice made concrete: the provider, server and model a router uses (the key stays out of reprs)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -80,18 +93,26 @@ class Resolved(BaseModel):
 
 
 def resolve(choice: ProviderChoice) -> Resolved:
-    """The provider a choice means, or a one-line SkillStudioError. May read the keyring: off the GUI thread."""
+    """The provider a choice means, or a one-line SkillStudioError. Reads the keyring: not on a GUI thread."""
     if choice.kind == ProviderKind.OFFLINE:
         return Resolved(kind=ProviderKind.OFFLINE, model="", timeout_s=choice.timeout_s)
     base_url = (choice.base_url or "").strip() or None
     model = choice.model.strip()
     if not model:
-        raise SkillStudioError("no model name given", f"name the model to ask, e.g. {DEFAULT_MODEL} or llama3.1")
+        raise SkillStudioError(
+            "no model name given", f"name the model to ask, e.g. {DEFAULT_MODEL} or llama3.1"
+        )
     key = api_key()
     if not key and not base_url:
         raise NoModelConfigured()
-    return Resolved(kind=choice.kind or ProviderKind.RESPONSES, base_url=base_url, model=model,
-                    timeout_s=choice.timeout_s, stream=choice.stream, api_key=key or NO_KEY_NEEDED)
+    return Resolved(
+        kind=choice.kind or ProviderKind.RESPONSES,
+        base_url=base_url,
+        model=model,
+        timeout_s=choice.timeout_s,
+        stream=choice.stream,
+        api_key=key or NO_KEY_NEEDED,
+    )
 
 
 def build_router(choice: ProviderChoice | Resolved) -> Router:
@@ -101,15 +122,20 @@ def build_router(choice: ProviderChoice | Resolved) -> Router:
         from skillstudio.evals.routers.offline import OfflineRouter
 
         return OfflineRouter()
+    args: dict[str, Any] = {
+        "model": provider.model,
+        "api_key": provider.api_key,
+        "base_url": provider.base_url,
+        "timeout": provider.timeout_s,
+        "stream": provider.stream,
+    }
     if provider.kind == ProviderKind.CHAT:
         from skillstudio.evals.routers.chat import ChatRouter
 
-        return ChatRouter(model=provider.model, api_key=provider.api_key, base_url=provider.base_url,
-                          timeout=provider.timeout_s, stream=provider.stream)
+        return ChatRouter(**args)
     from skillstudio.evals.routers.responses import ResponsesRouter
 
-    return ResponsesRouter(model=provider.model, api_key=provider.api_key, base_url=provider.base_url,
-                           stream=provider.stream, timeout=provider.timeout_s)
+    return ResponsesRouter(**args)
 
 
 class KeyStatus(BaseModel):

@@ -36,10 +36,15 @@ class RunOptions(BaseModel):
         if self.runs < 1:
             raise InvalidSetting("runs", "Runs must be at least 1", "each case is sent this many times")
         if self.concurrency < 1:
-            raise InvalidSetting("concurrency", "Concurrency must be at least 1", "requests in flight at once")
+            raise InvalidSetting(
+                "concurrency", "Concurrency must be at least 1", "requests in flight at once"
+            )
         if not 0.0 < self.threshold <= 1.0:
-            raise InvalidSetting("threshold", "The threshold must be above 0 and at most 1",
-                                 "e.g. 0.5 means triggered in half the runs")
+            raise InvalidSetting(
+                "threshold",
+                "The threshold must be above 0 and at most 1",
+                "e.g. 0.5 means triggered in half the runs",
+            )
         if self.timeout_s <= 0:
             raise InvalidSetting("timeout", "The timeout must be positive", "seconds per request attempt")
         if not 1 <= self.max_turns <= 50:

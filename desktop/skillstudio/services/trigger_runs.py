@@ -117,7 +117,7 @@ class TriggerRunResult(BaseModel):
 
 
 class SuiteRunRequest(BaseModel):
-    """Everything a shell decides about one run; `only` keeps those skills' cases (the catalog still competes)."""
+    """Everything a shell decides about one run; `only` keeps those skills' cases (all still compete)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -138,12 +138,16 @@ def load_suite(path: Path, only: list[str] | None = None) -> Suite:
         return suite
     unknown = sorted(set(only) - {e.name for e in suite.catalog})
     if unknown:
-        raise SkillStudioError(f"no skill named {', '.join(unknown)} in this workspace",
-                               "reload the workspace and pick the skill again")
+        raise SkillStudioError(
+            f"no skill named {', '.join(unknown)} in this workspace",
+            "reload the workspace and pick the skill again",
+        )
     suite = suite.only(only)
     if not suite.cases:
-        raise SkillStudioError(f"{', '.join(only)} has no trigger cases",
-                               "add cases in evals/triggers.yaml (or save some from Try a prompt)")
+        raise SkillStudioError(
+            f"{', '.join(only)} has no trigger cases",
+            "add cases in evals/triggers.yaml (or save some from Try a prompt)",
+        )
     return suite
 
 
@@ -160,8 +164,9 @@ def open_history(suite_or_state: Suite | Path) -> RunStore:
 def _baseline(store: RunStore, ref: str) -> dict[str, Any]:
     if ref in ("previous", "latest"):
         if not store.list():
-            raise SkillStudioError("there is no saved run to compare with yet",
-                                   "run the suite once with saving on first")
+            raise SkillStudioError(
+                "there is no saved run to compare with yet", "run the suite once with saving on first"
+            )
         ref = "latest"
     return store.load(ref)
 
@@ -190,7 +195,9 @@ def run_and_record(request: SuiteRunRequest, context: JobContext | None = None) 
     suite = load_suite(request.path, request.only)
     resolved = resolve(request.provider)  # a missing key fails here, in one line, before any work
     if request.batch_poll_s is not None and resolved.kind != ProviderKind.RESPONSES:
-        raise SkillStudioError("a batch needs the Responses provider", "choose a model provider, or run without batch")
+        raise SkillStudioError(
+            "a batch needs the Responses provider", "choose a model provider, or run without batch"
+        )
     store = open_history(suite) if (request.save or request.compare) else None
     baseline = _baseline(store, request.compare) if (store is not None and request.compare) else None
     router = build_router(resolved)
@@ -199,7 +206,9 @@ def run_and_record(request: SuiteRunRequest, context: JobContext | None = None) 
     mirror = None
     if ctx.on_partial is not None and not router.is_estimate:
         # the estimator finishes in moments: partial tables would only cost it time
-        mirror = _Mirror(SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings))
+        mirror = _Mirror(
+            SuiteRun(suite, router.kind, router.model, router.base_url, router.is_estimate, settings)
+        )
     cached = 0
 
     def on_progress(done: int, total_: int, outcome: RunOutcome) -> None:
@@ -230,8 +239,15 @@ def record(run: SuiteRun, store: RunStore | None, baseline: dict[str, Any] | Non
     report = TriggerReport.from_run(run)
     if baseline is not None:
         report.compare = {"baseline": baseline.get("id"), **metrics.compare(baseline, report.as_dict())}
-    out = TriggerRunResult(report=report, requests_log=request_log(run), fatal=run.fatal, cancelled=run.cancelled,
-                           not_run=len(run.not_run), total=run.total, warnings=list(run.suite.warnings))
+    out = TriggerRunResult(
+        report=report,
+        requests_log=request_log(run),
+        fatal=run.fatal,
+        cancelled=run.cancelled,
+        not_run=len(run.not_run),
+        total=run.total,
+        warnings=list(run.suite.warnings),
+    )
     if store is not None and run.outcomes:
         out.notices += _take_notices(store)
         try:
@@ -250,12 +266,28 @@ def _take_notices(store: RunStore) -> list[str]:
     return taken
 
 
-def _run_batch(suite: Suite, router: Router, settings: RunSettings, ctx: JobContext, on_progress: Any,
-               cache: Any, poll_s: float) -> SuiteRun:
+def _run_batch(
+    suite: Suite,
+    router: Router,
+    settings: RunSettings,
+    ctx: JobContext,
+    on_progress: Any,
+    cache: Any,
+    poll_s: float,
+) -> SuiteRun:
     from skillstudio.evals.batch import run_batch_sync
     from skillstudio.evals.routers.responses import ResponsesRouter
 
     assert isinstance(router, ResponsesRouter)
-    return run_batch_sync(suite, model=router.model, api_key=router.client.api_key, base_url=router.base_url,
-                          settings=settings, cancel=ctx.cancel, progress=on_progress, cache=cache, poll_s=poll_s,
-                          on_status=ctx.message)
+    return run_batch_sync(
+        suite,
+        model=router.model,
+        api_key=router.client.api_key,
+        base_url=router.base_url,
+        settings=settings,
+        cancel=ctx.cancel,
+        progress=on_progress,
+        cache=cache,
+        poll_s=poll_s,
+        on_status=ctx.message,
+    )

@@ -40,7 +40,7 @@ class TryOutcome(BaseModel):
 
 
 def catalog_for_try(workspace: Path) -> tuple[Suite, list[str]]:
-    """The workspace's catalog (and cases, the estimator's counter-evidence), leaving out what cannot be offered."""
+    """The catalog (and the cases: the estimator's counter-evidence), leaving out what cannot be offered."""
     from skillstudio.bundle.workspace import load_workspace
     from skillstudio.evals.suite import SKILLS_ROOT, CatalogEntry, Suite, SuiteCase
 
@@ -52,24 +52,32 @@ def catalog_for_try(workspace: Path) -> tuple[Suite, list[str]]:
     skipped: list[str] = []
     seen: set[str] = set()
     for skill in ws.skills:
-        why = (skill.parse_error or ("no description" if not skill.description else None)
-               or ("name used twice" if skill.name in seen else None))
+        why = (
+            skill.parse_error
+            or ("no description" if not skill.description else None)
+            or ("name used twice" if skill.name in seen else None)
+        )
         if why:
             skipped.append(f"{skill.path.name}: {why}")
             continue
         seen.add(skill.name)
-        catalog.append(CatalogEntry(skill.name, skill.description, f"{SKILLS_ROOT}/{skill.name}", skill.version))
+        catalog.append(
+            CatalogEntry(skill.name, skill.description, f"{SKILLS_ROOT}/{skill.name}", skill.version)
+        )
         if not skill.cases_error:
             cases += [SuiteCase(len(cases), skill.name, c.prompt, c.expect, c.why) for c in skill.cases]
     if not catalog:
-        raise SkillStudioError(f"{workspace}: no skill with a readable SKILL.md and a description",
-                               "fix the skills (validation says why)")
+        raise SkillStudioError(
+            f"{workspace}: no skill with a readable SKILL.md and a description",
+            "fix the skills (validation says why)",
+        )
     root = ws.root if ws.root.is_dir() else ws.root.parent
     return Suite(root, catalog, cases), skipped
 
 
-def try_prompt(workspace: Path, prompt: str, provider: ProviderChoice,
-               context: JobContext | None = None) -> TryOutcome:
+def try_prompt(
+    workspace: Path, prompt: str, provider: ProviderChoice, context: JobContext | None = None
+) -> TryOutcome:
     """One prompt, one attempt, no cache; `context.cancel` abandons the request at once."""
     from skillstudio.evals.routers.offline import LABEL, OfflineRouter
     from skillstudio.evals.runner import try_prompt as route_once
@@ -80,8 +88,13 @@ def try_prompt(workspace: Path, prompt: str, provider: ProviderChoice,
     suite, skipped = catalog_for_try(workspace)
     resolved = resolve(provider)
     router = build_router(resolved)
-    out = TryOutcome(prompt=prompt, estimate=router.is_estimate, skills=[e.name for e in suite.catalog],
-                     skipped=skipped, model=LABEL if router.is_estimate else f"{router.model} ({router.kind})")
+    out = TryOutcome(
+        prompt=prompt,
+        estimate=router.is_estimate,
+        skills=[e.name for e in suite.catalog],
+        skipped=skipped,
+        model=LABEL if router.is_estimate else f"{router.model} ({router.kind})",
+    )
     if isinstance(router, OfflineRouter):  # the estimator can say why: every skill's score
         router.prepare(suite)
         out.scores = sorted(router.scores(prompt).items(), key=lambda kv: -kv[1])

@@ -4,9 +4,9 @@ Three providers, as in `skillstudio test`: the OpenAI Responses API (default wit
 OpenAI-compatible `/chat/completions` server (Ollama, vLLM, LM Studio: base URL + model), and the
 offline lexical estimate, which needs nothing and is never presented as a model result.
 
-`ProviderChoice` is a plain value read from the form in the GUI thread; `build_router` turns it into
-a router through `services.providers` and is meant to run on the worker thread (reading the key from the
-OS keyring may block).
+`ProviderChoice` is a plain value read from the form in the GUI thread; `service_choice` and
+`run_options` hand it to the services, which run on a worker thread (reading the key from the OS
+keyring may block).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.evals.routers import Router
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 
 if TYPE_CHECKING:
@@ -71,13 +70,6 @@ def run_options(choice: ProviderChoice) -> settings.RunOptions:
 
     return settings.RunOptions(runs=choice.runs, concurrency=choice.concurrency, threshold=choice.threshold,
                                timeout_s=choice.timeout_s, use_cache=choice.use_cache)
-
-
-def build_router(choice: ProviderChoice) -> Router:
-    """The router for a choice. Worker thread only (may read the keyring)."""
-    from skillstudio.services import providers
-
-    return providers.build_router(service_choice(choice))
 
 
 class ProviderForm(QWidget):
