@@ -40,6 +40,7 @@ from pathlib import Path
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
 from skillstudio.sandbox import limits, seccomp
+from skillstudio.sandbox.datafolder import DataFolder, DiskQuota, Entry
 from skillstudio.sandbox.executor import ExecResult, OutputSink, clean_env, launcher_args, run_process
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
@@ -48,6 +49,7 @@ from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
 SANDBOX_UID = 1000
+TMP_BYTES = 256 * 1024 * 1024
 _ETC = ["ssl", "ca-certificates", "ca-certificates.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
         "localtime", "alternatives", "mime.types", "nsswitch.conf", "python3", "python3.11", "pki",
         "host.conf"]
@@ -68,6 +70,14 @@ def check_bwrap() -> str:
         why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else f"exit {probe.returncode}"
         raise EnvironmentProblem(f"bubblewrap cannot create a sandbox ({why})", _HINT_USERNS)
     return path
+
+
+def _args_memfd(args: Sequence[str]) -> int:
+    """A descriptor holding NUL-separated arguments for `bwrap --args` (caller closes it)."""
+    fd = os.memfd_create("skillstudio-bwrap-args", 0)
+    os.write(fd, b"".join(a.encode() + b"\0" for a in args))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 class BwrapExecutor:
@@ -106,8 +116,13 @@ class BwrapExecutor:
         return self._proxy
 
     def argv(self, cmd: Sequence[str], policy: Policy, proxy: EgressProxy | None,
-             seccomp_fd: int | None = None) -> list[str]:
-        """The full bwrap command line for one run (shown by `exec --verbose`)."""
+             seccomp_fd: int | None = None, data_fd: int | None = None,
+             denied: Sequence[tuple[int, str]] | None = None) -> list[str]:
+        """The full bwrap command line for one run (shown by `exec --verbose`).
+
+        With `data_fd` and `denied` (descriptors opened by `DataFolder`), the data folder and the
+        always-denied paths are bound from those descriptors, never by a path found in the data folder.
+        """
         a = [self._bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
              "--ro-bind", "/usr", "/usr"]
@@ -125,11 +140,13 @@ class BwrapExecutor:
             a += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for name in ("passwd", "group", "hosts"):
             a += ["--ro-bind", str(self._etc / name), f"/etc/{name}"]
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-              "--bind", str(policy.data_dir), DATA_MOUNT]
-        for p in limits.existing_denied(policy.data_dir, policy.deny_write):
-            inside = f"{DATA_MOUNT}/{p.relative_to(policy.data_dir).as_posix()}"
-            a += ["--ro-bind", str(p), inside]
+        a += ["--proc", "/proc", "--dev", "/dev"]
+        if "--size" in self._features:  # /tmp lives in memory: bound it like Docker's tmpfs
+            a += ["--size", str(TMP_BYTES)]
+        a += ["--tmpfs", "/tmp"]
+        a += ["--bind", str(policy.data_dir), DATA_MOUNT] if data_fd is None else ["--bind-fd", str(data_fd), DATA_MOUNT]
+        for fd, rel in denied or ():
+            a += ["--ro-bind-fd", str(fd), f"{DATA_MOUNT}/{rel}"]
         for m in policy.skills:
             a += ["--ro-bind", str(m.source), m.target]
         for inside, host in policy.ro_files.items():
@@ -157,45 +174,63 @@ class BwrapExecutor:
         policy = policy.checked()
         if not cmd:
             raise EnvironmentProblem("no command given", "pass the command after --")
+        with DataFolder(policy.data_dir) as folder:
+            before = folder.protectable(policy.deny_write)
+            result = self._run_in(folder, before, cmd, policy, cancel, on_output)
+            removed = folder.revert(policy.deny_write, before)
+        if removed:
+            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+        return result
+
+    def _run_in(self, folder: DataFolder, before: dict[tuple[str, ...], Entry], cmd: Sequence[str], policy: Policy,
+                cancel: CancelToken | None, on_output: OutputSink | None) -> ExecResult:
         proxy = self._proxy_for(policy)
         events_before = len(proxy.events) if proxy else 0
         lim = policy.limits
-        cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
-        nproc = None if cgroup is not None or not lim.pids or os.getuid() == 0 else limits.user_task_count() + lim.pids
-
         import resource
 
-        rlimits = self.rlimits(policy)
-        if nproc is not None:
-            rlimits.append((resource.RLIMIT_NPROC, nproc))
-
-        def preexec() -> None:  # in the child, between fork and exec of bwrap
-            if cgroup is not None:
-                cgroup.enter()
-            for which, value in rlimits:
-                hard = resource.getrlimit(which)[1]
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(which, (value, value))
-
-        denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
-        env = clean_env(DATA_MOUNT, policy.env)
-        filter_fd = seccomp.memfd()
+        fds: list[int] = []
+        cgroup = None
         try:
-            result = run_process(self.argv(cmd, policy, proxy, filter_fd), env=env, cwd=str(policy.data_dir),
-                                 wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec,
-                                 pass_fds=() if filter_fd is None else (filter_fd,), on_output=on_output)
-        finally:
+            denied = folder.open_existing(before)
+            fds += [fd for fd, _ in denied]
+            filter_fd = seccomp.memfd()
             if filter_fd is not None:
-                os.close(filter_fd)
+                fds.append(filter_fd)
+            # bwrap reads its arguments from a descriptor: the sandbox's PID 1 (bwrap) then shows
+            # `bwrap --args N` in /proc/1/cmdline instead of every host path it mounted
+            full = self.argv(cmd, policy, proxy, filter_fd, folder.fd, denied)
+            split = full.index("--")  # options (with every host path) from the file, the command in argv
+            args_fd = _args_memfd(full[1:split])
+            fds.append(args_fd)
+            cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
+            nproc = (None if cgroup is not None or not lim.pids or os.getuid() == 0
+                     else limits.user_task_count() + lim.pids)
+            rlimits = self.rlimits(policy)
+            if nproc is not None:
+                rlimits.append((resource.RLIMIT_NPROC, nproc))
+
+            def preexec() -> None:  # in the child, between fork and exec of bwrap
+                if cgroup is not None:
+                    cgroup.enter()
+                for which, value in rlimits:
+                    hard = resource.getrlimit(which)[1]
+                    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                    resource.setrlimit(which, (value, value))
+
+            result = run_process([self._bwrap, "--args", str(args_fd), *full[split:]], env=clean_env(DATA_MOUNT, policy.env),
+                                 cwd="/", wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel,
+                                 preexec=preexec, pass_fds=[folder.fd, *fds], on_output=on_output,
+                                 quota=DiskQuota(policy.data_dir, lim.disk_mb))
+        finally:
+            for fd in fds:
+                os.close(fd)
             if cgroup is not None:
                 cgroup.destroy()
         if proxy is None and result.exit_code == 1 and result.stderr.startswith("bwrap: execvp "):
             # bwrap's own report of a missing command: say it the way a shell does (exit 127)
             missing = result.stderr[len("bwrap: execvp "):].split(":", 1)[0]
             result.exit_code, result.stderr = 127, f"{missing}: command not found\n"
-        removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
-        if removed:
-            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
         if proxy is not None:
             result.network_log = proxy.take_events(events_before)
         return result
