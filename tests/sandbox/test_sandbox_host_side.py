@@ -1,0 +1,264 @@
+"""Hostile tests: the sandbox must not act on the host through what the tool leaves behind (issue 12).
+
+Each runs on both backends (real bubblewrap, real Docker): links planted at always-denied paths are
+removed without being followed and are never mounted; host paths do not show in the sandbox's
+process list; the disk quota stops a command that fills the data folder's disk; /tmp is bounded;
+ptrace, /proc/PID/mem of the launcher and io_uring are refused; broad data folders are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sandbox_support import Backend
+
+from skillstudio.errors import SkillStudioError
+from skillstudio.sandbox.executor import ExecResult
+from skillstudio.sandbox.policy import Limits, Policy, SkillMount
+
+pytestmark = [pytest.mark.bwrap, pytest.mark.docker]
+
+
+def sh(b: Backend, script: str, data: Path, **kw: object) -> ExecResult:
+    return b.executor.run(["sh", "-c", script], Policy.build(data, **kw))  # type: ignore[arg-type]
+
+
+def py(b: Backend, code: str, data: Path, **kw: object) -> ExecResult:
+    return b.executor.run(["python3", "-I", "-c", code], Policy.build(data, **kw))  # type: ignore[arg-type]
+
+
+def victim(tmp_path: Path) -> Path:
+    """A host folder outside the data folder that the host must never touch on the tool's behalf."""
+    v = tmp_path / "victim"
+    (v / "hooks").mkdir(parents=True)
+    (v / "hooks" / "keep").write_text("KEEP")
+    (v / "config").write_text("[core]\n")
+    return v
+
+
+def intact(v: Path) -> bool:
+    return (v / "hooks" / "keep").read_text() == "KEEP" and (v / "config").read_text() == "[core]\n"
+
+
+# ---------------------------------------------------------------------- links at denied paths
+
+@pytest.mark.parametrize("plant", [
+    "rm -rf .git; ln -s {victim} .git",                       # the whole .git is a link
+    "mkdir -p .git; rm -rf .git/hooks; ln -s {victim}/hooks .git/hooks",  # the denied folder itself
+    "ln -s {victim}/config .gitconfig",                        # a denied file
+])
+def test_planted_link_is_removed_not_followed(backend: Backend, tmp_path: Path, plant: str) -> None:
+    v = victim(tmp_path)
+    data = backend.make_data()
+    r = sh(backend, plant.format(victim=v) + "; echo planted", data)
+    assert r.exit_code == 0 and "planted" in r.stdout, r.stderr
+    assert intact(v), "the host followed a link the tool planted and changed a folder outside the data folder"
+    assert "not followed" in r.stderr
+    assert not any(p.is_symlink() for p in (data / ".git", data / ".git" / "hooks", data / ".gitconfig"))
+
+
+def test_link_left_in_data_folder_refuses_the_next_run(backend: Backend, tmp_path: Path) -> None:
+    v = victim(tmp_path)
+    data = backend.make_data()
+    os.symlink(v, data / ".git")  # left there by anyone: the host must neither mount nor follow it
+    with pytest.raises(SkillStudioError, match="symbolic link"):
+        sh(backend, "ls .git/hooks; echo gone > .git/hooks/keep", data)
+    assert intact(v) and (data / ".git").is_symlink()
+
+
+def test_denied_path_is_bound_by_what_was_checked(backend: Backend) -> None:
+    """An existing .git/config is protected read-only; replacing the whole .git does not bring a new one in."""
+    data = backend.make_data()
+    (data / ".git").mkdir()
+    (data / ".git" / "config").write_text("[core]\n")
+    if backend.name == "docker" and os.getuid() == 0:
+        os.chown(data / ".git", 1000, 1000)
+        os.chown(data / ".git" / "config", 1000, 1000)
+    r = sh(backend, "cat .git/config; echo '[core] fsmonitor = evil' > .git/config; "
+                    "mv .git .old 2>/dev/null; mkdir -p .git; echo '[core] hooksPath = /data/x' > .git/config; true", data)
+    assert "[core]" in r.stdout
+    cfg = data / ".git" / "config"
+    assert not cfg.exists() or cfg.read_text() == "[core]\n", "a config planted during the run survived it"
+
+
+# ----------------------------------------------------------------------------- host paths
+
+def test_host_paths_not_in_sandbox_command_lines(backend: Backend, tmp_path: Path) -> None:
+    data = backend.make_data()
+    skill = tmp_path / "secret-skill-location"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text("---\nname: s\n---\n")
+    r = backend.executor.run(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"],
+                             Policy.build(data, skills=[SkillMount(source=skill, name="s")]))
+    assert r.exit_code == 0 and r.stdout.strip(), r.stderr
+    assert str(data) not in r.stdout and str(skill) not in r.stdout and str(tmp_path) not in r.stdout
+
+
+# ----------------------------------------------------------------------------- disk limits
+
+def test_disk_quota_stops_a_command_filling_the_data_folder(backend: Backend) -> None:
+    data = backend.make_data()
+    code = ("import os\nblock = os.urandom(1 << 20)\n"
+            "for i in range(400):\n    with open(f'f{i}', 'wb') as f:\n        f.write(block)\n"
+            "        f.flush()\n        os.fsync(f.fileno())\nprint('wrote everything')")
+    r = py(backend, code, data, limits=Limits(disk_mb=40, wall_s=120))
+    try:
+        assert r.quota_exceeded and "disk quota" in r.stderr, (r.exit_code, r.stderr[-300:])
+        assert "wrote everything" not in r.stdout and r.exit_code != 0
+    finally:
+        for f in data.glob("f*"):
+            f.unlink()
+
+
+def test_tmp_is_bounded(backend: Backend) -> None:
+    r = sh(backend, "head -c 400M /dev/zero > /tmp/big; echo rc=$?; rm -f /tmp/big", backend.make_data(),
+           limits=Limits(memory_mb=1024, file_size_mb=1024))
+    assert "rc=0" not in r.stdout and "rc=" in r.stdout, r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------- processes and kernel
+
+PTRACE = """
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+child = subprocess.Popen(["sleep", "30"])
+res = []
+r = libc.ptrace(16, child.pid, 0, 0)  # PTRACE_ATTACH to a process of the same uid
+res.append(f"attach={r}/{ctypes.get_errno()}")
+try:
+    with open(f"/proc/{os.getppid()}/mem", "rb") as f:
+        res.append("parent-mem=open")
+except OSError as exc:
+    res.append(f"parent-mem={exc.errno}")
+child.kill()
+print(" ".join(res))
+"""
+
+IO_URING = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 4, params)  # io_uring_setup
+print(f"io_uring={fd}/{ctypes.get_errno()}")
+"""
+
+
+def test_ptrace_between_processes_refused(backend: Backend) -> None:
+    r = py(backend, PTRACE, backend.make_data())
+    assert r.exit_code == 0, r.stderr
+    assert "attach=-1/1" in r.stdout, r.stdout  # EPERM from the seccomp filter
+    if backend.name == "docker":  # the launcher (the command's parent) is undumpable
+        assert "parent-mem=open" not in r.stdout, r.stdout
+
+
+def test_io_uring_refused(backend: Backend) -> None:
+    r = py(backend, IO_URING, backend.make_data())
+    assert r.exit_code == 0, r.stderr
+    assert "io_uring=-1/1" in r.stdout, r.stdout
+
+
+# ------------------------------------------------------------------------- broad data folders
+
+@pytest.mark.parametrize("folder", ["/", "/etc", "/etc/ssh", "/home", "/usr", "/usr/lib", "/var", "/var/lib",
+                                    "/boot", "/proc", "/proc/self", "/sys", "/dev", "/bin", "/opt", "/root", "/srv",
+                                    "/tmp", "/run", "/var/run"])
+def test_broad_data_folders_refused(folder: str) -> None:
+    if not Path(folder).is_dir():
+        pytest.skip(f"{folder} does not exist here")
+    with pytest.raises(SkillStudioError, match="too broad|system folder"):
+        Policy.build(Path(folder)).checked()
+
+
+def test_home_its_parents_and_credentials_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "users" / "alice"
+    (home / ".ssh").mkdir(parents=True)
+    (home / "work" / "data").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    for bad in (home, home.parent, home / ".ssh"):
+        with pytest.raises(SkillStudioError):
+            Policy.build(bad).checked()
+    assert Policy.build(home / "work" / "data").checked().data_dir == (home / "work" / "data").resolve()
+
+
+def test_workspace_root_and_skill_overlap_refused(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / ".skillstudio").mkdir(parents=True)
+    skill = ws / "skills" / "crm"
+    (skill / "out").mkdir(parents=True)
+    with pytest.raises(SkillStudioError, match="workspace"):
+        Policy.build(ws).checked()
+    for bad in (skill, skill / "out", ws / "skills"):
+        with pytest.raises(SkillStudioError, match="skill"):
+            Policy.build(bad, skills=[SkillMount(source=skill, name="crm")]).checked()
+
+
+def test_cli_refuses_etc_with_a_one_liner() -> None:
+    done = subprocess.run([sys.executable, "-m", "skillstudio", "exec", "--data", "/etc", "--", "true"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "system folder" in done.stderr and "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------------------- Docker only
+
+@pytest.mark.skipif(os.getuid() != 0, reason="a root-owned data folder needs Skill Studio running as root")
+def test_docker_never_runs_the_tool_as_root(docker_executor: object, tmp_path: Path) -> None:
+    from skillstudio.sandbox.docker_backend import SANDBOX_UID, DockerExecutor
+
+    assert isinstance(docker_executor, DockerExecutor)
+    data = tmp_path / "rootdata"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "old.txt").write_text("old")
+    os.symlink("/etc/hostname", data / "sub" / "link")  # adoption must not follow it
+    r = docker_executor.run(["sh", "-c", "id -u; echo new >> sub/old.txt; echo made > made.txt"], Policy.build(data))
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[0] == str(SANDBOX_UID)
+    assert (data / "made.txt").stat().st_uid == SANDBOX_UID and (data / "sub" / "old.txt").read_text() == "oldnew\n"
+    assert os.stat("/etc/hostname").st_uid == 0  # the link's target was not handed over
+
+
+def test_docker_policy_env_stays_out_of_the_container_config(docker_executor: object, docker_client: object,
+                                                           tmp_path: Path) -> None:
+    from skillstudio.sandbox.docker_backend import DockerExecutor
+
+    assert isinstance(docker_executor, DockerExecutor)
+    value = "raw-" + os.urandom(8).hex()
+    data = tmp_path / "envdata"
+    data.mkdir()
+    if os.getuid() == 0:
+        os.chown(data, 1000, 1000)
+    policy = Policy.build(data, env={"API_TOKEN": value, "MULTI": "a\nb=c"})
+    r = docker_executor.run(["sh", "-c", 'printf "%s|%s" "$API_TOKEN" "$MULTI"'], policy)
+    assert r.exit_code == 0 and r.stdout == f"{value}|a\nb=c", r.stderr
+    container = docker_executor.container_for(policy)
+    info = docker_client.api.inspect_container(container.id)  # type: ignore[attr-defined]
+    assert value not in repr(info), "a policy variable landed in the container's config"
+    on_disk = Path("/var/lib/docker/containers") / container.id / "config.v2.json"
+    if on_disk.is_file():
+        assert value not in on_disk.read_text()
+
+
+def test_docker_proxy_socket_only_for_the_sandbox_user(docker_executor: object, tmp_path: Path) -> None:
+    from skillstudio.sandbox.docker_backend import DockerExecutor
+
+    assert isinstance(docker_executor, DockerExecutor)
+    data = tmp_path / "netdata"
+    data.mkdir()
+    if os.getuid() == 0:
+        os.chown(data, 1000, 1000)
+    policy = Policy.build(data, network={"allow": ["allowed.test"]})
+    docker_executor.run(["true"], policy)
+    container = docker_executor.container_for(policy)
+    warm = next(w for w in docker_executor._warm.values() if w.container is container)
+    assert warm.proxy is not None
+    sock = warm.proxy.socket_path
+    assert sock.stat().st_mode & 0o077 == 0 and sock.parent.stat().st_mode & 0o066 == 0
+    stranger = subprocess.run(
+        [sys.executable, "-c", "import os, socket\nos.setgid(4242); os.setuid(4242)\n"
+         f"s = socket.socket(socket.AF_UNIX)\ntry:\n s.connect({str(sock)!r}); print('connected')\n"
+         "except OSError as e:\n print('refused', e.errno)"], capture_output=True, text=True, check=False, timeout=60)
+    if os.getuid() == 0:
+        assert "refused" in stranger.stdout, stranger.stdout + stranger.stderr
