@@ -9,8 +9,12 @@ tmpfs /tmp, the data folder read-write at /data (the working directory and HOME)
 read-only at /skills/<name>, and nothing else: no home, no keys, no sockets, no host environment.
 `PR_SET_NO_NEW_PRIVS` is set by bubblewrap itself, so setuid binaries cannot gain privileges.
 Seccomp: a small filter (`seccomp.py`) refuses ptrace, mount/namespace calls, keyrings, bpf,
-perf, userfaultfd, module/kexec loading and file-handle opens; `--disable-userns` blocks nested
+perf, userfaultfd, io_uring, module/kexec loading and file-handle opens; `--disable-userns` blocks nested
 user namespaces; `--new-session` stops TIOCSTI injection into the user's terminal.
+
+The data folder and its always-denied paths are bound from descriptors opened without following
+links (`--bind-fd`, `--ro-bind-fd`, datafolder.py), and bwrap reads its options from a memfd
+(`--args`), so the sandbox's PID 1 command line shows no host path.
 
 Network with an allow list: the egress proxy runs on the host on a Unix socket that is bound into
 the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.

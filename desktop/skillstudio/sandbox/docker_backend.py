@@ -1,10 +1,15 @@
 """The Docker backend: a warm, locked-down container per session; each command is a `docker exec`.
 
 The container: read-only root filesystem, `cap_drop=ALL`, `no-new-privileges`, pids/memory/CPU
-limits, tmpfs /tmp, a non-root user (the data folder's owner, so created files belong to the user;
-see `_user`), only the data folder mounted read-write (at /data, the working directory) and the
-skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is our launcher in `--idle` mode
-(reaps orphans, survives `kill -9 -1`).
+limits, tmpfs /tmp, never uid 0 (see `_user`), only the data folder mounted read-write (at /data,
+the working directory) and the skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is
+our launcher in `--idle` mode (reaps orphans, survives `kill -9 -1`, undumpable). Each command's
+launcher stacks our seccomp filter (seccomp.py: ptrace, process_vm_*, io_uring, …) on Docker's
+default profile and makes itself undumpable. The policy's variables (placeholders, exposed secrets)
+reach the command through a file on a tmpfs (/dev/shm) bound read-only, never through the
+container's or the exec's configuration. Always-denied paths that exist are covered by read-only
+copies of ours, made through descriptors (datafolder.py): nothing found in the data folder is
+ever given to the engine as a mount source.
 
 Network with an allow list: instead of an internal Docker network plus a proxy container, the
 host's egress proxy socket is bind-mounted in and bridged by the launcher exactly as for
