@@ -50,6 +50,7 @@ def intact(v: Path) -> bool:
     "rm -rf .git; ln -s {victim} .git",                       # the whole .git is a link
     "mkdir -p .git; rm -rf .git/hooks; ln -s {victim}/hooks .git/hooks",  # the denied folder itself
     "ln -s {victim}/config .gitconfig",                        # a denied file
+    "rm -rf .git; printf 'gitdir: {victim}' > .git",           # git's own indirection: a .git file
 ])
 def test_planted_link_is_removed_not_followed(backend: Backend, tmp_path: Path, plant: str) -> None:
     v = victim(tmp_path)
@@ -57,8 +58,9 @@ def test_planted_link_is_removed_not_followed(backend: Backend, tmp_path: Path, 
     r = sh(backend, plant.format(victim=v) + "; echo planted", data)
     assert r.exit_code == 0 and "planted" in r.stdout, r.stderr
     assert intact(v), "the host followed a link the tool planted and changed a folder outside the data folder"
-    assert "not followed" in r.stderr
+    assert "removed always-denied writes" in r.stderr and ("not followed" in r.stderr or "gitdir" in plant)
     assert not any(p.is_symlink() for p in (data / ".git", data / ".git" / "hooks", data / ".gitconfig"))
+    assert not (data / ".git").is_file()
 
 
 def test_link_left_in_data_folder_refuses_the_next_run(backend: Backend, tmp_path: Path) -> None:

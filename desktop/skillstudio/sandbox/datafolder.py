@@ -36,7 +36,8 @@ class Entry:
     """What is at a path inside the data folder, found without following any link.
 
     kind: "missing" (component `index` does not exist), "link" (component `index` is a symbolic
-    link), "dir", "file" or "other" (the whole path exists); `ident` is (st_dev, st_ino) when it exists.
+    link), "notdir" (component `index` is a file where a folder should be), "dir", "file" or
+    "other" (the whole path exists); `ident` is (st_dev, st_ino) of what is at `index`.
     """
 
     kind: str
@@ -87,8 +88,9 @@ class DataFolder:
                 if st is None:
                     return None, Entry("missing", i)
                 if stat.S_ISLNK(st.st_mode):
-                    return None, Entry("link", i)
-                return None, Entry("missing", i)  # a file where a folder should be: the path cannot exist
+                    return None, Entry("link", i, (st.st_dev, st.st_ino))
+                # a file where a folder should be (`.git` as a "gitdir: …" file points git elsewhere)
+                return None, Entry("notdir", i, (st.st_dev, st.st_ino))
             os.close(fd)
             fd = nxt
         return fd, None
@@ -204,12 +206,18 @@ class DataFolder:
                 continue
             now = self.entry(parts)
             was = before.get(parts, Entry("missing", 0))
-            if now.kind == "missing" or (now.kind == was.kind and now.ident == was.ident and now.kind != "link"):
+            if now.kind == "missing" or (now.kind == was.kind and now.index == was.index and now.ident == was.ident
+                                         and now.kind != "link"):
+                continue
+            if now.kind in ("link", "notdir") and now.index < len(parts) - 1:
+                at = parts[: now.index + 1]
+                what = "a symbolic link, not followed" if now.kind == "link" else "a file in place of a folder"
+                if self._remove(at, directory=False):
+                    removed.append(f"{'/'.join(at)} ({what})")
                 continue
             if now.kind == "link":
-                at = parts[: now.index + 1]
-                if self._remove(at, directory=False):
-                    removed.append("/".join(at) + " (a symbolic link, not followed)")
+                if self._remove(parts, directory=False):
+                    removed.append(f"{'/'.join(parts)} (a symbolic link, not followed)")
                 continue
             if self._remove(parts, directory=now.kind == "dir"):
                 removed.append("/".join(parts))
