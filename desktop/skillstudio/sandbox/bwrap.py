@@ -63,16 +63,27 @@ _HINT_USERNS = ("enable unprivileged user namespaces: on Ubuntu 24.04+ `sudo sys
                 "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use --sandbox docker")
 
 
+_PROBED: dict[str, frozenset[str]] = {}  # bwrap path -> its options, once it created a sandbox in this process
+
+
 def check_bwrap() -> str:
-    """Path of a working bwrap; EnvironmentProblem (with the fix) when missing or user namespaces are off."""
+    """Path of a working bwrap; EnvironmentProblem (with the fix) when missing or user namespaces are off.
+
+    A successful probe is remembered for the process (executors are created per run and per
+    console command); a failed one is retried next time, so fixing the system needs no restart.
+    """
     path = shutil.which("bwrap")
     if path is None:
         raise EnvironmentProblem("bubblewrap (bwrap) is not installed", _HINT_INSTALL)
+    if path in _PROBED:
+        return path
     probe = subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True,
                            text=True, check=False, timeout=30)
     if probe.returncode != 0:
         why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else f"exit {probe.returncode}"
         raise EnvironmentProblem(f"bubblewrap cannot create a sandbox ({why})", _HINT_USERNS)
+    help_text = subprocess.run([path, "--help"], capture_output=True, text=True, check=False).stdout
+    _PROBED[path] = frozenset(w for w in help_text.split() if w.startswith("--"))
     return path
 
 
@@ -92,8 +103,11 @@ class BwrapExecutor:
     def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None,
                  on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> None:
         self._bwrap = check_bwrap()
-        help_text = subprocess.run([self._bwrap, "--help"], capture_output=True, text=True, check=False).stdout
-        self._features = {w for w in help_text.split() if w.startswith("--")}
+        self._features = _PROBED[self._bwrap]
+        if not {"--bind-fd", "--ro-bind-fd", "--args"} <= self._features:
+            # binding by descriptor is what keeps a link planted in the data folder from being mounted
+            raise EnvironmentProblem("this bubblewrap is too old (no --bind-fd/--ro-bind-fd)",
+                                     "install bubblewrap 0.6 or newer, or use --sandbox docker")
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
