@@ -116,6 +116,43 @@ def test_disk_quota_stops_a_command_filling_the_data_folder(backend: Backend) ->
             f.unlink()
 
 
+def test_disk_quota_ignores_other_programs_filling_the_disk(backend: Backend, tmp_path: Path) -> None:
+    """The host writes 200 MB next to the data folder during a command under a 100 MB quota: not the command's doing."""
+    import threading
+
+    data = backend.make_data()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def fill() -> None:
+        while not (data / "waiting").exists():
+            threading.Event().wait(0.05)
+        with open(elsewhere / "big", "wb") as f:
+            for _ in range(200):
+                f.write(os.urandom(1 << 20))
+            f.flush()
+            os.fsync(f.fileno())
+        (data / "go").write_text("go")
+
+    t = threading.Thread(target=fill, daemon=True)
+    t.start()
+    r = sh(backend, "echo > waiting; i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+                    "echo finished", data, limits=Limits(disk_mb=100, wall_s=90))
+    t.join(30)
+    assert (elsewhere / "big").stat().st_size == 200 << 20
+    assert not r.quota_exceeded and "finished" in r.stdout, r.stderr
+
+
+def test_disk_quota_counts_deleted_but_open_files(backend: Backend) -> None:
+    """Space held by an unlinked, still-open file is invisible to a walk; the hard cap still stops it."""
+    code = ("import os, time\nf = open('hidden', 'wb')\nos.unlink('hidden')\nblock = os.urandom(1 << 20)\n"
+            "for i in range(200):\n    f.write(block)\n    f.flush()\n    os.fsync(f.fileno())\n"
+            "print('held it all')\ntime.sleep(20)")
+    r = py(backend, code, backend.make_data(), limits=Limits(disk_mb=20, wall_s=90, file_size_mb=512))
+    assert r.quota_exceeded and "disk quota" in r.stderr, (r.exit_code, r.stdout, r.stderr[-300:])
+    assert "held it all" not in r.stdout
+
+
 def test_tmp_is_bounded(backend: Backend) -> None:
     r = sh(backend, "head -c 400M /dev/zero > /tmp/big; echo rc=$?; rm -f /tmp/big", backend.make_data(),
            limits=Limits(memory_mb=1024, file_size_mb=1024))

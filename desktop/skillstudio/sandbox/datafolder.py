@@ -29,6 +29,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC
 COPY_LIMIT_BYTES = 16 * 1024 * 1024  # per always-denied folder copied for Docker
 COPY_LIMIT_ENTRIES = 2000
+HARD_FACTOR = 4  # see DiskQuota
 
 
 @dataclass(frozen=True)
@@ -332,18 +333,25 @@ class DiskQuota:
     """Stops a command that fills the data folder's disk by more than `limit_mb` during one run.
 
     The only disk a sandboxed command can write to is the data folder's (its root is read-only,
-    /tmp is a size-limited tmpfs), so the drop of that filesystem's free space (statvfs, O(1) per
-    check, immune to sparse files, hard links and millions of small files) measures what it wrote.
-    Checked every few tens of milliseconds by the executor's wait loop; a command can overshoot by
-    what it writes in that time. Writes by other programs to the same disk during the command
-    count too (documented in docs/security-sandbox.md).
+    /tmp is a size-limited tmpfs), so the drop of that filesystem's free space (statvfs, O(1),
+    immune to sparse files, hard links and millions of small files) is the trigger, checked every
+    few tens of milliseconds by the executor's wait loop. Before killing, the data folder itself is
+    measured (a bounded walk through descriptors, links never followed): only when it also holds
+    more than the quota is the command killed, so another program filling the same disk does not
+    kill a command by itself. Space held by files the command deleted but keeps open is invisible to
+    that walk, so a drop of HARD_FACTOR times the quota kills the command whatever the walk says.
+    A command can overshoot by what it writes between two checks.
     """
+
+    WALK_LIMIT = 200_000  # entries; a folder with more is treated as over the quota
 
     def __init__(self, path: Path, limit_mb: int | None) -> None:
         self.path = path
         self.limit = limit_mb * 1024 * 1024 if limit_mb else None
         self.start_free = self._free() if self.limit else 0
+        self.next_check = self.limit or 0
         self.used = 0
+        self.held: int | None = None
 
     def _free(self) -> int:
         try:
@@ -355,10 +363,47 @@ class DiskQuota:
     def exceeded(self) -> bool:
         if self.limit is None:
             return False
-        self.used = max(self.used, self.start_free - self._free())
-        return self.used > self.limit
+        drop = self.start_free - self._free()
+        self.used = max(self.used, drop)
+        if drop <= self.next_check:
+            return False
+        if drop > self.limit * HARD_FACTOR:  # whoever filled it: the disk itself is at stake now
+            return True
+        self.held = folder_bytes(self.path, self.WALK_LIMIT)
+        if self.held is None or self.held > self.limit:
+            return True
+        self.next_check = drop + self.limit  # the disk filled up elsewhere: look again after as much more
+        return False
 
     def message(self) -> str:
         mb = (self.limit or 0) // (1024 * 1024)
-        return (f"\n[skillstudio: killed: the command filled the data folder's disk by {self.used // (1024 * 1024)} MB, "
-                f"more than the {mb} MB disk quota]\n")
+        held = "more entries than can be counted" if self.held is None else f"{self.held // (1024 * 1024)} MB"
+        return (f"\n[skillstudio: killed: the command filled the data folder's disk by {self.used // (1024 * 1024)} MB "
+                f"and the data folder holds {held}, more than the {mb} MB disk quota]\n")
+
+
+def folder_bytes(path: Path, max_entries: int) -> int | None:
+    """Allocated bytes under `path` (hard links once, links not followed, one filesystem); None past max_entries."""
+    try:
+        top = os.open(path, _DIR_FLAGS)
+    except OSError:
+        return 0
+    seen: set[int] = set()
+    total = count = 0
+    try:
+        dev = os.fstat(top).st_dev
+        for _, dirs, files, dfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+            if os.fstat(dfd).st_dev != dev:
+                dirs[:] = []
+                continue
+            for name in dirs + files:
+                count += 1
+                if count > max_entries:
+                    return None
+                st = _lstat(name, dfd)
+                if st is not None and st.st_ino not in seen:
+                    seen.add(st.st_ino)
+                    total += st.st_blocks * 512
+    finally:
+        os.close(top)
+    return total
