@@ -301,3 +301,25 @@ def test_docker_proxy_socket_only_for_the_sandbox_user(docker_executor: object, 
          "except OSError as e:\n print('refused', e.errno)"], capture_output=True, text=True, check=False, timeout=60)
     if os.getuid() == 0:
         assert "refused" in stranger.stdout, stranger.stdout + stranger.stderr
+
+
+def test_docker_private_folders_of_dead_sessions_are_swept(docker_executor: object, tmp_path: Path) -> None:
+    """An env file (exposed secrets) left by a crashed session does not stay in /dev/shm."""
+    from skillstudio.sandbox.docker_backend import _private_base, sweep_private
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    import tempfile
+
+    base = Path(_private_base() or tempfile.gettempdir())
+    stale = base / f"ss-docker-{dead.pid}-crashed"
+    live = base / f"ss-docker-{os.getpid()}-mine"
+    for d in (stale, live):
+        d.mkdir(mode=0o700)
+        (d / "env").write_text("TOKEN=raw")
+    try:
+        sweep_private()
+        assert not stale.exists() and live.exists()
+    finally:
+        for d in (stale, live):
+            subprocess.run(["rm", "-rf", str(d)], check=False)

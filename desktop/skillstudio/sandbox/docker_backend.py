@@ -163,11 +163,31 @@ def _adopt(policy: Policy, uid: int, gid: int) -> None:
         os.close(top)
 
 
-def _private_dir(prefix: str) -> Path:
-    """A 0700 folder on a tmpfs when there is one (/dev/shm), so what we put there never reaches a disk."""
+_PRIVATE_PREFIX = "ss-docker-"
+
+
+def _private_base() -> str | None:
     shm = Path("/dev/shm")
-    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _private_dir() -> Path:
+    """A 0700 folder on a tmpfs when there is one (/dev/shm), so what we put there never reaches a disk.
+
+    Named after our pid, so a later session removes what a crashed one left (`sweep_private`).
+    """
+    return Path(tempfile.mkdtemp(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-", dir=_private_base()))
+
+
+def sweep_private() -> None:
+    """Remove private folders (env files with exposed secrets, denied-path copies) of dead sessions."""
+    base = Path(_private_base() or tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            pid = entry.name[len(_PRIVATE_PREFIX):].split("-", 1)[0]
+            if (entry.name.startswith(_PRIVATE_PREFIX) and pid.isdigit() and not _pid_alive(int(pid))
+                    and entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass
@@ -191,6 +211,7 @@ class DockerExecutor:
         self._resolve = resolve
         self._interceptor = interceptor
         self.swept = sweep(self.client)
+        sweep_private()
         self.image = ensure_image(self.client, progress)
         self._warm: dict[str, _Warm] = {}
         self._lock = threading.Lock()
@@ -228,7 +249,7 @@ class DockerExecutor:
         uid, gid = _user(policy)
         _adopt(policy, uid, gid)
         proxy = None
-        private = _private_dir("ss-docker-")
+        private = _private_dir()
         try:
             mounts = [Mount(DATA_MOUNT, str(policy.data_dir), type="bind", read_only=False),
                       Mount(f"{RUN_DIR}/launcher.py", _LAUNCHER_FILE, type="bind", read_only=True)]
