@@ -252,11 +252,14 @@ def test_docker_never_runs_the_tool_as_root(docker_executor: object, tmp_path: P
     (data / "sub").mkdir(parents=True)
     (data / "sub" / "old.txt").write_text("old")
     os.symlink("/etc/hostname", data / "sub" / "link")  # adoption must not follow it
+    outside = victim(tmp_path)
+    os.symlink(outside, data / "sub" / "dirlink")  # nor enter a folder through a link
     r = docker_executor.run(["sh", "-c", "id -u; echo new >> sub/old.txt; echo made > made.txt"], Policy.build(data))
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines()[0] == str(SANDBOX_UID)
     assert (data / "made.txt").stat().st_uid == SANDBOX_UID and (data / "sub" / "old.txt").read_text() == "oldnew\n"
     assert os.stat("/etc/hostname").st_uid == 0  # the link's target was not handed over
+    assert {os.stat(p).st_uid for p in (outside, outside / "hooks", outside / "hooks" / "keep")} == {0}
 
 
 def test_docker_policy_env_stays_out_of_the_container_config(docker_executor: object, docker_client: object,

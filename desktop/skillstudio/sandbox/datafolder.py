@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -382,6 +383,42 @@ class DiskQuota:
                 f"and the data folder holds {held}, more than the {mb} MB disk quota]\n")
 
 
+def walk(top: int, max_depth: int = 256) -> Iterator[tuple[int, str, os.stat_result]]:
+    """(parent descriptor, name, lstat) of every entry under the directory descriptor `top`.
+
+    Links are reported, never followed or opened (os.fwalk opens a link to a folder before it
+    compares); folders on another filesystem are reported but not entered; at most `max_depth`
+    descriptors are open at once (deeper folders are not entered). The parent descriptor is valid
+    only until the generator moves on.
+    """
+    dev = os.fstat(top).st_dev
+    stack = [(os.dup(top), iter(sorted(os.listdir(top))))]
+    try:
+        while stack:
+            fd, names = stack[-1]
+            name = next(names, None)
+            if name is None:
+                os.close(fd)
+                stack.pop()
+                continue
+            st = _lstat(name, fd)
+            if st is None:
+                continue
+            yield fd, name, st
+            if stat.S_ISDIR(st.st_mode) and st.st_dev == dev and len(stack) < max_depth:
+                try:
+                    sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue
+                try:
+                    stack.append((sub, iter(os.listdir(sub))))
+                except OSError:
+                    os.close(sub)
+    finally:
+        for fd, _ in stack:
+            os.close(fd)
+
+
 def folder_bytes(path: Path, max_entries: int) -> int | None:
     """Allocated bytes under `path` (hard links once, links not followed, one filesystem); None past max_entries."""
     try:
@@ -389,21 +426,14 @@ def folder_bytes(path: Path, max_entries: int) -> int | None:
     except OSError:
         return 0
     seen: set[int] = set()
-    total = count = 0
+    total = 0
     try:
-        dev = os.fstat(top).st_dev
-        for _, dirs, files, dfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
-            if os.fstat(dfd).st_dev != dev:
-                dirs[:] = []
-                continue
-            for name in dirs + files:
-                count += 1
-                if count > max_entries:
-                    return None
-                st = _lstat(name, dfd)
-                if st is not None and st.st_ino not in seen:
-                    seen.add(st.st_ino)
-                    total += st.st_blocks * 512
+        for count, (_, _, st) in enumerate(walk(top), 1):
+            if count > max_entries:
+                return None
+            if st.st_ino not in seen:
+                seen.add(st.st_ino)
+                total += st.st_blocks * 512
     finally:
         os.close(top)
     return total

@@ -42,7 +42,7 @@ from typing import Any
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
 from skillstudio.sandbox import seccomp
-from skillstudio.sandbox.datafolder import DataFolder, DiskQuota, Entry
+from skillstudio.sandbox.datafolder import DataFolder, DiskQuota, Entry, walk
 from skillstudio.sandbox.executor import (
     CANCEL_EXIT,
     TIMEOUT_EXIT,
@@ -141,24 +141,19 @@ def _user(policy: Policy) -> tuple[int, int]:
 def _adopt(policy: Policy, uid: int, gid: int) -> None:
     """Root's data folder becomes the sandbox user's: root-owned entries are chowned, links never followed.
 
-    Walks with directory descriptors (os.fwalk does not follow links) and stays on the data folder's
-    filesystem, so nothing the tool planted can redirect it outside the folder.
+    Walks with directory descriptors (`datafolder.walk`: links never followed or opened) and stays
+    on the data folder's filesystem, so nothing the tool planted can redirect it outside the folder.
     """
     if os.getuid() != 0 or uid == 0:
         return
     top = os.open(policy.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        root_dev = os.fstat(top).st_dev
         if os.fstat(top).st_uid == 0:
             os.fchown(top, uid, gid)
-        for _, dirs, files, dfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
-            if os.fstat(dfd).st_dev != root_dev:
-                dirs[:] = []
-                continue
-            for name in dirs + files:
+        for parent, name, st in walk(top):
+            if st.st_uid == 0:
                 with contextlib.suppress(OSError):
-                    if os.stat(name, dir_fd=dfd, follow_symlinks=False).st_uid == 0:
-                        os.chown(name, uid, gid, dir_fd=dfd, follow_symlinks=False)
+                    os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
     finally:
         os.close(top)
 

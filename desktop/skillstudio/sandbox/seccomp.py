@@ -56,6 +56,9 @@ _TABLES: dict[str, tuple[int, dict[str, int]]] = {
 }
 
 
+_TABLES["arm64"] = _TABLES["aarch64"]  # macOS's name for it (Docker Desktop on Apple silicon)
+
+
 def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
