@@ -20,8 +20,10 @@ Network with an allow list: the egress proxy runs on the host on a Unix socket t
 the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.
 
 Limits: wall time by the caller (killing bwrap kills the sandbox's PID 1 and so the whole tree),
-CPU seconds, address space and file size by rlimits set on bwrap before exec (inherited by all
-inside), processes and memory by a cgroup when one can be created (see `limits.py`). The
+CPU seconds, address space and file size by rlimits, processes and memory by a cgroup when one can
+be created (see `limits.py`). Both are put on the sandbox's first process from the host while it
+waits on `--block-fd` (its pid comes from `--info-fd`), before it has started anything, so bwrap
+is spawned without a `preexec_fn` (subprocess can use vfork instead of copying a large app). The
 launcher runs only when there is a proxy to bridge; otherwise bwrap execs the command directly.
 
 Other platforms (design, not built yet): macOS runs the same launcher under `sandbox-exec` with a
@@ -34,6 +36,7 @@ user passes `--unsandboxed-i-know`, and the result says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -87,6 +90,20 @@ def check_bwrap() -> str:
     return path
 
 
+def _child_pid(info_fd: int) -> int | None:
+    """The sandbox process's pid from bwrap's --info-fd JSON; None when bwrap ended before writing it."""
+    import json
+
+    data = b""
+    while b"}" not in data:
+        chunk = os.read(info_fd, 4096)
+        if not chunk:
+            return None
+        data += chunk
+    pid = json.loads(data.decode()).get("child-pid")
+    return pid if isinstance(pid, int) else None
+
+
 def _args_memfd(args: Sequence[str]) -> int:
     """A descriptor holding NUL-separated arguments for `bwrap --args` (caller closes it)."""
     fd = os.memfd_create("skillstudio-bwrap-args", 0)
@@ -104,7 +121,7 @@ class BwrapExecutor:
                  on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> None:
         self._bwrap = check_bwrap()
         self._features = _PROBED[self._bwrap]
-        if not {"--bind-fd", "--ro-bind-fd", "--args"} <= self._features:
+        if not {"--bind-fd", "--ro-bind-fd", "--args", "--info-fd", "--block-fd"} <= self._features:
             # binding by descriptor is what keeps a link planted in the data folder from being mounted
             raise EnvironmentProblem("this bubblewrap is too old (no --bind-fd/--ro-bind-fd)",
                                      "install bubblewrap 0.6 or newer, or use --sandbox docker")
@@ -215,8 +232,8 @@ class BwrapExecutor:
             filter_fd = seccomp.memfd()
             if filter_fd is not None:
                 fds.append(filter_fd)
-            # bwrap reads its arguments from a descriptor: the sandbox's PID 1 (bwrap) then shows
-            # `bwrap --args N` in /proc/1/cmdline instead of every host path it mounted
+            # bwrap reads its options from a descriptor: the sandbox's PID 1 (bwrap) then shows
+            # `bwrap ... --args N -- CMD` in /proc/1/cmdline instead of every host path it mounted
             full = self.argv(cmd, policy, proxy, filter_fd, folder.fd, denied)
             split = full.index("--")  # options (with every host path) from the file, the command in argv
             args_fd = _args_memfd(full[1:split])
@@ -227,19 +244,39 @@ class BwrapExecutor:
             rlimits = self.rlimits(policy)
             if nproc is not None:
                 rlimits.append((resource.RLIMIT_NPROC, nproc))
+            r_info, w_info = os.pipe()
+            r_block, w_block = os.pipe()
+            ours = [r_info, w_block]
+            theirs = [w_info, r_block]
 
-            def preexec() -> None:  # in the child, between fork and exec of bwrap
-                if cgroup is not None:
-                    cgroup.enter()
-                for which, value in rlimits:
-                    hard = resource.getrlimit(which)[1]
-                    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                    resource.setrlimit(which, (value, value))
+            def started(proc: subprocess.Popen[bytes]) -> None:
+                """Limits go on the sandbox's first process while it waits on --block-fd (nothing forked yet)."""
+                for fd in theirs:
+                    os.close(fd)
+                theirs.clear()
+                child = _child_pid(r_info)
+                if child is not None:
+                    if cgroup is not None:
+                        cgroup.add(child)
+                    for which, value in rlimits:
+                        hard = resource.prlimit(child, which)[1]
+                        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                        resource.prlimit(child, which, (value, value))
+                with contextlib.suppress(OSError):
+                    os.write(w_block, b"1")
 
-            result = run_process([self._bwrap, "--args", str(args_fd), *full[split:]], env=clean_env(DATA_MOUNT, policy.env),
-                                 cwd="/", wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel,
-                                 preexec=preexec, pass_fds=[folder.fd, *fds], on_output=on_output,
-                                 quota=DiskQuota(policy.data_dir, lim.disk_mb))
+            # bwrap reads its options from a memfd; the limits are applied through --info-fd/--block-fd
+            # from here, so subprocess needs no preexec_fn and can spawn without copying this process
+            argv = [self._bwrap, "--info-fd", str(w_info), "--block-fd", str(r_block), "--args", str(args_fd),
+                    *full[split:]]
+            try:
+                result = run_process(argv, env=clean_env(DATA_MOUNT, policy.env), cwd="/", wall_s=lim.wall_s,
+                                     output_cap=lim.output_bytes, cancel=cancel, started=started,
+                                     pass_fds=[folder.fd, *fds, *theirs], on_output=on_output,
+                                     quota=DiskQuota(policy.data_dir, lim.disk_mb))
+            finally:
+                for fd in ours + theirs:
+                    os.close(fd)
         finally:
             for fd in fds:
                 os.close(fd)

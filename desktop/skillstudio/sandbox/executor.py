@@ -122,15 +122,28 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                 preexec: Callable[[], None] | None = None,
                 kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
                 pass_fds: Sequence[int] = (), on_output: OutputSink | None = None,
-                quota: DiskQuota | None = None) -> ExecResult:
+                quota: DiskQuota | None = None,
+                started: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
     """Run argv in a new session, capped output, wall-time, quota and cancel handling; kills the whole group.
 
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
+    `started(proc)` runs right after the spawn (bwrap: limits applied while the sandbox waits);
+    prefer it to `preexec`, which forces a full fork of this (possibly large) process.
     """
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec, close_fds=True,
                             pass_fds=tuple(pass_fds))
+    if started is not None:
+        try:
+            started(proc)
+        except BaseException:
+            kill_group(proc)
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            raise
     out, err = CappedOutput(output_cap), CappedOutput(output_cap)
     assert proc.stdout is not None and proc.stderr is not None
     readers = [threading.Thread(target=drain, args=(proc.stdout, out, live_feed(on_output, "stdout")),

@@ -75,11 +75,10 @@ class Cgroup:
                     d.rmdir()
         return None
 
-    def enter(self) -> None:
-        """Move the calling process in (runs in the child between fork and exec)."""
-        pid = str(os.getpid())
+    def add(self, pid: int) -> None:
+        """Move a process in (bwrap's sandbox process while it waits on its block fd, before it forks)."""
         for d in self.dirs:
-            (d / "cgroup.procs").write_text(pid)
+            (d / "cgroup.procs").write_text(str(pid))
 
     def _pids(self) -> list[int]:
         out: list[int] = []
