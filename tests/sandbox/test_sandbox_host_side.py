@@ -161,6 +161,18 @@ def test_tmp_is_bounded(backend: Backend) -> None:
 
 # --------------------------------------------------------------------- processes and kernel
 
+def test_limits_hold_from_the_first_instruction(backend: Backend) -> None:
+    """bwrap gets its limits from the host while it waits (no preexec_fn): the command must start with them."""
+    code = ("import resource as r\nprint(r.getrlimit(r.RLIMIT_CPU)[0], r.getrlimit(r.RLIMIT_FSIZE)[0], "
+            "r.getrlimit(r.RLIMIT_AS)[0])")
+    r = py(backend, code, backend.make_data(), limits=Limits(cpu_s=77, file_size_mb=33, memory_mb=700))
+    assert r.exit_code == 0, r.stderr
+    cpu, fsize, address = (int(x) for x in r.stdout.split())
+    assert cpu == 77 and fsize == 33 * 1024 * 1024
+    if backend.name == "subprocess":  # Docker bounds memory with its cgroup instead
+        assert address == 700 * 1024 * 1024
+
+
 PTRACE = """
 import ctypes, os, subprocess, sys
 libc = ctypes.CDLL(None, use_errno=True)
