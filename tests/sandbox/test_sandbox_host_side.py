@@ -338,3 +338,34 @@ def test_docker_private_folders_of_dead_sessions_are_swept(docker_executor: obje
     finally:
         for d in (stale, live):
             subprocess.run(["rm", "-rf", str(d)], check=False)
+
+
+def test_revert_removes_a_denied_folder_the_tool_made_unreadable() -> None:
+    """A `.git` made mode 000 (hooks inside) must not survive the cleanup of a non-root host."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="ss-unreadable-"))  # traversable by the non-root uid below
+    try:
+        os.chmod(top, 0o711)
+        data = top / "data"
+        hooks = data / ".git" / "hooks"
+        hooks.mkdir(parents=True)
+        (hooks / "pre-commit").write_text("#!/bin/sh\ncurl evil\n")
+        (data / ".git" / "locked").mkdir()
+        uid = 4242 if os.getuid() == 0 else os.getuid()
+        for p in (data, data / ".git", hooks, hooks / "pre-commit", data / ".git" / "locked"):
+            if os.getuid() == 0:
+                os.chown(p, uid, uid)
+        os.chmod(data / ".git" / "locked", 0o000)
+        os.chmod(data / ".git", 0o000)
+        code = ("import os\nfrom pathlib import Path\nfrom skillstudio.sandbox.datafolder import DataFolder, Entry\n"
+                f"if os.getuid() == 0:\n    os.setgid({uid}); os.setuid({uid})\n"
+                f"with DataFolder(Path({str(data)!r})) as f:\n"
+                "    print(f.revert(['.git/hooks/', '.git/config'], {('.git', 'hooks'): Entry('missing', 0)}))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert done.returncode == 0, done.stderr
+        assert "made unreadable" in done.stdout and not (data / ".git").exists(), done.stdout
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,8 +37,8 @@ class Entry:
     """What is at a path inside the data folder, found without following any link.
 
     kind: "missing" (component `index` does not exist), "link" (component `index` is a symbolic
-    link), "notdir" (component `index` is a file where a folder should be), "dir", "file" or
-    "other" (the whole path exists); `ident` is (st_dev, st_ino) of what is at `index`.
+    link), "notdir" (component `index` is a file where a folder should be), "unreadable" (component
+    `index` is a folder we may not open), "dir", "file" or "other" (the whole path exists); `ident` is (st_dev, st_ino) of what is at `index`.
     """
 
     kind: str
@@ -91,6 +90,8 @@ class DataFolder:
                     return None, Entry("missing", i)
                 if stat.S_ISLNK(st.st_mode):
                     return None, Entry("link", i, (st.st_dev, st.st_ino))
+                if stat.S_ISDIR(st.st_mode):  # a folder we may not open (the tool made it mode 000)
+                    return None, Entry("unreadable", i, (st.st_dev, st.st_ino))
                 # a file where a folder should be (`.git` as a "gitdir: …" file points git elsewhere)
                 return None, Entry("notdir", i, (st.st_dev, st.st_ino))
             os.close(fd)
@@ -211,10 +212,11 @@ class DataFolder:
             if now.kind == "missing" or (now.kind == was.kind and now.index == was.index and now.ident == was.ident
                                          and now.kind != "link"):
                 continue
-            if now.kind in ("link", "notdir") and now.index < len(parts) - 1:
+            if now.kind in ("link", "notdir", "unreadable") and now.index < len(parts) - 1:
                 at = parts[: now.index + 1]
-                what = "a symbolic link, not followed" if now.kind == "link" else "a file in place of a folder"
-                if self._remove(at, directory=False):
+                what = {"link": "a symbolic link, not followed", "notdir": "a file in place of a folder",
+                        "unreadable": "a folder made unreadable"}[now.kind]
+                if self._remove(at, directory=now.kind == "unreadable"):
                     removed.append(f"{'/'.join(at)} ({what})")
                 continue
             if now.kind == "link":
@@ -231,14 +233,15 @@ class DataFolder:
             return False
         try:
             if directory:
-                shutil.rmtree(parts[-1], dir_fd=parent, ignore_errors=True)
-                return _lstat(parts[-1], parent) is None
-            os.unlink(parts[-1], dir_fd=parent)
-            return True
+                _rmtree_at(parent, parts[-1], 0)
+            else:
+                os.unlink(parts[-1], dir_fd=parent)
         except OSError:
-            return False
+            pass
         finally:
+            ok = _lstat(parts[-1], parent) is None
             os.close(parent)
+        return ok
 
 
 def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
@@ -246,6 +249,45 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         return None
+
+
+def _owner_access(parent: int, name: str) -> None:
+    """Give ourselves rwx on the folder parent/name (the tool may have made it mode 000); never via a link.
+
+    O_PATH|O_NOFOLLOW|O_DIRECTORY cannot open a link, and chmod through /proc/self/fd acts on
+    exactly the folder that descriptor holds.
+    """
+    fd = os.open(name, _PATH_FLAGS | os.O_DIRECTORY, dir_fd=parent)
+    try:
+        os.chmod(f"/proc/self/fd/{fd}", 0o700)
+    finally:
+        os.close(fd)
+
+
+def _rmtree_at(parent: int, name: str, depth: int) -> None:
+    """Remove the folder parent/name and everything in it, through descriptors, never following a link."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except PermissionError:
+        _owner_access(parent, name)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    try:
+        if not os.fstat(fd).st_mode & stat.S_IWUSR:
+            _owner_access(parent, name)
+        dev = os.fstat(fd).st_dev
+        for child in os.listdir(fd):
+            st = _lstat(child, fd)
+            if st is None:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if st.st_dev != dev or depth >= 256:
+                    continue  # another filesystem mounted here, or absurdly deep: left, and reported as not removed
+                _rmtree_at(fd, child, depth + 1)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
 
 
 def _copy_at(parent: int, name: str, target: Path, budget: list[int], label: str) -> None:
