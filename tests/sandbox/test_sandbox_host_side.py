@@ -309,13 +309,19 @@ def test_docker_proxy_socket_only_for_the_sandbox_user(docker_executor: object, 
     warm = next(w for w in docker_executor._warm.values() if w.container is container)
     assert warm.proxy is not None
     sock = warm.proxy.socket_path
-    assert sock.stat().st_mode & 0o077 == 0 and sock.parent.stat().st_mode & 0o066 == 0
-    stranger = subprocess.run(
-        [sys.executable, "-c", "import os, socket\nos.setgid(4242); os.setuid(4242)\n"
-         f"s = socket.socket(socket.AF_UNIX)\ntry:\n s.connect({str(sock)!r}); print('connected')\n"
-         "except OSError as e:\n print('refused', e.errno)"], capture_output=True, text=True, check=False, timeout=60)
+    assert sock.stat().st_mode & 0o007 == 0 and sock.parent.stat().st_mode & 0o066 == 0
     if os.getuid() == 0:
-        assert "refused" in stranger.stdout, stranger.stdout + stranger.stderr
+        # neither a stranger nor the data folder's owner (uid 1000, the container's uid) may use root's proxy
+        for who in (4242, 1000):
+            attempt = subprocess.run(
+                [sys.executable, "-c", f"import os, socket\nos.setgroups([]); os.setgid({who}); os.setuid({who})\n"
+                 f"s = socket.socket(socket.AF_UNIX)\ntry:\n s.connect({str(sock)!r}); print('connected')\n"
+                 "except OSError as e:\n print('refused', e.errno)"], capture_output=True, text=True, check=False,
+                timeout=60)
+            assert "refused" in attempt.stdout, (who, attempt.stdout + attempt.stderr)
+    r = docker_executor.run(["python3", "-c", "import os, socket\ns = socket.socket(socket.AF_UNIX)\n"
+                             "s.connect('/run/skillstudio/proxy/proxy.sock'); print('connected')"], policy)
+    assert "connected" in r.stdout, r.stderr
 
 
 def test_docker_private_folders_of_dead_sessions_are_swept(docker_executor: object, tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 LABEL = "org.skillstudio.sandbox"
 LABEL_OWNER = "org.skillstudio.owner"
 SANDBOX_UID = 65532  # the tool's uid when Skill Studio runs as root and the data folder is root's
+SOCKET_GID = 65533  # the group that may use the proxy socket of a root-run session: only its container has it
 ENV_FILE = "/run/skillstudio/env"
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
@@ -80,17 +81,21 @@ def connect(timeout: int = 60) -> Any:
         raise EnvironmentProblem(f"the Docker engine is not reachable ({exc.__class__.__name__})", _HINT_ENGINE) from exc
 
 
-def _share_socket(proxy: EgressProxy, uid: int) -> None:
-    """Let exactly the container's uid connect to the proxy socket (never the whole machine).
+def _share_socket(proxy: EgressProxy, uid: int) -> list[str]:
+    """Let exactly the container reach the proxy socket; returns the groups to add to the container.
 
-    The socket stays mode 0600 and is given to that uid; its folder only gets search permission
-    (0711: no listing, and traversal alone does not let another user connect).
+    Run by a normal user, the container runs as that user and the socket stays theirs (0600).
+    Run as root, the container's uid is a real user's (the data folder's owner) or 65532, and a
+    host process of that uid must not get root's proxy (nor its secrets): the socket is given to
+    root and a dedicated group no host user has (SOCKET_GID, mode 0660), and only the container
+    gets that group. Its folder only gets search permission (0711).
     """
     if uid == os.getuid():
-        return
-    os.chown(proxy.socket_path, uid, -1)
-    os.chmod(proxy.socket_path, 0o600)
+        return []
+    os.chown(proxy.socket_path, os.getuid(), SOCKET_GID)
+    os.chmod(proxy.socket_path, 0o660)
     os.chmod(proxy.socket_path.parent, 0o711)
+    return [str(SOCKET_GID)]
 
 
 def _owner() -> str:
@@ -244,6 +249,7 @@ class DockerExecutor:
         uid, gid = _user(policy)
         _adopt(policy, uid, gid)
         proxy = None
+        groups: list[str] = []
         private = _private_dir()
         try:
             mounts = [Mount(DATA_MOUNT, str(policy.data_dir), type="bind", read_only=False),
@@ -265,7 +271,7 @@ class DockerExecutor:
             if policy.network.enabled:
                 proxy = EgressProxy(policy.network.allows, resolve=self._resolve, interceptor=self._interceptor,
                                     on_event=self._on_proxy_event).start()
-                _share_socket(proxy, uid)
+                groups = _share_socket(proxy, uid)
                 mounts.append(Mount(f"{RUN_DIR}/proxy", str(proxy.socket_path.parent), type="bind", read_only=True))
         except BaseException:
             if proxy is not None:
@@ -289,7 +295,7 @@ class DockerExecutor:
                 network_mode="none", tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"}, mounts=mounts,
                 working_dir=DATA_MOUNT, environment=clean_env(DATA_MOUNT), hostname="sandbox",
                 labels={LABEL: "1", LABEL_OWNER: _owner()}, nano_cpus=1_000_000_000, ipc_mode="private",
-                **kwargs)
+                group_add=groups or None, **kwargs)
         except Exception as exc:
             if proxy is not None:
                 proxy.close()
