@@ -291,8 +291,11 @@ def test_docker_policy_env_stays_out_of_the_container_config(docker_executor: ob
     info = docker_client.api.inspect_container(container.id)  # type: ignore[attr-defined]
     assert value not in repr(info), "a policy variable landed in the container's config"
     on_disk = Path("/var/lib/docker/containers") / container.id / "config.v2.json"
-    if on_disk.is_file():
-        assert value not in on_disk.read_text()
+    try:
+        text = on_disk.read_text()
+    except OSError:  # not root, or an engine elsewhere: the API view above is what we can check
+        text = ""
+    assert value not in text
 
 
 def test_docker_proxy_socket_only_for_the_sandbox_user(docker_executor: object, tmp_path: Path) -> None:
