@@ -378,3 +378,13 @@ def test_revert_removes_a_denied_folder_the_tool_made_unreadable() -> None:
         assert "made unreadable" in done.stdout and not (data / ".git").exists(), done.stdout
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.mark.bwrap
+def test_cli_disk_quota(bwrap_available: None, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    done = subprocess.run([sys.executable, "-m", "skillstudio", "exec", "--data", str(data), "--disk-mb", "5", "--",
+                           "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do head -c 8M /dev/urandom > f$i; sync; done; echo all"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 137 and "disk quota" in done.stderr and "all" not in done.stdout, done.stderr
