@@ -153,10 +153,11 @@ def _adopt(policy: Policy, uid: int, gid: int) -> None:
         return
     top = os.open(policy.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
+        dev = os.fstat(top).st_dev
         if os.fstat(top).st_uid == 0:
             os.fchown(top, uid, gid)
         for parent, name, st in walk(top):
-            if st.st_uid == 0:
+            if st.st_uid == 0 and st.st_dev == dev:  # not the root of another filesystem mounted inside
                 with contextlib.suppress(OSError):
                     os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
     finally:
