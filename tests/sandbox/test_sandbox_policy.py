@@ -107,10 +107,12 @@ def test_capped_output_keeps_head_and_tail() -> None:
 
 
 def test_describe_says_it_plainly(tmp_path: Path) -> None:
-    p = Policy.build(tmp_path, network=NetworkPolicy(allow=["a.com"]),
-                     skills=[SkillMount(source=tmp_path, name="crm")]).checked()
+    (tmp_path / "skill").mkdir()
+    (tmp_path / "data").mkdir()
+    p = Policy.build(tmp_path / "data", network=NetworkPolicy(allow=["a.com"]),
+                     skills=[SkillMount(source=tmp_path / "skill", name="crm")]).checked()
     text = "\n".join(p.describe())
-    assert "network: allow a.com" in text and "/skills/crm" in text and str(tmp_path.resolve()) in text
+    assert "network: allow a.com" in text and "/skills/crm" in text and str((tmp_path / "data").resolve()) in text
     assert p.settings().network.allow == ["a.com"]
 
 

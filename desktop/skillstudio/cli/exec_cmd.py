@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         pids: int | None = typer.Option(None, "--pids", help="Process limit."),
         cpu_s: int | None = typer.Option(None, "--cpu-s", help="CPU-time limit in seconds."),
         max_output: int | None = typer.Option(None, "--max-output", help="Bytes kept per stream (rest truncated)."),
+        disk_mb: int | None = typer.Option(None, "--disk-mb", help="How much the command may fill the data folder's "
+                                                                   "disk, in MB (killed beyond)."),
         unsandboxed_i_know: bool = typer.Option(False, "--unsandboxed-i-know",
                                                 help="Allow --sandbox none (runs with all your rights)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the policy and the proxy log on stderr."),
@@ -86,7 +88,8 @@ def register(app: typer.Typer) -> None:
             extra_env.update(attached.env)
             allow += [d for d in attached.domains if d not in allow]
         overrides = {k: v for k, v in (("wall_s", timeout), ("memory_mb", memory_mb), ("pids", pids),
-                                       ("cpu_s", cpu_s), ("output_bytes", max_output)) if v is not None}
+                                       ("cpu_s", cpu_s), ("output_bytes", max_output), ("disk_mb", disk_mb))
+                     if v is not None}
         try:
             limits = Limits.model_validate({**settings.limits.model_dump(), **overrides})
             policy = Policy(data_dir=data, skills=mounts, ro_files=ro_files,

@@ -9,15 +9,21 @@ tmpfs /tmp, the data folder read-write at /data (the working directory and HOME)
 read-only at /skills/<name>, and nothing else: no home, no keys, no sockets, no host environment.
 `PR_SET_NO_NEW_PRIVS` is set by bubblewrap itself, so setuid binaries cannot gain privileges.
 Seccomp: a small filter (`seccomp.py`) refuses ptrace, mount/namespace calls, keyrings, bpf,
-perf, userfaultfd, module/kexec loading and file-handle opens; `--disable-userns` blocks nested
+perf, userfaultfd, io_uring, module/kexec loading and file-handle opens; `--disable-userns` blocks nested
 user namespaces; `--new-session` stops TIOCSTI injection into the user's terminal.
+
+The data folder and its always-denied paths are bound from descriptors opened without following
+links (`--bind-fd`, `--ro-bind-fd`, datafolder.py), and bwrap reads its options from a memfd
+(`--args`), so the sandbox's PID 1 command line shows no host path.
 
 Network with an allow list: the egress proxy runs on the host on a Unix socket that is bound into
 the sandbox; the in-sandbox launcher bridges it to 127.0.0.1:<port> and sets HTTP(S)_PROXY.
 
 Limits: wall time by the caller (killing bwrap kills the sandbox's PID 1 and so the whole tree),
-CPU seconds, address space and file size by rlimits set on bwrap before exec (inherited by all
-inside), processes and memory by a cgroup when one can be created (see `limits.py`). The
+CPU seconds, address space and file size by rlimits, processes and memory by a cgroup when one can
+be created (see `limits.py`). Both are put on the sandbox's first process from the host while it
+waits on `--block-fd` (its pid comes from `--info-fd`), before it has started anything, so bwrap
+is spawned without a `preexec_fn` (subprocess can use vfork instead of copying a large app). The
 launcher runs only when there is a proxy to bridge; otherwise bwrap execs the command directly.
 
 Other platforms (design, not built yet): macOS runs the same launcher under `sandbox-exec` with a
@@ -30,6 +36,7 @@ user passes `--unsandboxed-i-know`, and the result says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -40,6 +47,7 @@ from pathlib import Path
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
 from skillstudio.sandbox import limits, seccomp
+from skillstudio.sandbox.datafolder import DataFolder, DiskQuota, Entry
 from skillstudio.sandbox.executor import ExecResult, OutputSink, clean_env, launcher_args, run_process
 from skillstudio.sandbox.launcher import __file__ as _LAUNCHER_FILE
 from skillstudio.sandbox.policy import Policy
@@ -48,6 +56,7 @@ from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
 SANDBOX_UID = 1000
+TMP_BYTES = 256 * 1024 * 1024
 _ETC = ["ssl", "ca-certificates", "ca-certificates.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
         "localtime", "alternatives", "mime.types", "nsswitch.conf", "python3", "python3.11", "pki",
         "host.conf"]
@@ -57,17 +66,50 @@ _HINT_USERNS = ("enable unprivileged user namespaces: on Ubuntu 24.04+ `sudo sys
                 "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use --sandbox docker")
 
 
+_PROBED: dict[str, frozenset[str]] = {}  # bwrap path -> its options, once it created a sandbox in this process
+
+
 def check_bwrap() -> str:
-    """Path of a working bwrap; EnvironmentProblem (with the fix) when missing or user namespaces are off."""
+    """Path of a working bwrap; EnvironmentProblem (with the fix) when missing or user namespaces are off.
+
+    A successful probe is remembered for the process (executors are created per run and per
+    console command); a failed one is retried next time, so fixing the system needs no restart.
+    """
     path = shutil.which("bwrap")
     if path is None:
         raise EnvironmentProblem("bubblewrap (bwrap) is not installed", _HINT_INSTALL)
+    if path in _PROBED:
+        return path
     probe = subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True,
                            text=True, check=False, timeout=30)
     if probe.returncode != 0:
         why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else f"exit {probe.returncode}"
         raise EnvironmentProblem(f"bubblewrap cannot create a sandbox ({why})", _HINT_USERNS)
+    help_text = subprocess.run([path, "--help"], capture_output=True, text=True, check=False).stdout
+    _PROBED[path] = frozenset(w for w in help_text.split() if w.startswith("--"))
     return path
+
+
+def _child_pid(info_fd: int) -> int | None:
+    """The sandbox process's pid from bwrap's --info-fd JSON; None when bwrap ended before writing it."""
+    import json
+
+    data = b""
+    while b"}" not in data:
+        chunk = os.read(info_fd, 4096)
+        if not chunk:
+            return None
+        data += chunk
+    pid = json.loads(data.decode()).get("child-pid")
+    return pid if isinstance(pid, int) else None
+
+
+def _args_memfd(args: Sequence[str]) -> int:
+    """A descriptor holding NUL-separated arguments for `bwrap --args` (caller closes it)."""
+    fd = os.memfd_create("skillstudio-bwrap-args", 0)
+    os.write(fd, b"".join(a.encode() + b"\0" for a in args))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 class BwrapExecutor:
@@ -78,8 +120,11 @@ class BwrapExecutor:
     def __init__(self, resolve: dict[str, str] | None = None, interceptor: Interceptor | None = None,
                  on_proxy_event: Callable[[ProxyEvent], None] | None = None) -> None:
         self._bwrap = check_bwrap()
-        help_text = subprocess.run([self._bwrap, "--help"], capture_output=True, text=True, check=False).stdout
-        self._features = {w for w in help_text.split() if w.startswith("--")}
+        self._features = _PROBED[self._bwrap]
+        if not {"--bind-fd", "--ro-bind-fd", "--args", "--info-fd", "--block-fd"} <= self._features:
+            # binding by descriptor is what keeps a link planted in the data folder from being mounted
+            raise EnvironmentProblem("this bubblewrap is too old (no --bind-fd/--ro-bind-fd)",
+                                     "install bubblewrap 0.6 or newer, or use --sandbox docker")
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
@@ -106,8 +151,13 @@ class BwrapExecutor:
         return self._proxy
 
     def argv(self, cmd: Sequence[str], policy: Policy, proxy: EgressProxy | None,
-             seccomp_fd: int | None = None) -> list[str]:
-        """The full bwrap command line for one run (shown by `exec --verbose`)."""
+             seccomp_fd: int | None = None, data_fd: int | None = None,
+             denied: Sequence[tuple[int, str]] | None = None) -> list[str]:
+        """The full bwrap command line for one run (shown by `exec --verbose`).
+
+        With `data_fd` and `denied` (descriptors opened by `DataFolder`), the data folder and the
+        always-denied paths are bound from those descriptors, never by a path found in the data folder.
+        """
         a = [self._bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
              "--ro-bind", "/usr", "/usr"]
@@ -125,11 +175,13 @@ class BwrapExecutor:
             a += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for name in ("passwd", "group", "hosts"):
             a += ["--ro-bind", str(self._etc / name), f"/etc/{name}"]
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-              "--bind", str(policy.data_dir), DATA_MOUNT]
-        for p in limits.existing_denied(policy.data_dir, policy.deny_write):
-            inside = f"{DATA_MOUNT}/{p.relative_to(policy.data_dir).as_posix()}"
-            a += ["--ro-bind", str(p), inside]
+        a += ["--proc", "/proc", "--dev", "/dev"]
+        if "--size" in self._features:  # /tmp lives in memory: bound it like Docker's tmpfs
+            a += ["--size", str(TMP_BYTES)]
+        a += ["--tmpfs", "/tmp"]
+        a += ["--bind", str(policy.data_dir), DATA_MOUNT] if data_fd is None else ["--bind-fd", str(data_fd), DATA_MOUNT]
+        for fd, rel in denied or ():
+            a += ["--ro-bind-fd", str(fd), f"{DATA_MOUNT}/{rel}"]
         for m in policy.skills:
             a += ["--ro-bind", str(m.source), m.target]
         for inside, host in policy.ro_files.items():
@@ -157,45 +209,83 @@ class BwrapExecutor:
         policy = policy.checked()
         if not cmd:
             raise EnvironmentProblem("no command given", "pass the command after --")
+        with DataFolder(policy.data_dir) as folder:
+            before = folder.protectable(policy.deny_write)
+            result = self._run_in(folder, before, cmd, policy, cancel, on_output)
+            removed = folder.revert(policy.deny_write, before)
+        if removed:
+            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+        return result
+
+    def _run_in(self, folder: DataFolder, before: dict[tuple[str, ...], Entry], cmd: Sequence[str], policy: Policy,
+                cancel: CancelToken | None, on_output: OutputSink | None) -> ExecResult:
         proxy = self._proxy_for(policy)
         events_before = len(proxy.events) if proxy else 0
         lim = policy.limits
-        cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
-        nproc = None if cgroup is not None or not lim.pids or os.getuid() == 0 else limits.user_task_count() + lim.pids
-
         import resource
 
-        rlimits = self.rlimits(policy)
-        if nproc is not None:
-            rlimits.append((resource.RLIMIT_NPROC, nproc))
-
-        def preexec() -> None:  # in the child, between fork and exec of bwrap
-            if cgroup is not None:
-                cgroup.enter()
-            for which, value in rlimits:
-                hard = resource.getrlimit(which)[1]
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(which, (value, value))
-
-        denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
-        env = clean_env(DATA_MOUNT, policy.env)
-        filter_fd = seccomp.memfd()
+        fds: list[int] = []
+        cgroup = None
         try:
-            result = run_process(self.argv(cmd, policy, proxy, filter_fd), env=env, cwd=str(policy.data_dir),
-                                 wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, preexec=preexec,
-                                 pass_fds=() if filter_fd is None else (filter_fd,), on_output=on_output)
-        finally:
+            denied = folder.open_existing(before)
+            fds += [fd for fd, _ in denied]
+            filter_fd = seccomp.memfd()
             if filter_fd is not None:
-                os.close(filter_fd)
+                fds.append(filter_fd)
+            # bwrap reads its options from a descriptor: the sandbox's PID 1 (bwrap) then shows
+            # `bwrap ... --args N -- CMD` in /proc/1/cmdline instead of every host path it mounted
+            full = self.argv(cmd, policy, proxy, filter_fd, folder.fd, denied)
+            split = full.index("--")  # options (with every host path) from the file, the command in argv
+            args_fd = _args_memfd(full[1:split])
+            fds.append(args_fd)
+            cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
+            nproc = (None if cgroup is not None or not lim.pids or os.getuid() == 0
+                     else limits.user_task_count() + lim.pids)
+            rlimits = self.rlimits(policy)
+            if nproc is not None:
+                rlimits.append((resource.RLIMIT_NPROC, nproc))
+            r_info, w_info = os.pipe()
+            r_block, w_block = os.pipe()
+            ours = [r_info, w_block]
+            theirs = [w_info, r_block]
+
+            def started(proc: subprocess.Popen[bytes]) -> None:
+                """Limits go on the sandbox's first process while it waits on --block-fd (nothing forked yet)."""
+                for fd in theirs:
+                    os.close(fd)
+                theirs.clear()
+                child = _child_pid(r_info)
+                if child is not None:
+                    if cgroup is not None:
+                        cgroup.add(child)
+                    for which, value in rlimits:
+                        hard = resource.prlimit(child, which)[1]
+                        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                        resource.prlimit(child, which, (value, value))
+                with contextlib.suppress(OSError):
+                    os.write(w_block, b"1")
+
+            # bwrap reads its options from a memfd; the limits are applied through --info-fd/--block-fd
+            # from here, so subprocess needs no preexec_fn and can spawn without copying this process
+            argv = [self._bwrap, "--info-fd", str(w_info), "--block-fd", str(r_block), "--args", str(args_fd),
+                    *full[split:]]
+            try:
+                result = run_process(argv, env=clean_env(DATA_MOUNT, policy.env), cwd="/", wall_s=lim.wall_s,
+                                     output_cap=lim.output_bytes, cancel=cancel, started=started,
+                                     pass_fds=[folder.fd, *fds, *theirs], on_output=on_output,
+                                     quota=DiskQuota(policy.data_dir, lim.disk_mb))
+            finally:
+                for fd in ours + theirs:
+                    os.close(fd)
+        finally:
+            for fd in fds:
+                os.close(fd)
             if cgroup is not None:
                 cgroup.destroy()
         if proxy is None and result.exit_code == 1 and result.stderr.startswith("bwrap: execvp "):
             # bwrap's own report of a missing command: say it the way a shell does (exit 127)
             missing = result.stderr[len("bwrap: execvp "):].split(":", 1)[0]
             result.exit_code, result.stderr = 127, f"{missing}: command not found\n"
-        removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
-        if removed:
-            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
         if proxy is not None:
             result.network_log = proxy.take_events(events_before)
         return result

@@ -1,10 +1,15 @@
 """The Docker backend: a warm, locked-down container per session; each command is a `docker exec`.
 
 The container: read-only root filesystem, `cap_drop=ALL`, `no-new-privileges`, pids/memory/CPU
-limits, tmpfs /tmp, a non-root user (the data folder's owner, so created files belong to the user;
-see `_user`), only the data folder mounted read-write (at /data, the working directory) and the
-skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is our launcher in `--idle` mode
-(reaps orphans, survives `kill -9 -1`).
+limits, tmpfs /tmp, never uid 0 (see `_user`), only the data folder mounted read-write (at /data,
+the working directory) and the skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is
+our launcher in `--idle` mode (reaps orphans, survives `kill -9 -1`, undumpable). Each command's
+launcher stacks our seccomp filter (seccomp.py: ptrace, process_vm_*, io_uring, …) on Docker's
+default profile and makes itself undumpable. The policy's variables (placeholders, exposed secrets)
+reach the command through a file on a tmpfs (/dev/shm) bound read-only, never through the
+container's or the exec's configuration. Always-denied paths that exist are covered by read-only
+copies of ours, made through descriptors (datafolder.py): nothing found in the data folder is
+ever given to the engine as a mount source.
 
 Network with an allow list: instead of an internal Docker network plus a proxy container, the
 host's egress proxy socket is bind-mounted in and bridged by the launcher exactly as for
@@ -24,16 +29,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import EnvironmentProblem
-from skillstudio.sandbox import limits
+from skillstudio.sandbox import seccomp
+from skillstudio.sandbox.datafolder import DataFolder, DiskQuota, Entry, walk
 from skillstudio.sandbox.executor import (
     CANCEL_EXIT,
     TIMEOUT_EXIT,
@@ -51,6 +60,9 @@ from skillstudio.sandbox.proxy import EgressProxy, Interceptor, ProxyEvent
 
 LABEL = "org.skillstudio.sandbox"
 LABEL_OWNER = "org.skillstudio.owner"
+SANDBOX_UID = 65532  # the tool's uid when Skill Studio runs as root and the data folder is root's
+SOCKET_GID = 65533  # the group that may use the proxy socket of a root-run session: only its container has it
+ENV_FILE = "/run/skillstudio/env"
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
 _KILL_ALL = ["python3", "-I", "-S", "-c", "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"]
@@ -67,6 +79,23 @@ def connect(timeout: int = 60) -> Any:
         return client
     except Exception as exc:  # noqa: BLE001 - any failure means "no usable engine"
         raise EnvironmentProblem(f"the Docker engine is not reachable ({exc.__class__.__name__})", _HINT_ENGINE) from exc
+
+
+def _share_socket(proxy: EgressProxy, uid: int) -> list[str]:
+    """Let exactly the container reach the proxy socket; returns the groups to add to the container.
+
+    Run by a normal user, the container runs as that user and the socket stays theirs (0600).
+    Run as root, the container's uid is a real user's (the data folder's owner) or 65532, and a
+    host process of that uid must not get root's proxy (nor its secrets): the socket is given to
+    root and a dedicated group no host user has (SOCKET_GID, mode 0660), and only the container
+    gets that group. Its folder only gets search permission (0711).
+    """
+    if uid == os.getuid():
+        return []
+    os.chown(proxy.socket_path, os.getuid(), SOCKET_GID)
+    os.chmod(proxy.socket_path, 0o660)
+    os.chmod(proxy.socket_path.parent, 0o711)
+    return [str(SOCKET_GID)]
 
 
 def _owner() -> str:
@@ -99,21 +128,74 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _user(policy: Policy) -> str:
-    """Run as the data folder's owner, so files the tool writes belong to the user.
+def _user(policy: Policy) -> tuple[int, int]:
+    """The unprivileged uid:gid the tool runs as — never 0.
 
-    A data folder owned by root (root running Skill Studio) is the one case where that is uid 0: it
-    still has no capabilities, no new privileges, a read-only root and no network, but prefer a
-    data folder owned by a normal user.
+    Skill Studio run by a normal user: that user (the tool's files belong to them). Run as root:
+    the data folder's owner when that is not root, else the fixed SANDBOX_UID, to which the data
+    folder is then handed (`_adopt`).
     """
-    st = policy.data_dir.stat()
-    return f"{st.st_uid}:{st.st_gid}"
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    st = os.stat(policy.data_dir)
+    if st.st_uid != 0:
+        return st.st_uid, st.st_gid if st.st_gid != 0 else st.st_uid
+    return SANDBOX_UID, SANDBOX_UID
+
+
+def _adopt(policy: Policy, uid: int, gid: int) -> None:
+    """Root's data folder becomes the sandbox user's: root-owned entries are chowned, links never followed.
+
+    Walks with directory descriptors (`datafolder.walk`: links never followed or opened) and stays
+    on the data folder's filesystem, so nothing the tool planted can redirect it outside the folder.
+    """
+    if os.getuid() != 0 or uid == 0:
+        return
+    top = os.open(policy.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        dev = os.fstat(top).st_dev
+        if os.fstat(top).st_uid == 0:
+            os.fchown(top, uid, gid)
+        for parent, name, st in walk(top):
+            if st.st_uid == 0 and st.st_dev == dev:  # not the root of another filesystem mounted inside
+                with contextlib.suppress(OSError):
+                    os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
+    finally:
+        os.close(top)
+
+
+_PRIVATE_PREFIX = "ss-docker-"
+
+
+def _private_base() -> str | None:
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _private_dir() -> Path:
+    """A 0700 folder on a tmpfs when there is one (/dev/shm), so what we put there never reaches a disk.
+
+    Named after our pid, so a later session removes what a crashed one left (`sweep_private`).
+    """
+    return Path(tempfile.mkdtemp(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-", dir=_private_base()))
+
+
+def sweep_private() -> None:
+    """Remove private folders (env files with exposed secrets, denied-path copies) of dead sessions."""
+    base = Path(_private_base() or tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            pid = entry.name[len(_PRIVATE_PREFIX):].split("-", 1)[0]
+            if (entry.name.startswith(_PRIVATE_PREFIX) and pid.isdigit() and not _pid_alive(int(pid))
+                    and entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass
 class _Warm:
     container: Any
     proxy: EgressProxy | None
+    private: Path | None = None  # denied-path copies and the env file of this container
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -130,19 +212,24 @@ class DockerExecutor:
         self._resolve = resolve
         self._interceptor = interceptor
         self.swept = sweep(self.client)
+        sweep_private()
         self.image = ensure_image(self.client, progress)
         self._warm: dict[str, _Warm] = {}
         self._lock = threading.Lock()
 
-    def _key(self, policy: Policy) -> str:
+    def _key(self, policy: Policy, denied: dict[tuple[str, ...], Entry]) -> str:
         return json.dumps([str(policy.data_dir), [(str(m.source), m.name) for m in policy.skills],
                            policy.limits.model_dump(), policy.network.allow, policy.env, _user(policy),
                            {k: str(v) for k, v in policy.ro_files.items()},
-                           [str(p) for p in limits.existing_denied(policy.data_dir, policy.deny_write)]], sort_keys=True)
+                           sorted(["/".join(k), e.kind, *e.ident] for k, e in denied.items())], sort_keys=True)
 
-    def container_for(self, policy: Policy) -> Any:
+    def container_for(self, policy: Policy, folder: DataFolder | None = None) -> Any:
         """The warm container for this policy (started on first use)."""
-        key = self._key(policy)
+        if folder is None:
+            with DataFolder(policy.data_dir) as own:
+                return self.container_for(policy, own)
+        denied = folder.protectable(policy.deny_write)
+        key = self._key(policy, denied)
         with self._lock:
             warm = self._warm.get(key)
             if warm is not None:
@@ -153,26 +240,45 @@ class DockerExecutor:
                 except Exception:  # noqa: BLE001 - gone: start a new one
                     pass
                 self._drop(warm)
-            warm = self._start(policy)
+            warm = self._start(policy, folder, denied)
             self._warm[key] = warm
             return warm.container
 
-    def _start(self, policy: Policy) -> _Warm:
+    def _start(self, policy: Policy, folder: DataFolder, denied: dict[tuple[str, ...], Entry]) -> _Warm:
         from docker.types import Mount, Ulimit
 
+        uid, gid = _user(policy)
+        _adopt(policy, uid, gid)
         proxy = None
-        mounts = [Mount(DATA_MOUNT, str(policy.data_dir), type="bind", read_only=False),
-                  Mount(f"{RUN_DIR}/launcher.py", _LAUNCHER_FILE, type="bind", read_only=True)]
-        for p in limits.existing_denied(policy.data_dir, policy.deny_write):
-            mounts.append(Mount(f"{DATA_MOUNT}/{p.relative_to(policy.data_dir).as_posix()}", str(p),
-                                type="bind", read_only=True))
-        mounts += [Mount(m.target, str(m.source), type="bind", read_only=True) for m in policy.skills]
-        mounts += [Mount(inside, str(host), type="bind", read_only=True) for inside, host in policy.ro_files.items()]
-        if policy.network.enabled:
-            proxy = EgressProxy(policy.network.allows, resolve=self._resolve, interceptor=self._interceptor,
-                                on_event=self._on_proxy_event).start()
-            proxy.allow_dir_access()
-            mounts.append(Mount(f"{RUN_DIR}/proxy", str(proxy.socket_path.parent), type="bind", read_only=True))
+        groups: list[str] = []
+        private = _private_dir()
+        try:
+            mounts = [Mount(DATA_MOUNT, str(policy.data_dir), type="bind", read_only=False),
+                      Mount(f"{RUN_DIR}/launcher.py", _LAUNCHER_FILE, type="bind", read_only=True)]
+            # always-denied paths: read-only copies of ours, never a path found in the data folder
+            (private / "denied").mkdir()
+            for copy, rel in folder.copy_existing(denied, private / "denied"):
+                mounts.append(Mount(f"{DATA_MOUNT}/{rel}", str(copy), type="bind", read_only=True))
+            mounts += [Mount(m.target, str(m.source), type="bind", read_only=True) for m in policy.skills]
+            mounts += [Mount(inside, str(host), type="bind", read_only=True) for inside, host in policy.ro_files.items()]
+            if policy.env:  # the policy's variables (placeholders, exposed secrets) stay out of the container config
+                env_file = private / "env"
+                fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(b"".join(f"{k}={v}".encode() + b"\0" for k, v in policy.env.items()))
+                if os.getuid() == 0:
+                    os.chown(env_file, uid, gid)
+                mounts.append(Mount(ENV_FILE, str(env_file), type="bind", read_only=True))
+            if policy.network.enabled:
+                proxy = EgressProxy(policy.network.allows, resolve=self._resolve, interceptor=self._interceptor,
+                                    on_event=self._on_proxy_event).start()
+                groups = _share_socket(proxy, uid)
+                mounts.append(Mount(f"{RUN_DIR}/proxy", str(proxy.socket_path.parent), type="bind", read_only=True))
+        except BaseException:
+            if proxy is not None:
+                proxy.close()
+            shutil.rmtree(private, ignore_errors=True)
+            raise
         lim = policy.limits
         kwargs: dict[str, Any] = {}
         if lim.memory_mb:
@@ -186,44 +292,57 @@ class DockerExecutor:
         try:
             container = self.client.containers.run(
                 self.image, ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", "--idle"], detach=True,
-                user=_user(policy), read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                user=f"{uid}:{gid}", read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 network_mode="none", tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"}, mounts=mounts,
-                working_dir=DATA_MOUNT, environment=clean_env(DATA_MOUNT, policy.env), hostname="sandbox",
+                working_dir=DATA_MOUNT, environment=clean_env(DATA_MOUNT), hostname="sandbox",
                 labels={LABEL: "1", LABEL_OWNER: _owner()}, nano_cpus=1_000_000_000, ipc_mode="private",
-                **kwargs)
+                group_add=groups or None, **kwargs)
         except Exception as exc:
             if proxy is not None:
                 proxy.close()
+            shutil.rmtree(private, ignore_errors=True)
             raise EnvironmentProblem(f"cannot start the sandbox container: {exc}", _HINT_ENGINE) from exc
-        return _Warm(container, proxy)
+        return _Warm(container, proxy, private)
 
     def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
             on_output: OutputSink | None = None) -> ExecResult:
         policy = policy.checked()
         if not cmd:
             raise EnvironmentProblem("no command given", "pass the command after --")
-        container = self.container_for(policy)
-        warm = next(w for w in self._warm.values() if w.container is container)
-        with warm.lock:
-            return self._run_in(warm, cmd, policy, cancel, on_output)
+        with DataFolder(policy.data_dir) as folder:
+            container = self.container_for(policy, folder)
+            warm = next(w for w in self._warm.values() if w.container is container)
+            with warm.lock:
+                before = folder.protectable(policy.deny_write)
+                result = self._run_in(warm, cmd, policy, cancel, on_output)
+                removed = folder.revert(policy.deny_write, before)
+        if removed:
+            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+        return result
 
     def _run_in(self, warm: _Warm, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None,
                 on_output: OutputSink | None = None) -> ExecResult:
         container = warm.container
         proxy = warm.proxy
         events_before = len(proxy.events) if proxy else 0
-        config: dict[str, object] = {"kill_all_after": True}
+        config: dict[str, object] = {"kill_all_after": True, "undumpable": True}
         if policy.limits.cpu_s:
             config["cpu_s"] = policy.limits.cpu_s
         if proxy is not None:
             config["proxy_socket"] = f"{RUN_DIR}/proxy/{proxy.socket_path.name}"
-        denied_before = set(limits.existing_denied(policy.data_dir, policy.deny_write))
-        user = _user(policy)
+        if policy.env:
+            config["env_file"] = ENV_FILE
+        program = seccomp.program()
+        if program is not None:
+            config["seccomp"] = program.hex()
+        uid, gid = _user(policy)
+        user = f"{uid}:{gid}"
         api = self.client.api
+        quota = DiskQuota(policy.data_dir, policy.limits.disk_mb)
         start = time.monotonic()
         exec_id = api.exec_create(container.id, ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", *launcher_args(config),
                                                  "--", *cmd], user=user, workdir=DATA_MOUNT,
-                                  environment=clean_env(DATA_MOUNT, policy.env))["Id"]
+                                  environment=clean_env(DATA_MOUNT))["Id"]
         stream = api.exec_start(exec_id, stream=True, demux=True)
         out, err = CappedOutput(policy.limits.output_bytes), CappedOutput(policy.limits.output_bytes)
         live_out, live_err = live_feed(on_output, "stdout"), live_feed(on_output, "stderr")
@@ -242,7 +361,7 @@ class DockerExecutor:
 
         reader = threading.Thread(target=pump, name="docker-exec-output", daemon=True)
         reader.start()
-        timed_out = cancelled = False
+        timed_out = cancelled = over_quota = False
         deadline = start + policy.limits.wall_s
         while reader.is_alive():
             reader.join(0.05)
@@ -250,7 +369,9 @@ class DockerExecutor:
                 cancelled = True
             elif time.monotonic() >= deadline:
                 timed_out = True
-            if timed_out or cancelled:
+            elif quota.exceeded():
+                over_quota = True
+            if timed_out or cancelled or over_quota:
                 with contextlib.suppress(Exception):
                     container.exec_run(_KILL_ALL, user=user)
                 reader.join(10)
@@ -261,13 +382,12 @@ class DockerExecutor:
             time.sleep(0.02)
             info = api.exec_inspect(exec_id)
         code = info.get("ExitCode")
-        exit_code = TIMEOUT_EXIT if timed_out else CANCEL_EXIT if cancelled else (code if code is not None else 1)
-        result = ExecResult(exit_code=exit_code, stdout=out.text(), stderr=err.text(), timed_out=timed_out,
+        exit_code = (TIMEOUT_EXIT if timed_out else CANCEL_EXIT if cancelled or over_quota
+                     else (code if code is not None else 1))
+        result = ExecResult(exit_code=exit_code, stdout=out.text(),
+                            stderr=err.text() + (quota.message() if over_quota else ""), timed_out=timed_out,
                             truncated=out.truncated or err.truncated, duration_s=time.monotonic() - start,
-                            cancelled=cancelled)
-        removed = limits.revert_new_denied(policy.data_dir, policy.deny_write, denied_before)
-        if removed:
-            result.stderr += f"\n[skillstudio: removed always-denied writes: {', '.join(removed)}]\n"
+                            cancelled=cancelled, quota_exceeded=over_quota)
         if proxy is not None:
             result.network_log = proxy.take_events(events_before)
         return result
@@ -277,6 +397,8 @@ class DockerExecutor:
             warm.container.remove(force=True)
         if warm.proxy is not None:
             warm.proxy.close()
+        if warm.private is not None:
+            shutil.rmtree(warm.private, ignore_errors=True)
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from skillstudio.cancel import CancelToken
+from skillstudio.sandbox.datafolder import DiskQuota
 from skillstudio.sandbox.policy import Policy
 from skillstudio.sandbox.proxy import ProxyEvent
 
@@ -42,6 +43,7 @@ class ExecResult:
     duration_s: float = 0.0
     network_log: list[ProxyEvent] = field(default_factory=list)
     cancelled: bool = False
+    quota_exceeded: bool = False  # killed for filling the data folder's disk beyond the policy's quota
 
 
 class Executor(Protocol):
@@ -119,15 +121,29 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                 output_cap: int, cancel: CancelToken | None,
                 preexec: Callable[[], None] | None = None,
                 kill: Callable[[subprocess.Popen[bytes]], None] | None = None,
-                pass_fds: Sequence[int] = (), on_output: OutputSink | None = None) -> ExecResult:
-    """Run argv in a new session, capped output, wall-time and cancel handling; kills the whole group.
+                pass_fds: Sequence[int] = (), on_output: OutputSink | None = None,
+                quota: DiskQuota | None = None,
+                started: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
+    """Run argv in a new session, capped output, wall-time, quota and cancel handling; kills the whole group.
 
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
+    `started(proc)` runs right after the spawn (bwrap: limits applied while the sandbox waits);
+    prefer it to `preexec`, which forces a full fork of this (possibly large) process.
     """
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec, close_fds=True,
                             pass_fds=tuple(pass_fds))
+    if started is not None:
+        try:
+            started(proc)
+        except BaseException:
+            kill_group(proc)
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            raise
     out, err = CappedOutput(output_cap), CappedOutput(output_cap)
     assert proc.stdout is not None and proc.stderr is not None
     readers = [threading.Thread(target=drain, args=(proc.stdout, out, live_feed(on_output, "stdout")),
@@ -143,7 +159,7 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
         exited.set()
 
     threading.Thread(target=wait_exit, name="sandbox-wait", daemon=True).start()
-    timed_out = cancelled = False
+    timed_out = cancelled = over_quota = False
     deadline = start + wall_s
     try:
         while not exited.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
@@ -151,7 +167,9 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                 cancelled = True
             elif time.monotonic() >= deadline:
                 timed_out = True
-            if timed_out or cancelled:
+            elif quota is not None and quota.exceeded():
+                over_quota = True
+            if timed_out or cancelled or over_quota:
                 (kill or kill_group)(proc)
                 exited.wait()
                 break
@@ -164,11 +182,11 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
     code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
     if timed_out:
         code = TIMEOUT_EXIT
-    elif cancelled:
+    elif cancelled or over_quota:
         code = CANCEL_EXIT
-    return ExecResult(exit_code=code, stdout=out.text(), stderr=err.text(), timed_out=timed_out,
-                      truncated=out.truncated or err.truncated, duration_s=time.monotonic() - start,
-                      cancelled=cancelled)
+    return ExecResult(exit_code=code, stdout=out.text(), stderr=err.text() + (quota.message() if quota and over_quota else ""),
+                      timed_out=timed_out, truncated=out.truncated or err.truncated,
+                      duration_s=time.monotonic() - start, cancelled=cancelled, quota_exceeded=over_quota)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

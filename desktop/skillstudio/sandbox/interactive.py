@@ -138,6 +138,9 @@ def run(req: ConsoleRequest, command: str, cancel: CancelToken | None = None,
         raise SkillStudioError("no command to run", "type a command or pick one of the skill's scripts")
     if req.data_dir is None:
         raise SkillStudioError("no data folder", "choose the data folder the command may write to")
+    from skillstudio.sandbox.datafolder import refuse_broad
+
+    refuse_broad(req.data_dir.expanduser().resolve())  # before creating anything (--data /etc/new)
     req.data_dir.mkdir(parents=True, exist_ok=True)
     attached = None
     if req.secrets:

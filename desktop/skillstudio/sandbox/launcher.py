@@ -7,7 +7,10 @@ Runs with the sandbox's own python3 as `python3 launcher.py [KEY=VALUE...] -- CM
    does): listens on 127.0.0.1:<free port> inside the sandbox and relays each connection to the
    Unix socket bound in from the host, then points HTTP(S)_PROXY/ALL_PROXY at that port;
 3. runs the command and exits with its exit code (128+signal when it was killed by a signal);
-   in a warm container (`kill_all_after`) it first kills everything the command left behind.
+   in a warm container (`kill_all_after`) it first kills everything the command left behind;
+4. in Docker: reads the policy's variables from a file on a tmpfs (`env_file`, so they never sit in
+   the engine's container config), makes itself undumpable (the command cannot read or trace it)
+   and stacks the host's seccomp filter (`seccomp`, hex) before starting the command.
 
 `--idle` makes it the PID 1 of a warm Docker container: it reaps orphans forever and does nothing
 else (PID 1 ignores signals it has no handler for, so `kill -9 -1` inside spares it).
@@ -89,8 +92,43 @@ def _bridge(unix_path: str) -> int:
     return int(listener.getsockname()[1])
 
 
+def _undumpable() -> None:
+    """No other process of the sandbox user may read or trace this one (/proc/PID/mem, ptrace)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+
+
+def _seccomp(program_hex: str) -> None:
+    """Stack the host's seccomp filter (classic BPF, as hex) on this process and all it starts."""
+    import ctypes
+
+    prog = bytes.fromhex(program_hex)
+    buf = ctypes.create_string_buffer(prog, len(prog))
+
+    class _Fprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = _Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+        # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP/SECCOMP_MODE_FILTER: never run the command unfiltered
+        raise OSError(ctypes.get_errno(), "cannot install the seccomp filter")
+
+
+def _env_file(path: str, env: dict[str, str]) -> None:
+    """Variables handed over in a file on a tmpfs (NUL-separated NAME=VALUE), not in the engine's config."""
+    with open(path, "rb") as f:
+        for item in f.read().split(b"\0"):
+            name, sep, value = item.decode("utf-8", "surrogateescape").partition("=")
+            if sep and name:
+                env[name] = value
+
+
 def _idle() -> int:
     import signal
+
+    _undumpable()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
@@ -118,6 +156,16 @@ def main(argv: list[str]) -> int:
             new = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
             resource.setrlimit(which, (new, new))
     env = dict(os.environ)
+    if config.get("env_file"):
+        _env_file(config["env_file"], env)
+    if config.get("undumpable"):
+        _undumpable()
+    if config.get("seccomp"):
+        try:
+            _seccomp(config["seccomp"])
+        except OSError as exc:
+            sys.stderr.write(f"skillstudio launcher: {exc}\n")
+            return 126
     if config.get("proxy_socket"):
         url = f"http://127.0.0.1:{_bridge(config['proxy_socket'])}"
         for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):

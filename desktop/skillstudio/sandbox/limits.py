@@ -1,4 +1,4 @@
-"""Process-count and memory limits for the subprocess backend, and the always-denied writes.
+"""Process-count and memory limits for the subprocess backend (always-denied writes: datafolder.py).
 
 rlimits cover CPU seconds, address space and file size per process, but RLIMIT_NPROC counts every
 process of the *host* user (and is not enforced at all for root), so a fork bomb is contained with
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -76,11 +75,10 @@ class Cgroup:
                     d.rmdir()
         return None
 
-    def enter(self) -> None:
-        """Move the calling process in (runs in the child between fork and exec)."""
-        pid = str(os.getpid())
+    def add(self, pid: int) -> None:
+        """Move a process in (bwrap's sandbox process while it waits on its block fd, before it forks)."""
         for d in self.dirs:
-            (d / "cgroup.procs").write_text(pid)
+            (d / "cgroup.procs").write_text(str(pid))
 
     def _pids(self) -> list[int]:
         out: list[int] = []
@@ -119,29 +117,3 @@ def user_task_count() -> int:
             if entry.stat().st_uid == uid:
                 count += len(os.listdir(f"/proc/{entry.name}/task"))
     return count
-
-
-# ------------------------------------------------------------------------- always-denied writes
-
-def denied_paths(data: Path, patterns: list[str]) -> list[Path]:
-    return [data / p.rstrip("/") for p in patterns if p.strip("/") and ".." not in Path(p).parts]
-
-
-def existing_denied(data: Path, patterns: list[str]) -> list[Path]:
-    """Denied paths that exist now (not symlinks): these are mounted read-only over themselves."""
-    return [p for p in denied_paths(data, patterns) if p.exists() and not p.is_symlink()]
-
-
-def revert_new_denied(data: Path, patterns: list[str], before: set[Path]) -> list[str]:
-    """Remove denied paths that appeared during the run (they could not be pre-mounted); returns them."""
-    removed = []
-    for p in denied_paths(data, patterns):
-        if p in before or not (p.exists() or p.is_symlink()):
-            continue
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                p.unlink()
-        removed.append(str(p.relative_to(data)))
-    return removed

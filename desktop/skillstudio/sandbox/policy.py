@@ -102,6 +102,7 @@ class Limits(BaseModel):
     pids: int | None = Field(256, gt=0)
     file_size_mb: int | None = Field(512, gt=0)
     output_bytes: int = Field(256_000, gt=0)  # per stream, like the shell tool's max_output_length
+    disk_mb: int | None = Field(2048, gt=0)  # how much one command may fill the data folder's disk
 
 
 class PolicySettings(BaseModel):
@@ -171,11 +172,12 @@ class Policy(PolicySettings):
         if not data.is_dir():
             raise SkillStudioError(f"data folder {data} does not exist", "create it or pass --data with an existing folder")
         data = data.resolve()
-        if data == Path("/") or data == Path.home().resolve():
-            raise SkillStudioError(f"data folder {data} is too broad", "use a dedicated folder for the tool's files")
         for m in self.skills:
             if not m.source.is_dir():
                 raise SkillStudioError(f"skill folder {m.source} does not exist", "pass an existing skill folder")
+        from skillstudio.sandbox.datafolder import refuse_broad
+
+        refuse_broad(data, [m.source.resolve() for m in self.skills])  # /, $HOME, /etc, /usr, … (issue 12)
         for inside, host in self.ro_files.items():
             if not host.is_file():
                 raise SkillStudioError(f"file {host} for {inside} does not exist", "create it first")
@@ -192,7 +194,8 @@ class Policy(PolicySettings):
         lines += [f"skill (read-only): {m.source} -> {m.target}" for m in self.skills]
         lines.append("network: " + ("allow " + ", ".join(self.network.allow) if self.network.enabled else "off"))
         lines.append(f"limits: wall {lim.wall_s:g}s, cpu {lim.cpu_s}s, memory {lim.memory_mb} MB, "
-                     f"processes {lim.pids}, file size {lim.file_size_mb} MB, output {lim.output_bytes} bytes/stream")
+                     f"processes {lim.pids}, file size {lim.file_size_mb} MB, output {lim.output_bytes} bytes/stream, "
+                     f"disk quota {lim.disk_mb} MB per command")
         lines.append("always denied writes: " + ", ".join(self.deny_write))
         return lines
 

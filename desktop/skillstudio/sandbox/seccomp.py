@@ -4,10 +4,12 @@ It returns EPERM for the system calls a tool never needs and a sandbox escape us
 debugging other processes (ptrace, process_vm_*), mounting and namespaces (mount*, pivot_root,
 unshare, setns — bwrap's `--disable-userns` also blocks nested user namespaces), kernel
 keyrings, module and kexec loading, bpf, perf events, userfaultfd, file handles
-(open_by_handle_at, the "shocker" escape) and swap/reboot/accounting. Everything else is
-allowed. On x86-64 the x32 ABI is refused as a whole. On other architectures no filter is built
+(open_by_handle_at, the "shocker" escape), io_uring (its own path around seccomp and the source
+of many kernel escapes) and swap/reboot/accounting. Everything else is allowed. On x86-64 the x32 ABI is refused as a whole. On other architectures no filter is built
 (`program()` returns None) and the sandbox relies on namespaces, dropped capabilities and
-no_new_privs alone. The Docker backend keeps Docker's default seccomp profile, which covers these.
+no_new_privs alone. The Docker backend keeps Docker's default seccomp profile and stacks this
+same filter on every command (the launcher installs it, given as hex, before it starts the
+command), so ptrace between processes and io_uring are refused there too.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ _DENIED = ["ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2"
            "setns", "keyctl", "add_key", "request_key", "init_module", "finit_module", "delete_module",
            "kexec_load", "kexec_file_load", "bpf", "perf_event_open", "userfaultfd", "open_by_handle_at",
            "name_to_handle_at", "swapon", "swapoff", "reboot", "acct", "quotactl", "open_tree", "move_mount",
-           "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr"]
+           "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+           "io_uring_setup", "io_uring_enter", "io_uring_register"]
 
 # (AUDIT_ARCH, syscall numbers) per machine; the 4xx mount API numbers are shared by all.
 _NEW_MOUNT_API = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-                  "fspick": 433, "mount_setattr": 442}
+                  "fspick": 433, "mount_setattr": 442,
+                  "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427}
 _TABLES: dict[str, tuple[int, dict[str, int]]] = {
     "x86_64": (0xC000003E, {
         "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165, "umount2": 166,
@@ -50,6 +54,9 @@ _TABLES: dict[str, tuple[int, dict[str, int]]] = {
         "name_to_handle_at": 264, "swapon": 224, "swapoff": 225, "reboot": 142, "acct": 89, "quotactl": 60,
         **_NEW_MOUNT_API}),
 }
+
+
+_TABLES["arm64"] = _TABLES["aarch64"]  # macOS's name for it (Docker Desktop on Apple silicon)
 
 
 def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
@@ -87,3 +94,4 @@ def memfd(machine: str | None = None) -> int | None:
     os.write(fd, prog)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
+
