@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from skillstudio.bundle import skillmd
+from skillstudio.bundle import safeyaml, skillmd
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # characters on which libyaml and strictyaml (ruamel) may disagree: tabs, other controls, YAML 1.1
@@ -169,6 +169,14 @@ def read_front_matter(text: str) -> FrontMatterRead:
                                error_code="spec.frontmatter-unclosed", error_line=1, fix="frontmatter")
     fm = parts[1]
     cut = _cut_line(content, len(fm) + 3)
+    try:
+        safeyaml.check(fm)  # before either parser: alias bombs, huge or deeply nested front matter
+    except safeyaml.YamlLimitError as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark is not None else 1
+        return FrontMatterRead(error=f"front matter refused: {exc.problem}", error_code="spec.yaml",
+                               error_line=line, cut_line=cut)
+    except yaml.YAMLError:
+        pass  # a syntax error: the parsers below report it as skills-ref does
     try:
         data, lines = _fast(fm)
         result = FrontMatterRead(data=data, key_lines=lines)

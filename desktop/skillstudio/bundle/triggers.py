@@ -12,8 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from skillstudio.bundle import safeyaml
+
 TRIGGERS_PATH = Path("evals") / "triggers.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster on 1,000-skill workspaces
 Expect = Literal["trigger", "no_trigger"]
 
 
@@ -31,7 +32,7 @@ class TriggersError(ValueError):
 
 def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
     try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when built)
+        data = safeyaml.load(text)  # libyaml's safe loader: ~20x faster on 1,000-skill workspaces
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.bundle.workspace import workspace_skill_dirs
 from skillstudio.errors import CheckFailed, SkillStudioError
@@ -43,7 +44,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        data = safeyaml.safe_load(path.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SkillStudioError(f"{path.name} is not valid YAML ({exc.__class__.__name__})", f"fix {path}") from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release import crypto
@@ -70,7 +71,7 @@ def _config(workspace: Path) -> dict[str, Any]:
     if not p.exists():
         return {}
     try:
-        data = yaml.safe_load(p.read_text("utf-8")) or {}
+        data = safeyaml.safe_load(p.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SkillStudioError(f"{p} is not valid YAML ({exc.__class__.__name__})", "fix the file") from None
     if not isinstance(data, dict):

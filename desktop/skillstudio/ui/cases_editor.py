@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.bundle import triggers
+from skillstudio.bundle import safeyaml, triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
 from skillstudio.ui.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY, EXPECT_VALUES, CaseRow, CasesModel
@@ -410,7 +410,7 @@ class TriggerCasesEditor(QWidget):
     # ------------------------------------------------------------- file format
     def _keep_extras(self, text: str) -> None:
         """Remember top-level keys besides `cases` and the file's leading comment, to write them back."""
-        data = yaml.safe_load(text)
+        data = safeyaml.safe_load(text)  # bounded: the text was parsed (and limited) just before
         if isinstance(data, dict):
             keys = list(data)
             pos = keys.index("cases") if "cases" in keys else len(keys)
