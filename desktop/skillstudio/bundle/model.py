@@ -175,7 +175,7 @@ def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
     else:
         skill.skill_md = md
         try:
-            parse_skill_text(skill, read_text_file(md))
+            parse_skill_text(skill, read_text_file(md, root=folder))
         except (OSError, ValueError) as exc:
             skill.parse_error = f"cannot read {md.name}: {exc}"
     if folder.is_dir():

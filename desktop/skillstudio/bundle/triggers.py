@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import read_text_file
 
 TRIGGERS_PATH = Path("evals") / "triggers.yaml"
 Expect = Literal["trigger", "no_trigger"]
@@ -103,7 +104,7 @@ def load_cases(skill_dir: Path) -> list[TriggerCase]:
     if not path.exists():
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, root=skill_dir)  # a regular file inside the skill, bounded
+    except (OSError, ValueError) as exc:
         raise TriggersError(f"{TRIGGERS_PATH}: cannot read ({exc})") from None
     return parse_cases(text, str(TRIGGERS_PATH))
