@@ -101,6 +101,11 @@ def test_sigstore_bundle_securesystemslib_keyid_and_schema(algorithm: str, tmp_p
         jsonschema.validate(bad, schema)
     assert statement["predicate"]["timestamp"] == signed["timestamp"]
 
+    code, out, err = cli("verify", z, "--pubkey", pem, "--signature", tmp_path / "crm.sigstore.json")
+    assert code == 0 and "valid: crm-query@1.2.0" in out, err
+    code, _, err = cli("verify", z, "--pubkey", approver, "--signature", tmp_path / "crm.sigstore.json")
+    assert code == 1  # the bundle holds the author's signature only
+
     code, out, err = cli("verify", z, "--pubkey", pem, "--pubkey", approver, "--json")
     assert code == 0, err
     verified = json.loads(out)

@@ -189,7 +189,8 @@ def sign(
 def verify(
     zip_file: Path = typer.Argument(..., metavar="FILE.zip"),
     pubkey: list[Path] = typer.Option([], "--pubkey", "-p", help="Public key PEM (repeatable)."),
-    signature: Path | None = typer.Option(None, "--signature", "-s", help="Default FILE.zip.sig.json."),
+    signature: Path | None = typer.Option(None, "--signature", "-s", help="Default FILE.zip.sig.json; a Sigstore "
+                                                                          "bundle from `sign --bundle` works too."),
     trust_ws: Path | None = typer.Option(None, "--trust", help="Workspace whose trust store and policy apply."),
     require_role: list[str] = typer.Option([], "--require-role", help="Role that must have signed (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -210,7 +211,14 @@ def verify(
     keys = dict(given)
     if store is not None:
         keys.update(store.public_keys())
-    v = attest.verify_bundle(zip_file, Envelope.from_json(sig.read_bytes(), str(sig)), keys)
+    raw_sig = sig.read_bytes()
+    if b"application/vnd.dev.sigstore.bundle" in raw_sig[:4096]:  # a Sigstore bundle from `sign --bundle`
+        from skillstudio.release import sigstore_bundle
+
+        env = sigstore_bundle.envelope_of(raw_sig)
+    else:
+        env = Envelope.from_json(raw_sig, str(sig))
+    v = attest.verify_bundle(zip_file, env, keys)
     if given and not any(k in given for k in v.keyids):
         raise CheckFailed("not signed by the given public key", "the bundle was signed with another key")
     if store is not None:
