@@ -155,8 +155,16 @@ def test_pack_sign_and_push_refuse_invalid_skills(oci_registry: str, tmp_path: P
     (tmp_path / "hand.zip").write_bytes(buf.getvalue())
     code, _, err = cli("sign", tmp_path / "hand.zip", "--key", "author")
     assert code == 2 and "not a valid skill name" in err and not (tmp_path / "hand.zip.sig.json").exists()
-    # and a skill whose version is not semver is not signed as a release
-    md.write_text(md.read_text().replace("name: ../../x", "name: bad-skill").replace('"1.0.0"', '"one"'))
+    # nor one with a version that is not semver, or a field other runtimes refuse
+    for broken in (md.read_text().replace("name: ../../x", "name: bad-skill").replace('"1.0.0"', '"one"'),
+                   md.read_text().replace("name: ../../x", "name: bad-skill\nfavourite-colour: red")):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("SKILL.md", broken)
+        (tmp_path / "hand.zip").write_bytes(buf.getvalue())
+        code, _, err = cli("sign", tmp_path / "hand.zip", "--key", "author")
+        assert code == 2 and ("semver" in err or "not valid" in err), err
+        assert not (tmp_path / "hand.zip.sig.json").exists()
 
 
 class _Hostile(BaseHTTPRequestHandler):
@@ -238,3 +246,21 @@ def test_deeply_nested_entries_and_failed_extractions_leave_nothing(tmp_path: Pa
         extract_zip(bytes(raw), tmp_path / "new" / "parents" / "dest")
     assert tree(tmp_path) == []
     assert hashlib.sha256(bytes(raw)).hexdigest()  # the zip itself was read, not the disk
+
+
+def test_a_layout_folder_whose_blob_is_a_link_to_a_device_is_refused(tmp_path: Path, cli: Runner,
+                                                                     keypair: KeyPair) -> None:
+    pem = keypair("author")
+    d = write_skill(tmp_path / "src", name="layout-skill")
+    layout = tmp_path / "layout"
+    assert cli("push", d, f"oci-layout:{layout}:1.0.0", "--key", "author")[0] == 0
+    index = json.loads((layout / "index.json").read_text())
+    manifest_digest = next(m["digest"] for m in index["manifests"]
+                           if (m.get("annotations") or {}).get("org.opencontainers.image.ref.name") == "1.0.0")
+    manifest = json.loads((layout / "blobs" / "sha256" / manifest_digest.split(":")[1]).read_text())
+    blob = layout / "blobs" / "sha256" / manifest["layers"][0]["digest"].split(":")[1]
+    blob.unlink()
+    blob.symlink_to("/dev/zero")  # would be read forever
+    code, _, err = cli("pull", f"oci-layout:{layout}:1.0.0", "-o", tmp_path / "out", "--pubkey", pem)
+    assert code == 1 and "symbolic link" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()

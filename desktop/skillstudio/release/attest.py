@@ -66,6 +66,7 @@ class BundleInfo:
     description: str
     sha256: str
     files: list[dict[str, Any]] = field(default_factory=list)
+    skill_md: str = ""  # the SKILL.md text, for validation before signing
 
 
 @dataclass
@@ -88,7 +89,7 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     entries = inspect_zip(raw)
     files: list[dict[str, Any]] = []
-    name, version, description = "", None, ""
+    name, version, description, text = "", None, "", ""
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         for e in entries:
             if e.is_dir:
@@ -96,8 +97,9 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
             data = zf.read(e.info)
             files.append({"path": e.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
             if e.name in SKILL_MD_NAMES:
+                text = data.decode("utf-8", "replace")
                 try:
-                    fm, _ = skillmd.load_front_matter(data.decode("utf-8", "replace"))
+                    fm, _ = skillmd.load_front_matter(text)
                 except skillmd.FrontMatterError as exc:
                     raise CheckFailed(f"the bundle's SKILL.md is invalid: {exc}", "fix the skill and pack it again") from None
                 name = str(fm.get("name") or "").strip()
@@ -107,7 +109,7 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
                 description = str(fm.get("description") or "").strip()
     if not name:
         raise CheckFailed("the bundle's SKILL.md has no name", "set `name` in the front matter and pack again")
-    return BundleInfo(name, version, description, hashlib.sha256(raw).hexdigest(), files)
+    return BundleInfo(name, version, description, hashlib.sha256(raw).hexdigest(), files, text)
 
 
 def git_revision(folder: Path) -> dict[str, Any] | None:
@@ -134,12 +136,20 @@ def check_signable(bundle: BundleInfo) -> None:
     if bundle.version is not None and not is_semver(bundle.version):
         raise SkillStudioError(f"the bundle's metadata.version {bundle.version!r} is not a semver version",
                                "set metadata.version to e.g. \"1.2.0\" and pack again")
+    if bundle.skill_md:
+        from skillstudio.bundle.specparse import read_front_matter
+        from skillstudio.bundle.validate import spec_problems
+
+        errors = [p for p in spec_problems(read_front_matter(bundle.skill_md), bundle.name) if p.severity == "error"]
+        if errors:
+            raise SkillStudioError(f"the bundle's SKILL.md is not valid: {errors[0]}",
+                                   "fix the skill (`skillstudio validate`), pack and sign it again")
 
 
 def build_statement(bundle: BundleInfo, *, signer: keys.KeyInfo | None = None,
                     source_dir: Path | None = None, now: datetime.datetime | None = None) -> dict[str, Any]:
     """The in-toto statement; `timestamp` (RFC 3339, UTC) is when the first signature was made."""
-    when = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
+    when = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
     predicate: dict[str, Any] = {
         "skill": {"name": bundle.name, "version": bundle.version, "description": bundle.description},
         "files": bundle.files,

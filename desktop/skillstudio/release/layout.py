@@ -9,6 +9,7 @@ how layouts carry referrers), and content-addressed `blobs/sha256/<hex>`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ class LayoutStore:
         if cancel:
             cancel.raise_if_cancelled()
         p = self._blob(digest)
-        if not p.is_file():
+        if not os.path.lexists(p):
             raise CheckFailed(f"blob {digest[:19]} is missing from {self.root}", "push the bundle again")
         try:  # a regular file, bounded while reading: a blob linked to /dev/zero or a FIFO is refused
             data = read_regular(p, max_bytes)

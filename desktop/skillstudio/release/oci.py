@@ -380,9 +380,10 @@ def approve(ref: Target, key_name: str, *, plain_http: bool = False,
         if base is None:
             raise CheckFailed(f"{ref} has no signature to approve", "the author must push it with --key first")
         st = attest.parse_statement(base)
-        pred = st.get("predicate") if isinstance(st.get("predicate"), dict) else {}
-        skill = pred.get("skill") if isinstance(pred, dict) and isinstance(pred.get("skill"), dict) else {}
-        if st.get("predicateType") != attest.PREDICATE_TYPE or not attest.is_valid_skill_name(st["subject"][0].get("name")):
+        pred: dict[str, Any] = st["predicate"] if isinstance(st.get("predicate"), dict) else {}
+        skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}
+        if st.get("predicateType") != attest.PREDICATE_TYPE \
+                or not attest.is_valid_skill_name(st["subject"][0].get("name")):
             raise CheckFailed(f"{ref}: the signed statement is not a Skill Studio release of a valid skill",
                               "approve only bundles pushed by `skillstudio push`")
         check_binding(Verified(str(st["subject"][0]["name"]), skill.get("version"), zip_hex, [], st), ref)

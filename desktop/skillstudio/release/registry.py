@@ -295,14 +295,25 @@ class RegistryClient:
             q = {k: params[k] for k in ("service", "scope") if params.get(k)}
             auth = httpx.BasicAuth(*self.credentials) if self.credentials else None
             try:
-                t = self._http.get(params["realm"], params=q, auth=auth)
+                with self._http.stream("GET", params["realm"], params=q, auth=auth,
+                                       headers={"Accept-Encoding": "identity"}) as t:
+                    _check_declared(t, MAX_ANSWER_BYTES, "the token answer", self.ref.host)
+                    text = _read_some(t, MAX_ANSWER_BYTES + 1)
+                    status, ctype = t.status_code, t.headers.get("content-type", "")
             except httpx.TransportError as exc:
                 raise EnvironmentProblem(f"cannot reach the token service of {self.ref.host} ({exc})",
                                          "check your network") from None
-            if t.status_code != 200:
-                raise EnvironmentProblem(f"registry {self.ref.host} refused a token ({t.status_code})",
+            if status != 200:
+                raise EnvironmentProblem(f"registry {self.ref.host} refused a token ({status})",
                                          f"log in: `skillstudio registry login {self.ref.host} -u USER`")
-            body = t.json() if t.headers.get("content-type", "").startswith("application/json") else {}
+            if len(text) > MAX_ANSWER_BYTES:
+                raise CheckFailed(f"the token answer from {self.ref.host} is larger than {_human(MAX_ANSWER_BYTES)}",
+                                  "refusing it")
+            try:
+                body = json.loads(text) if ctype.startswith("application/json") else {}
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
             bearer = body.get("token") or body.get("access_token")
             if not bearer:
                 raise EnvironmentProblem(f"token service of {self.ref.host} returned no token", "check the registry")
