@@ -175,8 +175,13 @@ class _Hostile(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         return None
 
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(200)
+        self.send_header("Content-Length", str(2 * 1024**3) if "declared" in self.path else "100")
+        self.end_headers()
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if "/manifests/" not in self.path:
+        if "/manifests/" not in self.path and "/blobs/" not in self.path:
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -220,6 +225,16 @@ def test_huge_or_endless_manifests_are_cut_off_while_streaming(hostile_registry:
     assert ("2,147,483,648 bytes" in err) if repo.startswith("declared") else ("larger than 4 MB" in err)
     assert _Hostile.sent < 64 * 1024 * 1024  # we stopped reading long before the end
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("repo", ["declared/demo-skill", "endless/demo-skill"])
+def test_huge_or_endless_blobs_are_cut_off(hostile_registry: str, repo: str) -> None:
+    _Hostile.sent = 0
+    with RegistryClient(parse_ref(f"oci://{hostile_registry}/{repo}:1"), plain_http=True) as reg, \
+            pytest.raises(CheckFailed, match="larger than|limit") as exc:
+        reg.get_blob("sha256:" + "0" * 64, 1024 * 1024)
+    assert "\n" not in exc.value.message
+    assert _Hostile.sent < 64 * 1024 * 1024
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
