@@ -59,6 +59,10 @@ def same_version(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and str(a).removeprefix("v") == str(b).removeprefix("v")
 
 
+class NotARelease(CheckFailed):
+    """A statement that is not a release of a valid skill (another predicate type, a name that is a path)."""
+
+
 @dataclass
 class BundleInfo:
     name: str
@@ -225,7 +229,7 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
     st = parse_statement(env)
     if st.get("predicateType") != PREDICATE_TYPE:
         # a valid signature over some other statement (provenance, SBOM, ...) is not a release approval
-        raise CheckFailed(f"the signed statement is not a Skill Studio release (predicate type "
+        raise NotARelease(f"the signed statement is not a Skill Studio release (predicate type "
                           f"{str(st.get('predicateType'))[:80]!r})",
                           f"only {PREDICATE_TYPE} statements count; sign the bundle with `skillstudio sign`")
     ok = env.verified_keyids(public_keys)
@@ -246,10 +250,10 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
     skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}
     name = st["subject"][0].get("name")
     if skill.get("name") is not None and skill.get("name") != name:
-        raise CheckFailed(f"the statement names two skills ({str(name)[:64]!r} and {str(skill.get('name'))[:64]!r})",
+        raise NotARelease(f"the statement names two skills ({str(name)[:64]!r} and {str(skill.get('name'))[:64]!r})",
                           "the signature is inconsistent; do not use the bundle")
     if not is_valid_skill_name(name):
-        raise CheckFailed(f"the signed skill name {str(name)[:80]!r} is not a valid skill name",
+        raise NotARelease(f"the signed skill name {str(name)[:80]!r} is not a valid skill name",
                           "refusing it (it would be used as a folder name); nothing was written")
     version = skill.get("version")
     if version is not None and not isinstance(version, str):

@@ -200,6 +200,9 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
         manifest = _canonical(plan.manifest)
         reg.put_manifest(tag, manifest, MANIFEST)
         m_desc = descriptor(MANIFEST, manifest)
+        existing = _same_signature(reg, m_desc["digest"], bundle.sha256, envelope)
+        if existing is not None:  # pushing the same bundle again: its signature is already attached
+            return PushResult(ref, m_desc["digest"], existing, f"sha256:{bundle.sha256}", False)
         env_bytes = envelope.to_json()
         reg.push_blob(EMPTY)
         reg.push_blob(env_bytes)
@@ -218,9 +221,38 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
     return PushResult(ref, m_desc["digest"], sig_digest, f"sha256:{bundle.sha256}", api)
 
 
+def _same_signature(reg: Store, subject: str, zip_hex: str, envelope: Envelope) -> str | None:
+    """The digest of a referrer that already holds valid signatures by all of `envelope`'s signers over
+    a release statement of this zip, if any. Why: a signed statement carries its signing time, so a
+    re-push of unchanged content would otherwise add one referrer per push."""
+    from skillstudio.release import keys
+
+    wanted = {s["keyid"] for s in envelope.signatures}
+    try:
+        known = {k: v for k, v in keys.known_public_keys().items() if k in wanted}
+    except SkillStudioError:
+        return None  # an unreadable key index: push a new referrer, as before
+    if not wanted or set(known) != wanted:
+        return None
+    for digest, env in _signature_referrers(reg, subject):
+        try:
+            st = attest.parse_statement(env)
+        except CheckFailed:
+            continue
+        if st.get("predicateType") == attest.PREDICATE_TYPE and attest.subject_sha256(st) == zip_hex \
+                and wanted <= set(env.verified_keyids(known)):
+            return digest
+    return None
+
+
 def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
+    return [env for _, env in _signature_referrers(reg, subject)]
+
+
+def _signature_referrers(reg: Store, subject: str) -> list[tuple[str, Envelope]]:
+    """(signature manifest digest, envelope) of every DSSE referrer of `subject`."""
     refs = reg.referrers(subject, SIGNATURE_TYPE)
-    out: list[Envelope] = []
+    out: list[tuple[str, Envelope]] = []
     for d in refs:
         if d.get("artifactType") not in (SIGNATURE_TYPE, None) or not isinstance(d.get("digest"), str):
             continue
@@ -236,7 +268,8 @@ def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
         for layer in m.get("layers") or []:
             if isinstance(layer, dict) and layer.get("mediaType") == SIGNATURE_TYPE and layer.get("size", 0) <= 1 << 20:
                 try:
-                    out.append(Envelope.from_json(reg.get_blob(layer["digest"], 1 << 20), "signature referrer"))
+                    out.append((d["digest"], Envelope.from_json(reg.get_blob(layer["digest"], 1 << 20),
+                                                                "signature referrer")))
                 except CheckFailed:
                     continue
     return out
@@ -280,13 +313,14 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         keys.update(trust.public_keys())
     verified: Verified | None = None
     keyids: list[str] = []
-    refused: CheckFailed | None = None
+    refused: attest.NotARelease | None = None
     for env in envelopes:
         try:
             v = attest.verify_bundle(zip_bytes, env, keys)
-        except CheckFailed as exc:
-            refused = refused or (exc if "signed skill name" in exc.message or "not a Skill Studio release"
-                                  in exc.message else None)
+        except attest.NotARelease as exc:
+            refused = refused or exc
+            continue
+        except CheckFailed:
             continue
         check_binding(v, ref)  # every valid release signature must be about this name and version
         verified = verified or v
