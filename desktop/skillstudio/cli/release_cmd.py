@@ -146,7 +146,7 @@ def pack(
     """Deterministic zip: the same content always gives the same bytes."""
     from skillstudio.release.pack import pack_skill
 
-    res = pack_skill(skill_dir, output, secret_values=_secret_values(skill_dir))
+    res = pack_skill(skill_dir, output, secret_values=_secret_values(skill_dir), validate=True)
     _emit(as_json, {"command": "pack", "name": res.name, "version": res.version, "digest": res.digest,
                     "size": res.size, "written": [str(output)],
                     "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in res.files]},
@@ -247,7 +247,7 @@ def push(
     target = None if ref.startswith("openai:") else oci.parse_target(ref)
     with tempfile.TemporaryDirectory(prefix="skillstudio-push-") as tmp:
         res = pack_skill(skill_dir, Path(tmp) / f"{Path(skill_dir).resolve().name}.zip",
-                         secret_values=_secret_values(skill_dir))
+                         secret_values=_secret_values(skill_dir), validate=True)  # push validates first
         _, env, kid = attest.sign_bundle(res.path, key, source_dir=skill_dir)
         if ref.startswith("openai:"):
             from skillstudio.release import openai_skills

@@ -104,7 +104,7 @@ def workspace_digest(skill_dir: Path, *, legacy: bool = False) -> tuple[str, str
     """(sha256:<hex>, version) of the skill folder as it would be packed now (`legacy`: deflated, as
     bundles were packed before stored entries made the digest independent of the zlib build)."""
     with tempfile.TemporaryDirectory(prefix="skillstudio-lock-") as tmp:
-        res = pack_skill(skill_dir, Path(tmp) / "bundle.zip", validate=False, legacy=legacy)
+        res = pack_skill(skill_dir, Path(tmp) / "bundle.zip", legacy=legacy)
         return res.digest, res.version
 
 

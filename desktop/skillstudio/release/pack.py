@@ -164,10 +164,11 @@ def check_valid(skill_dir: Path) -> None:
 
 
 def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | None = None,
-               max_bytes: int = MAX_BUNDLE_BYTES, validate: bool = True, legacy: bool = False) -> PackResult:
+               max_bytes: int = MAX_BUNDLE_BYTES, validate: bool = False, legacy: bool = False) -> PackResult:
     """Write the deterministic zip of `skill_dir` to `out` (atomically) and describe it.
 
-    `validate=False` only for comparing digests (lock --check), never for what gets signed.
+    `validate=True` (the `pack` and `push` commands) refuses a skill with validation errors; digests
+    for runs and lock checks pack without it, and signing checks the bundle's SKILL.md itself.
     `legacy=True` packs the old deflated format, only to recognise digests locked before the change.
     """
     method = zipfile.ZIP_DEFLATED if legacy else zipfile.ZIP_STORED
