@@ -279,3 +279,21 @@ def test_a_layout_folder_whose_blob_is_a_link_to_a_device_is_refused(tmp_path: P
     code, _, err = cli("pull", f"oci-layout:{layout}:1.0.0", "-o", tmp_path / "out", "--pubkey", pem)
     assert code == 1 and "symbolic link" in err and "Traceback" not in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_trust_store_and_lockfile_that_are_links_or_fifos_are_one_line_errors(tmp_path: Path, cli: Runner) -> None:
+    import os
+
+    ws = tmp_path / "ws"
+    write_skill(ws, name="demo-skill")
+    trust_dir = ws / ".skillstudio" / "trust"
+    trust_dir.mkdir(parents=True)
+    (trust_dir / "mallory.pem").symlink_to("/dev/zero")  # would be read forever
+    z = tmp_path / "x.zip"
+    pack_skill(ws / "demo-skill", z)
+    (tmp_path / "x.zip.sig.json").write_text("{}")
+    code, _, err = cli("verify", z, "--trust", ws)
+    assert code == 2 and "mallory.pem cannot be read" in err and "Traceback" not in err, err
+    os.mkfifo(ws / "skills.lock")  # would block forever
+    code, _, err = cli("lock", ws, "--check")
+    assert code == 2 and "skills.lock" in err and "FIFO" in err, err

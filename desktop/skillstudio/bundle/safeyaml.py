@@ -98,6 +98,16 @@ def load(text: str | bytes, loader: type[Any] | None = None, **limits: int) -> A
     return yaml.load(text, Loader=loader or FAST_LOADER)  # noqa: S506 - only safe loaders are passed
 
 
+def explain(name: str, exc: BaseException) -> str:
+    """One line for a YAML file that could not be read or parsed (what, and why)."""
+    if isinstance(exc, yaml.YAMLError):
+        problem = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["unreadable"])[0]
+        return f"{name} is not valid YAML: {problem}"
+    if isinstance(exc, OSError):
+        return f"{name} cannot be read: {exc.strerror or exc}"
+    return f"{name} cannot be read: {exc}"
+
+
 def safe_load(text: str | bytes) -> Any:
     """Drop-in for `yaml.safe_load` with the limits above."""
     return load(text)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from skillstudio.bundle import safeyaml
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.workspace import workspace_skill_dirs
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release import attest
@@ -44,9 +44,9 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = safeyaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SkillStudioError(f"{path.name} is not valid YAML ({exc.__class__.__name__})", f"fix {path}") from None
+        data = safeyaml.safe_load(read_text_file(path, 4 << 20, root=path.parent)) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a link out, a FIFO, binary
+        raise SkillStudioError(safeyaml.explain(path.name, exc), f"fix {path}") from None
     if not isinstance(data, dict):
         raise SkillStudioError(f"{path.name} must be a mapping", f"fix {path}")
     return data

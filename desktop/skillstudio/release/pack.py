@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillstudio.bundle import skillmd
+from skillstudio.bundle.fileio import UnreadableFile, read_regular
 from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.errors import SkillStudioError
 
@@ -188,7 +189,13 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=method, compresslevel=level) as zf:
                 for rel, path, executable in files:
-                    data = path.read_bytes()
+                    try:  # still a regular file, whatever changed since it was listed
+                        data = read_regular(path, max_bytes)
+                    except UnreadableFile as exc:
+                        if exc.kind == "too large":
+                            raise SkillStudioError(f"{skill_dir.name} is over {max_bytes / 2**20:g} MB",
+                                                   "move large data out of the skill") from None
+                        raise SkillStudioError(f"{rel}: {exc}", "remove it from the skill") from None
                     total += len(data)
                     if total > max_bytes:
                         raise SkillStudioError(f"{skill_dir.name} is over {max_bytes / 2**20:g} MB",
