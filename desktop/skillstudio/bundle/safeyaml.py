@@ -50,6 +50,18 @@ def check(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
     Syntax errors are raised as libyaml reports them (a yaml.YAMLError). Cost: one event pass,
     memory bounded by the text and the anchor table, never by the expansion.
     """
+    parse_events(text, max_bytes=max_bytes, max_depth=max_depth, max_nodes=max_nodes,
+                 max_alias_nodes=max_alias_nodes, keep=False)
+
+
+def parse_events(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH,
+                 max_nodes: int = MAX_NODES, max_alias_nodes: int = MAX_ALIAS_NODES,
+                 keep: bool = True) -> list[yaml.Event]:
+    """libyaml's events for `text`, checked against the limits as they come (see `check`).
+
+    For readers that work on events themselves (the front-matter fast path): one pass, not two.
+    """
+    out: list[yaml.Event] = []
     size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
     if size > max_bytes:
         raise YamlLimitError(f"the YAML is {size / 2**20:.1f} MB (limit {max_bytes / 2**20:g} MB)")
@@ -57,6 +69,8 @@ def check(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
     starts: list[tuple[str | None, int]] = []  # open collections: (anchor, node count at their start)
     nodes = alias_nodes = 0
     for ev in yaml.parse(text, Loader=FAST_LOADER):
+        if keep:
+            out.append(ev)
         if isinstance(ev, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             nodes += 1
             if isinstance(ev, yaml.ScalarEvent):
@@ -82,6 +96,7 @@ def check(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
                                      "nodes (an alias bomb?); write the values out instead", _line(ev))
         if nodes > max_nodes:
             raise YamlLimitError(f"the YAML has over {max_nodes:,} values", _line(ev))
+    return out
 
 
 def _line(ev: yaml.Event) -> int | None:
