@@ -108,7 +108,11 @@ def test_links_to_devices_fifos_and_outside_files_are_never_read(tmp_path: Path)
     assert sorted(report["skipped"]) == ["references/creds.md", "references/pipe.md", "references/zero.md"]
     assert "references/plain.md" in report["files"] and "references/inside.md" in report["files"]
 
-    st = tokens.skill_tokens(load_skill(d))
+    skill = load_skill(d)
+    types = {f.rel_path: f.file_type for f in skill.files}
+    assert types["references/pipe.md"] == "FIFO" and types["references/zero.md"] == "symbolic link"
+    assert types["references/plain.md"] == "file"
+    st = tokens.skill_tokens(skill)
     assert "FIFO" in st.skipped_why["references/pipe.md"]
     assert "symbolic link" in st.skipped_why["references/zero.md"]
     assert "links out of the skill" in st.skipped_why["references/creds.md"]

@@ -49,7 +49,8 @@ class UnreadableFile(ValueError):
         self.kind = kind  # "symbolic link", "FIFO", "device", "socket", "folder", "too large", "binary", "not utf-8"
 
 
-def _kind(mode: int) -> str:
+def kind_of_mode(mode: int) -> str:
+    """What an lstat mode is, in words used in messages: file, symbolic link, FIFO, socket, device, folder."""
     if stat.S_ISLNK(mode):
         return "symbolic link"
     if stat.S_ISFIFO(mode):
@@ -103,7 +104,7 @@ def read_regular(path: Path, limit: int, *, root: Path | None = None) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = _kind(st.st_mode)
+            kind = kind_of_mode(st.st_mode)
             raise UnreadableFile(f"{path.name} is a {kind}, not a regular file; it is not read", kind)
         if st.st_size > limit:
             raise UnreadableFile(f"{path.name} is {st.st_size / 1e6:.1f} MB; files over {_size(limit)} are not "
