@@ -38,26 +38,26 @@ def approved(tmp_path: Path, cli: Runner, keypair: KeyPair) -> tuple[Path, Path,
 def test_lock_requires_the_policy_then_records_digest_and_signers(approved: tuple[Path, Path, Path],
                                                                   cli: Runner) -> None:
     ws, z, sig = approved
-    code, _, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "oci://r/crm:1.2.0")
+    code, _, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "oci://r/skills/crm-query:1.2.0")
     assert code == 1 and "approver" in err
     assert not (ws / "skills.lock").exists()
 
     attest.sign_bundle(z, "approver", sig)
-    code, out, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "oci://r/crm:1.2.0")
+    code, out, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "oci://r/skills/crm-query:1.2.0")
     assert code == 0, err
     data = yaml.safe_load((ws / "skills.lock").read_text())
     entry = data["skills"]["crm-query"]
     assert entry["version"] == "1.2.0"
     assert entry["digest"] == "sha256:" + attest.read_bundle(z.read_bytes()).sha256
     assert sorted(entry["signers"]) == sorted(trust.load(ws).keys)
-    assert entry["sources"] == ["oci://r/crm:1.2.0"]
+    assert entry["sources"] == ["oci://r/skills/crm-query:1.2.0"]
     assert cli("lock", ws, "--check")[0] == 0
 
     # the same bundle published to the OpenAI Skills API too: sources merge, ids recorded
     code, _, err = cli("lock", ws / "crm-query", "--signature", sig, "--source", "openai:skill_0042@3")
     assert code == 0, err
     entry = yaml.safe_load((ws / "skills.lock").read_text())["skills"]["crm-query"]
-    assert entry["sources"] == ["oci://r/crm:1.2.0", "openai:skill_0042@3"]
+    assert entry["sources"] == ["oci://r/skills/crm-query:1.2.0", "openai:skill_0042@3"]
     assert entry["openai"] == {"skill_id": "skill_0042", "version": "3"}
 
 

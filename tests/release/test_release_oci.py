@@ -201,7 +201,7 @@ def test_tampered_blob_in_registry_storage_is_refused(private_registry: tuple[st
 def test_usage_errors_are_one_line_exit_2(oci_registry: str, tmp_path: Path, cli: Runner, keypair: KeyPair) -> None:
     pem = keypair("author")
     d = write_skill(tmp_path / "ws")
-    code, _, err = cli("push", d, f"oci://{oci_registry}/skills/demo:1", "--key", "author")
+    code, _, err = cli("push", d, f"oci://{oci_registry}/skills/demo-skill:1", "--key", "author")
     assert code == 2 and "--plain-http" in err and "Traceback" not in err
     code, _, err = cli("pull", f"oci://{oci_registry}/skills/nothing-here:1.0", "-o", tmp_path / "x",
                        "--pubkey", pem, "--plain-http")
@@ -262,7 +262,7 @@ def test_pull_enforces_the_workspace_policy_and_approve_adds_the_approver(
     cli("trust", "add", ws, "alice", author, "--role", "author")
     cli("trust", "add", ws, "security", approver, "--role", "approver")
     cli("trust", "policy", ws, "--require-role", "approver")
-    d = write_skill(tmp_path / "src", name="policy-skill")
+    d = write_skill(tmp_path / "src", name="policy-skill", version="2.0.0")
     ref = f"oci://{oci_registry}/skills/policy-skill:2.0.0"
     assert cli("push", d, ref, "--key", "author", "--plain-http")[0] == 0
 

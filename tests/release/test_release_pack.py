@@ -144,8 +144,9 @@ def test_pack_and_push_refuse_a_value_from_the_secrets_vault(real_keyring: None,
 
 def test_pack_refuses_what_import_would_refuse(tmp_path: Path) -> None:
     d = write_skill(tmp_path)
-    (d / "assets").mkdir()
-    (d / "assets" / "zeros.bin").write_bytes(b"\0" * (4 * 1024 * 1024))
+    deep = d.joinpath("assets", *["d"] * 40)  # deeper than import accepts (unpack.MAX_DEPTH)
+    deep.mkdir(parents=True)
+    (deep / "x.txt").write_text("x")
     with pytest.raises(SkillStudioError, match="would be refused on import"):
         pack_skill(d, tmp_path / "s.zip")
     assert not (tmp_path / "s.zip").exists()

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from skillstudio.bundle import skillmd
+from skillstudio.bundle import safeyaml, skillmd
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.bundle.model import find_skill_md
 from skillstudio.bundle.specparse import read_front_matter
@@ -282,7 +282,7 @@ def _fix_block_style(text: str) -> tuple[str, list[str]]:
             continue
         indent, key, flow = m.groups()
         try:
-            value = yaml.load(flow, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str/list/dict
+            value = safeyaml.load(flow, yaml.BaseLoader)  # BaseLoader builds only str/list/dict
         except yaml.YAMLError:
             continue
         line_no = sp.fm_first_line + i + 1

@@ -15,7 +15,7 @@ import semver
 from pydantic import BaseModel, ConfigDict, Field
 
 from skillstudio.bundle import skillmd
-from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.fileio import kind_of_mode, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError, load_cases
 
 SKILL_MD_NAMES = ("SKILL.md", "skill.md")
@@ -64,6 +64,7 @@ class SkillFile(BaseModel):
     rel_path: str  # POSIX path relative to the skill folder
     size: int
     kind: str  # templates | scripts | references | assets | evals | other
+    file_type: str = "file"  # file | symbolic link | FIFO | socket | device: never followed or read when not a file
 
 
 class Skill(BaseModel):
@@ -138,10 +139,12 @@ def list_files(folder: Path) -> list[SkillFile]:
                 continue
             top = rel.split("/", 1)[0] if "/" in rel else ""
             try:
-                size = e.stat(follow_symlinks=False).st_size
+                st = e.stat(follow_symlinks=False)
+                size, file_type = st.st_size, kind_of_mode(st.st_mode)
             except OSError:
-                size = 0
-            out.append(SkillFile(rel_path=rel, size=size, kind=top if top in FILE_KINDS else "other"))
+                size, file_type = 0, "file"
+            out.append(SkillFile(rel_path=rel, size=size, kind=top if top in FILE_KINDS else "other",
+                                 file_type=file_type))
     out.sort(key=lambda f: f.rel_path)
     return out
 
@@ -175,7 +178,7 @@ def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
     else:
         skill.skill_md = md
         try:
-            parse_skill_text(skill, read_text_file(md))
+            parse_skill_text(skill, read_text_file(md, root=folder))
         except (OSError, ValueError) as exc:
             skill.parse_error = f"cannot read {md.name}: {exc}"
     if folder.is_dir():

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from skillstudio import resources
-from skillstudio.bundle import skillmd
+from skillstudio.bundle import safeyaml, skillmd
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersError, dump_cases, parse_cases
 from skillstudio.errors import SkillStudioError
@@ -105,7 +105,7 @@ def list_templates(root: Path | None = None) -> list[Template]:
 def _read_index(path: Path) -> list[dict[str, str]]:
     """Entries of index.yaml: a list, or a mapping with a `templates` list; bad files are ignored."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safeyaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     if isinstance(data, dict):

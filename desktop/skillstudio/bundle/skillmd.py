@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from skillstudio.bundle import safeyaml
+
 BOM = "\ufeff"
 DELIMITER = "---"
 _TOP_KEY = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*:(?:\s|$)")
@@ -111,7 +113,7 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], Split]:
     if not sp.closed:
         raise FrontMatterError("front matter is not closed with a '---' line", sp.fm_first_line)
     try:
-        data = yaml.load(sp.fm_text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        data = safeyaml.load(sp.fm_text, _UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = sp.fm_first_line + mark.line + 1 if mark is not None else sp.fm_first_line
@@ -139,7 +141,7 @@ def render_scalar(value: str, style: str = "") -> str:
         return "'" + value.replace("'", "''") + "'"
     if style != '"' and value and "\n" not in value and not special:
         try:
-            if yaml.safe_load(f"k: {value}") == {"k": value} and not value.startswith(("'", '"')):
+            if safeyaml.safe_load(f"k: {value}") == {"k": value} and not value.startswith(("'", '"')):
                 return value
         except yaml.YAMLError:
             pass
@@ -232,7 +234,7 @@ def set_metadata(text: str, key: str, value: str | None) -> str:
     head = fm[first].split(":", 1)[1].strip()
     if head.startswith("{"):
         # flow mapping: rewrite just this line, keeping the others
-        data = yaml.safe_load("m: " + head)["m"] or {}
+        data = safeyaml.safe_load("m: " + head)["m"] or {}
         if value is None:
             data.pop(key, None)
         else:

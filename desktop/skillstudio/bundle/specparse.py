@@ -18,9 +18,8 @@ from typing import Any
 
 import yaml
 
-from skillstudio.bundle import skillmd
+from skillstudio.bundle import safeyaml, skillmd
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # characters on which libyaml and strictyaml (ruamel) may disagree: tabs, other controls, YAML 1.1
 # line breaks that Python's universal newlines keep, BOM/non-characters, surrogates
 _ODD_CHARS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
@@ -117,8 +116,8 @@ def _fast(fm: str) -> tuple[dict[str, Any], dict[str, int]]:
     if _ODD_CHARS.search(fm):
         raise _Odd
     try:
-        events = list(yaml.parse(fm, Loader=_LOADER))
-    except (yaml.YAMLError, RecursionError) as exc:
+        events = safeyaml.parse_events(fm)
+    except (yaml.YAMLError, RecursionError) as exc:  # a YamlLimitError too: the careful path decides
         raise _Odd from exc
     return _build(events)
 
@@ -169,8 +168,21 @@ def read_front_matter(text: str) -> FrontMatterRead:
                                error_code="spec.frontmatter-unclosed", error_line=1, fix="frontmatter")
     fm = parts[1]
     cut = _cut_line(content, len(fm) + 3)
+    events: list[yaml.Event] | None = None
+    try:  # before either parser: alias bombs, huge or deeply nested front matter are refused
+        events = safeyaml.parse_events(fm) if not _ODD_CHARS.search(fm) else None
+        if events is None:
+            safeyaml.check(fm)
+    except safeyaml.YamlLimitError as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark is not None else 1
+        return FrontMatterRead(error=f"front matter refused: {exc.problem}", error_code="spec.yaml",
+                               error_line=line, cut_line=cut)
+    except (yaml.YAMLError, RecursionError):
+        events = None  # a syntax error: skills-ref's parser below reports it as skills-ref does
     try:
-        data, lines = _fast(fm)
+        if events is None:
+            raise _Odd
+        data, lines = _build(events)
         result = FrontMatterRead(data=data, key_lines=lines)
     except _Odd:
         result = _delegate(content, fm)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skillstudio.bundle.fileio import UnreadableFile, read_regular
 from skillstudio.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -149,7 +150,8 @@ class SkillTokens:
     always_loaded: int  # name + description
     body: int
     files: dict[str, int] = field(default_factory=dict)  # rel path -> tokens (text files, SKILL.md included)
-    skipped: list[str] = field(default_factory=list)  # binary or too large to count
+    skipped: list[str] = field(default_factory=list)  # not counted: binary, too large, a link or special file
+    skipped_why: dict[str, str] = field(default_factory=dict)  # rel path -> one line saying why
     catalog_chars: int = 0  # characters this skill adds to the catalog (name + description)
 
     @property
@@ -157,19 +159,24 @@ class SkillTokens:
         return sum(self.files.values())
 
 
-def _read_countable(path: Path) -> str | None:
+def read_countable(path: Path, root: Path) -> tuple[str | None, str]:
+    """(text, "") of a file worth counting, or (None, why it is skipped).
+
+    Only regular files inside the skill (`root`) are read, never more than MAX_COUNT_BYTES: a link
+    to /dev/zero or a FIFO in a workspace must not hang the editor or fill memory.
+    """
     try:
-        if path.stat().st_size > MAX_COUNT_BYTES:
-            return None
-        raw = path.read_bytes()
-    except OSError:
-        return None
+        raw = read_regular(path, MAX_COUNT_BYTES, root=root)
+    except UnreadableFile as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"{path.name} cannot be read ({exc.strerror or exc})"
     if b"\x00" in raw[:8192]:
-        return None
+        return None, f"{path.name} is a binary file"
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+        return raw.decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"{path.name} is not UTF-8 text (byte {exc.start})"
 
 
 def skill_tokens(skill: Skill, *, with_files: bool = True) -> SkillTokens:
@@ -180,9 +187,10 @@ def skill_tokens(skill: Skill, *, with_files: bool = True) -> SkillTokens:
         st.files[skill.skill_md.name] = count(skill.text)
     if with_files:
         for f in skill.files:
-            text = _read_countable(skill.path / f.rel_path)
+            text, why = read_countable(skill.path / f.rel_path, skill.path)
             if text is None:
                 st.skipped.append(f.rel_path)
+                st.skipped_why[f.rel_path] = why
             else:
                 st.files[f.rel_path] = count(text)
     return st

@@ -12,8 +12,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import read_text_file
+
 TRIGGERS_PATH = Path("evals") / "triggers.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster on 1,000-skill workspaces
 Expect = Literal["trigger", "no_trigger"]
 
 
@@ -31,7 +33,7 @@ class TriggersError(ValueError):
 
 def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
     try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when built)
+        data = safeyaml.load(text)  # libyaml's safe loader: ~20x faster on 1,000-skill workspaces
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -102,7 +104,7 @@ def load_cases(skill_dir: Path) -> list[TriggerCase]:
     if not path.exists():
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, root=skill_dir)  # a regular file inside the skill, bounded
+    except (OSError, ValueError) as exc:
         raise TriggersError(f"{TRIGGERS_PATH}: cannot read ({exc})") from None
     return parse_cases(text, str(TRIGGERS_PATH))

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import semver
 
-from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.fileio import UnreadableFile, read_regular, read_text_file
 from skillstudio.bundle.model import Skill, parse_skill_text
 from skillstudio.bundle.problems import TARGETS, Problem
 from skillstudio.bundle.specparse import FrontMatterRead, read_front_matter
@@ -382,8 +382,10 @@ def _skill_text(skill: Skill) -> str | Problem:
         return _p("error", "spec.missing-skill-md", "missing SKILL.md", None, fix=None)
     if skill.text or not (skill.parse_error or "").startswith("cannot read"):
         return skill.text
-    try:
-        raw = skill.skill_md.read_bytes()
+    try:  # bounded, regular files only: a SKILL.md linked to /dev/zero or a FIFO is reported, not read
+        raw = read_regular(skill.skill_md, 64 * 1024 * 1024, root=skill.path)
+    except UnreadableFile as exc:
+        return _p("error", "spec.unreadable", f"cannot read {skill.skill_md.name}: {exc}")
     except OSError as exc:
         return _p("error", "spec.unreadable", f"cannot read {skill.skill_md.name}: {exc.strerror or exc}")
     try:

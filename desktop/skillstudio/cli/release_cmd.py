@@ -56,6 +56,19 @@ def _read_pems(paths: list[Path]) -> dict[str, crypto.PublicKey]:
     return out
 
 
+JSON_HELP = "Print one JSON object (shapes in docs/release-json.md) instead of prose."
+
+
+def _emit(as_json: bool, data: dict[str, Any], prose: str) -> None:
+    """CI reads JSON (no scraping of prose); people read the sentence."""
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        typer.echo(prose)
+
+
 def _trust(workspace: Path | None):  # type: ignore[no-untyped-def]
     if workspace is None:
         return None
@@ -129,13 +142,18 @@ def _secret_values(skill_dir: Path) -> list[str]:
 def pack(
     skill_dir: Path = typer.Argument(..., help="The skill folder (holds SKILL.md)."),
     output: Path = typer.Option(..., "-o", "--output", help="The zip to write."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Deterministic zip: the same content always gives the same bytes."""
     from skillstudio.release.pack import pack_skill
 
-    res = pack_skill(skill_dir, output, secret_values=_secret_values(skill_dir))
-    typer.echo(f"packed {res.name}{'@' + res.version if res.version else ''}: {len(res.files)} files, "
+    res = pack_skill(skill_dir, output, secret_values=_secret_values(skill_dir), validate=True)
+    _emit(as_json, {"command": "pack", "name": res.name, "version": res.version, "digest": res.digest,
+                    "size": res.size, "written": [str(output)],
+                    "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in res.files]},
+          f"packed {res.name}{'@' + res.version if res.version else ''}: {len(res.files)} files, "
                f"{res.size} bytes, sha256:{res.sha256} -> {output}")
+
 
 
 def sign(
@@ -146,20 +164,37 @@ def sign(
                                             "this signature added (author + approver)."),
     source: Path | None = typer.Option(None, "--source", help="Skill folder it was packed from (records the git "
                                                                  "revision)."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Also write a Sigstore bundle (v0.3) with this "
+                                                                 "signature, for cosign verify-blob-attestation."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Sign a bundle: a DSSE envelope around an in-toto statement."""
-    from skillstudio.release import attest
+    from skillstudio.bundle.fileio import atomic_write
+    from skillstudio.release import attest, sigstore_bundle
 
     path, env, kid = attest.sign_bundle(zip_file, key, output, source_dir=source)
-    typer.echo(f"signed {zip_file} with {key!r} (key id {kid[:16]}); {len(env.signatures)} signature(s) in {path}")
+    written = [str(path)]
+    if bundle is not None:
+        atomic_write(bundle, sigstore_bundle.to_json(env, kid))
+        written.append(str(bundle))
+    st = attest.parse_statement(env)
+    _emit(as_json, {"command": "sign", "zip": str(zip_file), "digest": "sha256:" + attest.subject_sha256(st),
+                    "name": st["subject"][0].get("name"), "keyid": kid, "key": key,
+                    "signers": [s["keyid"] for s in env.signatures], "signature": str(path),
+                    "sigstore_bundle": str(bundle) if bundle else None, "written": written,
+                    "timestamp": (st.get("predicate") or {}).get("timestamp")},
+          f"signed {zip_file} with {key!r} (key id {kid[:16]}); {len(env.signatures)} signature(s) in {path}"
+          + (f"; Sigstore bundle {bundle}" if bundle else ""))
 
 
 def verify(
     zip_file: Path = typer.Argument(..., metavar="FILE.zip"),
     pubkey: list[Path] = typer.Option([], "--pubkey", "-p", help="Public key PEM (repeatable)."),
-    signature: Path | None = typer.Option(None, "--signature", "-s", help="Default FILE.zip.sig.json."),
+    signature: Path | None = typer.Option(None, "--signature", "-s", help="Default FILE.zip.sig.json; a Sigstore "
+                                                                          "bundle from `sign --bundle` works too."),
     trust_ws: Path | None = typer.Option(None, "--trust", help="Workspace whose trust store and policy apply."),
     require_role: list[str] = typer.Option([], "--require-role", help="Role that must have signed (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Exit 0 when the bundle is signed by the key (and policy holds), 1 otherwise."""
     from skillstudio.release import attest
@@ -177,13 +212,23 @@ def verify(
     keys = dict(given)
     if store is not None:
         keys.update(store.public_keys())
-    v = attest.verify_bundle(zip_file, Envelope.from_json(sig.read_bytes(), str(sig)), keys)
+    raw_sig = sig.read_bytes()
+    if b"application/vnd.dev.sigstore.bundle" in raw_sig[:4096]:  # a Sigstore bundle from `sign --bundle`
+        from skillstudio.release import sigstore_bundle
+
+        env = sigstore_bundle.envelope_of(raw_sig)
+    else:
+        env = Envelope.from_json(raw_sig, str(sig))
+    v = attest.verify_bundle(zip_file, env, keys)
     if given and not any(k in given for k in v.keyids):
         raise CheckFailed("not signed by the given public key", "the bundle was signed with another key")
     if store is not None:
         store.check_policy(v.keyids, require_role or None)
-    typer.echo(f"valid: {v.name}{'@' + v.version if v.version else ''} sha256:{v.sha256} signed by "
-               + ", ".join(k[:16] for k in v.keyids))
+    _emit(as_json, {"command": "verify", "valid": True, "name": v.name, "version": v.version,
+                    "digest": f"sha256:{v.sha256}", "signers": v.keyids, "timestamp": v.signed_at,
+                    "signature": str(sig), "written": []},
+          f"valid: {v.name}{'@' + v.version if v.version else ''} sha256:{v.sha256} signed by "
+          + ", ".join(k[:16] for k in v.keyids))
 
 
 # ---------------------------------------------------------------------------------------- push/pull
@@ -194,6 +239,7 @@ def push(
     key: str = typer.Option(..., "--key", "-k", help="Signing key name."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Talk HTTP, not HTTPS (local registries)."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible API base URL (openai:)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Pack, sign and publish a skill (OCI registry with a signature referrer, or the OpenAI Skills API)."""
     from skillstudio.release import attest, oci
@@ -202,22 +248,30 @@ def push(
     target = None if ref.startswith("openai:") else oci.parse_target(ref)
     with tempfile.TemporaryDirectory(prefix="skillstudio-push-") as tmp:
         res = pack_skill(skill_dir, Path(tmp) / f"{Path(skill_dir).resolve().name}.zip",
-                         secret_values=_secret_values(skill_dir))
+                         secret_values=_secret_values(skill_dir), validate=True)  # push validates first
         _, env, kid = attest.sign_bundle(res.path, key, source_dir=skill_dir)
         if ref.startswith("openai:"):
             from skillstudio.release import openai_skills
 
             pub = openai_skills.push_zip(res.path, res.name, base_url=base_url, target=ref)
-            typer.echo(f"pushed {res.name}@{pub.version} to OpenAI skill {pub.skill_id} "
+            _emit(as_json, {"command": "push", "ref": f"openai:{pub.skill_id}@{pub.version}", "name": res.name,
+                            "version": res.version, "digest": res.digest, "keyid": kid,
+                            "openai": {"skill_id": pub.skill_id, "version": str(pub.version)},
+                            "written": [f"openai:{pub.skill_id}@{pub.version}"]},
+                  f"pushed {res.name}@{pub.version} to OpenAI skill {pub.skill_id} "
                        f"(zip sha256:{res.sha256}, signed by {kid[:16]}); source openai:{pub.skill_id}@{pub.version}")
             return
         assert target is not None
         out = oci.push_bundle(res.path, env, target, plain_http=plain_http)
         how = ("index.json" if ref.startswith("oci-layout:") else "Referrers API") if out.referrers_api \
             else "tag " + out.manifest_digest.replace(":", "-")
-        typer.echo(f"pushed {res.name}{'@' + res.version if res.version else ''} to {out.ref} "
-                   f"manifest {out.manifest_digest} zip {out.zip_digest}; signature {out.signature_digest} "
-                   f"by {kid[:16]} (referrer via {how})")
+        _emit(as_json, {"command": "push", "ref": str(out.ref), "name": res.name, "version": res.version,
+                        "digest": out.zip_digest, "manifest_digest": out.manifest_digest,
+                        "signature_digest": out.signature_digest, "keyid": kid, "referrer_via": how,
+                        "written": [str(out.ref), out.signature_digest]},
+              f"pushed {res.name}{'@' + res.version if res.version else ''} to {out.ref} "
+              f"manifest {out.manifest_digest} zip {out.zip_digest}; signature {out.signature_digest} "
+              f"by {kid[:16]} (referrer via {how})")
 
 
 def pull(
@@ -227,6 +281,7 @@ def pull(
     pubkey: list[Path] = typer.Option([], "--pubkey", "-p", help="Public key PEM that must have signed."),
     plain_http: bool = typer.Option(False, "--plain-http"),
     trust_ws: Path | None = typer.Option(None, "--trust", help="Workspace whose trust store and policy apply."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Download, verify the signature, and only then write the skill."""
     from skillstudio.release import oci
@@ -236,20 +291,27 @@ def pull(
     res = oci.pull_bundle(oci.parse_target(ref), output, _read_pems(pubkey), trust=_trust(trust_ws),
                           plain_http=plain_http)
     v = res.verified
-    typer.echo(f"verified {v.name}{'@' + v.version if v.version else ''} (sha256:{v.sha256}, signed by "
-               f"{', '.join(k[:16] for k in v.keyids)}) -> {res.dest}")
+    _emit(as_json, {"command": "pull", "ref": str(res.ref), "name": v.name, "version": v.version,
+                    "digest": f"sha256:{v.sha256}", "manifest_digest": res.manifest_digest, "signers": v.keyids,
+                    "roles": res.trusted_roles, "timestamp": v.signed_at, "note": res.note,
+                    "written": [str(res.dest)]},
+          f"verified {v.name}{'@' + v.version if v.version else ''} (sha256:{v.sha256}, signed by "
+          f"{', '.join(k[:16] for k in v.keyids)}) -> {res.dest}" + (f"; {res.note}" if res.note else ""))
 
 
 def approve(
     ref: str = typer.Argument(..., help="oci://host/repo:tag or oci-layout:PATH[:tag]"),
     key: str = typer.Option(..., "--key", "-k", help="The approver's signing key."),
     plain_http: bool = typer.Option(False, "--plain-http"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Add your signature to a published bundle (e.g. the security team approving a version)."""
-    from skillstudio.release import oci
+    from skillstudio.release import keys, oci
 
     digest, n = oci.approve(oci.parse_target(ref), key, plain_http=plain_http)
-    typer.echo(f"approved {ref} ({digest}); the signature now carries {n} signature(s)")
+    _emit(as_json, {"command": "approve", "ref": ref, "manifest_digest": digest, "keyid": keys.current(key).keyid,
+                    "signatures": n, "written": [ref]},
+          f"approved {ref} ({digest}); the signature now carries {n} signature(s)")
 
 
 def copy(
@@ -341,6 +403,7 @@ def lock(
     source: str | None = typer.Option(None, "--source", help="Where it was published: the oci:// ref, or "
                                                                "openai:SKILL_ID@VERSION as `push` printed it."),
     check: bool = typer.Option(False, "--check", help="Verify the workspace against skills.lock; exit 1 on drift."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Record an approved skill version in skills.lock, or check a workspace against it."""
     from skillstudio.release import lockfile, trust
@@ -348,18 +411,25 @@ def lock(
 
     if check:
         problems = lockfile.verify_lock(path)
-        for p in problems:
-            typer.echo(p)
+        if as_json:
+            _emit(True, {"command": "lock", "check": True, "ok": not problems, "problems": problems, "written": []}, "")
+        else:
+            for p in problems:
+                typer.echo(p)
         if problems:
             raise CheckFailed(f"{len(problems)} problem(s) against {lockfile.LOCK_NAME}", "approve or revert the changes")
-        typer.echo(f"{path}: matches {lockfile.LOCK_NAME}")
+        if not as_json:
+            typer.echo(f"{path}: matches {lockfile.LOCK_NAME}")
         return
     if signature is None:
         raise SkillStudioError("--signature is required to approve a skill", "sign it first: `skillstudio sign`")
     workspace = Path(path).resolve().parent
     env = Envelope.from_json(signature.read_bytes(), str(signature))
     entry = lockfile.lock_from_signature(workspace, path, env, trust.load(workspace), source)
-    typer.echo(f"locked {Path(path).name}@{entry.version} {entry.digest} in {workspace / lockfile.LOCK_NAME}")
+    _emit(as_json, {"command": "lock", "check": False, "name": Path(path).name, "version": entry.version,
+                    "digest": entry.digest, "signers": entry.signers, "sources": entry.sources,
+                    "written": [str(workspace / lockfile.LOCK_NAME)]},
+          f"locked {Path(path).name}@{entry.version} {entry.digest} in {workspace / lockfile.LOCK_NAME}")
 
 
 

@@ -8,11 +8,14 @@ Signing an existing envelope adds a signature (author, then approver) over the s
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,36 @@ from skillstudio.release.unpack import inspect_zip
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://skillstudio.dev/skill-release/v1"
+MAX_SKILL_NAME = 64
+_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def is_valid_skill_name(name: object) -> bool:
+    """The Agent Skills rule (lower-case letters, digits, single inner hyphens, <= 64 characters).
+
+    Why here: a signed name becomes a folder name on pull, so it must never hold a separator, a dot
+    segment or anything the spec (and so `validate`) would refuse.
+    """
+    if not isinstance(name, str) or not name or len(name) > MAX_SKILL_NAME:
+        return False
+    if unicodedata.normalize("NFKC", name) != name or name != name.lower():
+        return False
+    if name.startswith("-") or name.endswith("-") or "--" in name:
+        return False
+    return all(c.isalnum() or c == "-" for c in name)
+
+
+def is_semver(text: str | None) -> bool:
+    return bool(text) and _SEMVER.match(str(text)) is not None
+
+
+def same_version(a: str | None, b: str | None) -> bool:
+    """1.2.0 == v1.2.0 (tags often carry the v); otherwise exact."""
+    return a is not None and b is not None and str(a).removeprefix("v") == str(b).removeprefix("v")
+
+
+class NotARelease(CheckFailed):
+    """A statement that is not a release of a valid skill (another predicate type, a name that is a path)."""
 
 
 @dataclass
@@ -37,6 +70,7 @@ class BundleInfo:
     description: str
     sha256: str
     files: list[dict[str, Any]] = field(default_factory=list)
+    skill_md: str = ""  # the SKILL.md text, for validation before signing
 
 
 @dataclass
@@ -47,13 +81,19 @@ class Verified:
     keyids: list[str]
     statement: dict[str, Any]
 
+    @property
+    def signed_at(self) -> str | None:
+        pred = self.statement.get("predicate")
+        value = pred.get("timestamp") if isinstance(pred, dict) else None
+        return str(value) if value else None
+
 
 def read_bundle(source: Path | bytes) -> BundleInfo:
     """Name, version and per-file digests of a (safety-checked) skill zip."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     entries = inspect_zip(raw)
     files: list[dict[str, Any]] = []
-    name, version, description = "", None, ""
+    name, version, description, text = "", None, "", ""
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         for e in entries:
             if e.is_dir:
@@ -61,8 +101,9 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
             data = zf.read(e.info)
             files.append({"path": e.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
             if e.name in SKILL_MD_NAMES:
+                text = data.decode("utf-8", "replace")
                 try:
-                    fm, _ = skillmd.load_front_matter(data.decode("utf-8", "replace"))
+                    fm, _ = skillmd.load_front_matter(text)
                 except skillmd.FrontMatterError as exc:
                     raise CheckFailed(f"the bundle's SKILL.md is invalid: {exc}", "fix the skill and pack it again") from None
                 name = str(fm.get("name") or "").strip()
@@ -72,7 +113,7 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
                 description = str(fm.get("description") or "").strip()
     if not name:
         raise CheckFailed("the bundle's SKILL.md has no name", "set `name` in the front matter and pack again")
-    return BundleInfo(name, version, description, hashlib.sha256(raw).hexdigest(), files)
+    return BundleInfo(name, version, description, hashlib.sha256(raw).hexdigest(), files, text)
 
 
 def git_revision(folder: Path) -> dict[str, Any] | None:
@@ -91,11 +132,32 @@ def git_revision(folder: Path) -> dict[str, Any] | None:
     return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
+def check_signable(bundle: BundleInfo) -> None:
+    """Refuse to sign what pull would refuse: a name that is not a skill name, a version that is not semver."""
+    if not is_valid_skill_name(bundle.name):
+        raise SkillStudioError(f"the bundle's skill name {bundle.name!r} is not a valid skill name",
+                               "use lower-case letters, digits and single hyphens (run `skillstudio validate`)")
+    if bundle.version is not None and not is_semver(bundle.version):
+        raise SkillStudioError(f"the bundle's metadata.version {bundle.version!r} is not a semver version",
+                               "set metadata.version to e.g. \"1.2.0\" and pack again")
+    if bundle.skill_md:
+        from skillstudio.bundle.specparse import read_front_matter
+        from skillstudio.bundle.validate import spec_problems
+
+        errors = [p for p in spec_problems(read_front_matter(bundle.skill_md), bundle.name) if p.severity == "error"]
+        if errors:
+            raise SkillStudioError(f"the bundle's SKILL.md is not valid: {errors[0]}",
+                                   "fix the skill (`skillstudio validate`), pack and sign it again")
+
+
 def build_statement(bundle: BundleInfo, *, signer: keys.KeyInfo | None = None,
-                    source_dir: Path | None = None) -> dict[str, Any]:
+                    source_dir: Path | None = None, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """The in-toto statement; `timestamp` (RFC 3339, UTC) is when the first signature was made."""
+    when = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
     predicate: dict[str, Any] = {
         "skill": {"name": bundle.name, "version": bundle.version, "description": bundle.description},
         "files": bundle.files,
+        "timestamp": when.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     src = git_revision(source_dir) if source_dir else None
     if src:
@@ -153,6 +215,7 @@ def sign_bundle(zip_path: Path, key_name: str, out: Path | None = None, *,
             env = None  # stale signature of an earlier FILE.zip: start a new envelope
     if env is None:
         bundle = read_bundle(raw)
+        check_signable(bundle)
         statement = build_statement(bundle, signer=keys.current(key_name), source_dir=source_dir)
         env = Envelope(payload=json.dumps(statement, sort_keys=True, separators=(",", ":")).encode())
     kid = env.sign(private)
@@ -164,6 +227,11 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
     """Check that `env` signs exactly these zip bytes with at least one of `public_keys`."""
     raw = zip_source if isinstance(zip_source, bytes) else Path(zip_source).read_bytes()
     st = parse_statement(env)
+    if st.get("predicateType") != PREDICATE_TYPE:
+        # a valid signature over some other statement (provenance, SBOM, ...) is not a release approval
+        raise NotARelease(f"the signed statement is not a Skill Studio release (predicate type "
+                          f"{str(st.get('predicateType'))[:80]!r})",
+                          f"only {PREDICATE_TYPE} statements count; sign the bundle with `skillstudio sign`")
     ok = env.verified_keyids(public_keys)
     if not ok:
         signers = sorted({str(sig.get("keyid", "")) for sig in env.signatures} - {""})
@@ -180,5 +248,37 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
                           "the zip was altered after signing; do not use it")
     pred: dict[str, Any] = st["predicate"] if isinstance(st.get("predicate"), dict) else {}
     skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}
-    return Verified(name=str(st["subject"][0].get("name") or skill.get("name") or ""),
-                    version=skill.get("version"), sha256=digest, keyids=ok, statement=st)
+    name = st["subject"][0].get("name")
+    if skill.get("name") is not None and skill.get("name") != name:
+        raise NotARelease(f"the statement names two skills ({str(name)[:64]!r} and {str(skill.get('name'))[:64]!r})",
+                          "the signature is inconsistent; do not use the bundle")
+    if not is_valid_skill_name(name):
+        raise NotARelease(f"the signed skill name {str(name)[:80]!r} is not a valid skill name",
+                          "refusing it (it would be used as a folder name); nothing was written")
+    version = skill.get("version")
+    if version is not None and not isinstance(version, str):
+        raise CheckFailed("the signed version is not a string", "the signature is not one of ours")
+    return Verified(name=str(name), version=version, sha256=digest, keyids=ok, statement=st)
+
+
+def check_reference(verified: Verified, repository: str | None, tag: str | None, what: str) -> str | None:
+    """Refuse a bundle served under a name or semver tag it was not signed for.
+
+    Why: anyone with write access to a registry (no key needed) can copy a signed manifest and its
+    signature to another repository or tag. The signature stays valid; only this check notices that
+    `crm-query:1.1.0` is really `support-reply@1.0.0`, or an older `crm-query@1.0.0` (a rollback).
+    `repository` is the reference's last path component. Returns a note for a non-semver tag
+    (`latest`): which version was signed.
+    """
+    if repository is not None and repository != verified.name:
+        raise CheckFailed(f"{what}: signed as skill {verified.name!r}, not {repository!r} (the repository name)",
+                          "the registry serves another skill under this name; nothing was written")
+    if tag is None:
+        return None
+    if is_semver(tag):
+        if not same_version(tag, verified.version):
+            raise CheckFailed(f"{what}: tag {tag} but the signed version is {verified.version or 'none'} "
+                              "(a rollback or a moved tag?)", "nothing was written; pull the tag of the signed "
+                              "version or ask the publisher")
+        return None
+    return f"tag {tag!r} is not a version: the signed version is {verified.version or 'not set'}"

@@ -9,13 +9,14 @@ how layouts carry referrers), and content-addressed `blobs/sha256/<hex>`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.fileio import UnreadableFile, atomic_write, read_regular
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release.registry import INDEX, MANIFEST, sha256_digest
@@ -84,8 +85,8 @@ class LayoutStore:
 
     def _index(self) -> dict[str, Any]:
         try:
-            data = json.loads((self.root / "index.json").read_text("utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(read_regular(self.root / "index.json", 16 * 1024 * 1024).decode("utf-8"))
+        except (OSError, ValueError):  # UnreadableFile (a link, FIFO or huge file) is a ValueError
             raise CheckFailed(f"{self.root}/index.json is unreadable", "the layout is corrupt") from None
         if not isinstance(data, dict) or not isinstance(data.get("manifests"), list):
             raise CheckFailed(f"{self.root}/index.json is not an OCI index", "the layout is corrupt")
@@ -116,11 +117,12 @@ class LayoutStore:
         if cancel:
             cancel.raise_if_cancelled()
         p = self._blob(digest)
-        if not p.is_file():
+        if not os.path.lexists(p):
             raise CheckFailed(f"blob {digest[:19]} is missing from {self.root}", "push the bundle again")
-        if p.stat().st_size > max_bytes:
-            raise CheckFailed(f"blob {digest[:19]} is larger than {max_bytes} bytes", "refusing to read it")
-        data = p.read_bytes()
+        try:  # a regular file, bounded while reading: a blob linked to /dev/zero or a FIFO is refused
+            data = read_regular(p, max_bytes)
+        except UnreadableFile as exc:
+            raise CheckFailed(f"blob {digest[:19]} in {self.root} is refused: {exc}", "the layout is corrupt") from None
         if progress:
             progress(len(data), len(data))
         if sha256_digest(data) != digest:

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.workspace import workspace_skill_dirs
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release import attest
@@ -43,9 +44,9 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SkillStudioError(f"{path.name} is not valid YAML ({exc.__class__.__name__})", f"fix {path}") from None
+        data = safeyaml.safe_load(read_text_file(path, 4 << 20, root=path.parent)) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a link out, a FIFO, binary
+        raise SkillStudioError(safeyaml.explain(path.name, exc), f"fix {path}") from None
     if not isinstance(data, dict):
         raise SkillStudioError(f"{path.name} must be a mapping", f"fix {path}")
     return data
@@ -99,11 +100,35 @@ def set_route(workspace: Path, route: str, skill: str, version: str) -> None:
     atomic_write(path, yaml.safe_dump(data, sort_keys=True))
 
 
-def workspace_digest(skill_dir: Path) -> tuple[str, str | None]:
-    """(sha256:<hex>, version) of the skill folder as it would be packed now."""
+def workspace_digest(skill_dir: Path, *, legacy: bool = False) -> tuple[str, str | None]:
+    """(sha256:<hex>, version) of the skill folder as it would be packed now (`legacy`: deflated, as
+    bundles were packed before stored entries made the digest independent of the zlib build)."""
     with tempfile.TemporaryDirectory(prefix="skillstudio-lock-") as tmp:
-        res = pack_skill(skill_dir, Path(tmp) / "bundle.zip")
+        res = pack_skill(skill_dir, Path(tmp) / "bundle.zip", legacy=legacy)
         return res.digest, res.version
+
+
+def source_problems(name: str, version: str, source: str) -> list[str]:
+    """A recorded oci:// source must name the skill's repository and, for a semver tag, its version.
+
+    Why: `pull` refuses a bundle served under another name or version tag; a lock pointing
+    production at `oci://…/support-reply:1.0.0` for crm-query would be the same swap, written down.
+    """
+    if not source.startswith("oci://"):
+        return []
+    from skillstudio.release.registry import parse_ref
+
+    try:
+        ref = parse_ref(source)
+    except SkillStudioError as exc:
+        return [f"{name}: source {source} is not a valid reference ({exc.message})"]
+    out = []
+    repo = ref.repo.rsplit("/", 1)[-1]
+    if repo != name:
+        out.append(f"{name}: source {source} is the repository of {repo!r}, not {name!r}")
+    if ref.tag and attest.is_semver(ref.tag) and not attest.same_version(ref.tag, version):
+        out.append(f"{name}: source {source} is tagged {ref.tag}, not the approved version {version}")
+    return out
 
 
 def lock_from_signature(workspace: Path, skill_dir: Path, envelope: Envelope, trust: TrustStore,
@@ -115,6 +140,12 @@ def lock_from_signature(workspace: Path, skill_dir: Path, envelope: Envelope, tr
     trust.check_policy(v.keyids)
     if not res.version:
         raise SkillStudioError(f"{res.name} has no metadata.version", "set a semver version before locking it")
+    if v.name != res.name or not attest.same_version(v.version, res.version):
+        raise CheckFailed(f"the signature is for {v.name}@{v.version}, not {res.name}@{res.version}",
+                          "sign this skill's bundle and approve that signature")
+    bad = source_problems(res.name, res.version, source or "")
+    if bad:
+        raise SkillStudioError(bad[0], "give the reference the bundle was pushed to (repository = skill name)")
     entry = LockEntry(res.version, res.digest, sorted(v.keyids), [source] if source else [])
     if source and source.startswith("openai:") and "@" in source:  # openai:<skill_id>@<version>
         sid, _, ver = source.removeprefix("openai:").partition("@")
@@ -137,7 +168,14 @@ def verify_lock(workspace: Path) -> list[str]:
         if version != entry.version:
             problems.append(f"{name}: version {version} is not the approved {entry.version}")
         elif digest != entry.digest:
-            problems.append(f"{name}@{version}: content differs from the approved bundle ({digest[:19]}…)")
+            if workspace_digest(d, legacy=True)[0] == entry.digest:
+                problems.append(f"{name}@{version}: content is unchanged, but {LOCK_NAME} holds the digest of the "
+                                f"old compressed bundle format; re-approve it (`skillstudio lock`) to record "
+                                f"{digest} (bundles are now stored uncompressed, the same on every zlib build)")
+            else:
+                problems.append(f"{name}@{version}: content differs from the approved bundle ({digest[:19]}…)")
+        for source in entry.sources:
+            problems += source_problems(name, entry.version, source)
     for route, (skill, version) in sorted(load_routes(workspace).items()):
         approved = lock.get(skill)
         if approved is None:
@@ -162,7 +200,11 @@ def check_bundle(workspace: Path, name: str, zip_bytes: bytes, envelope: Envelop
             raise CheckFailed(f"{name}: the approved bundle must be signed", "give its .sig.json")
         if trust is None:
             raise CheckFailed(f"{name}: no trust store to check the approved signers", "pass the workspace trust store")
-        got = attest.verify_bundle(zip_bytes, envelope, trust.public_keys()).keyids
+        v = attest.verify_bundle(zip_bytes, envelope, trust.public_keys())
+        if v.name != name or not attest.same_version(v.version, entry.version):
+            raise CheckFailed(f"{name}: the signature is for {v.name}@{v.version}, not the approved "
+                              f"{name}@{entry.version}", "use the bundle the approvers signed")
+        got = v.keyids
         missing = [k for k in entry.signers if k not in got]
         if missing:
             raise CheckFailed(f"{name}: not signed by the approved key(s) {', '.join(k[:16] for k in missing)}",

@@ -101,6 +101,21 @@ class PullResult:
     verified: Verified
     signatures: int
     trusted_roles: list[str] = field(default_factory=list)
+    note: str | None = None  # e.g. which version a non-version tag (`latest`) was signed as
+
+
+def repository_name(ref: Target) -> str | None:
+    """The skill name a reference promises: its repository's last path component.
+
+    A layout folder holds one unnamed repository (whoever can write it can write anything the user
+    can), so only its tag binds.
+    """
+    return ref.repo.rsplit("/", 1)[-1] if isinstance(ref, OciRef) else None
+
+
+def check_binding(verified: Verified, ref: Target) -> str | None:
+    """attest.check_reference for a push/pull target."""
+    return attest.check_reference(verified, repository_name(ref), ref.tag if not ref.digest else None, str(ref))
 
 
 def bundle_manifest(bundle: BundleInfo, zip_bytes: bytes, config: bytes,
@@ -142,6 +157,9 @@ def plan_push(zip_bytes: bytes, envelope: Envelope) -> PushPlan:
                             zip_hex, pred["files"])
     else:
         bundle = attest.read_bundle(zip_bytes)
+    if not attest.is_valid_skill_name(bundle.name):
+        raise SkillStudioError(f"the bundle's skill name {bundle.name[:80]!r} is not a valid skill name",
+                               "fix the skill (`skillstudio validate`), pack and sign it again")
     source = pred.get("source")
     revision = source.get("revision") if isinstance(source, dict) else None
     config = _canonical({"name": bundle.name, "version": bundle.version, "description": bundle.description,
@@ -164,6 +182,11 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
         raise SkillStudioError("push needs a tag, not a digest", "write the reference with :TAG")
     tag = ref.tag or bundle.version or "latest"
     ref = dataclasses.replace(ref, tag=tag)
+    try:  # never publish what `pull` of this reference would refuse
+        check_binding(Verified(bundle.name, bundle.version, bundle.sha256, [], {}), ref)
+    except CheckFailed as exc:
+        raise SkillStudioError(exc.message.replace("nothing was written", "").rstrip("; "),
+                               "push to a repository named after the skill, tagged with its version") from None
     with open_store(ref, plain_http=plain_http, credentials=credentials, create=True) as reg:
         say("uploading the bundle config")
         reg.push_blob(config)
@@ -177,6 +200,9 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
         manifest = _canonical(plan.manifest)
         reg.put_manifest(tag, manifest, MANIFEST)
         m_desc = descriptor(MANIFEST, manifest)
+        existing = _same_signature(reg, m_desc["digest"], bundle.sha256, envelope)
+        if existing is not None:  # pushing the same bundle again: its signature is already attached
+            return PushResult(ref, m_desc["digest"], existing, f"sha256:{bundle.sha256}", False)
         env_bytes = envelope.to_json()
         reg.push_blob(EMPTY)
         reg.push_blob(env_bytes)
@@ -195,9 +221,38 @@ def push_bundle(zip_path: Path, envelope: Envelope, ref: Target, *, plain_http: 
     return PushResult(ref, m_desc["digest"], sig_digest, f"sha256:{bundle.sha256}", api)
 
 
+def _same_signature(reg: Store, subject: str, zip_hex: str, envelope: Envelope) -> str | None:
+    """The digest of a referrer that already holds valid signatures by all of `envelope`'s signers over
+    a release statement of this zip, if any. Why: a signed statement carries its signing time, so a
+    re-push of unchanged content would otherwise add one referrer per push."""
+    from skillstudio.release import keys
+
+    wanted = {s["keyid"] for s in envelope.signatures}
+    try:
+        known = {k: v for k, v in keys.known_public_keys().items() if k in wanted}
+    except SkillStudioError:
+        return None  # an unreadable key index: push a new referrer, as before
+    if not wanted or set(known) != wanted:
+        return None
+    for digest, env in _signature_referrers(reg, subject):
+        try:
+            st = attest.parse_statement(env)
+        except CheckFailed:
+            continue
+        if st.get("predicateType") == attest.PREDICATE_TYPE and attest.subject_sha256(st) == zip_hex \
+                and wanted <= set(env.verified_keyids(known)):
+            return digest
+    return None
+
+
 def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
+    return [env for _, env in _signature_referrers(reg, subject)]
+
+
+def _signature_referrers(reg: Store, subject: str) -> list[tuple[str, Envelope]]:
+    """(signature manifest digest, envelope) of every DSSE referrer of `subject`."""
     refs = reg.referrers(subject, SIGNATURE_TYPE)
-    out: list[Envelope] = []
+    out: list[tuple[str, Envelope]] = []
     for d in refs:
         if d.get("artifactType") not in (SIGNATURE_TYPE, None) or not isinstance(d.get("digest"), str):
             continue
@@ -213,7 +268,8 @@ def _signature_envelopes(reg: Store, subject: str) -> list[Envelope]:
         for layer in m.get("layers") or []:
             if isinstance(layer, dict) and layer.get("mediaType") == SIGNATURE_TYPE and layer.get("size", 0) <= 1 << 20:
                 try:
-                    out.append(Envelope.from_json(reg.get_blob(layer["digest"], 1 << 20), "signature referrer"))
+                    out.append((d["digest"], Envelope.from_json(reg.get_blob(layer["digest"], 1 << 20),
+                                                                "signature referrer")))
                 except CheckFailed:
                     continue
     return out
@@ -257,16 +313,24 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         keys.update(trust.public_keys())
     verified: Verified | None = None
     keyids: list[str] = []
+    refused: attest.NotARelease | None = None
     for env in envelopes:
         try:
             v = attest.verify_bundle(zip_bytes, env, keys)
+        except attest.NotARelease as exc:
+            refused = refused or exc
+            continue
         except CheckFailed:
             continue
+        check_binding(v, ref)  # every valid release signature must be about this name and version
         verified = verified or v
         keyids += [k for k in v.keyids if k not in keyids]
     if verified is None:
+        if refused is not None:
+            raise CheckFailed(f"{ref}: {refused.message}", refused.hint)
         raise CheckFailed(f"{ref}: no valid signature by the given key",
                           "the bundle was altered or signed by someone else; nothing was written")
+    note = check_binding(verified, ref)
     if public_keys and not any(k in public_keys for k in keyids):
         raise CheckFailed(f"{ref}: not signed by the given key",
                           "the bundle was signed by someone else; nothing was written")
@@ -285,7 +349,7 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         dest = dest / verified.name  # a workspace: the skill goes into its own folder
     say(f"writing {dest}")
     extract_zip(zip_bytes, dest)
-    return PullResult(ref, m_digest, dest, verified, len(envelopes), roles)
+    return PullResult(ref, m_digest, dest, verified, len(envelopes), roles, note)
 
 
 def copy_bundle(src: Target, dst: Target, *, plain_http: bool = False) -> tuple[str, int]:
@@ -349,6 +413,14 @@ def approve(ref: Target, key_name: str, *, plain_http: bool = False,
                 continue
         if base is None:
             raise CheckFailed(f"{ref} has no signature to approve", "the author must push it with --key first")
+        st = attest.parse_statement(base)
+        pred: dict[str, Any] = st["predicate"] if isinstance(st.get("predicate"), dict) else {}
+        skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}
+        if st.get("predicateType") != attest.PREDICATE_TYPE \
+                or not attest.is_valid_skill_name(st["subject"][0].get("name")):
+            raise CheckFailed(f"{ref}: the signed statement is not a Skill Studio release of a valid skill",
+                              "approve only bundles pushed by `skillstudio push`")
+        check_binding(Verified(str(st["subject"][0]["name"]), skill.get("version"), zip_hex, [], st), ref)
         base.sign(private)
         env_bytes = base.to_json()
         reg.push_blob(EMPTY)

@@ -1,8 +1,11 @@
 """Deterministic skill bundles: the same folder content always gives the same zip bytes and digest.
 
 Why: a signature and a lockfile entry name a digest, so re-packing an unchanged skill on another
-machine (other mtimes, umask, file order) must reproduce it exactly. Entries are sorted, timestamps
-fixed to 1980-01-01, modes normalised to 0644/0755, file bytes stored untouched. Caches, VCS folders,
+machine (other mtimes, umask, file order, zlib build) must reproduce it exactly. Entries are sorted,
+timestamps fixed to 1980-01-01, modes normalised to 0644/0755, and file bytes are *stored*, not
+deflated: deflate output differs between zlib builds (CPython's zlib, zlib-ng, Intel/Cloudflare
+forks) at the same level, so a compressed zip could never be "same content, same bytes" everywhere.
+Skills are small text; registries and HTTP compress in transit anyway. Caches, VCS folders,
 our own `.skillstudio/` state and editor droppings are left out. Symlinks and special files are
 refused (they would make the bundle depend on the packing machine), and so is any file that holds a
 known secret value: exporting must never leak one.
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillstudio.bundle import skillmd
+from skillstudio.bundle.fileio import UnreadableFile, read_regular
 from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.errors import SkillStudioError
 
@@ -33,7 +37,7 @@ EXCLUDED_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 EXCLUDED_SUFFIXES = ("~", ".swp", ".swo", ".pyc", ".pyo", ".orig", ".rej", ".tmp")
 MAX_BUNDLE_BYTES = 200 * 1024 * 1024  # uncompressed total; larger is not a skill, it is a data set
 MAX_FILES = 10_000
-COMPRESS_LEVEL = 6
+LEGACY_COMPRESS_LEVEL = 6  # bundles packed before stored entries: deflate level 6 (zlib-dependent)
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,42 @@ def _check_importable(zip_path: Path) -> None:
                                "remove or compress that file yourself (e.g. ship it gzipped)") from None
 
 
+def check_valid(skill_dir: Path) -> None:
+    """Refuse to pack (and so sign or push) a skill that `validate` reports errors for.
+
+    Why: a published bundle is consumed by other runtimes and by `pull`, which uses the signed name
+    as a folder name; an invalid skill (e.g. `name: ../../x`) must never get a signature.
+    """
+    from skillstudio.bundle.model import load_skill
+    from skillstudio.bundle.validate import validate_skill
+
+    # the folder's own name is not part of the bundle (pull names the folder after the skill), so a
+    # checkout folder named otherwise may still be packed
+    errors = [p for p in validate_skill(load_skill(skill_dir, with_files=False), targets=())
+              if p.severity == "error" and p.code != "spec.name-folder"]
+    if errors:
+        first = errors[0]
+        where = f"{first.file}:{first.line}" if first.line else first.file
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SkillStudioError(f"{skill_dir.name} is not a valid skill: {where}: {first.message}{more}",
+                               f"run `skillstudio validate {skill_dir}` and fix the errors before packing")
+
+
 def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | None = None,
-               max_bytes: int = MAX_BUNDLE_BYTES) -> PackResult:
-    """Write the deterministic zip of `skill_dir` to `out` (atomically) and describe it."""
+               max_bytes: int = MAX_BUNDLE_BYTES, validate: bool = False, legacy: bool = False) -> PackResult:
+    """Write the deterministic zip of `skill_dir` to `out` (atomically) and describe it.
+
+    `validate=True` (the `pack` and `push` commands) refuses a skill with validation errors; digests
+    for runs and lock checks pack without it, and signing checks the bundle's SKILL.md itself.
+    `legacy=True` packs the old deflated format, only to recognise digests locked before the change.
+    """
+    method = zipfile.ZIP_DEFLATED if legacy else zipfile.ZIP_STORED
+    level = LEGACY_COMPRESS_LEVEL if legacy else None
     skill_dir = Path(skill_dir)
     out = Path(out)
     files = collect_files(skill_dir, exclude=out.resolve())
+    if validate:
+        check_valid(skill_dir)
     secrets = sorted({s.encode() for s in (secret_values or ()) if s}, key=len, reverse=True)
     total = 0
     described: list[BundleFile] = []
@@ -153,9 +187,15 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
+            with zipfile.ZipFile(fh, "w", compression=method, compresslevel=level) as zf:
                 for rel, path, executable in files:
-                    data = path.read_bytes()
+                    try:  # still a regular file, whatever changed since it was listed
+                        data = read_regular(path, max_bytes)
+                    except UnreadableFile as exc:
+                        if exc.kind == "too large":
+                            raise SkillStudioError(f"{skill_dir.name} is over {max_bytes / 2**20:g} MB",
+                                                   "move large data out of the skill") from None
+                        raise SkillStudioError(f"{rel}: {exc}", "remove it from the skill") from None
                     total += len(data)
                     if total > max_bytes:
                         raise SkillStudioError(f"{skill_dir.name} is over {max_bytes / 2**20:g} MB",
@@ -164,10 +204,10 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
                     if rel in SKILL_MD_NAMES:
                         name, version, description = _skill_meta(data.decode("utf-8", "replace"), skill_dir.name)
                     info = zipfile.ZipInfo(rel, date_time=FIXED_DATE)
-                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.compress_type = method
                     info.create_system = 3  # unix, so the mode below is honoured by unzip
                     info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
-                    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
+                    zf.writestr(info, data, compress_type=method, compresslevel=level)
                     described.append(BundleFile(rel, hashlib.sha256(data).hexdigest(), len(data), executable))
             fh.flush()
             os.fsync(fh.fileno())

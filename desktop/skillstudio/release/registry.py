@@ -36,6 +36,8 @@ _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[.
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 256 * 1024
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the limit Distribution itself applies to manifests it accepts
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # any other answer (errors, tag lists, tokens)
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -172,6 +174,32 @@ def find_credentials(host: str) -> tuple[str, str] | None:
 
 # ---------------------------------------------------------------------------------------- client
 
+def _human(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _read_some(resp: httpx.Response, limit: int) -> bytes:
+    buf = bytearray()
+    for chunk in resp.iter_bytes(CHUNK):
+        buf += chunk
+        if len(buf) > limit:
+            break
+    return bytes(buf[:limit])
+
+
+def _check_declared(resp: httpx.Response, limit: int, what: str, host: str) -> None:
+    """Refuse from the headers alone when the server says the body is over `limit`."""
+    declared = resp.headers.get("content-length")
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        raise CheckFailed(f"{what} from {host} has an unreadable Content-Length", "refusing it") from None
+    if size > limit:
+        raise CheckFailed(f"{what} from {host} is {size:,} bytes (limit {_human(limit)})",
+                          "refusing to read it; nothing was written")
+
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = header.strip().partition(" ")
     return scheme.lower(), dict(re.findall(r'(\w+)="([^"]*)"', rest))
@@ -203,13 +231,15 @@ class RegistryClient:
         return f"{self.base}/v2/{self.ref.repo}/{path}"
 
     def _request(self, method: str, url: str, *, content: bytes | _Chunks | None = None,
-                 headers: dict[str, str] | None = None) -> httpx.Response:
+                 headers: dict[str, str] | None = None, limit: int = MAX_ANSWER_BYTES,
+                 what: str = "the answer") -> httpx.Response:
+        """One request; the answer's body is read only up to `limit` bytes (header checked first)."""
         for attempt in range(2):
             h = dict(headers or {})
             if self._auth:
                 h["Authorization"] = self._auth
             try:
-                r = self._http.request(method, url, content=content, headers=h)
+                r = self._send_capped(method, url, content, h, limit, what)
             except httpx.TransportError as exc:
                 hint = ("is the registry running and the address right?" if self.plain_http else
                         "is the registry running? for a plain-HTTP registry add --plain-http")
@@ -225,6 +255,29 @@ class RegistryClient:
             raise EnvironmentProblem(f"registry {self.ref.host} denied access to {self.ref.repo}",
                                      "check that your account may push/pull this repository")
         return r
+
+    def _send_capped(self, method: str, url: str, content: bytes | _Chunks | None, headers: dict[str, str],
+                     limit: int, what: str) -> httpx.Response:
+        """Why: a hostile registry can answer with a 2 GB manifest or an endless stream; neither may be
+        read into memory. A declared Content-Length over the limit is refused before reading, and the
+        stream is cut as soon as it passes the limit, whatever the headers said."""
+        headers = {"Accept-Encoding": "identity", **headers}  # no compressed answers: no bombs in transit
+        req = self._http.build_request(method, url, content=content, headers=headers)
+        resp = self._http.send(req, stream=True)
+        try:
+            buf = bytearray()
+            if method != "HEAD":  # a HEAD's Content-Length is the size of what a GET would send
+                _check_declared(resp, limit, what, self.ref.host)
+                for chunk in resp.iter_bytes(CHUNK):
+                    buf += chunk
+                    if len(buf) > limit:
+                        raise CheckFailed(f"{what} from {self.ref.host} is larger than {_human(limit)}",
+                                          "refusing to read it; nothing was written")
+        finally:
+            resp.close()
+        drop = ("content-encoding", "transfer-encoding") + (() if method == "HEAD" else ("content-length",))
+        headers_out = [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in drop]
+        return httpx.Response(resp.status_code, headers=headers_out, content=bytes(buf), request=req)
 
     def _authenticate(self, r: httpx.Response) -> None:
         scheme, params = _challenge(r.headers.get("www-authenticate", ""))
@@ -242,14 +295,25 @@ class RegistryClient:
             q = {k: params[k] for k in ("service", "scope") if params.get(k)}
             auth = httpx.BasicAuth(*self.credentials) if self.credentials else None
             try:
-                t = self._http.get(params["realm"], params=q, auth=auth)
+                with self._http.stream("GET", params["realm"], params=q, auth=auth,
+                                       headers={"Accept-Encoding": "identity"}) as t:
+                    _check_declared(t, MAX_ANSWER_BYTES, "the token answer", self.ref.host)
+                    text = _read_some(t, MAX_ANSWER_BYTES + 1)
+                    status, ctype = t.status_code, t.headers.get("content-type", "")
             except httpx.TransportError as exc:
                 raise EnvironmentProblem(f"cannot reach the token service of {self.ref.host} ({exc})",
                                          "check your network") from None
-            if t.status_code != 200:
-                raise EnvironmentProblem(f"registry {self.ref.host} refused a token ({t.status_code})",
+            if status != 200:
+                raise EnvironmentProblem(f"registry {self.ref.host} refused a token ({status})",
                                          f"log in: `skillstudio registry login {self.ref.host} -u USER`")
-            body = t.json() if t.headers.get("content-type", "").startswith("application/json") else {}
+            if len(text) > MAX_ANSWER_BYTES:
+                raise CheckFailed(f"the token answer from {self.ref.host} is larger than {_human(MAX_ANSWER_BYTES)}",
+                                  "refusing it")
+            try:
+                body = json.loads(text) if ctype.startswith("application/json") else {}
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
             bearer = body.get("token") or body.get("access_token")
             if not bearer:
                 raise EnvironmentProblem(f"token service of {self.ref.host} returned no token", "check the registry")
@@ -295,17 +359,21 @@ class RegistryClient:
     def get_blob(self, digest: str, max_bytes: int, *, progress: Progress | None = None,
                  cancel: CancelToken | None = None) -> bytes:
         """Download and check a blob; streamed so a huge or cancelled download stops early."""
-        r = self._request("HEAD", self._url(f"blobs/{digest}"))  # authenticates; a 404 is clear early
+        r = self._request("HEAD", self._url(f"blobs/{digest}"), limit=max_bytes,  # authenticates; checks the size
+                          what=f"blob {digest[:19]}")
         if r.status_code == 404:
             raise CheckFailed(f"blob {digest[:19]} is missing from {self.ref.host}/{self.ref.repo}",
                               "push the bundle again")
-        h = {"Authorization": self._auth} if self._auth else {}
+        _check_declared(r, max_bytes, f"blob {digest[:19]}", self.ref.host)
+        h = {"Authorization": self._auth, "Accept-Encoding": "identity"} if self._auth else \
+            {"Accept-Encoding": "identity"}
         buf = bytearray()
         try:
             with self._http.stream("GET", self._url(f"blobs/{digest}"), headers=h) as resp:
                 if resp.status_code != 200:
-                    resp.read()
-                    raise self._fail(resp, "downloading a blob")
+                    raise self._fail(httpx.Response(resp.status_code, content=_read_some(resp, MAX_ANSWER_BYTES)),
+                                     "downloading a blob")
+                _check_declared(resp, max_bytes, f"blob {digest[:19]}", self.ref.host)
                 total = int(resp.headers.get("content-length") or 0)
                 for chunk in resp.iter_bytes(CHUNK):
                     buf += chunk
@@ -335,7 +403,8 @@ class RegistryClient:
 
     def get_manifest(self, reference: str, accept: tuple[str, ...] = (MANIFEST, INDEX)) -> tuple[bytes, str, str] | None:
         """(bytes, media type, digest) or None when the reference does not exist."""
-        r = self._request("GET", self._url(f"manifests/{reference}"), headers={"Accept": ", ".join(accept)})
+        r = self._request("GET", self._url(f"manifests/{reference}"), headers={"Accept": ", ".join(accept)},
+                          limit=MAX_MANIFEST_BYTES, what=f"manifest {reference[:40]}")
         if r.status_code == 404:
             return None
         if r.status_code != 200:

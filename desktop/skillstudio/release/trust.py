@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import atomic_write, read_regular, read_text_file
 from skillstudio.errors import CheckFailed, SkillStudioError
 from skillstudio.release import crypto
 
@@ -70,9 +71,9 @@ def _config(workspace: Path) -> dict[str, Any]:
     if not p.exists():
         return {}
     try:
-        data = yaml.safe_load(p.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SkillStudioError(f"{p} is not valid YAML ({exc.__class__.__name__})", "fix the file") from None
+        data = safeyaml.safe_load(read_text_file(p, 1 << 20, root=trust_dir(workspace))) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a link out, a FIFO, binary
+        raise SkillStudioError(safeyaml.explain(str(p), exc), "fix the file") from None
     if not isinstance(data, dict):
         raise SkillStudioError(f"{p} must be a mapping with `keys` and `policy`", "fix the file")
     return data
@@ -86,7 +87,11 @@ def load(workspace: Path) -> TrustStore:
     store = TrustStore(root=d, require_roles=[str(r) for r in policy.get("require_roles") or []])
     if d.is_dir():
         for pem in sorted(d.glob("*.pem")):
-            key = crypto.load_public_pem(pem.read_bytes(), str(pem))
+            try:  # a regular file inside the trust folder, small: never a link to a device or elsewhere
+                raw = read_regular(pem, 64 * 1024, root=d)
+            except (OSError, ValueError) as exc:
+                raise SkillStudioError(f"{pem} cannot be read: {exc}", "replace it with the PEM file itself") from None
+            key = crypto.load_public_pem(raw, str(pem))
             roles = roles_cfg.get(pem.stem) or []
             roles = [roles] if isinstance(roles, str) else roles
             kid = crypto.key_id(key)

@@ -23,11 +23,14 @@ from pathlib import Path, PurePosixPath
 from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.errors import CheckFailed
 
-MAX_ZIP_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_ZIP_BYTES = MAX_TOTAL_BYTES + 16 * 1024 * 1024  # bundles store their files: the zip is their size plus headers
 MAX_ENTRIES = 10_000
 MAX_RATIO = 200  # uncompressed / compressed, for entries over RATIO_MIN_SIZE (text rarely tops 20)
 RATIO_MIN_SIZE = 1024 * 1024
+MAX_DEPTH = 32  # folders in an entry's path; skills use 2-3
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and Windows)
+MAX_PATH_BYTES = 1024  # a whole entry path; the destination's own path comes on top
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ def _normalise(raw: str) -> str:
         raise _refuse(f"entry {raw!r} points outside the bundle (zip slip)")
     if not parts:
         raise _refuse(f"entry {raw!r} has no name")
+    shown = raw if len(raw) <= 80 else raw[:60] + "…"
+    if len(parts) > MAX_DEPTH:
+        raise _refuse(f"entry {shown!r} is nested {len(parts)} folders deep (limit {MAX_DEPTH})")
+    if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts) \
+            or len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        raise _refuse(f"entry {shown!r} has a name longer than the file system allows")
     return "/".join(parts)
 
 
@@ -128,14 +137,37 @@ def _dest_ok(dest: Path) -> None:
         raise CheckFailed(f"{dest} is not empty", "choose a new or empty output folder")
 
 
+def _make_parents(folder: Path) -> list[Path]:
+    """mkdir -p that returns the folders it created (deepest last), so a failure can take them back."""
+    missing: list[Path] = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove folders we created, deepest first, if they are still empty (never anything else)."""
+    for d in reversed(created):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
 def extract_zip(source: Path | bytes, dest: Path, *, max_zip_bytes: int = MAX_ZIP_BYTES,
                 max_total_bytes: int = MAX_TOTAL_BYTES) -> list[ZipEntry]:
     """Inspect, then extract into `dest` (new or empty) via a temp folder; all or nothing."""
     dest = Path(dest)
     entries = inspect_zip(source, max_zip_bytes=max_zip_bytes, max_total_bytes=max_total_bytes)
     _dest_ok(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    created = _make_parents(dest.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         written = 0
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else Path(source)) as zf:
@@ -162,9 +194,11 @@ def extract_zip(source: Path | bytes, dest: Path, *, max_zip_bytes: int = MAX_ZI
         os.replace(tmp, dest)
     except zipfile.BadZipFile as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         raise _refuse(f"corrupt zip ({exc})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         raise
     with contextlib.suppress(OSError):
         os.chmod(dest, 0o755)

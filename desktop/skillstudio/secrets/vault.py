@@ -18,6 +18,7 @@ import yaml
 from keyring.backend import KeyringBackend
 
 from skillstudio import userdirs
+from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
 from skillstudio.secrets import keyring_guard
@@ -53,7 +54,7 @@ class Vault:
         if not self.path.exists():
             return {"vault_id": "", "secrets": {}}
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+            data = safeyaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise SkillStudioError(f"cannot read {self.path}: {exc}".splitlines()[0],
                                    "fix or remove the file (it holds no secret values)") from exc

@@ -277,7 +277,7 @@ def test_cancel_mid_upload_leaves_no_tag(  # type: ignore[no-untyped-def]
     d._refresh_keys(select="ui-big")
     d.target_combo.setCurrentIndex(1)
     d.plain_http.setChecked(True)
-    ref = f"oci://{oci_registry}/skills/big:1.0.0"
+    ref = f"oci://{oci_registry}/cancelled/ledger-reconcile:1.0.0"  # repository = skill name
     d.ref_edit.setText(ref)
     _review(qtbot, d)
     zip_digest = d._prepared.pack.digest if d._prepared else ""
@@ -294,7 +294,7 @@ def test_cancel_mid_upload_leaves_no_tag(  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: d._job is None, timeout=60000)
     assert shots, "no upload progress was shown"
     assert d.result_info is None and d.status.text().startswith("Cancelled")
-    with RegistryClient(OciRef(oci_registry, "skills/big"), plain_http=True) as c:
+    with RegistryClient(OciRef(oci_registry, "cancelled/ledger-reconcile"), plain_http=True) as c:
         assert c.get_manifest("1.0.0") is None
         assert not c.blob_exists(zip_digest)
     _shot(d, artifacts_dir, "release-export-cancelled.png")

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.bundle import triggers
+from skillstudio.bundle import safeyaml, triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
 from skillstudio.bundle.triggers_edit import edit_cases
@@ -433,7 +433,7 @@ class TriggerCasesEditor(QWidget):
     # ------------------------------------------------------------- file format
     def _keep_extras(self, text: str) -> None:
         """Remember top-level keys besides `cases` and the file's leading comment, to write them back."""
-        data = yaml.safe_load(text)
+        data = safeyaml.safe_load(text)  # bounded: the text was parsed (and limited) just before
         if isinstance(data, dict):
             keys = list(data)
             pos = keys.index("cases") if "cases" in keys else len(keys)
