@@ -16,7 +16,8 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.routers import RouteRequest, RouterError
 from skillstudio.evals.suite import CatalogEntry, Suite, SuiteCase
-from skillstudio.ui.common.provider_form import CHAT, RESPONSES, ProviderChoice, build_router
+from skillstudio.services.providers import build_router
+from skillstudio.ui.common.provider_form import CHAT, RESPONSES, ProviderChoice, service_choice
 
 ROUTE_PATH = {RESPONSES: "/responses", CHAT: "/chat/completions"}
 ROUTE_LABEL = {RESPONSES: "Responses API", CHAT: "Chat Completions"}
@@ -46,7 +47,7 @@ def _probe_suite() -> Suite:
 def _route_once(kind: str, base_url: str, model: str, timeout: float) -> RouteCheck:
     import time
 
-    router = build_router(ProviderChoice(kind=kind, base_url=base_url, model=model, timeout_s=timeout))
+    router = build_router(service_choice(ProviderChoice(kind=kind, base_url=base_url, model=model, timeout_s=timeout)))
     suite = _probe_suite()
 
     async def go() -> RouteCheck:

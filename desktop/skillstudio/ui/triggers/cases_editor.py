@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
