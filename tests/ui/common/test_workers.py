@@ -1,11 +1,11 @@
-"""The one background idiom: a job gets a JobContext (progress, partial results, events, cancel)."""
+"""The one background idiom: a job gets a WorkerContext (progress, partial results, events, cancel)."""
 
 from __future__ import annotations
 
 import threading
 
 from skillstudio.errors import SkillStudioError
-from skillstudio.ui.common.workers import JobContext, WorkerPool
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 
 
 def test_a_job_streams_events_partials_and_progress_in_order_then_its_result(qtbot) -> None:
@@ -13,7 +13,7 @@ def test_a_job_streams_events_partials_and_progress_in_order_then_its_result(qtb
     seen: list[tuple[str, object]] = []
     gui = threading.get_ident()
 
-    def job(ctx: JobContext) -> str:
+    def job(ctx: WorkerContext) -> str:
         for i in range(3):
             ctx.event(f"line {i}")
             ctx.partial(list(range(i + 1)))
@@ -38,7 +38,7 @@ def test_after_a_cancel_nothing_arrives_unless_the_job_asked_for_it(qtbot) -> No
     started, release = threading.Event(), threading.Event()
     got: dict[str, list[object]] = {"plain": [], "after": []}
 
-    def job(ctx: JobContext) -> str:
+    def job(ctx: WorkerContext) -> str:
         started.set()
         release.wait(5)
         ctx.event("late event")
@@ -61,10 +61,10 @@ def test_errors_come_back_as_one_line_and_cancelled_jobs_stop_quietly(qtbot) -> 
     pool = WorkerPool()
     errors: list[str] = []
 
-    def failing(_ctx: JobContext) -> None:
+    def failing(_ctx: WorkerContext) -> None:
         raise SkillStudioError("the registry refused the push", "log in first")
 
-    def cancelled(ctx: JobContext) -> None:
+    def cancelled(ctx: WorkerContext) -> None:
         ctx.token.cancel()
         ctx.raise_if_cancelled()
 

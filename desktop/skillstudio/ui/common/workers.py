@@ -1,9 +1,11 @@
 """Background work for the UI: a QRunnable per job on a widget-owned QThreadPool — the one idiom.
 
 Rule (as in Anki): the function given to `WorkerPool.start` runs on a pool thread and must NEVER touch
-a widget. It gets a `JobContext` (Orange's task state): cancellation, progress, partial results
+a widget. It gets a `WorkerContext` (Orange's task state): cancellation, progress, partial results
 ("what is known so far") and events (one item of a live stream: an output chunk, an agent event),
 and returns a plain value. `submit` is the short form for jobs that only need the token and progress.
+A Qt-free service's own context (cancel token in, progress/partial callbacks out) is fed from this
+one: its token is `ctx.token`, its callbacks are `ctx.progress` / `ctx.partial` / `ctx.event`.
 Results come back through the signals of one long-lived `JobSignals` QObject per pool (created in the
 GUI thread, so its connections are queued) to the pool's @Slot methods, which call the job's
 callbacks in the GUI thread. No QObject is created or destroyed per job, so none can ever be
@@ -28,7 +30,7 @@ from skillstudio.errors import Cancelled, SkillStudioError
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[CancelToken, Callable[[int, int], None]], Any]
-TaskFn = Callable[["JobContext"], Any]
+TaskFn = Callable[["WorkerContext"], Any]
 
 
 class JobSignals(QObject):
@@ -42,7 +44,7 @@ class JobSignals(QObject):
     sig_finished = Signal(int)  # job id; always last, also after cancel or error
 
 
-class JobContext:
+class WorkerContext:
     """What a running job gets: every method is safe on the worker thread (it only emits a signal).
 
     After a cancel, progress, partial results and events are dropped unless the job was started
@@ -97,7 +99,7 @@ class _Callbacks:
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: TaskFn, ctx: JobContext, signals: JobSignals) -> None:
+    def __init__(self, fn: TaskFn, ctx: WorkerContext, signals: JobSignals) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self.fn, self.ctx, self.signals = fn, ctx, signals
@@ -164,7 +166,7 @@ class WorkerPool(QObject):
         token = CancelToken()
         self._live[job_id] = _Callbacks(token, on_result, on_error, on_progress, on_finished, on_partial,
                                         on_event, after_cancel)
-        self._pool.start(_Job(fn, JobContext(job_id, token, self._signals, after_cancel), self._signals))
+        self._pool.start(_Job(fn, WorkerContext(job_id, token, self._signals, after_cancel), self._signals))
         return job_id, token
 
     @Slot(int, object)

@@ -54,7 +54,7 @@ from skillstudio.sandbox.interactive import (
 )
 from skillstudio.sandbox.policy import Limits
 from skillstudio.sandbox.proxy import ProxyEvent
-from skillstudio.ui.common.workers import JobContext, WorkerPool
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 
 log = logging.getLogger(__name__)
 BACKENDS = [("subprocess", "Subprocess (bubblewrap)"), ("docker", "Docker container")]
@@ -72,7 +72,7 @@ class _Output:
     text: str
 
 
-def _run_job(req: ConsoleRequest, command: str, ctx: JobContext) -> ConsoleResult:
+def _run_job(req: ConsoleRequest, command: str, ctx: WorkerContext) -> ConsoleResult:
     """Worker side: run the command, stream output and proxy decisions as events; touches no widget."""
     return run(req, command, ctx.token, on_output=lambda stream, text: ctx.event(_Output(stream, text)),
                on_proxy=ctx.event)
