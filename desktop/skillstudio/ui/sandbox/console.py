@@ -175,7 +175,8 @@ class SandboxConsole(QWidget):
         self.secrets_list.setObjectName("consoleSecrets")
         self.secrets_list.setMaximumHeight(72)
         self.exposed = QCheckBox("Expose raw values to the tool (for non-HTTP tools)")
-        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the HTTP proxy)")
+        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the "
+                                "HTTP proxy)")
         self.exposed.setObjectName("consoleExposed")
         self.exposed_warning = QLabel("⚠ The tool will hold the real values. Output is still redacted and unbound "
                                       "hosts are still refused, but the tool itself could write them anywhere it "
