@@ -210,7 +210,9 @@ class ProviderPage(QWizardPage):
         self.model.setEditable(True)
         self.model.setObjectName("model")
         self.model.setCurrentText(settings.model if settings.model != DEFAULT_MODEL else "")
-        self.model.lineEdit().setPlaceholderText("model name, e.g. llama3.1")
+        line = self.model.lineEdit()
+        assert line is not None  # an editable combo box always has one
+        line.setPlaceholderText("model name, e.g. llama3.1")
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("test_connection")
         self.test_button.clicked.connect(self.test)
