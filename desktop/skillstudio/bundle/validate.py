@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import semver
 
+from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.model import Skill, parse_skill_text
 from skillstudio.bundle.problems import TARGETS, Problem
 from skillstudio.bundle.specparse import FrontMatterRead, read_front_matter
@@ -447,3 +448,8 @@ def validate_text(skill_dir: Path | Skill, text: str, workspace: Any = None, *,
 
 def is_valid(problems: Iterable[Problem]) -> bool:
     return not any(p.severity == "error" for p in problems)
+
+
+def read_skill_md(path: Path) -> str:
+    """SKILL.md text for fix-its (errors as ValueError with a one-line message)."""
+    return read_text_file(path)
