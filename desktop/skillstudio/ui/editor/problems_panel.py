@@ -100,7 +100,8 @@ class ProblemsPanel(QWidget):
             where = f"{p.file}:{p.line}" if p.line else p.file
             item = QTreeWidgetItem(["", p.message, where + (f"  [{p.target}]" if p.target else ""), ""])
             icon = load_icon(p.severity)
-            item.setIcon(0, icon if not icon.isNull() else style.standardIcon(_STD_ICON.get(p.severity, _STD_ICON["info"])))
+            fallback = _STD_ICON.get(p.severity, _STD_ICON["info"])
+            item.setIcon(0, icon if not icon.isNull() else style.standardIcon(fallback))
             item.setToolTip(1, f"{p.code}: {p.message}")
             item.setData(0, Qt.ItemDataRole.UserRole, p)
             if p.severity == "error":

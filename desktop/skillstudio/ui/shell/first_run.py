@@ -499,7 +499,8 @@ class SigningKeyPage(QWizardPage):
         self.key = info
         trusted = " It is trusted in this workspace." if self.trust.isChecked() and self._chosen() else ""
         self.result.setText(f"✓ Key “{getattr(info, 'name', '')}” created — key id {getattr(info, 'keyid', '')}."
-                            f"{trusted} Share its public key with `skillstudio keys export {getattr(info, 'name', '')}`.")
+                            f"{trusted} Share its public key with "
+                            f"`skillstudio keys export {getattr(info, 'name', '')}`.")
         self.sig_key_created.emit(info)
 
     def _failed(self, _job: int, message: str) -> None:
