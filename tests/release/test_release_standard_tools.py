@@ -53,7 +53,8 @@ def test_sigstore_bundle_securesystemslib_keyid_and_schema(algorithm: str, tmp_p
     signed = json.loads(out)
     assert cli("sign", z, "--key", "approver")[0] == 0  # a second signature: the Sigstore bundle keeps one
 
-    # the key id convention: SHA-256 of the DER SubjectPublicKeyInfo, i.e. `openssl pkey -pubin -outform DER | sha256sum`
+    # the key id convention: SHA-256 of the DER SubjectPublicKeyInfo,
+    # i.e. `openssl pkey -pubin -outform DER | sha256sum`
     der = subprocess.run(["openssl", "pkey", "-pubin", "-in", str(pem), "-outform", "DER"], capture_output=True,
                          check=True).stdout
     kid = hashlib.sha256(der).hexdigest()

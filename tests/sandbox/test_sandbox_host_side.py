@@ -81,7 +81,8 @@ def test_denied_path_is_bound_by_what_was_checked(backend: Backend) -> None:
         os.chown(data / ".git", 1000, 1000)
         os.chown(data / ".git" / "config", 1000, 1000)
     r = sh(backend, "cat .git/config; echo '[core] fsmonitor = evil' > .git/config; "
-                    "mv .git .old 2>/dev/null; mkdir -p .git; echo '[core] hooksPath = /data/x' > .git/config; true", data)
+                    "mv .git .old 2>/dev/null; mkdir -p .git; "
+                    "echo '[core] hooksPath = /data/x' > .git/config; true", data)
     assert "[core]" in r.stdout
     cfg = data / ".git" / "config"
     assert not cfg.exists() or cfg.read_text() == "[core]\n", "a config planted during the run survived it"
@@ -385,6 +386,7 @@ def test_cli_disk_quota(bwrap_available: None, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     done = subprocess.run([sys.executable, "-m", "skillstudio", "exec", "--data", str(data), "--disk-mb", "5", "--",
-                           "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do head -c 8M /dev/urandom > f$i; sync; done; echo all"],
+                           "sh", "-c",
+                            "for i in 1 2 3 4 5 6 7 8; do head -c 8M /dev/urandom > f$i; sync; done; echo all"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 137 and "disk quota" in done.stderr and "all" not in done.stdout, done.stderr

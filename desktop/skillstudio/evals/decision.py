@@ -2,7 +2,8 @@
 
 CONTRACT ("How a trigger is observed"): a run follows the model until it decides, and the first
 shell call that reads a file under a skill's `path` decides (see `trajectory.follow`, which every
-router uses; this module only answers "which skill, if any, does this call read"). Models read files many ways (`cat`, `sed -n 1,80p`, `head`, `less`, `python -c "open(...)"`,
+router uses; this module only answers "which skill, if any, does this call read"). Models read files many ways
+(`cat`, `sed -n 1,80p`, `head`, `less`, `python -c "open(...)"`,
 `cd /skills/x && cat SKILL.md`), so the rule is deliberately about *paths*, not programs: any
 command argument that is, or contains, a path under a skill's folder counts. Relative paths are
 resolved against the folder of a preceding `cd`. When one call touches several skills, the first

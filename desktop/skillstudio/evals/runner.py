@@ -47,7 +47,8 @@ class RunSettings:
         if self.concurrency < 1:
             raise SkillStudioError("Concurrency must be at least 1")
         if not 0.0 < self.threshold <= 1.0:
-            raise SkillStudioError("The threshold must be above 0 and at most 1", "e.g. 0.5 means triggered in half the runs")
+            raise SkillStudioError("The threshold must be above 0 and at most 1",
+                                   "e.g. 0.5 means triggered in half the runs")
         if self.timeout_s <= 0:
             raise SkillStudioError("The timeout must be positive")
         if not 1 <= self.max_turns <= 50:

@@ -38,7 +38,8 @@ class Entry:
 
     kind: "missing" (component `index` does not exist), "link" (component `index` is a symbolic
     link), "notdir" (component `index` is a file where a folder should be), "unreadable" (component
-    `index` is a folder we may not open), "dir", "file" or "other" (the whole path exists); `ident` is (st_dev, st_ino) of what is at `index`.
+    `index` is a folder we may not open), "dir", "file" or "other" (the whole path exists); `ident` is (st_dev,
+    st_ino) of what is at `index`.
     """
 
     kind: str

@@ -184,7 +184,8 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
         code = TIMEOUT_EXIT
     elif cancelled or over_quota:
         code = CANCEL_EXIT
-    return ExecResult(exit_code=code, stdout=out.text(), stderr=err.text() + (quota.message() if quota and over_quota else ""),
+    quota_note = quota.message() if quota and over_quota else ""
+    return ExecResult(exit_code=code, stdout=out.text(), stderr=err.text() + quota_note,
                       timed_out=timed_out, truncated=out.truncated or err.truncated,
                       duration_s=time.monotonic() - start, cancelled=cancelled, quota_exceeded=over_quota)
 

@@ -5,7 +5,8 @@ debugging other processes (ptrace, process_vm_*), mounting and namespaces (mount
 unshare, setns — bwrap's `--disable-userns` also blocks nested user namespaces), kernel
 keyrings, module and kexec loading, bpf, perf events, userfaultfd, file handles
 (open_by_handle_at, the "shocker" escape), io_uring (its own path around seccomp and the source
-of many kernel escapes) and swap/reboot/accounting. Everything else is allowed. On x86-64 the x32 ABI is refused as a whole. On other architectures no filter is built
+of many kernel escapes) and swap/reboot/accounting. Everything else is allowed. On x86-64 the x32 ABI is refused
+as a whole. On other architectures no filter is built
 (`program()` returns None) and the sandbox relies on namespaces, dropped capabilities and
 no_new_privs alone. The Docker backend keeps Docker's default seccomp profile and stacks this
 same filter on every command (the launcher installs it, given as hex, before it starts the

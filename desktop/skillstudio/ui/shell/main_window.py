@@ -186,7 +186,8 @@ class MainWindow(QMainWindow):
         self._actions, self.view_menu, self.recent = install_actions(
             self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
         self.action("theme").setChecked(self.settings.theme == "dark")
-        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)  # focus never falls into the skill filter
+        # focus never falls into the skill filter
+        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
