@@ -79,8 +79,8 @@ class Discovery:
         else:
             locs = self.locations()
             if len(locs) == 1:
-                where = locs[0][0] if locs[0][0] != "./" else f"{self.root.name or self.root}/"
-                line = f"{n:,} {noun} in {where}"
+                where = f"in {locs[0][0]}" if locs[0][0] != "./" else "at the top level"
+                line = f"{n:,} {noun} {where}"
                 return line + self._truncation()
             shown = ", ".join(f"{where} ({count:,})" for where, count in locs[:_SHOWN_LOCATIONS])
             more = len(locs) - _SHOWN_LOCATIONS

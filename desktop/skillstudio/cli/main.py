@@ -19,6 +19,7 @@ from skillstudio.errors import SkillStudioError
 COMMAND_MODULES = [
     "skillstudio.cli.gui_cmd",
     "skillstudio.cli.validate_cmd",
+    "skillstudio.cli.cases_cmd",
     "skillstudio.cli.test_cmd",
     "skillstudio.cli.secrets_cmd",
     "skillstudio.cli.exec_cmd",
