@@ -8,6 +8,7 @@ can open it and the problems panel can explain), with `parse_error` set. Validat
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,30 @@ class Skill(BaseModel):
 
 
 def find_skill_md(folder: Path) -> Path | None:
+    """SKILL.md (or skill.md) of `folder`: any entry of that name but a folder — a link or a special
+    file is still *the* SKILL.md, which the loader then refuses to read and validation explains."""
     for name in SKILL_MD_NAMES:
         p = folder / name
-        if p.is_file():
+        if os.path.lexists(p) and not p.is_dir():
             return p
+    return None
+
+
+def _unreadable_reason(md: Path, folder: Path) -> str | None:
+    """Why SKILL.md must not be read at all (a link out of the skill, a FIFO, a device); None if it may."""
+    from skillstudio.bundle.fileinfo import describe
+
+    try:
+        st = os.lstat(md)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(st.st_mode):
+        real, base = os.path.realpath(md), os.path.realpath(folder)
+        if os.path.commonpath([real, base]) != base or not os.path.isfile(real):
+            return describe(md)
+        return None  # a link to a regular file inside the skill: read it (validation still warns)
+    if not stat.S_ISREG(st.st_mode):
+        return describe(md)
     return None
 
 
@@ -174,7 +195,10 @@ def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
         skill.parse_error = "missing SKILL.md"
     else:
         skill.skill_md = md
+        refused = _unreadable_reason(md, folder)
         try:
+            if refused:
+                raise ValueError(refused)
             parse_skill_text(skill, read_text_file(md))
         except (OSError, ValueError) as exc:
             skill.parse_error = f"cannot read {md.name}: {exc}"

@@ -57,6 +57,7 @@ class Discovery:
     skills: list[Path] = field(default_factory=list)
     folders: int = 0  # folders looked into
     truncated: bool = False  # stopped at MAX_FOLDERS
+    none_found: bool = False  # `skills` holds PATH itself, to be reported as "missing SKILL.md"
 
     def locations(self) -> list[tuple[str, int]]:
         """(folder holding skills, relative to root, with a trailing '/'; how many), largest first."""
@@ -72,7 +73,7 @@ class Discovery:
 
     def summary(self) -> str:
         """One line: how many skills were found where, e.g. '2,914 skills in 3 folders: skills/ (2,900), …'."""
-        n = len(self.skills)
+        n = 0 if self.none_found else len(self.skills)
         noun = "skill" if n == 1 else "skills"
         if n == 0:
             line = f"no skills found in {self.folders:,} folder{'s' * (self.folders != 1)}"
@@ -156,8 +157,9 @@ def resolve(path: Path) -> Discovery:
         found = discover(path)
         if found.skills:
             return found
-        return Discovery(root=path, skills=[path], folders=found.folders, truncated=found.truncated)
-    return Discovery(root=path, skills=[path])
+        return Discovery(root=path, skills=[path], folders=found.folders, truncated=found.truncated,
+                         none_found=True)
+    return Discovery(root=path, skills=[path], none_found=True)
 
 
 def is_workspace(path: Path) -> bool:
