@@ -155,7 +155,7 @@ def test_variants_seen_in_real_repositories() -> None:
     ([{"query": "x", "prompt": "y", "should_trigger": True}], "keep one"),
     ([{"query": "x", "should_trigger": True, "expected_skill": "other"}], "import it into that skill"),
     ([{"query": "x", "should_trigger": True, "files": ["in.csv"]}], "list of paths"),
-    ({"name": "x"}, "expected a list of cases"),
+    ({"name": "x"}, "expected a JSON list of cases"),
 ])
 def test_unusable_eval_sets_say_why(data: object, message: str) -> None:
     with pytest.raises(TriggersError, match=message):

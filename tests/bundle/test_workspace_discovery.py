@@ -145,3 +145,13 @@ def test_unreadable_folders_are_skipped(tmp_path: Path) -> None:
         assert workspace_skill_dirs(tmp_path) == [ok]
     finally:
         locked.chmod(0o755)
+
+
+def test_state_dir_gets_its_gitignore_once(tmp_path: Path) -> None:
+    from skillstudio.bundle.statedir import GITIGNORE, ensure_state_dir
+
+    state = ensure_state_dir(tmp_path / ".skillstudio")
+    assert (state / ".gitignore").read_text(encoding="utf-8") == GITIGNORE
+    (state / ".gitignore").write_text("# mine\n", encoding="utf-8")
+    ensure_state_dir(state)
+    assert (state / ".gitignore").read_text(encoding="utf-8") == "# mine\n"  # a user's file is never touched

@@ -141,3 +141,25 @@ def test_tokens_say_what_a_skipped_file_is(tmp_path: Path) -> None:
     assert "54.0 MB" in json.loads(proc.stdout)["skills"][0]["error"]
     proc = run("validate", "big", cwd=tmp_path)
     assert proc.returncode == 1 and "54.0 MB" in proc.stdout
+
+
+def test_workspace_state_stays_out_of_git(tmp_path: Path, example_workspace: Path) -> None:
+    """The first write into .skillstudio/ leaves a .gitignore there: run history is not untracked noise."""
+    import shutil
+
+    if shutil.which("git") is None:
+        import pytest
+
+        pytest.skip("git is not installed")
+    root = example_workspace.parent
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    proc = run("test", "skills", "--offline", cwd=root)
+    assert proc.returncode in (0, 1), proc.stderr
+    state = example_workspace / ".skillstudio"
+    assert (state / "runs.sqlite").is_file() and (state / ".gitignore").is_file()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "skills/.skillstudio"],
+                            cwd=root, capture_output=True, text=True, check=True).stdout
+    assert status.splitlines() == ["?? skills/.skillstudio/.gitignore"]
+    for shared in ("policies/workspace.json", "trust/trust.yaml", "secrets.yaml", "fixtures/a.json"):
+        probe = subprocess.run(["git", "check-ignore", "-q", f"skills/.skillstudio/{shared}"], cwd=root, check=False)
+        assert probe.returncode == 1, f"{shared} must stay shareable"

@@ -50,7 +50,8 @@ def _unwrap(data: Any, source: str) -> list[Any]:
         for key in _WRAPPERS:
             if isinstance(data.get(key), list):
                 return list(data[key])
-    raise TriggersError(f"{source}: expected a list of cases (or an object with a 'cases' or 'evals' list)")
+    raise TriggersError(f"{source}: expected a JSON list of cases ([{{query, should_trigger}}, ...]) or an object "
+                        "with a 'cases' or 'evals' list")
 
 
 def _item(item: Any, i: int, source: str, skill_name: str | None) -> TriggerCase:

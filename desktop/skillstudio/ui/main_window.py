@@ -297,7 +297,8 @@ class MainWindow(QMainWindow):
         self.tree.set_workspace(ws)
         n = len(ws.skills)
         message, self._after_load_message = self._after_load_message, None
-        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {n} skill{'s' * (n != 1)}", 8000)
+        found = ws.found or f"{n} skill{'s' * (n != 1)}"  # how many skills were found where, in one line
+        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {found}", 8000)
         for checker in self._checkers.values():
             checker.invalidate()
             checker.request()
