@@ -201,3 +201,20 @@ def test_import_never_overwrites_a_broken_file_or_writes_through_a_link(tmp_path
     assert other.read_text(encoding="utf-8") == "cases: []\n"
     with pytest.raises(TriggersError, match="not a skill folder"):
         import_into_skill(src, tmp_path / "nowhere")
+
+
+def test_route_to_is_checked_against_the_catalog(tmp_path: Path) -> None:
+    from skillstudio.bundle.validate import validate_workspace
+    from skillstudio.bundle.workspace import load_workspace
+
+    make_skill(tmp_path, "support-reply")
+    make_skill(tmp_path, triggers="cases:\n"
+               "  - prompt: Reply to the customer\n    expect: no_trigger\n    route_to: support-reply\n"
+               "  - prompt: Book a flight\n    expect: no_trigger\n    route_to: travel-desk\n"
+               "  - prompt: Hello\n    expect: no_trigger\n    route_to: crm-query\n"
+               "  - prompt: Weather\n    expect: no_trigger\n    route_to: none\n")
+    ws = load_workspace(tmp_path)
+    problems = dict(zip([s.name for s in ws.skills], validate_workspace(ws.skills), strict=True))["crm-query"]
+    unknown = [p for p in problems if p.code == "triggers.route-unknown"]
+    assert len(unknown) == 1 and "case 2: route_to 'travel-desk'" in unknown[0].message
+    assert [p.message[:6] for p in problems if p.code == "triggers.route-self"] == ["case 3"]

@@ -441,7 +441,8 @@ def _comment_of(text: str, key: str) -> str:
     """The trailing '# …' of `key`'s line when its value is empty (set_field would drop it)."""
     sp = skillmd.split(text)
     for line in skillmd.fm_lines(sp):
-        m = re.match(rf"^{re.escape(key)}\s*:\s*(#.*)$", line)
+        # an empty value, or only a block-scalar header (`|`, `>-`) that holds nothing
+        m = re.match(rf"^{re.escape(key)}\s*:\s*(?:[|>][-+0-9]*\s*)?(#.*)$", line)
         if m:
             return m.group(1)
     return ""

@@ -352,6 +352,7 @@ class WorkspaceContext:
         self.catalog_chars = sum(len(s.name) + len(s.description) for s in self.skills)
         self._words = {id(s): _words(s.description) for s in self.skills}
         self._dups: dict[int, list[tuple[Skill, float]]] = {}
+        self._names: frozenset[str] | None = None
         self._find_duplicates()
 
     def _find_duplicates(self) -> None:
@@ -385,6 +386,11 @@ class WorkspaceContext:
             for w in ranked[:prefix]:
                 index.setdefault(w, []).append(i)
 
+    def names(self) -> frozenset[str]:
+        if self._names is None:
+            self._names = frozenset(s.name for s in self.skills)
+        return self._names
+
     def duplicates_of(self, skill: Skill) -> list[tuple[Skill, float]]:
         """Other skills whose descriptions are near-duplicates of this one's (works for an edited copy too)."""
         if id(skill) in self._words:
@@ -416,6 +422,17 @@ def workspace_problems(skill: Skill, ctx: WorkspaceContext, targets: Sequence[st
         out.append(_p("warning", "lint.duplicate-description", f"description is a near-duplicate of "
                       f"'{other.name}' ({score:.0%} of the words shared): the two will compete for the same "
                       "prompts; say what sets each apart"))
+    names = ctx.names()
+    for i, case in enumerate(skill.cases):
+        route = case.route_to
+        if route is None or route == "none":
+            continue
+        if route == skill.name:
+            out.append(_p("warning", "triggers.route-self", f"case {i + 1} routes to this skill itself; route_to "
+                          "names the skill a near miss belongs to instead (or none)", file=TRIGGERS_PATH.as_posix()))
+        elif route not in names:
+            out.append(_p("warning", "triggers.route-unknown", f"case {i + 1}: route_to '{route}' is not a skill of "
+                          "this workspace, so the miss cannot be scored as misrouted", file=TRIGGERS_PATH.as_posix()))
     chars = ctx.catalog_chars_with(skill)
     if "codex" in targets and chars > CODEX_BUDGET_CHARS:
         out.append(_p("warning", "target.codex.catalog-budget", f"the workspace's skill list is {chars:,} "
