@@ -31,3 +31,26 @@ def test_a_cloned_repository_opens_with_every_skill(qtbot, make_window, tmp_path
     assert msg.startswith("Opened skills-repo: 15 skills in 4 folders: skills/ (12)"), msg
     assert ".claude/skills/ (1)" in msg
     shot(w, artifacts_dir, "catalog-opened")
+
+
+def test_the_form_shows_codex_metadata(qtbot, make_window, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                       artifacts_dir: Path) -> None:
+    from mainwindow_support import open_and_check
+
+    ws = tmp_path / "ws"
+    _skill(ws / "deploy")
+    (ws / "deploy" / "agents").mkdir()
+    (ws / "deploy" / "agents" / "openai.yaml").write_text(
+        'interface:\n  display_name: "Deploy"\n  brand_color: "#3B82F6"\n  icon_small: ./assets/missing.png\n'
+        "policy:\n  allow_implicit_invocation: false\n", encoding="utf-8")
+    _skill(ws / "plain")
+    w = make_window(ws)
+    tab = open_and_check(qtbot, w, ws / "deploy" / "SKILL.md")
+    assert tab.form is not None
+    text = tab.form.codex.text()
+    assert tab.form.codex.isVisibleTo(tab.form)
+    assert text.startswith("Codex (agents/openai.yaml): display name “Deploy”") and "colour #3B82F6" in text
+    assert "explicit-only" in text and "1 problem" in text
+    shot(w, artifacts_dir, "form-codex-metadata")
+    plain = open_and_check(qtbot, w, ws / "plain" / "SKILL.md")
+    assert plain.form is not None and not plain.form.codex.isVisibleTo(plain.form)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio.bundle import openai_yaml
 from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
@@ -552,6 +553,7 @@ class MainWindow(QMainWindow):
         if isinstance(doc, EditorTab):
             if doc.form is not None:
                 doc.form.set_frontmatter(result.frontmatter, result.parse_error, result.parse_error_line)
+                doc.form.set_codex_metadata(openai_yaml.read(doc.skill_dir) if doc.skill_dir else None)
             rel = doc.rel_file()
             marks: dict[int, str] = {}
             for p in result.problems:
