@@ -54,3 +54,13 @@ def test_the_form_shows_codex_metadata(qtbot, make_window, tmp_path: Path,  # ty
     shot(w, artifacts_dir, "form-codex-metadata")
     plain = open_and_check(qtbot, w, ws / "plain" / "SKILL.md")
     assert plain.form is not None and not plain.form.codex.isVisibleTo(plain.form)
+
+
+def test_the_cases_editor_keeps_route_to_and_fixtures() -> None:
+    from skillstudio.bundle.triggers import parse_cases
+    from skillstudio.ui.cases_model import CaseRow
+
+    cases = parse_cases("cases:\n  - prompt: Reconcile these\n    expect: trigger\n    files: {a.csv: 'x'}\n"
+                        "  - prompt: Reply to a ticket\n    expect: no_trigger\n    why: support\n"
+                        "    route_to: support-reply\n    id: n1\n")
+    assert [CaseRow.from_case(c).to_case() for c in cases] == cases

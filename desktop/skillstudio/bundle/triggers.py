@@ -175,6 +175,12 @@ def case_dict(c: TriggerCase) -> dict[str, Any]:
     return d
 
 
+def extra_fields(c: TriggerCase) -> dict[str, Any]:
+    """Everything on a case but prompt/expect/why (route_to, files, fixture, unknown fields), for editors
+    that show those three and must write the rest back unchanged."""
+    return {k: v for k, v in case_dict(c).items() if k not in ("prompt", "expect", "why")}
+
+
 def dump_cases(cases: list[TriggerCase]) -> str:
     """Our YAML format, stable and readable (prompt, expect, why, … in that order)."""
     return yaml.safe_dump({"cases": [case_dict(c) for c in cases]}, sort_keys=False, allow_unicode=True,
