@@ -218,3 +218,35 @@ def test_route_to_is_checked_against_the_catalog(tmp_path: Path) -> None:
     unknown = [p for p in problems if p.code == "triggers.route-unknown"]
     assert len(unknown) == 1 and "case 2: route_to 'travel-desk'" in unknown[0].message
     assert [p.message[:6] for p in problems if p.code == "triggers.route-self"] == ["case 3"]
+
+
+def test_parsers_raise_only_triggers_error_on_anything() -> None:
+    """Fuzz: any text or JSON-shaped data either parses or gives one clear TriggersError (never a crash)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    data = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) |
+                        st.dictionaries(st.sampled_from(["query", "prompt", "request", "should_trigger", "expect",
+                                                         "expected_skill", "route_to", "files", "fixture", "notes",
+                                                         "why", "id", "cases", "evals", "x"]), inner, max_size=5),
+                        max_leaves=20)
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data, st.text(max_size=200))
+    def check(obj: object, text: str) -> None:
+        for call in (lambda: import_data(obj, "f", "crm-query"), lambda: parse_cases(text),
+                     lambda: parse_cases(json.dumps(obj))):
+            try:
+                cases = call()
+            except TriggersError as exc:
+                assert str(exc) and "\n" not in str(exc)
+                continue
+            for c in cases:  # whatever parsed round-trips through both formats
+                assert parse_cases(dump_cases([c])) == [c]
+                assert import_data(json.loads(export_cases([c], "skill-creator")), "f") == [c]
+
+    check()
+    # the case hypothesis may not reach: a route_to on a trigger case survives the skill-creator format
+    odd = TriggerCase(prompt="p", expect="trigger", route_to="other")
+    assert import_data(json.loads(export_cases([odd], "skill-creator")), "f") == [odd]

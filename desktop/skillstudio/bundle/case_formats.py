@@ -86,7 +86,7 @@ def _item(item: Any, i: int, source: str, skill_name: str | None) -> TriggerCase
             raise TriggersError(f"{where}: should_trigger is true but expected_skill is {target!r}, not "
                                 f"{skill_name!r}; import it into that skill instead")
         elif target not in (None, "") and skill_name is None:
-            out["expected_skill"] = target  # kept as is: without the skill's name it cannot be judged
+            out["route_to"] = target  # without the skill's name it cannot be judged: kept as written
     if "route_to" in item:
         out["route_to"] = item["route_to"]
     for k, v in item.items():
