@@ -143,6 +143,12 @@ def test_host_fields_keep_the_skills_ref_verdict_and_explain_it(tmp_path: Path) 
     errs = [p for p in problems if p.severity == "error"]
     assert {p.code for p in errs} == {"spec.unknown-field"} and all(p.fix == "portable-host-fields" for p in errs)
     assert "Claude Code reads it here (only the user can invoke the skill" in errs[0].message
+    assert errs[0].message.endswith("the portable fix (--fix-id portable-host-fields) moves it under metadata: "
+                                    "Claude Code then lets the model invoke the skill")
+    both = by_code(validate_skill(load_skill(d)), "target.codex.host-field")
+    assert len(both) == 2 and not by_code(validate_skill(load_skill(d)), "target.openai.host-field")  # said once
+    only_openai = by_code(validate_skill(load_skill(d), targets=("openai",)), "target.openai.host-field")
+    assert [p.message for p in only_openai] == [p.message for p in both]
     codex = by_code(validate_skill(load_skill(d), targets=("codex",)), "target.codex.host-field")
     assert any("policy.allow_implicit_invocation: false" in p.message for p in codex)
     claude = by_code(validate_skill(load_skill(d), targets=("claude",)), "target.claude.host-field")

@@ -417,8 +417,7 @@ def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
         if after is None or not isinstance(after.get("metadata"), dict) or \
                 _as_text(after["metadata"].get(mkey)) != value:
             continue
-        effect = hf.portable.split("(", 1)[1].rstrip(")") if "(" in hf.portable else hf.portable
-        changes.append(f"moved {hf.host}'s '{key}' to metadata.{mkey}: {effect}")
+        changes.append(f"moved {hf.host}'s '{key}' to metadata.{mkey}: {hf.effect}")
         text = new
         existing[mkey] = value
     return text, changes

@@ -20,7 +20,18 @@ class HostField:
     host: str  # the runtime that reads it
     does: str  # what it does there, in a few words
     elsewhere: str  # what other runtimes (Codex, the OpenAI API, skills-ref) do with it
-    portable: str  # the portable alternative `portable-host-fields` applies
+    portable: str  # what the opt-in fix `portable-host-fields` does, and what stops working (in parentheses)
+
+    @property
+    def action(self) -> str:
+        """"moves it under metadata" / "appends it to the description"."""
+        head = self.portable.split(" (", 1)[0]
+        return head.replace("moved under", "moves it under").replace("appended to", "appends it to")
+
+    @property
+    def effect(self) -> str:
+        """What changes on the host when the portable fix is applied."""
+        return self.portable.split(" (", 1)[1].rstrip(")") if " (" in self.portable else ""
 
 
 _IGNORED = "other runtimes ignore it or, like skills-ref, refuse the skill"

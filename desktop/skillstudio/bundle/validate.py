@@ -108,8 +108,8 @@ def spec_problems(fmr: FrontMatterRead, folder: str) -> list[Problem]:
             if hf is not None:
                 out.append(_p("error", "spec.unknown-field", f"field '{key}' is {hf.host}'s, not the Agent Skills "
                               f"spec's, so skills-ref refuses the skill. {hf.host} reads it here ({hf.does}), so "
-                              f"--fix leaves it; the portable fix (portable-host-fields): {hf.portable}",
-                              lines.get(key), fix="portable-host-fields"))
+                              f"--fix leaves it; the portable fix (--fix-id portable-host-fields) {hf.action}: "
+                              f"{hf.effect}", lines.get(key), fix="portable-host-fields"))
                 continue
             out.append(_p("error", "spec.unknown-field", f"unknown field '{key}': the spec allows only "
                           f"{', '.join(ALLOWED_FIELDS)}; move it under metadata", lines.get(key),
@@ -165,10 +165,10 @@ def target_problems(data: dict[str, Any], lines: dict[str, int], targets: Sequen
         if "claude" in targets:
             out.append(_p("info", "target.claude.host-field", f"'{key}' is read by {hf.host}: {hf.does}",
                           lines.get(key), target="claude"))
-        for t in ("codex", "openai"):
-            if t in targets:
-                out.append(_p("warning", f"target.{t}.host-field", f"'{key}' ({hf.host}: {hf.does}) is not "
-                              f"portable: {hf.elsewhere}", lines.get(key), target=t))
+        t = "codex" if "codex" in targets else "openai" if "openai" in targets else None
+        if t is not None:  # one warning: what Codex and the OpenAI API do is the same
+            out.append(_p("warning", f"target.{t}.host-field", f"'{key}' ({hf.host}: {hf.does}) is not "
+                          f"portable: {hf.elsewhere}", lines.get(key), target=t))
     if "claude" in targets and ("<" in desc or ">" in desc):
         out.append(_p("warning", "target.claude.angle-brackets", "Claude's skill validator rejects '<' and '>' "
                       "in the description; write them out in words", lines.get("description"), target="claude"))
