@@ -256,3 +256,11 @@ def test_describe_says_what_a_skipped_file_is(tmp_path: Path) -> None:
     assert describe(tmp_path / "latin1.txt") == "not UTF-8 text (byte 3)"
     assert describe(big) == "6.0 MB: over the 5 MB limit for text files"
     assert describe(tmp_path / "ok.md") == ""
+
+
+def test_fix_on_a_fifo_skill_md_does_not_hang(tmp_path: Path) -> None:
+    d = tmp_path / "fifo"
+    d.mkdir()
+    os.mkfifo(d / "SKILL.md")
+    report = apply_fixes(d)
+    assert report.changes == [] and "FIFO" in report.skipped[0] and "not rewritten" in report.skipped[0]

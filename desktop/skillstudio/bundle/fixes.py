@@ -23,7 +23,7 @@ from skillstudio.bundle import skillmd
 from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
 from skillstudio.bundle.fileio import MAX_TEXT_BYTES, atomic_write
 from skillstudio.bundle.hostfields import host_field
-from skillstudio.bundle.model import find_skill_md
+from skillstudio.bundle.model import skill_md_entry
 from skillstudio.bundle.specparse import read_front_matter
 from skillstudio.bundle.validate import ALLOWED_FIELDS, MAX_DESCRIPTION, MAX_NAME, spec_problems
 
@@ -559,7 +559,7 @@ def apply_fixes(skill_dir: Path, only: Iterable[str] | None = None) -> FixReport
     """Fix a skill folder in place: SKILL.md rewritten atomically, folder renamed to the name."""
     skill_dir = Path(skill_dir)
     report = FixReport(new_path=skill_dir)
-    md = find_skill_md(skill_dir) if skill_dir.is_dir() else None
+    md = skill_md_entry(skill_dir) if skill_dir.is_dir() else None
     if md is None:
         report.skipped.append("missing SKILL.md: nothing to fix (create one with `skillstudio new` or the app)")
         return report

@@ -110,8 +110,17 @@ class Skill(BaseModel):
 
 
 def find_skill_md(folder: Path) -> Path | None:
-    """SKILL.md (or skill.md) of `folder`: any entry of that name but a folder — a link or a special
-    file is still *the* SKILL.md, which the loader then refuses to read and validation explains."""
+    """SKILL.md (or skill.md) of `folder` when it is a regular file (or a link to one)."""
+    for name in SKILL_MD_NAMES:
+        p = folder / name
+        if p.is_file():
+            return p
+    return None
+
+
+def skill_md_entry(folder: Path) -> Path | None:
+    """SKILL.md (or skill.md) of `folder`: any entry of that name but a folder. A dangling link, a FIFO
+    or a device is still *the* SKILL.md: the loader refuses to read it and validation says what it is."""
     for name in SKILL_MD_NAMES:
         p = folder / name
         if os.path.lexists(p) and not p.is_dir():
@@ -190,7 +199,7 @@ def parse_skill_text(skill: Skill, text: str) -> Skill:
 def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
     folder = Path(folder)
     skill = Skill(path=folder)
-    md = find_skill_md(folder) if folder.is_dir() else None
+    md = skill_md_entry(folder) if folder.is_dir() else None
     if md is None:
         skill.parse_error = "missing SKILL.md"
     else:

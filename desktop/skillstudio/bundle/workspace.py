@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skillstudio.bundle.model import SKILL_MD_NAMES, Skill, find_skill_md, load_skill
+from skillstudio.bundle.model import SKILL_MD_NAMES, Skill, load_skill, skill_md_entry
 
 NEVER_SEARCHED = frozenset({".git", ".skillstudio"})
 MAX_FOLDERS = 200_000  # folders looked into before the search stops (a 3,000-skill clone has ~15,000)
@@ -35,7 +35,7 @@ _SHOWN_LOCATIONS = 4
 
 
 def is_skill_dir(path: Path) -> bool:
-    return path.is_dir() and find_skill_md(path) is not None
+    return path.is_dir() and skill_md_entry(path) is not None
 
 
 def _holds_skill_md(entries: list[os.DirEntry[str]]) -> bool:
