@@ -90,8 +90,8 @@ def bench_keystroke(workspace: Path) -> tuple[float, float, float]:
     from PySide6.QtWidgets import QApplication
 
     from skillstudio.ui.app import create_app
-    from skillstudio.ui.main_window import MainWindow
-    from skillstudio.ui.settings import AppSettings
+    from skillstudio.ui.common.settings import AppSettings
+    from skillstudio.ui.shell.main_window import MainWindow
 
     app = create_app()
     w = MainWindow(AppSettings())

@@ -112,10 +112,9 @@ def secret_values(workspace: Path | None = None) -> dict[str, str]:
         raise SkillStudioError(f"cannot read the stored secrets to redact them ({exc.__class__.__name__})",
                                "unlock your keyring and try again") from None
     try:
-        from skillstudio.release.keys import _keyring_call
-        from skillstudio.release.openai_skills import KEYRING_SERVICE, KEYRING_USER
+        from skillstudio.openai_defaults import stored_api_key
 
-        key = _keyring_call("get_password", KEYRING_SERVICE, KEYRING_USER)
+        key = stored_api_key()
         if key:
             values["OPENAI_API_KEY (keyring)"] = key
     except Exception:  # noqa: BLE001 - no keyring means no key stored in it

@@ -168,11 +168,14 @@ def test_a_skill_creator_list_in_triggers_yaml_is_read(tmp_path: Path) -> None:
 
 
 def test_import_merges_by_prompt_and_export_round_trips(tmp_path: Path) -> None:
-    d = make_skill(tmp_path, triggers="cases:\n  - prompt: Pull the Q3 pipeline for Acme\n    expect: trigger\n")
+    d = make_skill(tmp_path, triggers="# owned by sales-ops\ncases:\n  # the main one\n"
+                   "  - prompt: Pull the Q3 pipeline for Acme\n    expect: trigger\n")
     src = tmp_path / "set.json"
     src.write_text(json.dumps(SKILL_CREATOR), encoding="utf-8")
     report = import_into_skill(src, d)
     assert (report.added, report.duplicates) == (1, 1)
+    text = (d / "evals" / "triggers.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# owned by sales-ops\ncases:\n  # the main one\n  - prompt: Pull the Q3")  # kept
     assert [c.prompt for c in load_cases(d)] == [s["query"] for s in SKILL_CREATOR]
     assert json.loads(export_skill(d, "skill-creator")) == SKILL_CREATOR
     yaml_text = export_skill(d, "yaml")

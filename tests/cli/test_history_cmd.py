@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skillstudio.cli import history_cmd, main
+from skillstudio.cli import main
 from support.gitrepo import example_repo, git
 
 
@@ -17,9 +17,6 @@ def _git_installed() -> None:
     from support.realparts import need
 
     need(shutil.which("git") is not None, "git not installed (apt-get install git)")
-
-if "skillstudio.cli.history_cmd" not in main.COMMAND_MODULES:  # until the lead lists the module
-    history_cmd.register(main.app)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

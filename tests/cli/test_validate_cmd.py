@@ -122,3 +122,19 @@ def test_tokens_json_and_table(example_workspace: Path) -> None:
     missing = run("tokens", "nowhere", "--json", cwd=example_workspace.parent)
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["skills"][0]["error"] == "missing SKILL.md"
+
+
+def test_validating_a_short_skill_never_loads_the_token_vocabulary(tmp_path: Path) -> None:
+    """A body of at most 5,000 UTF-8 bytes cannot exceed 5,000 tokens, so its lint rule needs no vocabulary."""
+    d = tmp_path / "short-skill"
+    d.mkdir()
+    (d / "SKILL.md").write_text("---\nname: short-skill\ndescription: Use for short things. Do not use for long "
+                                "ones.\n---\n" + "A line of instructions.\n" * 100, encoding="utf-8")
+    code = ("import sys\nfrom skillstudio.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    print('@@exit', e.code)\nprint('@@modules@@', *sorted(sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "desktop")}
+    p = subprocess.run([sys.executable, "-c", code, "validate", str(d)], capture_output=True, text=True, env=env,
+                       timeout=120, check=False)
+    assert "@@exit 0" in p.stdout, p.stdout + p.stderr
+    loaded = p.stdout.split("@@modules@@")[-1].split()
+    assert "skillstudio.bundle.validate" in loaded and "tiktoken" not in loaded

@@ -45,10 +45,14 @@ def test_offline_example_workspace_writes_every_report(example_workspace: Path, 
     assert store.load("latest")["summary"]["cases"] == s["cases"]
 
 
-def test_no_key_no_server_falls_back_to_the_offline_estimate_loudly(workspace: Path) -> None:
-    p = cli(str(workspace), "--runs", "1")
-    assert "OFFLINE ESTIMATE" in p.stderr and "not a model" in p.stderr
-    assert p.returncode in (0, 1) and "Traceback" not in p.stderr
+def test_no_key_no_server_is_an_error_never_a_silent_estimate(workspace: Path) -> None:
+    p = cli(str(workspace), "--runs", "1", env={"CI": "true"})
+    assert p.returncode == 2 and p.stdout == "" and len(p.stderr.strip().splitlines()) == 1
+    assert "no OpenAI API key and no base URL" in p.stderr and "--offline" in p.stderr and "--base-url" in p.stderr
+    assert not (workspace / ".skillstudio" / "runs.sqlite").exists()  # nothing ran, nothing was saved
+    est = cli(str(workspace), "--runs", "1", "--offline")
+    assert "OFFLINE ESTIMATE" in est.stderr and "not a model" in est.stderr
+    assert est.returncode in (0, 1) and "Traceback" not in est.stderr
 
 
 def test_against_a_server_reports_failures_and_exit_1_then_caches(workspace: Path, tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ class Script:
     # the prompt is passed over (the next keyword decides), as a careful model would
     heeds_exclusions: bool = False
     models: list[str] = field(default_factory=lambda: ["gpt-5.4", "llama3.1"])  # GET /models
+    # POST endpoints this server has ("responses", "completions"); None: all. A chat-only local server
+    # (LM Studio, older Ollama) answers 404 on /responses.
+    endpoints: tuple[str, ...] | None = None
 
 
 class _State:
@@ -313,6 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
             st.calls[endpoint] += 1
             st.bodies.append(body)
             st.auth.append(self.headers.get("Authorization", ""))
+        if st.script.endpoints is not None and endpoint not in st.script.endpoints:
+            self._json(404, {"error": {"message": f"404 page not found: {self.path}"}})
+            return
         if st.script.refuse_key and self.headers.get("Authorization") == f"Bearer {st.script.refuse_key}":
             self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
                                        "code": "invalid_api_key"}})

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtWidgets import QApplication
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from skillstudio.ui.editor_tab import EditorTab  # noqa: E402
-from skillstudio.ui.main_window import MainWindow  # noqa: E402
-from skillstudio.ui.resources import apply_theme  # noqa: E402
-from skillstudio.ui.settings import AppSettings  # noqa: E402
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.common.theme import apply_theme
+from skillstudio.ui.editor.tab import EditorTab
+from skillstudio.ui.shell.main_window import MainWindow
 
 WindowFactory = Callable[..., MainWindow]
 

@@ -13,34 +13,30 @@ Screenshots: artifacts_dir/walkthrough-NN-<step>.png.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget, QWizard
 
-import pytest  # noqa: E402
-from mainwindow_support import make_window  # noqa: E402,F401 - fixture
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget, QWizard  # noqa: E402
-
-from skillstudio.bundle import history  # noqa: E402
-from skillstudio.bundle.model import load_skill  # noqa: E402
-from skillstudio.bundle.triggers import load_cases  # noqa: E402
-from skillstudio.release.lockfile import set_route  # noqa: E402
-from skillstudio.secrets.vault import Vault  # noqa: E402
-from skillstudio.ui.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY  # noqa: E402
-from skillstudio.ui.first_run import FirstRunWizard, needs_first_run  # noqa: E402
-from skillstudio.ui.playground import ROUTE  # noqa: E402
-from skillstudio.ui.registry_browser import VERIFY_TRUST  # noqa: E402
-from skillstudio.ui.settings import AppSettings  # noqa: E402
-from skillstudio.ui.test_provider import CHAT  # noqa: E402
-from skillstudio.ui.wizard import NewSkillWizard  # noqa: E402
-from support.fake_agent_server import FakeAgentServer, message, shell_call  # noqa: E402
-from support.fake_agent_server import Script as AgentScript  # noqa: E402
-from support.fake_agent_server import response as agent_response  # noqa: E402
-from support.fake_openai import FakeOpenAI, Script  # noqa: E402
-from support.gitrepo import git, isolate_git  # noqa: E402
-from support.leaks import register_sweep_root, register_test_secret  # noqa: E402
+from skillstudio.bundle import history
+from skillstudio.bundle.model import load_skill
+from skillstudio.bundle.triggers import load_cases
+from skillstudio.release.lockfile import set_route
+from skillstudio.secrets.vault import Vault
+from skillstudio.ui.common.provider_form import CHAT
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
+from skillstudio.ui.playground.panel import ROUTE
+from skillstudio.ui.publish.registry_browser import VERIFY_TRUST
+from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run
+from skillstudio.ui.triggers.cases_model import COL_EXPECT, COL_PROMPT, COL_WHY
+from support.fake_agent_server import FakeAgentServer, message, shell_call
+from support.fake_agent_server import Script as AgentScript
+from support.fake_agent_server import response as agent_response
+from support.fake_openai import FakeOpenAI, Script
+from support.gitrepo import git, isolate_git
+from support.leaks import register_sweep_root, register_test_secret
 
 SKILL = "travel-expenses"
 DESCRIPTION = "Checks travel expense reports against the travel policy: receipts, per-diem limits, approvals."
@@ -85,7 +81,7 @@ def _outcomes(report: dict, prompt: str) -> list[str]:
     return [c["status"] for c in report["cases"] if c["prompt"] == prompt]
 
 
-def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  real_keyring: None, bwrap_available: None, oci_registry: str,
                                  artifacts_dir: Path) -> None:
     shot = Shots(artifacts_dir)
@@ -124,7 +120,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         shot(wiz, "first-run-sandbox")
         wiz.next()
         with qtbot.waitSignal(wiz.key_page.sig_key_created, timeout=20000) as created:
-            wiz.key_page.create.click()
+            wiz.key_page.create_button.click()
         assert created.args[0].name == "default" and created.args[0].keyid in wiz.key_page.result.text()
         assert "trusted in this workspace" in wiz.key_page.result.text()
         shot(wiz, "first-run-signing-key")
@@ -322,7 +318,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         # ---------------------------------------------------------------- 12. pin a route and run it
         set_route(ws, "travel-claims", SKILL, "0.2.0")  # what a user writes into routes.yaml
         f.lock.reload()
-        f.release_tabs.setCurrentWidget(f.lock)
+        f.publish_tabs.setCurrentWidget(f.lock)
         table = f.lock.routes_table
         routes = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
                   for r in range(table.rowCount())}

@@ -22,13 +22,14 @@ from skillstudio.agent.shell import ShellRunner
 from skillstudio.agent.transcript import RUNS_DIR, Transcript
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
+from skillstudio.openai_defaults import DEFAULT_MODEL
 
 
 @dataclass
 class RunRequest:
     workspace: Path
     prompt: str
-    model: str = "gpt-5.4"
+    model: str = DEFAULT_MODEL
     api_key: str = "no-key-needed"
     base_url: str | None = None
     provider: str = "responses"  # "responses" | "chat"

@@ -35,6 +35,7 @@ from skillstudio.bundle.triggers import (
     load_cases,
     make_case,
 )
+from skillstudio.bundle.triggers_edit import edit_cases
 
 ExportFormat = Literal["skill-creator", "yaml"]
 EXPORT_FORMATS: tuple[str, ...] = ("skill-creator", "yaml")
@@ -182,6 +183,7 @@ def import_into_skill(source: Path, skill_dir: Path, *, replace: bool = False) -
             raise TriggersError(f"{p.relative_to(skill_dir).as_posix()} is a symbolic link: not written through")
     report = ImportReport(path=target)
     existing: list[TriggerCase] = []
+    old_text: str | None = None
     if target.exists():
         if replace:
             try:
@@ -190,11 +192,7 @@ def import_into_skill(source: Path, skill_dir: Path, *, replace: bool = False) -
                 report.replaced = 0
         else:
             existing = load_cases(skill_dir)  # a broken file stops here: never overwrite what we cannot read
-            try:
-                if any(line.lstrip().startswith("#") for line in target.read_text(encoding="utf-8").splitlines()):
-                    report.notes.append(f"{TRIGGERS_PATH.as_posix()} was rewritten: its comments were not kept")
-            except (OSError, UnicodeDecodeError):
-                pass
+            old_text = target.read_text(encoding="utf-8")
     seen = {c.prompt.strip() for c in existing}
     merged = list(existing)
     for c in incoming:
@@ -205,7 +203,8 @@ def import_into_skill(source: Path, skill_dir: Path, *, replace: bool = False) -
         seen.add(key)
         merged.append(c)
         report.added += 1
-    atomic_write(target, dump_cases(merged))
+    # in place: the existing cases keep their bytes and comments, new ones follow in the file's own style
+    atomic_write(target, edit_cases(old_text, merged) if old_text is not None else dump_cases(merged))
     return report
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from skillstudio.errors import CheckFailed, SkillStudioError
+from skillstudio.openai_defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from skillstudio.release import crypto
@@ -366,7 +367,7 @@ def snippet(
     workspace: Path = typer.Argument(...),
     route: str = typer.Argument(..., help="A route name from routes.yaml."),
     hosted: bool = typer.Option(False, "--hosted", help="OpenAI-hosted (skill_reference) instead of local."),
-    model: str = typer.Option("gpt-5.4", "--model"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model"),
 ) -> None:
     """Print ready-to-run Python for a route, pinned to the version approved in skills.lock."""
     from skillstudio.release import snippets

@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from skillstudio.openai_defaults import DEFAULT_MODEL
+
 _DEFAULT_SANDBOX = "subprocess" if sys.platform.startswith("linux") else "docker"
 _SHOW_LINES = 12
 
@@ -106,7 +108,7 @@ def register(app: typer.Typer) -> None:
         sandbox: str = typer.Option(_DEFAULT_SANDBOX, "--sandbox", help="subprocess (bubblewrap) or docker."),
         hosted: bool = typer.Option(False, "--hosted", help="Run in an OpenAI hosted container instead."),
         base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
-        model: str = typer.Option("gpt-5.4", "--model", "-m", help="The model."),
+        model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="The model."),
         max_turns: int = typer.Option(40, "--max-turns", min=1, help="Stop after this many model requests."),
         json_out: str | None = typer.Option(None, "--json", help="Write the transcript as JSON to this file (- = stdout)."),
         data: Path | None = typer.Option(None, "--data", help="The data folder (read-write, /data); default: a fresh one."),
@@ -130,48 +132,26 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the transcript."),
     ) -> None:
         """One agent run: the model's shell calls execute in the sandbox until its final answer."""
-        from skillstudio.agent.compaction import MODES, CompactionSettings
         from skillstudio.agent.loop import RunLimits
-        from skillstudio.agent.routing import Pin
-        from skillstudio.agent.runner import RunRequest, execute
+        from skillstudio.agent.runner import execute
         from skillstudio.cancel import CancelToken
-        from skillstudio.cli.test_cmd import api_key_from_env_or_keyring
-        from skillstudio.errors import SkillStudioError
+        from skillstudio.cli.common import cli_words
         from skillstudio.secrets.log_redaction import install_log_redaction
+        from skillstudio.services.agent_runs import AgentRunSpec, build_run_request
 
         install_log_redaction(workspace)  # this workspace's secrets join the log redaction (cheap without any)
-        if compaction not in MODES:
-            raise SkillStudioError(f"unknown compaction mode {compaction!r}", f"use one of {', '.join(MODES)}")
-        key = api_key_from_env_or_keyring()
-        if not key and not base_url:
-            raise SkillStudioError("no OpenAI API key and no --base-url",
-                                   "set OPENAI_API_KEY (or store a key in the app), or give --base-url")
-        if pin and route:
-            raise SkillStudioError("--pin and --route both given", "use one of them")
-        from skillstudio.agent.hosted import SkillRef
-        from skillstudio.agent.routing import pin_for_route
-
-        pinned = Pin.parse(pin) if pin else (pin_for_route(workspace, route) if route else None)
-        refs: dict[str, SkillRef] = {}
-        for item in skill_ref:
-            name, sep, ident = item.partition("=")
-            sid, _, ver = ident.partition("@")
-            if not sep or not name.strip() or not sid.strip():
-                raise SkillStudioError(f"bad --skill-ref {item!r}", "use --skill-ref NAME=SKILL_ID[@VERSION]")
-            refs[name.strip()] = SkillRef(sid.strip(), ver.strip() or None)
-        to_stdout = json_out == "-"
-        console = Console(stderr=to_stdout or quiet, highlight=False, soft_wrap=True)
-        req = RunRequest(
-            workspace=workspace, prompt=prompt, model=model, api_key=key or "no-key-needed", base_url=base_url,
-            provider=provider, pin=pinned, sandbox=sandbox, skill_refs=refs,
-            unsandboxed_ok=unsandboxed_i_know, hosted=hosted, data_dir=data, secrets=list(secret),
-            allow_domains=list(allow_domain),
+        spec = AgentRunSpec(
+            workspace=workspace, prompt=prompt, model=model, provider=provider, base_url=base_url, pin=pin,
+            route=route, sandbox=sandbox, hosted=hosted, skill_refs=tuple(skill_ref),
             limits=RunLimits(max_turns=max_turns, max_tool_calls=max_tool_calls, max_tokens=max_tokens,
                              max_wall_s=max_wall, max_cost_usd=max_cost),
-            compaction=CompactionSettings(mode=compaction, threshold=compact_threshold),  # type: ignore[arg-type]
-            memory_limit=memory_limit, stateful=stateful, stream=stream)
-        if refs and not hosted:
-            raise SkillStudioError("--skill-ref is for hosted runs", "add --hosted or drop --skill-ref")
+            compaction=compaction, compact_threshold=compact_threshold, memory_limit=memory_limit,
+            secrets=tuple(secret), allow_domains=tuple(allow_domain), data_dir=data,
+            unsandboxed_ok=unsandboxed_i_know, stateful=stateful, stream=stream)
+        with cli_words():
+            req = build_run_request(spec)
+        to_stdout = json_out == "-"
+        console = Console(stderr=to_stdout or quiet, highlight=False, soft_wrap=True)
         cancel = CancelToken()
 
         def on_sigint(signum: int, frame: FrameType | None) -> None:

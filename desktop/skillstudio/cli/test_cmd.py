@@ -8,79 +8,50 @@ problem (including a refused API key); 130 cancelled with Ctrl-C (finished resul
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-from dataclasses import replace
-from enum import StrEnum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from skillstudio.cancel import CancelToken
+from skillstudio.cli.common import Provider, cli_words, provider_choice
 from skillstudio.errors import SkillStudioError
+from skillstudio.openai_defaults import DEFAULT_MODEL
 
-if TYPE_CHECKING:  # the evals stack is imported when `test` runs, not on every CLI start
-    from skillstudio.evals.routers import Router
-    from skillstudio.evals.runner import RunOutcome, SuiteRun
-
-DEFAULT_MODEL = "gpt-5.4"
-KEYRING_SERVICE, KEYRING_USER = "skillstudio", "openai-api-key"
+if TYPE_CHECKING:
+    from skillstudio.cancel import CancelToken
+    from skillstudio.services.trigger_runs import TriggerReport
 
 
-class Provider(StrEnum):
-    responses = "responses"
-    chat = "chat"
-    offline = "offline"
+@contextmanager
+def _ctrl_c_cancels(token: CancelToken, err: Console, say: str) -> Iterator[None]:
+    """The first Ctrl-C cancels (finished work is kept), the second aborts."""
 
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        err.print(f"[yellow]{say}[/]")
 
-def api_key_from_env_or_keyring() -> str | None:
-    """OPENAI_API_KEY wins; else the OS keyring; no keyring at all is fine (returns None)."""
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        import keyring
-
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) or None
-    except Exception:  # noqa: BLE001 - no backend, locked, no D-Bus: behave as "no key"
-        return None
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
-def choose_router(provider: Provider | None, offline: bool, base_url: str | None, model: str,
-                  timeout: float, stream: bool, err: Console) -> Router:
-    from skillstudio.evals.routers.chat import ChatRouter
-    from skillstudio.evals.routers.offline import OfflineRouter
-    from skillstudio.evals.routers.responses import ResponsesRouter
-
-    if offline or provider == Provider.offline:
-        return OfflineRouter()
-    key = api_key_from_env_or_keyring()
-    if provider is None and not key and not base_url:
-        err.print("[bold yellow]No OpenAI API key and no --base-url: using the OFFLINE ESTIMATE "
-                  "(lexical BM25, not a model).[/] Set OPENAI_API_KEY, store a key with the app, or "
-                  "give --base-url to test against a real model.")
-        return OfflineRouter()
-    if not key and not base_url:
-        raise SkillStudioError(f"--provider {provider.value if provider else ''} needs an API key or --base-url",
-                               "set OPENAI_API_KEY (or store one in the keyring), or use --offline")
-    api_key = key or "no-key-needed"  # local servers (Ollama, vLLM) accept any key
-    if provider == Provider.chat:
-        return ChatRouter(model=model, api_key=api_key, base_url=base_url, timeout=timeout, stream=stream)
-    return ResponsesRouter(model=model, api_key=api_key, base_url=base_url, stream=stream, timeout=timeout)
-
-
-def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
+def _table(report: TriggerReport, verbose: bool, width: int) -> Table:
     from skillstudio.evals import reports
 
-    title = "Trigger tests — " + reports.title_of(report)
-    shown = [c for c in report["cases"] if verbose or c["status"] != "pass" or c["flaky"]]
-    hidden = len(report["cases"]) - len(shown)
+    title = "Trigger tests — " + reports.title_of(report.as_dict())
+    shown = [c for c in report.cases if verbose or c.status != "pass" or c.flaky]
+    hidden = len(report.cases) - len(shown)
     caption = f"{hidden} passing cases not shown (-v shows every case)" if hidden else None
     t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for col, kw in (("skill", {"no_wrap": True, "min_width": 10}), ("expect", {"no_wrap": True, "min_width": 10}),
@@ -93,32 +64,16 @@ def _table(report: dict[str, Any], verbose: bool, width: int) -> Table:
             t.add_column(col, **kw)  # type: ignore[arg-type]
     style = {"pass": "green", "fail": "bold red", "error": "bold yellow", "not_run": "dim"}
     for c in shown:
-        rate = "—" if c["trigger_rate"] is None else f"{c['trigger_rate']:.2f}"
-        ci = "—" if c["trigger_rate"] is None else f"{c['wilson_low']:.2f}–{c['wilson_high']:.2f}"
+        rate = "—" if c.trigger_rate is None else f"{c.trigger_rate:.2f}"
+        ci = "—" if c.trigger_rate is None else f"{c.wilson_low or 0:.2f}–{c.wilson_high or 0:.2f}"
         sel = " ".join({"error": "ERR", "not_run": "-"}.get(st, x or "·") for x, st in
-                       zip(c["selected"], c.get("run_status") or ["ok"] * len(c["selected"]), strict=False))
-        res = c["status"] + (" (flaky)" if c["flaky"] else "")
-        cells = [c["skill"], c["expect"], rate, ci, f"[{style[c['status']]}]{res}[/]", sel, c["prompt"]]
+                       zip(c.selected, c.run_status or ["ok"] * len(c.selected), strict=False))
+        res = c.status + (" (flaky)" if c.flaky else "")
+        cells = [c.skill, c.expect, rate, ci, f"[{style.get(c.status, 'dim')}]{res}[/]", sel, c.prompt]
         if width < 110:
             cells = [cells[0], cells[1], cells[2], cells[4], cells[6]]
         t.add_row(*cells)
     return t
-
-
-def _run_batch(router: Router, suite: Any, settings: Any, cancel: CancelToken, on_progress: Any, cache: Any,
-               poll: float, err: Console) -> SuiteRun:
-    from skillstudio.evals.batch import run_batch_sync
-    from skillstudio.evals.routers.responses import ResponsesRouter
-
-    if not isinstance(router, ResponsesRouter):
-        raise SkillStudioError("--batch needs the Responses provider (an API key or --base-url)",
-                               "drop --offline / --provider chat, or run without --batch")
-    api_key = router.client.api_key
-    base_url = router.base_url
-    model = router.model
-    return run_batch_sync(suite, model=model, api_key=api_key, base_url=base_url, settings=settings, cancel=cancel,
-                          progress=on_progress, cache=cache, poll_s=poll,
-                          on_status=lambda m: err.print(f"[dim]{m}[/]"))
 
 
 def _print_compare(out: Console, diff: dict[str, Any]) -> None:
@@ -133,19 +88,33 @@ def _print_compare(out: Console, diff: dict[str, Any]) -> None:
             out.print(f"  {label}: [{c['skill']}] {c['expect']}: {c['prompt']}", soft_wrap=True)
 
 
-def _summary_line(report: dict[str, Any]) -> str:
-    s = report["summary"]
-    parts = [f"{s['cases']} cases: {s['passed']} passed, {s['failed']} failed"]
-    if s["errors"]:
-        parts.append(f"{s['errors']} errors (requests still failing after retries)")
-    if s["not_run"]:
-        parts.append(f"{s['not_run']} not run")
-    acc = "—" if s["accuracy"] is None else f"{s['accuracy']:.2f}"
-    parts.append(f"accuracy {acc}, precision {s['precision']}, recall {s['recall']}")
-    parts.append(f"{s['requests']} requests, {s['cached']} cached, {s['wall_s']:.1f} s")
-    if report.get("estimate"):
+def _summary_line(report: TriggerReport) -> str:
+    s = report.summary
+    parts = [f"{s.cases} cases: {s.passed} passed, {s.failed} failed"]
+    if s.errors:
+        parts.append(f"{s.errors} errors (requests still failing after retries)")
+    if s.not_run:
+        parts.append(f"{s.not_run} not run")
+    acc = "—" if s.accuracy is None else f"{s.accuracy:.2f}"
+    parts.append(f"accuracy {acc}, precision {s.precision}, recall {s.recall}")
+    parts.append(f"{s.requests} requests, {s.cached} cached, {s.wall_s:.1f} s")
+    if report.estimate:
         parts.append("OFFLINE ESTIMATE")
     return "; ".join(parts)
+
+
+def _write_reports(report: TriggerReport, targets: list[tuple[str, Path | None]]) -> None:
+    from skillstudio.evals import reports
+
+    render = {"JSON": reports.to_json, "JUnit": reports.to_junit, "HTML": reports.to_html, "CSV": reports.to_csv}
+    data = report.as_dict()
+    for name, target in targets:
+        if target is not None:
+            try:
+                reports.write(target, render[name](data))
+            except OSError as exc:
+                raise SkillStudioError(f"cannot write the {name} report to {target}: {exc.strerror}",
+                                       "choose a writable path") from None
 
 
 def test_command(
@@ -174,89 +143,60 @@ def test_command(
     batch: bool = typer.Option(False, "--batch", help="Send the suite as one Batch API job (Responses only)."),
     poll: float = typer.Option(10.0, "--poll", help="Seconds between batch status checks."),
 ) -> None:
-    """Run trigger cases against the whole catalog; exit 1 if any case fails."""
-    from skillstudio.evals import metrics, reports
-    from skillstudio.evals.cache import ResultCache
-    from skillstudio.evals.runner import RunSettings, run_suite_sync
-    from skillstudio.evals.store import RunStore
-    from skillstudio.evals.suite import build_suite
+    """Run trigger cases against the whole catalog; exit 1 if any case fails.
+
+    With no API key and no --base-url this is an error (exit 2), never a silent estimate: give
+    --offline for the lexical estimate.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from skillstudio.services.context import JobContext
+    from skillstudio.services.settings import RunOptions
+    from skillstudio.services.trigger_runs import SuiteRunRequest, run_and_record
 
     err = Console(stderr=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # CI logs: no arbitrary 80 columns
-    settings = RunSettings(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
-                           retries=max(0, retries), use_cache=not no_cache)
-    settings.check()
-    suite = build_suite(path)
-    for w in suite.warnings:
-        err.print(f"[yellow]warning:[/] {w}")
-    store = RunStore(suite.state_dir)
-    _tell_notices(store, err, "list" if compare else None)
-    # Resolved before running: a typo in --compare must not cost a whole run.
-    if compare in ("previous", "latest") and not store.list():
-        raise SkillStudioError("there is no saved run to compare with yet",
-                               "run `skillstudio test` once without --compare (runs are saved unless --no-save)")
-    baseline = store.load("latest" if compare in ("previous", "latest") else compare) if compare else None
-    router = choose_router(provider, offline, base_url, model, timeout, not no_stream, err)
-    cache = None if router.is_estimate else ResultCache(suite.state_dir / "cache")
-
-    cancel = CancelToken()
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-        err.print("[yellow]Cancelling… finished results are kept (Ctrl-C again to abort).[/]")
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    show_progress = err.is_terminal
+    if batch and (offline or provider not in (None, Provider.responses)):
+        raise SkillStudioError("--batch needs the Responses provider (an API key or --base-url)",
+                               "drop --offline / --provider chat, or run without --batch")
+    with cli_words():
+        request = SuiteRunRequest(
+            path=path, provider=provider_choice(provider, offline, base_url, model, timeout, not no_stream),
+            options=RunOptions(runs=runs, concurrency=concurrency, threshold=threshold, timeout_s=timeout,
+                               retries=retries, use_cache=not no_cache).checked(),
+            save=save, compare=compare, batch_poll_s=poll if batch else None)
+    if request.provider.is_estimate:
+        err.print("[bold yellow]OFFLINE ESTIMATE[/] (lexical BM25, not a model): no model is asked.")
     progress = Progress(TextColumn("[bold]testing[/]"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
-                        disable=not show_progress, transient=True)
-    task = progress.add_task("test", total=len(suite.cases) * runs, rate="")
+                        disable=not err.is_terminal, transient=True)
+    task = progress.add_task("test", total=None, rate="")
 
-    def on_progress(done: int, total: int, outcome: RunOutcome) -> None:
-        progress.update(task, completed=done, rate="cached" if outcome.cached else "")
+    def on_progress(done: int, total: int, cached: int) -> None:
+        progress.update(task, completed=done, total=total, rate=f"{cached} cached" if cached else "")
 
-    try:
-        with progress:
-            if batch:
-                run = _run_batch(router, suite, settings, cancel, on_progress, cache, poll, err)
-            else:
-                run = run_suite_sync(suite, router, settings, cancel=cancel, progress=on_progress, cache=cache)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-    report = metrics.summarize(run)
-    if baseline is not None:
-        report["compare"] = {"baseline": baseline.get("id"), **metrics.compare(baseline, report)}
+    ctx = JobContext(on_progress=on_progress, on_message=lambda m: err.print(f"[dim]{m}[/]"))
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling… finished results are kept (Ctrl-C again to abort)."), \
+            progress:
+        result = run_and_record(request, ctx)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    report = result.report
     out.print(_table(report, verbose, out.width))
-    if compare:
-        _print_compare(out, report["compare"])
-    for name, target, render in (("JSON", json_out, reports.to_json), ("JUnit", junit_out, reports.to_junit),
-                                 ("HTML", html_out, reports.to_html), ("CSV", csv_out, reports.to_csv)):
-        if target is not None:
-            try:
-                reports.write(target, render(report))
-            except OSError as exc:
-                raise SkillStudioError(f"cannot write the {name} report to {target}: {exc.strerror}",
-                                       "choose a writable path") from None
-    if save:
-        try:
-            store.save(report, run)
-        except OSError as exc:
-            err.print(f"[yellow]warning:[/] run not saved to history ({exc.strerror})")
-        except SkillStudioError as exc:
-            err.print(f"[yellow]warning:[/] run not saved to history ({exc.message})")
-        _tell_notices(store, err, None)
-    s = report["summary"]
-    line = _summary_line(report)
-    (err if s["failed"] or s["errors"] else out).print(line, soft_wrap=True)
-    if run.fatal:
-        raise SkillStudioError(f"stopped: {run.fatal}", "check the API key, --base-url and --model")
-    if run.cancelled:
-        err.print(f"[yellow]Cancelled:[/] {len(run.not_run)} of {run.total} requests were not run.")
+    if report.compare is not None:
+        _print_compare(out, report.compare)
+    _write_reports(report, [("JSON", json_out), ("JUnit", junit_out), ("HTML", html_out), ("CSV", csv_out)])
+    for note in result.notices:
+        err.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
+    if result.save_error:
+        err.print(f"[yellow]warning:[/] {result.save_error}")
+    (err if report.failing else out).print(_summary_line(report), soft_wrap=True)
+    if result.fatal:
+        raise SkillStudioError(f"stopped: {result.fatal}", "check the API key, --base-url and --model")
+    if result.cancelled:
+        err.print(f"[yellow]Cancelled:[/] {result.not_run} of {result.total} requests were not run.")
         raise typer.Exit(130)
-    if s["failed"] or s["errors"]:
+    if report.failing:
         raise typer.Exit(1)
 
 
@@ -352,36 +292,33 @@ def optimize_command(
     timeout: float = typer.Option(60.0, "--timeout"),
     no_cache: bool = typer.Option(False, "--no-cache"),
 ) -> None:
-    """Propose a better description from the training failures only; keep the best by validation score."""
-    from skillstudio.bundle.fileio import atomic_write
-    from skillstudio.bundle.workspace import load_workspace
-    from skillstudio.evals import metrics
-    from skillstudio.evals.cache import ResultCache
-    from skillstudio.evals.optimizer import ChatProposer, optimize
-    from skillstudio.evals.runner import RunSettings, run_suite_sync
-    from skillstudio.evals.store import RunStore
-    from skillstudio.evals.suite import Suite, build_suite
+    """Propose a better description from the training failures only; keep the best by validation score.
+
+    The run of the current description is saved to the history; the winner's run too when one won.
+    """
+    from skillstudio.services.context import JobContext
+    from skillstudio.services.optimize import (
+        OptimizeRequest,
+        ProposerChoice,
+        optimize_and_record,
+        write_description,
+    )
+    from skillstudio.services.settings import RunOptions
 
     err, out = Console(stderr=True), Console()
-    key = api_key_from_env_or_keyring()
-    if not key and not base_url:
-        raise SkillStudioError("the optimizer needs a model to propose descriptions",
-                               "set OPENAI_API_KEY (or store a key), or give --base-url of a local server")
-    suite = build_suite(path)
-    ws_skill = load_workspace(path, with_files=False).skill(skill)
-    if ws_skill is None or ws_skill.skill_md is None:
-        raise SkillStudioError(f"no skill named {skill!r} in {path}", "see `skillstudio validate PATH`")
-    settings = RunSettings(runs=runs, concurrency=concurrency, timeout_s=timeout, use_cache=not no_cache)
-    settings.check()
-    cache = ResultCache(suite.state_dir / "cache")
-
-    def make_router() -> Router:
-        return choose_router(provider, False, base_url, model, timeout, True, err)
-
-    result = optimize(suite, skill, ws_skill.text, proposer=ChatProposer(model=model, api_key=key or "no-key-needed",
-                                                                         base_url=base_url),
-                      make_router=make_router, settings=settings, iterations=iterations, seed=seed, cache=cache,
-                      progress=lambda m: err.print(f"[dim]{m}[/]"))
+    with cli_words():
+        request = OptimizeRequest(
+            workspace=path, skill=skill, iterations=iterations, seed=seed,
+            provider=provider_choice(provider, False, base_url, model, timeout),
+            proposer=ProposerChoice(base_url=base_url, model=model),
+            options=RunOptions(runs=runs, concurrency=concurrency, timeout_s=timeout, use_cache=not no_cache).checked())
+    ctx = JobContext(on_message=lambda m: err.print(f"[dim]{m}[/]"))
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling the optimizer… (Ctrl-C again to abort)"):
+        outcome = optimize_and_record(request, ctx)
+    if outcome.cancelled or outcome.result is None:
+        err.print("[yellow]Cancelled:[/] nothing was written" + (" or saved" if not outcome.saved_runs else ""))
+        raise typer.Exit(130)
+    result = outcome.result
     t = Table(title=f"Description candidates for {skill} (train {len(result.train_prompts)} / "
                     f"validation {len(result.val_prompts)} cases)", title_justify="left")
     for col in ("#", "train acc", "val acc", "note", "description"):
@@ -392,19 +329,14 @@ def optimize_command(
     out.print(t)
     for s in result.negative_suggestions:
         out.print(f"suggested no_trigger case: {s}", soft_wrap=True)
-    if not result.improved:
+    if outcome.save_error:
+        err.print(f"[yellow]warning:[/] {outcome.save_error}")
+    if not outcome.improved:
         out.print("The current description stays: no proposal scored better on the validation cases.")
         return
     out.print(result.diff, markup=False, highlight=False, soft_wrap=True)
-    # Before/after runs of the whole suite land in the history like any other run (mostly cached).
-    store = RunStore(suite.state_dir)
-    for desc in (result.original, result.best.description):
-        variant = Suite(suite.root, [e if e.name != skill else replace(e, description=desc)
-                                     for e in suite.catalog], suite.cases, [])
-        store.save(metrics.summarize(run_suite_sync(variant, make_router(), settings, cache=cache)))
     if apply:
-        atomic_write(ws_skill.skill_md, result.new_text or ws_skill.text)
-        out.print(f"Written to {ws_skill.skill_md}")
+        out.print(f"Written to {write_description(outcome)}")
     else:
         out.print("Not written: review the diff, then re-run with --apply (or accept it in the editor).")
 
@@ -422,19 +354,22 @@ def try_command(
     """Which skill does the model pick for one prompt, and what did its first shell call say?"""
     import json
 
-    from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
-    from skillstudio.evals.runner import try_prompt_sync
-    from skillstudio.evals.suite import build_suite
+    from skillstudio.services.context import JobContext
+    from skillstudio.services.try_prompt import try_prompt
 
     err, out = Console(stderr=True), Console()
-    suite = build_suite(path)
-    router = choose_router(provider, offline, base_url, model, timeout, True, err)
-    res = try_prompt_sync(suite, router, prompt, timeout_s=timeout)
+    ctx = JobContext()
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling…"):
+        res = try_prompt(path, prompt, provider_choice(provider, offline, base_url, model, timeout), ctx)
+    for why in res.skipped:
+        err.print(f"[yellow]warning:[/] left out of the catalog: {why}", soft_wrap=True)
+    if res.cancelled:
+        raise typer.Exit(130)
+    model_label = res.model if res.estimate else model
     if as_json:
-        typer.echo(json.dumps({"prompt": prompt, "model": OFFLINE_LABEL if router.is_estimate else model,
-                               **res.to_json()}, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"prompt": prompt, "model": model_label, **res.route}, indent=2, ensure_ascii=False))
         return
-    label = f" ({OFFLINE_LABEL})" if router.is_estimate else ""
+    label = f" ({res.model})" if res.estimate else ""
     out.print(f"selected: [bold]{res.selected or 'none'}[/]{label}")
     if res.first_command:
         out.print(f"first call: {res.first_command}", markup=False, soft_wrap=True)

@@ -14,8 +14,6 @@ from typing import Any
 
 from skillstudio.errors import EnvironmentProblem, SkillStudioError
 
-KEYRING_SERVICE, KEYRING_USER = "skillstudio", "openai-api-key"  # same entry as the settings dialog
-
 
 @dataclass(frozen=True)
 class Published:
@@ -25,15 +23,9 @@ class Published:
 
 
 def api_key() -> str:
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
-    from skillstudio.release.keys import _keyring_call
+    from skillstudio import openai_defaults
 
-    try:
-        key = _keyring_call("get_password", KEYRING_SERVICE, KEYRING_USER)
-    except EnvironmentProblem:
-        key = None
+    key = openai_defaults.api_key()  # the one lookup: OPENAI_API_KEY wins, else the app's keyring entry
     if not key:
         raise EnvironmentProblem("no OpenAI API key", "set OPENAI_API_KEY or store a key in the app's settings")
     return key

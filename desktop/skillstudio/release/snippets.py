@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from skillstudio.errors import SkillStudioError
+from skillstudio.openai_defaults import DEFAULT_MODEL
 from skillstudio.release import lockfile
-
-DEFAULT_MODEL = "gpt-5.4"
 
 
 def _pinned(workspace: Path, route: str) -> tuple[str, lockfile.LockEntry]:

@@ -7,20 +7,24 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from skillstudio import __version__, resources
-from skillstudio.ui.resources import apply_theme, load_icon
-from skillstudio.ui.settings import AppSettings
+from skillstudio import __version__
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.common.theme import apply_theme, load_icon
 
 
-def default_workspace(settings: AppSettings, cwd: Path | None = None) -> Path:
-    """skills/ in the current folder if it exists, else the last workspace, else the bundled examples."""
+def default_workspace(settings: AppSettings, cwd: Path | None = None) -> Path | None:
+    """skills/ in the current folder if it exists, else the last workspace, else None (the start page).
+
+    Never the bundled examples: they belong to the installed package, so editing them in place would
+    change every user's copy and record the package as the last workspace. The start page offers a
+    copy of them instead."""
     here = (cwd or Path.cwd()) / "skills"
     if here.is_dir():
         return here
     last = settings.last_workspace()
     if last is not None and last.is_dir():
         return last
-    return resources.examples_dir()
+    return None
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -38,8 +42,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(workspace: Path | None) -> int:
-    from skillstudio.ui.first_run import FirstRunWizard, needs_first_run
-    from skillstudio.ui.main_window import MainWindow  # after QApplication exists
+    from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run
+    from skillstudio.ui.shell.main_window import MainWindow  # after QApplication exists
 
     settings = AppSettings()
     if workspace is not None and not Path(workspace).is_dir():
@@ -54,7 +58,8 @@ def run_app(workspace: Path | None) -> int:
             chosen if isinstance(chosen, Path) else default_workspace(settings))
         window = MainWindow(settings)
         windows.append(window)
-        window.open_workspace(root)
+        if root is not None:
+            window.open_workspace(root)
         window.show()
         window.when_painted(window.recovery.offer)  # the window is on screen before any question
 

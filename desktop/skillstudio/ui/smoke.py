@@ -12,6 +12,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QGuiApplication
 
 TIMEOUT_MS = 60_000
 
@@ -37,9 +41,9 @@ def _open_and_close(root: Path) -> int:
     from PySide6.QtCore import QTimer
 
     from skillstudio.ui.app import create_app
-    from skillstudio.ui.main_window import MainWindow
-    from skillstudio.ui.resources import apply_theme
-    from skillstudio.ui.settings import AppSettings
+    from skillstudio.ui.common.settings import AppSettings
+    from skillstudio.ui.common.theme import apply_theme
+    from skillstudio.ui.shell.main_window import MainWindow
 
     app = create_app()
     missing = _missing_qt_parts(app)
@@ -83,12 +87,12 @@ def _open_and_close(root: Path) -> int:
     return code
 
 
-def _missing_qt_parts(app: object) -> str:
+def _missing_qt_parts(app: QGuiApplication) -> str:
     from PySide6.QtGui import QImageReader
 
     formats = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
     if "svg" not in formats:
         return "the Qt svg image format plugin is missing (imageformats/qsvg)"
-    if app.windowIcon().isNull():  # type: ignore[attr-defined]
+    if app.windowIcon().isNull():
         return "the app icon did not load (iconengines/qsvgicon or resources/icons missing)"
     return ""

@@ -1,0 +1,1 @@
+"""What every UI layer may use: workers, icons and themes, dialogs, settings, the provider form."""

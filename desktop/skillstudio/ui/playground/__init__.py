@@ -1,0 +1,1 @@
+"""The Playground: run an agent over the workspace's skills and replay saved runs."""

@@ -1,0 +1,1 @@
+"""Publish: signed export, the registry browser, the trust store and the lockfile."""

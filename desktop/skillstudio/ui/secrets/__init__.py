@@ -1,0 +1,1 @@
+"""The Secrets manager: the keyring's secrets, their domains and placeholders (values write-only)."""

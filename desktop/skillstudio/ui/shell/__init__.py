@@ -1,0 +1,1 @@
+"""The window around the features: main window, actions, palette, first run, settings, help."""

@@ -1,0 +1,897 @@
+"""The main window: workspace tree, tabbed editors, problems, token meter, and the file lifecycle.
+
+It owns the GUI-thread controllers — RecoveryController (autosave, restore), DiskSync (changes by
+other programs), FixController (fix-its), one LiveChecker per open tab — and the WorkerPool through
+which all slow work (loading a workspace, validating a buffer) runs; results come back to @Slot
+methods. Commands, menus and the toolbar are rows of the table in shell/actions.py. The controllers
+and panels see the window only through the protocols of shell/host.py (no import cycle). Closing the window asks about
+unsaved buffers, then cancels and waits for every worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
+
+from skillstudio import resources
+from skillstudio.bundle import openai_yaml
+from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle.model import Skill, find_skill_md, load_skill
+from skillstudio.bundle.problems import Problem
+from skillstudio.bundle.triggers import TRIGGERS_PATH
+from skillstudio.bundle.workspace import Workspace, load_workspace
+from skillstudio.cancel import CancelToken
+from skillstudio.errors import Cancelled, SkillStudioError
+from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.contracts import Document
+from skillstudio.ui.common.fit import fit
+from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.common.theme import apply_theme, load_icon
+from skillstudio.ui.common.workers import WorkerPool
+from skillstudio.ui.editor.analysis import CheckResult
+from skillstudio.ui.editor.live_check import LiveChecker
+from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
+from skillstudio.ui.editor.problems_panel import ProblemsPanel
+from skillstudio.ui.editor.tab import EditorTab
+from skillstudio.ui.editor.token_meter import TokenMeter
+from skillstudio.ui.shell import gc_pin
+from skillstudio.ui.shell.actions import install_actions
+from skillstudio.ui.shell.disk_sync import DiskSync
+from skillstudio.ui.shell.feature_panels import FeaturePanels
+from skillstudio.ui.shell.fix_controller import FixController
+from skillstudio.ui.shell.focus_guard import FocusGuard
+from skillstudio.ui.shell.help_menu import HelpActions
+from skillstudio.ui.shell.layout import WindowLayout
+from skillstudio.ui.shell.palette import CommandPalette, window_actions
+from skillstudio.ui.shell.recovery_controller import RecoveryController
+from skillstudio.ui.shell.settings_dialog import SettingsDialog
+from skillstudio.ui.shell.welcome import WelcomePage
+from skillstudio.ui.shell.workspace_tree import WorkspaceTree
+from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+from skillstudio.ui.versions.panel import VersionsPanel
+
+APP_NAME = "Skill Studio"
+
+
+def _load_skill_job(skill_dir: Path, _token: CancelToken, _progress: object) -> Skill:
+    return load_skill(skill_dir)
+
+
+def _release_state_job(workspace: Path, skill_dir: Path, _token: CancelToken,
+                       _progress: object) -> tuple[str, str, str] | None:
+    """Worker side (git): (skill, released version, next version) when SKILL.md's version is released."""
+    from skillstudio.bundle.release import next_version
+
+    new = next_version(workspace, skill_dir)
+    if new is None:
+        return None
+    skill = load_skill(skill_dir, with_files=False)
+    return skill.name, (skill.version or "").strip(), new
+
+
+def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Workspace:
+    """Worker side: read every skill of the workspace (never touches a widget)."""
+
+    def report(done: int, total: int) -> None:
+        if token.cancelled:
+            raise Cancelled()
+        if done == total or done % 25 == 0:
+            progress(done, total)  # type: ignore[operator]
+
+    return load_workspace(root, progress=report)
+
+
+def _is_packaged_examples(root: Path) -> bool:
+    """The examples shipped inside the installed package (a source checkout's skills/ is the user's own)."""
+    bundled = resources.examples_dir()
+    return bundled.name == "_examples" and (root == bundled.resolve() or root.is_relative_to(bundled.resolve()))
+
+
+class MainWindow(QMainWindow):
+    """One workspace: its skills in a tree, open files in tabs, their problems and costs below."""
+
+    sig_workspace_loaded = Signal(object)  # Workspace
+    sig_checked = Signal(object)  # CheckResult shown for the current tab
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        gc_pin.acquire()  # no garbage collection on worker threads while this window lives
+        self._painted = False  # heavy work waits for the first paint: the window shows up at once
+        self._after_paint: list[Callable[[], object]] = []
+        self.setObjectName("MainWindow")
+        self.settings = settings or AppSettings()
+        self.pool = WorkerPool(self, max_threads=2)
+        self.workspace_root: Path | None = None
+        self.workspace: Workspace | None = None
+        self._load_job: int | None = None
+        self._checkers: dict[QWidget, LiveChecker] = {}  # editor or cases tab -> its skill's live check
+        self._closing = False
+        self._open_after_load: Path | None = None
+        self._after_load_message: str | None = None
+        self._panel_docks: list[QDockWidget] = []
+        self.setWindowTitle(APP_NAME)
+        self.resize(1280, 820)
+
+        self.tree = WorkspaceTree()
+        self.tree.sig_open_file.connect(self.open_file)
+        self.tree.sig_open_cases.connect(self.open_cases)
+        self.tree.sig_skill_selected.connect(self._on_skill_selected)
+        tree_dock = QDockWidget("Workspace", self)
+        tree_dock.setObjectName("dock_workspace")
+        tree_dock.setWidget(self.tree)
+        tree_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, tree_dock)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("editor_tabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setDrawBase(False)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._on_current_tab_changed)
+        self.welcome = WelcomePage()
+        self.welcome.sig_new_skill.connect(self.new_skill)
+        self.welcome.sig_open_workspace.connect(self.choose_workspace)
+        self.welcome.sig_open_recent.connect(self.open_workspace)
+        self.welcome.sig_open_examples.connect(self.open_examples_copy)
+        self.center = QStackedWidget()
+        self.center.addWidget(self.welcome)
+        self.center.addWidget(self.tabs)
+        self.setCentralWidget(self.center)
+
+        self.problems = ProblemsPanel()
+        self.problems.sig_activated.connect(self.go_to_problem)
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("dock_problems")
+        self.problems_dock.setWidget(fit(self.problems))
+        self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.resizeDocks([tree_dock], [260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [220], Qt.Orientation.Vertical)
+        self.versions = self._make_versions_dock()
+
+        self.token_meter = TokenMeter()
+        self.cursor_label = QLabel("")
+        self.cursor_label.setObjectName("CursorPosition")
+        self.statusBar().addPermanentWidget(self.cursor_label)
+        self.statusBar().addPermanentWidget(self.token_meter)
+
+        self.recovery = RecoveryController(self)  # autosave of unsaved buffers, restore after a crash
+        self.disk = DiskSync(self)  # changes made by other programs
+        self.fixes = FixController(self)
+        self.problems.sig_fix_requested.connect(self.fixes.apply)
+
+        self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
+        self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
+        self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
+        self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
+        self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
+        self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
+        self.problems_dock.raise_()
+        self._actions, self.view_menu, self.recent = install_actions(
+            self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
+        self.action("theme").setChecked(self.settings.theme == "dark")
+        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)  # focus never falls into the skill filter
+        geometry = self.settings.value("ui/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self._update_center()
+
+    # ================================================================== versions (history, diff, release)
+    def _make_versions_dock(self) -> VersionsPanel:
+        panel = VersionsPanel()
+        panel.setObjectName("versions_panel")
+        panel.sig_about_to_release.connect(self.save_all)
+        panel.sig_released.connect(self._on_released)
+        self.versions_dock = QDockWidget("Versions", self)
+        self.versions_dock.setObjectName("dock_versions")
+        self.versions_dock.setWidget(fit(panel))
+        self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
+        self.tabifyDockWidget(self.problems_dock, self.versions_dock)
+        self.problems_dock.raise_()
+        self._versions_skill: Path | None = None
+        return panel
+
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(fit(widget))  # a busy panel never makes the window grow
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        partner = tabify_with or (self.problems_dock if area == Qt.DockWidgetArea.BottomDockWidgetArea else None)
+        if partner is not None:
+            self.tabifyDockWidget(partner, dock)
+        self._panel_docks.append(dock)
+        if self.view_menu is not None:
+            self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def raise_dock(self, dock: QDockWidget) -> None:
+        """Show a feature's dock in front, with room to work in."""
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < self.height() * 0.45:
+            # feature panels need room: give the bottom area most of the window
+            self.resizeDocks([dock], [int(self.height() * 0.6)], Qt.Orientation.Vertical)
+
+    def action(self, action_id: str) -> QAction:
+        """The window's action with this id (a row of shell.actions.ACTIONS)."""
+        return self._actions[action_id]
+
+    def _follow_skill(self, skill_dir: Path | None) -> None:
+        """The versions panel shows the skill being worked on."""
+        if skill_dir is not None and skill_dir != self._versions_skill and self.workspace_root is not None:
+            self._versions_skill = skill_dir
+            self.versions.set_skill(self.workspace_root, skill_dir)
+
+    @Slot(str)
+    def _on_released(self, version: str) -> None:
+        skill = self._versions_skill
+        self.statusBar().showMessage(f"Released {skill.name if skill else ''} {version}", 8000)
+        for tab in self.editor_tabs():
+            if skill is not None and tab.skill_dir == skill and tab.path is not None and not tab.dirty:
+                tab.reload_from_disk()
+                self._check_released(tab)  # the version just released is now immutable too
+        self._skill_files_changed(skill, self)
+        self.reload_workspace()
+
+    # ================================================================== workspace
+    @Slot()
+    def choose_workspace(self) -> None:
+        path = dialogs.choose_workspace(self, self.workspace_root)
+        if path is not None:
+            self.open_workspace(path)
+
+    @Slot()
+    def open_examples_copy(self, target: Path | None = None) -> bool:
+        """Copy the bundled examples into a new folder of the user's and open that (never the originals)."""
+        from skillstudio.ui.shell.first_run import copy_examples, default_examples_target
+
+        if target is None:
+            base = default_examples_target()
+            target = next(p for i in range(1, 1000)
+                          if not (p := base if i == 1 else base.with_name(f"{base.name}-{i}")).exists())
+        try:
+            copied = copy_examples(target)
+        except SkillStudioError as exc:
+            dialogs.show_error(self, "Open a copy of the examples", f"{exc.message}\n\n{exc.hint}".strip())
+            return False
+        return self.open_workspace(copied, message=f"Copied the examples to {copied}")
+
+    @Slot(object)
+    def open_workspace(self, root: Path, message: str | None = None) -> bool:
+        root = Path(root).resolve()
+        if _is_packaged_examples(root):  # the installed package's files: work on a copy
+            return self.open_examples_copy()
+        if message is not None:
+            self._after_load_message = message
+        if not root.is_dir():
+            dialogs.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
+            return False
+        if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
+            return False
+        if root != self.workspace_root:
+            self.layout_state.save_for(self.workspace_root)
+            self.layout_state.restore_for(root)
+        self.workspace_root = root
+        self.workspace = None
+        self.disk.watch_root(root)
+        self.setWindowTitle(f"{root.name} — {APP_NAME}")
+        self.settings.add_recent_workspace(root)
+        self.tree.show_message(f"Loading {root.name}…")
+        self.when_painted(self.reload_workspace)
+        return True
+
+    def when_painted(self, fn: Callable[[], object]) -> None:
+        """Run `fn` now, or — while the window is shown but not painted yet — right after its first paint
+        (a worker reading files holds the GIL often enough to delay that paint noticeably)."""
+        if self._painted or not self.isVisible():
+            fn()
+            return
+        if not self._after_paint:
+            QTimer.singleShot(500, self._run_after_paint)  # in case no paint ever comes (minimised, …)
+        self._after_paint.append(fn)
+
+    @Slot()
+    def _run_after_paint(self) -> None:
+        self._painted = True
+        todo, self._after_paint = self._after_paint, []
+        for fn in todo:
+            fn()
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt override
+        handled = super().event(event)
+        if not getattr(self, "_painted", True) and event.type() == QEvent.Type.UpdateRequest:
+            self._painted = True
+            QTimer.singleShot(0, self._run_after_paint)
+        return handled
+
+    @property
+    def loading(self) -> bool:
+        return self._load_job is not None
+
+    @Slot()
+    def reload_workspace(self, message: str | None = None, select: Path | None = None) -> None:
+        """Read the workspace again (on a worker); `message` is shown and `select` selected when done."""
+        if message is not None:
+            self._after_load_message = message
+        if select is not None:
+            self._open_after_load = select
+        if self.workspace_root is None:
+            return
+        if self._load_job is not None:
+            self.pool.cancel(self._load_job)
+        self.tree.show_message(f"Loading {self.workspace_root.name}…")
+        self._update_center()
+        self._load_job, _ = self.pool.submit(partial(_load_workspace_job, self.workspace_root),
+                                             on_result=self._on_workspace_loaded, on_error=self._on_workspace_error,
+                                             on_progress=self._on_workspace_progress)
+
+    @Slot(int, int, int)
+    def _on_workspace_progress(self, job: int, done: int, total: int) -> None:
+        if job == self._load_job:
+            self.tree.show_message(f"Loading {done:,} / {total:,} skills…")
+
+    @Slot(int, object)
+    def _on_workspace_loaded(self, job: int, ws: object) -> None:
+        if job != self._load_job or not isinstance(ws, Workspace):
+            return
+        self._load_job = None
+        self.workspace = ws
+        self.tree.set_workspace(ws)
+        n = len(ws.skills)
+        message, self._after_load_message = self._after_load_message, None
+        found = ws.found or f"{n} skill{'s' * (n != 1)}"  # how many skills were found where, in one line
+        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {found}", 8000)
+        for checker in self._checkers.values():
+            checker.invalidate()
+            checker.request()
+        if self._open_after_load is not None:
+            self.tree.select_skill(self._open_after_load)
+            self._open_after_load = None
+        else:
+            doc = self.current_doc()
+            skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+            if skill_dir is not None:
+                self.tree.select_skill(skill_dir)
+        self._update_center()
+        self.sig_workspace_loaded.emit(ws)
+
+    def recheck(self, doc: QWidget) -> None:
+        checker = self._checkers.get(doc)
+        if checker is not None:
+            checker.request()
+
+    @Slot(int, object)
+    def _on_skill_reloaded(self, _job: int, skill: object) -> None:
+        ws = self.workspace
+        if ws is None or not isinstance(skill, Skill) or self._load_job is not None:
+            return
+        skills = [skill if s.path == skill.path else s for s in ws.skills]
+        if skills == ws.skills:
+            return
+        self.workspace = Workspace(root=ws.root, skills=skills)  # replaced, never mutated: workers read it
+        self.tree.replace_skill(skill)
+        for doc, checker in self._checkers.items():
+            if self.doc_skill_dir(doc) != skill.path:
+                checker.invalidate()  # other skills' catalog share and near-duplicates changed
+
+    @Slot(int, str)
+    def _on_workspace_error(self, job: int, message: str) -> None:
+        if job == self._load_job:
+            self._load_job = None
+            self.tree.show_message(f"Could not load the workspace: {message}")
+
+    @Slot(object)
+    def _on_skill_selected(self, skill_dir: object) -> None:
+        if isinstance(skill_dir, Path):
+            self._follow_skill(skill_dir.resolve())
+
+    # ================================================================== tabs
+    def documents(self) -> list[QWidget]:
+        """Every open tab: text editors (EditorTab) and trigger-case tables (TriggerCasesEditor)."""
+        return [w for w in (self.tabs.widget(i) for i in range(self.tabs.count())) if w is not None]
+
+    def editor_tabs(self) -> list[EditorTab]:
+        return [w for w in self.documents() if isinstance(w, EditorTab)]
+
+    def cases_tabs(self) -> list[TriggerCasesEditor]:
+        return [w for w in self.documents() if isinstance(w, TriggerCasesEditor)]
+
+    def doc_dirty(self, w: QWidget) -> bool:
+        return isinstance(w, Document) and w.is_dirty()
+
+    def doc_title(self, w: QWidget) -> str:
+        return w.document_title() if isinstance(w, Document) else "?"
+
+    def doc_skill_dir(self, w: QWidget) -> Path | None:
+        return w.document_skill_dir() if isinstance(w, Document) else None
+
+    def show_document(self, doc: Document) -> None:
+        """Bring an open document's tab to the front."""
+        if isinstance(doc, QWidget):
+            self.tabs.setCurrentWidget(doc)
+
+    def remove_document(self, doc: QWidget) -> None:
+        """Close a document's tab without asking (the caller has saved or discarded it)."""
+        index = self.tabs.indexOf(doc)
+        if index >= 0:
+            self.remove_tab(index)
+
+    def current_tab(self) -> EditorTab | None:
+        w = self.tabs.currentWidget()
+        return w if isinstance(w, EditorTab) else None
+
+    def current_doc(self) -> QWidget | None:
+        return self.tabs.currentWidget()
+
+    def tab_for(self, path: Path) -> EditorTab | None:
+        path = Path(path).resolve()
+        return next((t for t in self.editor_tabs() if t.path == path), None)
+
+    def _update_center(self) -> None:
+        if self.tabs.count():
+            self.center.setCurrentWidget(self.tabs)
+            return
+        n = len(self.workspace.skills) if self.workspace is not None else None
+        self.welcome.set_state(self.workspace_root, n, self.settings.recent_workspaces())
+        self.center.setCurrentWidget(self.welcome)
+
+    @Slot()
+    def choose_file(self) -> None:
+        tab = self.current_tab()
+        start = tab.path.parent if tab is not None and tab.path is not None else self.workspace_root
+        path = dialogs.choose_file(self, start)
+        if path is not None:
+            self.open_file(path)
+
+    @Slot(object)
+    def open_file(self, path: Path) -> EditorTab | None:
+        path = Path(path).resolve()
+        existing = self.tab_for(path)
+        if existing is not None:
+            self.tabs.setCurrentWidget(existing)
+            return existing
+        try:
+            tab = EditorTab(path, self.workspace_root)
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self, "Open file", f"Cannot open {path.name}: {exc}")
+            return None
+        self.add_editor_tab(tab)
+        return tab
+
+    def add_editor_tab(self, tab: EditorTab) -> None:
+        tab.sig_dirty_changed.connect(self._on_dirty_changed)
+        tab.sig_saved.connect(self._on_tab_saved)
+        tab.editor.cursorPositionChanged.connect(self._update_cursor_label)
+        index = self.tabs.addTab(tab, tab.title)
+        self.tabs.setTabToolTip(index, str(tab.path or tab.title))
+        if tab.path is not None:
+            self.disk.files.watch(tab.path)
+        checker = self._attach_checker(tab, tab.skill_dir,
+                                       tab.buffer_text if tab.mode == "skill" else None)
+        if checker is not None and tab.mode == "skill":
+            tab.editor.textChanged.connect(checker.request)
+        tab.sig_version_started.connect(self._on_version_started)
+        self._check_released(tab)
+        if self.tabs.currentWidget() is tab:  # the first tab became current inside addTab, before its checker
+            self._on_current_tab_changed(self.tabs.currentIndex())
+        self.tabs.setCurrentWidget(tab)
+        self._update_center()
+
+    def _check_released(self, tab: EditorTab) -> None:
+        """Find out on a worker whether this SKILL.md's version is released (edits then start the next)."""
+        if tab.mode != "skill" or tab.path is None or tab.skill_dir is None or self.workspace_root is None:
+            return
+        if self._closing:
+            return
+
+        def done(_job: int, state: object) -> None:
+            if isinstance(state, tuple) and tab in self.editor_tabs():
+                tab.set_release_state(*state)
+
+        self.pool.submit(partial(_release_state_job, self.workspace_root, tab.skill_dir), on_result=done)
+
+    @Slot(str)
+    def _on_version_started(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
+    def _attach_checker(self, doc: QWidget, skill_dir: Path | None, text_fn: object) -> LiveChecker | None:
+        """Live problems for a tab's skill: of the buffer itself for SKILL.md, else of SKILL.md as open/saved."""
+        if skill_dir is None:
+            return None
+        fn = text_fn if callable(text_fn) else partial(self._skill_md_text, skill_dir)
+        checker = LiveChecker(self.pool, skill_dir, fn, self._current_workspace, self)
+        checker.sig_checked.connect(self._on_checked)
+        checker.sig_failed.connect(self._on_check_failed)
+        self._checkers[doc] = checker
+        checker.check_now()
+        return checker
+
+    @Slot(object)
+    def open_cases(self, skill_dir: object) -> TriggerCasesEditor | None:
+        """The trigger-cases table of a skill, in its own tab (one per skill)."""
+        skill_dir = Path(str(skill_dir)).resolve()
+        existing = next((c for c in self.cases_tabs() if c.skill_dir() == skill_dir), None)
+        if existing is not None:
+            self.tabs.setCurrentWidget(existing)
+            return existing
+        editor = TriggerCasesEditor()
+        editor.setObjectName("cases_editor")
+        editor.load(skill_dir)
+        editor.sig_dirty_changed.connect(self._on_dirty_changed)
+        index = self.tabs.addTab(editor, self.doc_title(editor))
+        self.tabs.setTabToolTip(index, str(skill_dir / TRIGGERS_PATH))
+        self._attach_checker(editor, skill_dir, None)
+        self.tabs.setCurrentWidget(editor)
+        self._update_center()
+        return editor
+
+    def _current_workspace(self) -> Workspace | None:
+        return self.workspace
+
+    def _skill_md_text(self, skill_dir: Path) -> str:
+        md = find_skill_md(skill_dir)
+        if md is None:
+            return ""
+        tab = self.tab_for(md)
+        if tab is not None:
+            return tab.buffer_text()
+        try:
+            return read_text_file(md)
+        except (OSError, ValueError):
+            return ""
+
+    @Slot(bool)
+    def _on_dirty_changed(self, dirty: bool) -> None:
+        doc = self.sender()
+        if isinstance(doc, QWidget):
+            i = self.tabs.indexOf(doc)
+            if i >= 0:
+                self.tabs.setTabText(i, ("● " if dirty else "") + self.doc_title(doc))
+            if not dirty and isinstance(doc, (EditorTab, TriggerCasesEditor)):
+                self.recovery.discard(doc)
+
+    @Slot(int)
+    def _on_current_tab_changed(self, _index: int) -> None:
+        doc = self.current_doc()
+        self._update_cursor_label()
+        if doc is None:
+            self.problems.clear("Open a SKILL.md to see its problems here.")
+            self.problems_dock.setWindowTitle("Problems")
+            self.token_meter.clear_meter()
+            return
+        checker = self._checkers.get(doc)
+        if checker is None:
+            self.problems.clear(f"{self.doc_title(doc)} is not part of a skill: nothing to validate.")
+            self.token_meter.clear_meter()
+        else:
+            if checker.last_result is not None:
+                self._show_result(doc, checker.last_result)
+            else:  # never a stale message from another tab while the first check runs
+                self.problems.clear(f"Checking {self.doc_title(doc)}…")
+            if not (isinstance(doc, EditorTab) and doc.mode == "skill"):
+                checker.request()  # SKILL.md may have changed in its own tab meanwhile
+        skill_dir = self.doc_skill_dir(doc)
+        if skill_dir is not None:
+            self.tree.select_skill(skill_dir)
+            self._follow_skill(skill_dir)
+
+    @Slot()
+    def _update_cursor_label(self) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            self.cursor_label.setText("")
+            return
+        c = tab.editor.textCursor()
+        self.cursor_label.setText(f"Ln {c.blockNumber() + 1}, Col {c.positionInBlock() + 1}")
+
+    # ================================================================== live check results
+    @Slot(object)
+    def _on_checked(self, result: object) -> None:
+        checker = self.sender()
+        doc = next((t for t, c in self._checkers.items() if c is checker), None)
+        if doc is None or not isinstance(result, CheckResult):
+            return
+        if isinstance(doc, EditorTab):
+            if doc.form is not None:
+                doc.form.set_frontmatter(result.frontmatter, result.parse_error, result.parse_error_line)
+                doc.form.set_codex_metadata(openai_yaml.read(doc.skill_dir) if doc.skill_dir else None)
+            rel = doc.rel_file()
+            marks: dict[int, str] = {}
+            for p in result.problems:
+                if p.line and p.file == rel and p.severity in ("error", "warning") and marks.get(p.line) != "error":
+                    marks[p.line] = p.severity
+            doc.editor.mark_lines(marks)
+        if doc is self.current_doc():
+            self._show_result(doc, result)
+
+    def _show_result(self, doc: QWidget, result: CheckResult) -> None:
+        skill_dir = self.doc_skill_dir(doc)
+        subject = skill_dir.name if skill_dir else self.doc_title(doc)
+        self.problems.set_problems(result.problems, subject, result.error or "")
+        errors = sum(p.severity == "error" for p in result.problems)
+        self.problems_dock.setWindowTitle(f"Problems ({len(result.problems)})" if result.problems else "Problems")
+        self.problems_dock.setProperty("has_errors", bool(errors))
+        if result.tokens_error is not None:
+            self.token_meter.set_unavailable(result.tokens_error)
+        else:
+            self.token_meter.set_summary(result.tokens)
+        self.sig_checked.emit(result)
+
+    @Slot(str)
+    def _on_check_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Live check failed: {message}", 8000)
+
+    @Slot(object)
+    def go_to_problem(self, problem: object) -> None:
+        doc = self.current_doc()
+        skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+        if not isinstance(problem, Problem) or skill_dir is None:
+            return
+        if isinstance(doc, TriggerCasesEditor) and problem.file == TRIGGERS_PATH.as_posix():
+            return  # the table is the view of that file
+        target = (skill_dir / problem.file).resolve()
+        tab = doc if isinstance(doc, EditorTab) else None
+        if tab is None or target != tab.path:
+            if not target.is_file():
+                self.statusBar().showMessage(f"{problem.file} does not exist yet", 5000)
+                return
+            opened = self.open_file(target)
+            if opened is None:
+                return
+            tab = opened
+        if problem.line:
+            tab.editor.go_to_line(problem.line)
+        else:
+            tab.editor.setFocus()
+
+    @Slot()
+    def next_problem(self) -> None:
+        tab = self.current_tab()
+        line = tab.editor.current_line() if tab else 0
+        self.problems.activate_next(line, (tab.rel_file() if tab else None) or "SKILL.md")
+
+    # ================================================================== saving
+    @Slot()
+    def save_current(self) -> bool:
+        doc = self.current_doc()
+        return self.save_doc(doc) if doc is not None else False
+
+    @Slot()
+    def save_current_as(self) -> bool:
+        tab = self.current_tab()
+        if tab is None:
+            return False
+        path = dialogs.choose_save_path(self, tab.path or self.workspace_root)
+        return self.save_tab(tab, path) if path is not None else False
+
+    @Slot()
+    def save_all(self) -> bool:
+        return all([self.save_doc(d) for d in self.documents() if self.doc_dirty(d)])
+
+    def save_doc(self, doc: QWidget) -> bool:
+        if isinstance(doc, EditorTab):
+            return self.save_tab(doc)
+        if isinstance(doc, TriggerCasesEditor):
+            if not doc.save():
+                return False
+            self._skill_files_changed(doc.skill_dir(), doc)
+            self.statusBar().showMessage(f"Saved {self.doc_title(doc)}", 4000)
+            return True
+        return False
+
+    def save_tab(self, tab: EditorTab, path: Path | None = None) -> bool:
+        if tab.path is None and path is None:
+            path = dialogs.choose_save_path(self, self.workspace_root)
+            if path is None:
+                return False
+        other = self.tab_for(path) if path is not None else None
+        if other is not None and other is not tab and other.dirty:
+            dialogs.show_error(self, "Save as", f"{other.title} is open with unsaved edits: save or close it first.")
+            return False
+        old_key = RecoveryController.key(tab)
+        old_path = tab.path
+        try:
+            saved = tab.save(path)
+        except (OSError, ValueError) as exc:
+            dialogs.show_error(self, "Save", f"Could not save {tab.title}: {exc}. Your text is still in the editor "
+                               "(and in the recovery area); try Save As… to another folder.")
+            return False
+        self.recovery.discard(tab, old_key)
+        if old_path != saved:
+            # a new name can mean a new kind of file or another skill: show it in a fresh tab
+            index, cursor_line = self.tabs.indexOf(tab), tab.editor.current_line()
+            self.remove_tab(index)
+            new_tab = self.tab_for(saved) or self.open_file(saved)
+            if new_tab is not None:
+                if new_tab.dirty or new_tab.disk_text != new_tab.buffer_text():
+                    new_tab.reload_from_disk()
+                self.tabs.tabBar().moveTab(self.tabs.indexOf(new_tab), min(index, self.tabs.count() - 1))
+                self.tabs.setCurrentWidget(new_tab)
+                new_tab.editor.go_to_line(cursor_line)
+            if self.workspace_root is not None and saved.is_relative_to(self.workspace_root):
+                self.reload_workspace()
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    @Slot(object)
+    def _on_tab_saved(self, path: object) -> None:
+        tab = self.sender()
+        if isinstance(tab, EditorTab):
+            self._skill_files_changed(tab.skill_dir, tab)
+
+    def _skill_files_changed(self, skill_dir: Path | None, source: QWidget) -> None:
+        """A file of a skill was written: every check of that skill reloads what it caches, the tree
+        and the workspace model (catalog, near-duplicates) get the re-read skill."""
+        if skill_dir is None:
+            return
+        if self.workspace is not None and not self._closing:
+            self.pool.submit(partial(_load_skill_job, skill_dir), on_result=self._on_skill_reloaded)
+        for doc, checker in self._checkers.items():
+            if self.doc_skill_dir(doc) == skill_dir:
+                if doc is not source or not isinstance(doc, EditorTab) or doc.mode != "skill":
+                    checker.invalidate()
+                checker.request()
+
+    # ================================================================== edit, view, settings
+    @Slot()
+    def undo(self) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.editor.undo()
+
+    @Slot()
+    def redo(self) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.editor.redo()
+
+    @Slot()
+    def toggle_theme(self) -> None:
+        self.set_theme("dark" if self.action("theme").isChecked() else "light")
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme = apply_theme(app, theme)
+        self.settings.theme = theme
+        self.action("theme").setChecked(theme == "dark")
+        for tab in self.editor_tabs():
+            tab.highlighter.set_theme(theme)
+            tab.editor.viewport().update()
+        self.versions.set_theme(theme)
+        if self.workspace is not None:
+            self.tree.set_workspace(self.workspace)  # icons follow the theme
+            doc = self.current_doc()
+            skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+            if skill_dir is not None:
+                self.tree.select_skill(skill_dir)
+        for act in self.actions():
+            name = act.property("icon_name")
+            if name:
+                act.setIcon(load_icon(str(name), theme))
+
+    @Slot()
+    def show_palette(self) -> CommandPalette:
+        palette = CommandPalette([a for a in window_actions(self) if a is not self.action("palette")], self)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.open()  # window-modal, non-blocking
+        palette.query.setFocus()
+        return palette
+
+    @Slot()
+    def show_about(self) -> None:
+        from skillstudio import __version__
+
+        dialogs.show_about(self, __version__)
+
+    @Slot()
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.set_theme(self.settings.theme)
+
+    @Slot()
+    def new_skill(self) -> Path | None:
+        if self.workspace_root is None:
+            dialogs.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
+            return None
+        wizard = NewSkillWizard(self.workspace_root, self)
+        created = wizard.created_path() if wizard.exec() else None
+        if created is None:
+            return None
+        self.reload_workspace(f"Created {created.name}", select=created)
+        md = find_skill_md(created)
+        if md is not None:
+            self.open_file(md)
+        return created
+
+    # ================================================================== closing
+    @Slot(int)
+    def close_tab(self, index: int) -> bool:
+        doc = self.tabs.widget(index)
+        if doc is not None and self.doc_dirty(doc):
+            answer = dialogs.ask_save_changes(self, [self.doc_title(doc)])
+            if answer == "cancel" or (answer == "save" and not self.save_doc(doc)):
+                return False
+        self.remove_tab(index)
+        return True
+
+    @Slot()
+    def close_current_tab(self) -> None:
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def remove_tab(self, index: int) -> None:
+        tab = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        if isinstance(tab, TriggerCasesEditor) and tab.triggers_path() is not None:
+            self.recovery.discard(tab)
+        if isinstance(tab, EditorTab):
+            self.recovery.discard(tab)
+            if tab.path is not None and self.tab_for(tab.path) is None:
+                self.disk.files.unwatch(tab.path)
+        checker = self._checkers.pop(tab, None) if tab is not None else None
+        if checker is not None:
+            checker.stop()
+            checker.sig_checked.disconnect(self._on_checked)
+            checker.deleteLater()
+        if tab is not None:
+            tab.deleteLater()
+        self._update_center()
+
+    def close_all_tabs(self) -> bool:
+        """Ask once about every unsaved buffer; False if the user cancelled."""
+        dirty = [d for d in self.documents() if self.doc_dirty(d)]
+        if dirty:
+            answer = dialogs.ask_save_changes(self, [self.doc_title(d) for d in dirty])
+            if answer == "cancel":
+                return False
+            if answer == "save" and not all([self.save_doc(d) for d in dirty]):
+                return False
+        while self.tabs.count():
+            self.remove_tab(0)
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing and not self.close_all_tabs():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop timers, cancel and wait for every worker; safe to call twice."""
+        if self._closing:
+            return
+        self._closing = True
+        self.recovery.stop()
+        self.settings.set_value("ui/geometry", self.saveGeometry())
+        self.layout_state.save_for(self.workspace_root)
+        self.settings.sync()
+        self.versions.shutdown()
+        self.features.shutdown()
+        self.pool.shutdown()
+        gc_pin.release()

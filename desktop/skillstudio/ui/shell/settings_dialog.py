@@ -1,0 +1,104 @@
+"""Settings: model, base URL, theme, and the OpenAI API key — which goes to the OS keyring only.
+
+The key field is write-only: it never shows a stored key, it only says whether one is stored.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skillstudio.openai_defaults import KEYRING_SERVICE, KEYRING_USER, store_api_key  # noqa: F401 - re-exported
+from skillstudio.ui.common.settings import AppSettings
+
+
+def stored_key_present() -> bool | None:
+    """True/False, or None when no keyring is usable here."""
+    from skillstudio.services.providers import key_status
+
+    return key_status().stored
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setObjectName("SettingsDialog")
+        self.setMinimumWidth(480)
+        self.settings = settings
+        self.error: str | None = None
+        self.model = QLineEdit(settings.model)
+        self.model.setObjectName("settings_model")
+        self.base_url = QLineEdit(settings.base_url)
+        self.base_url.setObjectName("settings_base_url")
+        self.base_url.setPlaceholderText("empty = OpenAI; or e.g. http://localhost:11434/v1 (Ollama)")
+        self.theme = QComboBox()
+        self.theme.setObjectName("settings_theme")
+        self.theme.addItems(["light", "dark"])
+        self.theme.setCurrentText(settings.theme)
+        self.api_key = QLineEdit()
+        self.api_key.setObjectName("settings_api_key")
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        present = stored_key_present()
+        self.api_key.setPlaceholderText({True: "a key is stored — type to replace it",
+                                         False: "paste your key (stored in the OS keyring)",
+                                         None: "no OS keyring available — set OPENAI_API_KEY instead"}[present])
+        self.api_key.setEnabled(present is not None)
+        self.forget_key = QCheckBox("Remove the stored key")
+        self.forget_key.setObjectName("settings_forget_key")
+        self.forget_key.setEnabled(bool(present))
+        note = QLabel("The API key is kept only in the OS keyring (never in a file). "
+                      "OPENAI_API_KEY in the environment wins over it.")
+        note.setWordWrap(True)
+        note.setObjectName("Hint")
+        form = QFormLayout()
+        form.addRow("Model", self.model)
+        form.addRow("Base URL", self.base_url)
+        form.addRow("Theme", self.theme)
+        form.addRow("OpenAI API key", self.api_key)
+        form.addRow("", self.forget_key)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    @Slot()
+    def accept(self) -> None:
+        if self.apply():
+            super().accept()
+
+    def apply(self) -> bool:
+        """Store the settings; the key goes to the keyring. False (and `error` set) if that failed."""
+        self.settings.model = self.model.text().strip() or self.settings.model
+        self.settings.base_url = self.base_url.text().strip()
+        self.settings.theme = self.theme.currentText()
+        self.settings.sync()
+        key = self.api_key.text().strip()
+        try:
+            if key:
+                store_api_key(key)
+            elif self.forget_key.isChecked():
+                store_api_key(None)
+        except Exception as exc:  # noqa: BLE001 - keyring backends raise many kinds
+            self.error = (f"Could not store the API key in the OS keyring ({exc.__class__.__name__}: {exc}). "
+                          "Unlock your keyring, or set OPENAI_API_KEY in the environment.")
+            from skillstudio.ui.common import dialogs
+
+            dialogs.show_error(self, "Keyring", self.error)
+            return False
+        finally:
+            self.api_key.clear()
+        return True

@@ -1,0 +1,1 @@
+"""Versions of a skill: git history, diffs and the version bump (release)."""
