@@ -264,3 +264,16 @@ def test_fix_on_a_fifo_skill_md_does_not_hang(tmp_path: Path) -> None:
     os.mkfifo(d / "SKILL.md")
     report = apply_fixes(d)
     assert report.changes == [] and "FIFO" in report.skipped[0] and "not rewritten" in report.skipped[0]
+
+
+def test_fix_never_flattens_a_structure_the_host_reads() -> None:
+    """Claude Code's hooks are nested: writing them as strings (what block-style does to metadata) breaks them."""
+    text = (f"---\nname: deploy\ndescription: {DESC}\n"
+            "hooks: {PreToolUse: [{matcher: Bash, hooks: [{type: command, command: ./check.sh}]}]}\n"
+            "paths: [src/**, lib/**]\n---\n# Deploy\n")
+    new, changes = fix_all_text(text, "deploy")
+    assert "hooks: {PreToolUse: [{matcher: Bash" in new  # left exactly as written
+    assert "paths:\n  - \"src/**\"\n  - \"lib/**\"\n" in new  # a flat list keeps its meaning in block style
+    assert changes == ["wrote 'paths' (line 5) as a block list"]
+    nested = f"---\nname: deploy\ndescription: {DESC}\nhooks:\n  PreToolUse: [{{matcher: Bash}}]\n---\n"
+    assert fix_all_text(nested, "deploy") == (nested, [])

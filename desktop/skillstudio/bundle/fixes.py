@@ -290,6 +290,9 @@ def _fix_block_style(text: str) -> tuple[str, list[str]]:
         except yaml.YAMLError:
             continue
         line_no = sp.fm_first_line + i + 1
+        owner = key if indent == "" else _owner(fm, i)
+        if owner is not None and host_field(owner) is not None and (indent or _nested(value)):
+            continue  # a host reads this structure (e.g. Claude Code's hooks): flattening it would break it
         if indent == "" and key == "allowed-tools" and isinstance(value, list):
             fm[i] = f"allowed-tools: {skillmd.render_scalar(' '.join(_flat(value)))}"
             changes.append(f"wrote allowed-tools (line {line_no}) as a space-separated string")
@@ -306,6 +309,20 @@ def _fix_block_style(text: str) -> tuple[str, list[str]]:
     if not changes:
         return text, []
     return skillmd._rebuild(text, sp, fm), list(reversed(changes))
+
+
+def _owner(fm: list[str], i: int) -> str | None:
+    """The top-level key whose block holds front-matter line `i`."""
+    for j in range(i - 1, -1, -1):
+        m = skillmd._TOP_KEY.match(fm[j])
+        if m:
+            return m.group(1)
+    return None
+
+
+def _nested(value: Any) -> bool:
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any(isinstance(v, (dict, list)) for v in items)
 
 
 def _flat(items: Iterable[Any]) -> list[str]:

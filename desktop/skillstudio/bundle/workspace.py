@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from skillstudio.bundle.model import SKILL_MD_NAMES, Skill, load_skill, skill_md_entry
 
 NEVER_SEARCHED = frozenset({".git", ".skillstudio"})
-MAX_FOLDERS = 200_000  # folders looked into before the search stops (a 3,000-skill clone has ~15,000)
+MAX_FOLDERS = 200_000  # folders looked into before the search stops (the walk stops at each skill, so a
+# 3,000-skill clone costs a few thousand)
 _SHOWN_LOCATIONS = 4
 
 
