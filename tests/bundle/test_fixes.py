@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from skills_ref.validator import validate as ref_validate
 
-from skillstudio.bundle.fixes import FIX_ORDER, apply_fixes, fix_text, normalize_name
+from skillstudio.bundle.fixes import FIX_ORDER, OPT_IN_FIXES, apply_fixes, fix_text, normalize_name
 from skillstudio.bundle.model import load_skill
 from skillstudio.bundle.validate import validate_skill
 
@@ -46,7 +46,7 @@ def test_real_world_skill_passes_skills_ref_after_fix(tmp_path: Path, case: str)
     d.mkdir()
     (d / "SKILL.md").write_bytes(text.encode("utf-8"))
     assert ref_validate(d), "the case must start out invalid"
-    report = apply_fixes(d)
+    report = apply_fixes(d, [*FIX_ORDER, *OPT_IN_FIXES])  # everything, the opt-in portable fix included
     assert report.changes and report.new_path is not None
     assert ref_validate(report.new_path) == [], report.changes
     fixed_skill = load_skill(report.new_path)
@@ -64,12 +64,22 @@ def test_fix_reports_each_change_and_renames_folder(tmp_path: Path) -> None:
     report = apply_fixes(d)
     assert report.new_path == tmp_path / "pdf-tools" and not d.exists()
     joined = "\n".join(report.changes)
-    for expected in ("allowed-tools", "metadata.version", "metadata.user-invocable", "'pdf-tools'",
+    for expected in ("allowed-tools", "metadata.version", "'pdf-tools'",
                      "renamed folder 'PDF_Tools' to 'pdf-tools'"):
         assert expected in joined
+    # Claude Code reads user-invocable at the top level: plain --fix leaves it there and says why
+    assert "user-invocable" not in joined
+    assert any("'user-invocable' stays at the top level" in s and "portable-host-fields" in s
+               for s in report.skipped)
     new = (report.new_path / "SKILL.md").read_text()
     assert "allowed-tools: Read Bash Write\n" in new
-    assert 'version: "1.0.0"' in new and 'user-invocable: "true"' in new
+    assert 'version: "1.0.0"' in new and "\nuser-invocable: true\n" in new
+    # the portable alternative is a separate fix, applied only when asked for by id
+    report = apply_fixes(report.new_path, ["portable-host-fields"])
+    assert report.changes == ["moved Claude Code's 'user-invocable' to metadata.user-invocable: the skill shows in "
+                              "Claude Code's / menu again"]
+    new = (report.new_path / "SKILL.md").read_text()
+    assert 'user-invocable: "true"' in new and "\nuser-invocable" not in new
     assert new.endswith("\n# PDF Tools\n\nRun `scripts/extract.py`.\n")  # body untouched
 
 

@@ -84,9 +84,10 @@ def test_a_new_file_uses_the_plain_format() -> None:
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30).filter(
     lambda s: bool(s.strip()))
-EXTRA = st.fixed_dictionaries({}, optional={
-    "route_to": st.one_of(st.none(), TEXT),
-    "files": st.dictionaries(st.text("abc./_", min_size=1, max_size=8), st.text(max_size=12), max_size=2),
+EXTRA = st.fixed_dictionaries({}, optional={  # values the parser accepts (it checks route_to and files paths)
+    "route_to": st.one_of(st.just("none"), st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)),
+    "files": st.dictionaries(st.from_regex(r"[a-c_]{1,4}(/[a-c_]{1,4})?\.(csv|txt)", fullmatch=True),
+                             st.text(max_size=12), max_size=2),
 })
 
 

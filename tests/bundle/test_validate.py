@@ -99,13 +99,15 @@ def test_trigger_case_lints(tmp_path: Path) -> None:
     assert p and "only 1" in p[0].message and p[0].file == "evals/triggers.yaml"
 
 
-def test_broken_triggers_file_is_a_warning_not_a_spec_error(tmp_path: Path) -> None:
+def test_broken_triggers_file_is_an_error(tmp_path: Path) -> None:
+    """Issue 11: a triggers.yaml that `test` refuses makes `validate` fail too (exit 1)."""
     d = make(tmp_path, triggers="cases:\n  - prompt: Use when: x\n    expect: trigger\n")
     problems = validate_skill(load_skill(d))
     (p,) = [p for p in problems if p.code == "triggers.invalid"]
-    assert p.severity == "warning" and p.file == "evals/triggers.yaml" and p.line == 2
+    assert p.severity == "error" and p.file == "evals/triggers.yaml" and p.line == 2
     assert p.message.startswith("invalid YAML")
-    assert is_valid(problems)
+    assert not is_valid(problems)
+    assert [q for q in problems if q.severity == "error"] == [p]  # SKILL.md itself is fine
 
 
 def test_body_limits(tmp_path: Path) -> None:

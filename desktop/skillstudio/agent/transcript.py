@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.statedir import ensure_state_dir
 
 RUNS_DIR = Path(".skillstudio") / "runs" / "agent"  # beside (not among) the trigger-test runs in runs/
 
@@ -117,7 +118,7 @@ class Transcript:
 
     def save(self, workspace_state_dir: Path) -> Path:
         """Write `<state>/runs/agent/<run_id>.json` atomically; returns the path."""
-        folder = Path(workspace_state_dir) / "runs" / "agent"
+        folder = ensure_state_dir(Path(workspace_state_dir)) / "runs" / "agent"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.run_id}.json"
         atomic_write(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")

@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 
 from skillstudio.bundle import safeyaml, skillmd
-from skillstudio.bundle.fileio import atomic_write
-from skillstudio.bundle.model import find_skill_md
+from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
+from skillstudio.bundle.fileio import MAX_TEXT_BYTES, atomic_write
+from skillstudio.bundle.hostfields import host_field
+from skillstudio.bundle.model import skill_md_entry
 from skillstudio.bundle.specparse import read_front_matter
 from skillstudio.bundle.validate import ALLOWED_FIELDS, MAX_DESCRIPTION, MAX_NAME, spec_problems
 
@@ -30,6 +32,8 @@ FIX_ORDER = ("frontmatter", "dashes", "quote-values", "duplicate-keys", "block-s
              "add-description",
              "normalize-name", "rename-folder")
 FOLDER_FIXES = frozenset({"rename-folder"})  # need the folder, not just the text (apply_fixes does them)
+# fixes that change what a skill does on some host: applied only when asked for by id, never by plain --fix
+OPT_IN_FIXES = ("portable-host-fields",)
 _META_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -286,6 +290,9 @@ def _fix_block_style(text: str) -> tuple[str, list[str]]:
         except yaml.YAMLError:
             continue
         line_no = sp.fm_first_line + i + 1
+        owner = key if indent == "" else _owner(fm, i)
+        if owner is not None and host_field(owner) is not None and (indent or _nested(value)):
+            continue  # a host reads this structure (e.g. Claude Code's hooks): flattening it would break it
         if indent == "" and key == "allowed-tools" and isinstance(value, list):
             fm[i] = f"allowed-tools: {skillmd.render_scalar(' '.join(_flat(value)))}"
             changes.append(f"wrote allowed-tools (line {line_no}) as a space-separated string")
@@ -302,6 +309,20 @@ def _fix_block_style(text: str) -> tuple[str, list[str]]:
     if not changes:
         return text, []
     return skillmd._rebuild(text, sp, fm), list(reversed(changes))
+
+
+def _owner(fm: list[str], i: int) -> str | None:
+    """The top-level key whose block holds front-matter line `i`."""
+    for j in range(i - 1, -1, -1):
+        m = skillmd._TOP_KEY.match(fm[j])
+        if m:
+            return m.group(1)
+    return None
+
+
+def _nested(value: Any) -> bool:
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any(isinstance(v, (dict, list)) for v in items)
 
 
 def _flat(items: Iterable[Any]) -> list[str]:
@@ -342,7 +363,8 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     if fmr.data is None:
         return text, []
     data = fmr.data
-    unknown = [k for k in data if k not in ALLOWED_FIELDS]
+    # a field a host runtime reads stays where the host reads it (see hostfields.py)
+    unknown = [k for k in data if k not in ALLOWED_FIELDS and host_field(k) is None]
     meta = data.get("metadata")
     if not unknown or ("metadata" in data and not isinstance(meta, dict)):
         return text, []
@@ -371,11 +393,72 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     return text, changes
 
 
+def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
+    """Opt-in: host-runtime fields made portable, saying what each stops doing on its host."""
+    fmr = read_front_matter(text)
+    if fmr.data is None:
+        return text, []
+    data = fmr.data
+    meta = data.get("metadata")
+    if "metadata" in data and not isinstance(meta, dict):
+        return text, []
+    existing = dict(meta) if isinstance(meta, dict) else {}
+    changes = []
+    for key in [k for k in data if k not in ALLOWED_FIELDS and host_field(k) is not None]:
+        hf = host_field(key)
+        assert hf is not None
+        value = _as_text(data[key])
+        desc = data.get("description")
+        if key == "when_to_use" and isinstance(desc, str) and desc.strip() and value.strip():
+            joined = f"{desc.rstrip()} {value.strip()}"
+            if len(joined) <= MAX_DESCRIPTION:
+                new = skillmd.set_field(_remove_keeping_comments(text, key), "description", joined)
+                check = read_front_matter(new).data
+                if check is not None and key not in check and check.get("description") == joined:
+                    text = new
+                    changes.append(f"appended {hf.host}'s 'when_to_use' to the description (every runtime now "
+                                   "sees it)")
+                    continue
+        mkey = _meta_key(key)
+        if mkey in existing and _as_text(existing[mkey]) != value:
+            n = 2
+            while f"{mkey}-{n}" in existing:
+                n += 1
+            mkey = f"{mkey}-{n}"
+        removed = _remove_keeping_comments(text, key)
+        check = read_front_matter(removed).data
+        if check is None or key in check:
+            continue
+        new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
+        after = read_front_matter(new).data
+        if after is None or not isinstance(after.get("metadata"), dict) or \
+                _as_text(after["metadata"].get(mkey)) != value:
+            continue
+        changes.append(f"moved {hf.host}'s '{key}' to metadata.{mkey}: {hf.effect}")
+        text = new
+        existing[mkey] = value
+    return text, changes
+
+
+def host_fields_left(text: str) -> list[str]:
+    """One line per host-runtime field that plain --fix leaves at the top level, and why."""
+    data = read_front_matter(text).data or {}
+    out = []
+    for key in data:
+        hf = host_field(key) if key not in ALLOWED_FIELDS else None
+        if hf is not None:
+            out.append(f"'{key}' stays at the top level: {hf.host} reads it there ({hf.does}); under metadata it "
+                       "would be ignored. It is not portable (skills-ref refuses it): to trade it away, run "
+                       "--fix-id portable-host-fields")
+    return out
+
+
 def _comment_of(text: str, key: str) -> str:
     """The trailing '# …' of `key`'s line when its value is empty (set_field would drop it)."""
     sp = skillmd.split(text)
     for line in skillmd.fm_lines(sp):
-        m = re.match(rf"^{re.escape(key)}\s*:\s*(#.*)$", line)
+        # an empty value, or only a block-scalar header (`|`, `>-`) that holds nothing
+        m = re.match(rf"^{re.escape(key)}\s*:\s*(?:[|>][-+0-9]*\s*)?(#.*)$", line)
         if m:
             return m.group(1)
     return ""
@@ -451,11 +534,13 @@ def _fix_text(text: str, fix_id: str, folder_name: str) -> tuple[str, list[str]]
             return _fix_add_description(text)
         if fix_id == "normalize-name":
             return _fix_normalize_name(text, folder_name)
+        if fix_id == "portable-host-fields":
+            return _fix_portable_host_fields(text)
     except skillmd.FrontMatterError:
         return text, []
     if fix_id in FOLDER_FIXES:
         return text, []
-    raise ValueError(f"unknown fix-it '{fix_id}'; known: {', '.join(FIX_ORDER)}")
+    raise ValueError(f"unknown fix-it '{fix_id}'; known: {', '.join(FIX_ORDER + OPT_IN_FIXES)}")
 
 
 def _wanted(text: str, folder: str) -> set[str]:
@@ -475,7 +560,7 @@ def fix_all_text(text: str, folder_name: str, only: Iterable[str] | None = None)
     changes: list[str] = []
     for _ in range(4):
         progressed = False
-        for fix_id in FIX_ORDER:
+        for fix_id in FIX_ORDER + OPT_IN_FIXES:
             if fix_id not in allowed or fix_id in FOLDER_FIXES or fix_id not in _wanted(text, folder_name):
                 continue
             new, ch = fix_text(text, fix_id, folder_name)
@@ -491,11 +576,20 @@ def apply_fixes(skill_dir: Path, only: Iterable[str] | None = None) -> FixReport
     """Fix a skill folder in place: SKILL.md rewritten atomically, folder renamed to the name."""
     skill_dir = Path(skill_dir)
     report = FixReport(new_path=skill_dir)
-    md = find_skill_md(skill_dir) if skill_dir.is_dir() else None
+    md = skill_md_entry(skill_dir) if skill_dir.is_dir() else None
     if md is None:
         report.skipped.append("missing SKILL.md: nothing to fix (create one with `skillstudio new` or the app)")
         return report
-    raw = md.read_bytes()
+    if md.is_symlink():
+        # issue 12: a fix that follows the link writes the link's target (anything readable) into the skill
+        report.skipped.append(f"{md.name} is {describe(md)}: it is reported, never rewritten; replace the link "
+                              "with the file itself, then run --fix again")
+        return report
+    try:
+        raw = read_regular_bytes(md, MAX_TEXT_BYTES)
+    except NotReadable as exc:
+        report.skipped.append(f"{md.name} is not rewritten: {exc}")
+        return report
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -505,6 +599,7 @@ def apply_fixes(skill_dir: Path, only: Iterable[str] | None = None) -> FixReport
     new, report.changes = fix_all_text(text, folder, only)
     if new != text:
         atomic_write(md, new)
+    report.skipped += host_fields_left(new)
     allowed = set(only) if only is not None else set(FIX_ORDER)
     if "rename-folder" in allowed or "normalize-name" in allowed:
         _rename(skill_dir, new, report)
@@ -517,6 +612,9 @@ def _rename(skill_dir: Path, text: str, report: FixReport) -> None:
     if not isinstance(name, str):
         return
     name = unicodedata.normalize("NFKC", name.strip())
+    if skill_dir.is_symlink():
+        report.skipped.append("folder not renamed: it is a symbolic link (links are never followed by fixes)")
+        return
     folder = skill_dir.resolve()
     if unicodedata.normalize("NFKC", folder.name) == name:
         return

@@ -8,6 +8,7 @@ can open it and the problems panel can explain), with `parse_error` set. Validat
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,39 @@ class Skill(BaseModel):
 
 
 def find_skill_md(folder: Path) -> Path | None:
+    """SKILL.md (or skill.md) of `folder` when it is a regular file (or a link to one)."""
     for name in SKILL_MD_NAMES:
         p = folder / name
         if p.is_file():
             return p
+    return None
+
+
+def skill_md_entry(folder: Path) -> Path | None:
+    """SKILL.md (or skill.md) of `folder`: any entry of that name but a folder. A dangling link, a FIFO
+    or a device is still *the* SKILL.md: the loader refuses to read it and validation says what it is."""
+    for name in SKILL_MD_NAMES:
+        p = folder / name
+        if os.path.lexists(p) and not p.is_dir():
+            return p
+    return None
+
+
+def _unreadable_reason(md: Path, folder: Path) -> str | None:
+    """Why SKILL.md must not be read at all (a link out of the skill, a FIFO, a device); None if it may."""
+    from skillstudio.bundle.fileinfo import describe
+
+    try:
+        st = os.lstat(md)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(st.st_mode):
+        real, base = os.path.realpath(md), os.path.realpath(folder)
+        if os.path.commonpath([real, base]) != base or not os.path.isfile(real):
+            return describe(md)
+        return None  # a link to a regular file inside the skill: read it (validation still warns)
+    if not stat.S_ISREG(st.st_mode):
+        return describe(md)
     return None
 
 
@@ -172,12 +202,15 @@ def parse_skill_text(skill: Skill, text: str) -> Skill:
 def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
     folder = Path(folder)
     skill = Skill(path=folder)
-    md = find_skill_md(folder) if folder.is_dir() else None
+    md = skill_md_entry(folder) if folder.is_dir() else None
     if md is None:
         skill.parse_error = "missing SKILL.md"
     else:
         skill.skill_md = md
+        refused = _unreadable_reason(md, folder)
         try:
+            if refused:
+                raise ValueError(refused)
             parse_skill_text(skill, read_text_file(md, root=folder))
         except (OSError, ValueError) as exc:
             skill.parse_error = f"cannot read {md.name}: {exc}"

@@ -112,8 +112,12 @@ def _build(events: list[yaml.Event]) -> tuple[dict[str, Any], dict[str, int]]:
     return data, lines
 
 
+# a block-scalar header run into a comment (`|#`): libyaml accepts it, strictyaml (and PyYAML) refuse it
+_HEADER_COMMENT = re.compile(r"[|>][-+0-9]*#")
+
+
 def _fast(fm: str) -> tuple[dict[str, Any], dict[str, int]]:
-    if _ODD_CHARS.search(fm):
+    if _ODD_CHARS.search(fm) or _HEADER_COMMENT.search(fm):
         raise _Odd
     try:
         events = safeyaml.parse_events(fm)

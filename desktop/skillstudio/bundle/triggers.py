@@ -1,22 +1,36 @@
-"""Trigger cases: `evals/triggers.yaml` (our format, see CONTRACT) and skill-creator JSON imports.
+"""Trigger cases: `evals/triggers.yaml` (our format, see CONTRACT) and skill-creator eval sets.
+
+A case is a prompt and what should happen (`expect: trigger | no_trigger`), with optional fields:
+`why` (shown in reports), `route_to` (where a near miss belongs: a skill name, or `none`), and a
+fixture seeded into the run's data folder — `files` (a small inline map path → text) or `fixture`
+(a folder of the skill). Fixtures are data from the workspace, so they are bounded and must stay
+inside the skill: no absolute paths, no `..`, no symbolic link on the way.
 
 Parsing never raises anything but TriggersError, whose message says where and what is wrong.
+Other formats (skill-creator JSON and its variants) live in case_formats.py.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import os
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from skillstudio.bundle import safeyaml
-from skillstudio.bundle.fileio import read_text_file
+from skillstudio.bundle import boundedyaml
+from skillstudio.bundle.fileinfo import NotReadable, read_small_text
 
 TRIGGERS_PATH = Path("evals") / "triggers.yaml"
 Expect = Literal["trigger", "no_trigger"]
+ROUTE_NONE = "none"
+MAX_TRIGGERS_BYTES = 2 * 1024 * 1024  # a triggers.yaml of 2 MB holds ~10,000 cases
+MAX_FILES_PER_CASE = 50
+MAX_FILES_BYTES = 256 * 1024  # inline fixture text per case; larger data belongs in a `fixture:` folder
+_ROUTE = re.compile(r"^[^\s/\\]{1,64}$")
+KNOWN_FIELDS = ("prompt", "expect", "why", "route_to", "files", "fixture")
 
 
 class TriggerCase(BaseModel):
@@ -25,24 +39,99 @@ class TriggerCase(BaseModel):
     prompt: str = Field(min_length=1)
     expect: Expect
     why: str | None = None
+    route_to: str | None = None  # a skill name, or "none": where a near miss belongs
+    files: dict[str, str] | None = None  # inline fixture: relative POSIX path -> text
+    fixture: str | None = None  # a folder of the skill (relative POSIX path) seeded into the data folder
 
 
 class TriggersError(ValueError):
     pass
 
 
+def check_relative(path: Any, what: str) -> str:
+    """A relative POSIX path that stays where it is put (no absolute path, no '..'); else ValueError."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"{what} must be a non-empty relative path")
+    if "\\" in path or "\x00" in path:
+        raise ValueError(f"{what} {path!r}: write it with '/' and no special characters")
+    p = PurePosixPath(path)
+    if p.is_absolute() or re.match(r"^[A-Za-z]:", path):
+        raise ValueError(f"{what} {path!r} must be relative")
+    if any(part == ".." for part in p.parts):
+        raise ValueError(f"{what} {path!r} must not contain '..'")
+    parts = [part for part in p.parts if part != "."]
+    if not parts:
+        raise ValueError(f"{what} {path!r} names no file")
+    return "/".join(parts)
+
+
+def _route(value: Any) -> str:
+    if value is None:
+        return ROUTE_NONE
+    if not isinstance(value, str) or not _ROUTE.match(value.strip()):
+        raise ValueError(f"'route_to' must be a skill name or 'none', not {value!r}")
+    return value.strip()
+
+
+def _files(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("'files' must be a mapping of relative path -> text (use 'fixture:' for a folder)")
+    if len(value) > MAX_FILES_PER_CASE:
+        raise ValueError(f"'files' has {len(value)} entries; the limit is {MAX_FILES_PER_CASE} "
+                         "(put larger fixtures in a folder and use 'fixture:')")
+    out: dict[str, str] = {}
+    total = 0
+    for k, v in value.items():
+        rel = check_relative(k, "a 'files' path")
+        if v is None:
+            v = ""
+        if not isinstance(v, (str, int, float, bool)):
+            raise ValueError(f"'files' entry {rel!r} must be text")
+        text = v if isinstance(v, str) else str(v)
+        total += len(text.encode("utf-8"))
+        if total > MAX_FILES_BYTES:
+            raise ValueError(f"'files' holds over {MAX_FILES_BYTES // 1024} KB of text; put it in a folder and "
+                             "use 'fixture:'")
+        if rel in out:
+            raise ValueError(f"'files' names {rel!r} twice")
+        out[rel] = text
+    return out
+
+
+def make_case(item: dict[str, Any], where: str) -> TriggerCase:
+    """One case from a mapping in our format (`where` prefixes every message)."""
+    prompt, expect = item.get("prompt"), item.get("expect")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise TriggersError(f"{where} needs a non-empty 'prompt' string")
+    if expect not in ("trigger", "no_trigger"):
+        raise TriggersError(f"{where}: 'expect' must be 'trigger' or 'no_trigger', not {expect!r}")
+    why = item.get("why")
+    extra = {k: v for k, v in item.items() if k not in KNOWN_FIELDS}
+    try:
+        route = _route(item["route_to"]) if "route_to" in item else None
+        files = _files(item["files"]) if item.get("files") is not None else None
+        fixture = check_relative(item["fixture"], "'fixture'") if item.get("fixture") is not None else None
+    except ValueError as exc:
+        raise TriggersError(f"{where}: {exc}") from None
+    if files is not None and fixture is not None:
+        raise TriggersError(f"{where}: give either 'files' or 'fixture', not both")
+    return TriggerCase(prompt=prompt, expect=expect, why=None if why is None else str(why), route_to=route,
+                       files=files, fixture=fixture, **extra)
+
+
 def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
     try:
-        data = safeyaml.load(text)  # libyaml's safe loader: ~20x faster on 1,000-skill workspaces
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
-        raise TriggersError(f"{source}: invalid YAML{where}: {problem}") from None
+        data = boundedyaml.load(text)
+    except boundedyaml.BoundedYamlError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        raise TriggersError(f"{source}: {exc}{where}") from None
     if data is None:
         return []
-    if isinstance(data, list):  # skill-creator eval set saved as YAML, or a bare list of cases
-        return import_skill_creator(data, source)
+    if isinstance(data, list) or (isinstance(data, dict) and "cases" not in data and
+                                  isinstance(data.get("evals"), list)):
+        from skillstudio.bundle.case_formats import import_data
+
+        return import_data(data, source)  # a skill-creator eval set saved as YAML, or a bare list
     if not isinstance(data, dict) or not isinstance(data.get("cases", []), list):
         raise TriggersError(f"{source}: expected a mapping with a 'cases' list")
     return [_case(item, i, source) for i, item in enumerate(data.get("cases") or [])]
@@ -51,60 +140,90 @@ def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
 def _case(item: Any, i: int, source: str) -> TriggerCase:
     if not isinstance(item, dict):
         raise TriggersError(f"{source}: case {i + 1} must be a mapping with 'prompt' and 'expect'")
-    if "query" in item and "prompt" not in item:
-        return import_skill_creator([item], source)[0]
-    prompt, expect = item.get("prompt"), item.get("expect")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise TriggersError(f"{source}: case {i + 1} needs a non-empty 'prompt' string")
-    if expect not in ("trigger", "no_trigger"):
-        raise TriggersError(f"{source}: case {i + 1}: 'expect' must be 'trigger' or 'no_trigger', not {expect!r}")
-    why = item.get("why")
-    extra = {k: v for k, v in item.items() if k not in ("prompt", "expect", "why")}
-    return TriggerCase(prompt=prompt, expect=expect, why=None if why is None else str(why), **extra)
+    if "expect" not in item and ("should_trigger" in item or "query" in item):
+        from skillstudio.bundle.case_formats import import_data
+
+        return import_data([item], f"{source}: case {i + 1}")[0]
+    return make_case(item, f"{source}: case {i + 1}")
 
 
 def import_skill_creator(data: Any, source: str = "eval set") -> list[TriggerCase]:
-    """Anthropic skill-creator eval sets: `[{"query": "...", "should_trigger": true}]`."""
-    if not isinstance(data, list):
-        raise TriggersError(f"{source}: expected a JSON list of {{query, should_trigger}} objects")
-    cases = []
-    for i, item in enumerate(data):
-        if not isinstance(item, dict) or not isinstance(item.get("query"), str) or not item["query"].strip():
-            raise TriggersError(f"{source}: item {i + 1} needs a non-empty 'query' string")
-        st = item.get("should_trigger")
-        if not isinstance(st, bool):
-            raise TriggersError(f"{source}: item {i + 1}: 'should_trigger' must be true or false")
-        cases.append(TriggerCase(prompt=item["query"], expect="trigger" if st else "no_trigger",
-                                 why=item.get("why") or item.get("reason")))
-    return cases
+    """Anthropic skill-creator eval sets: `[{"query": "...", "should_trigger": true}]` (and variants)."""
+    from skillstudio.bundle.case_formats import import_data
+
+    return import_data(data, source)
 
 
 def import_skill_creator_file(path: Path) -> list[TriggerCase]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TriggersError(f"{path.name}: not a readable JSON eval set ({exc})") from None
-    return import_skill_creator(data, path.name)
+    from skillstudio.bundle.case_formats import read_cases_file
+
+    return read_cases_file(path)
+
+
+def case_dict(c: TriggerCase) -> dict[str, Any]:
+    """A case as our YAML writes it: prompt, expect, why, route_to, files/fixture, then anything else."""
+    d: dict[str, Any] = {"prompt": c.prompt, "expect": c.expect}
+    if c.why:
+        d["why"] = c.why
+    if c.route_to is not None:
+        d["route_to"] = c.route_to
+    if c.files is not None:
+        d["files"] = dict(c.files)
+    if c.fixture is not None:
+        d["fixture"] = c.fixture
+    d.update(c.model_extra or {})
+    return d
+
+
+def extra_fields(c: TriggerCase) -> dict[str, Any]:
+    """Everything on a case but prompt/expect/why (route_to, files, fixture, unknown fields), for editors
+    that show those three and must write the rest back unchanged."""
+    return {k: v for k, v in case_dict(c).items() if k not in ("prompt", "expect", "why")}
 
 
 def dump_cases(cases: list[TriggerCase]) -> str:
-    """Our YAML format, stable and readable (prompt, expect, why in that order)."""
-    out: list[dict[str, Any]] = []
-    for c in cases:
-        d: dict[str, Any] = {"prompt": c.prompt, "expect": c.expect}
-        if c.why:
-            d["why"] = c.why
-        d.update(c.model_extra or {})
-        out.append(d)
-    return yaml.safe_dump({"cases": out}, sort_keys=False, allow_unicode=True, width=100)
+    """Our YAML format, stable and readable (prompt, expect, why, … in that order)."""
+    return yaml.safe_dump({"cases": [case_dict(c) for c in cases]}, sort_keys=False, allow_unicode=True,
+                          width=100)
+
+
+def fixture_dir(skill_dir: Path, case: TriggerCase) -> Path | None:
+    """The folder a case's `fixture:` names, checked to be a real folder inside the skill (no
+    symbolic link anywhere on the way); None when the case has none. Raises TriggersError."""
+    if case.fixture is None:
+        return None
+    skill_dir = Path(skill_dir)
+    try:
+        rel = check_relative(case.fixture, "'fixture'")
+    except ValueError as exc:
+        raise TriggersError(str(exc)) from None
+    cur = skill_dir
+    for part in rel.split("/"):
+        cur = cur / part
+        if cur.is_symlink():
+            raise TriggersError(f"fixture {case.fixture!r}: {cur.relative_to(skill_dir).as_posix()} is a symbolic "
+                                "link; a fixture must be a folder inside the skill")
+    if not cur.is_dir():
+        raise TriggersError(f"fixture {case.fixture!r} is not a folder of the skill")
+    real_skill, real = os.path.realpath(skill_dir), os.path.realpath(cur)
+    if os.path.commonpath([real_skill, real]) != real_skill:
+        raise TriggersError(f"fixture {case.fixture!r} leaves the skill folder")
+    return cur
 
 
 def load_cases(skill_dir: Path) -> list[TriggerCase]:
-    path = skill_dir / TRIGGERS_PATH
-    if not path.exists():
+    path = Path(skill_dir) / TRIGGERS_PATH
+    if not os.path.lexists(path):
         return []
     try:
-        text = read_text_file(path, root=skill_dir)  # a regular file inside the skill, bounded
-    except (OSError, ValueError) as exc:
-        raise TriggersError(f"{TRIGGERS_PATH}: cannot read ({exc})") from None
-    return parse_cases(text, str(TRIGGERS_PATH))
+        text = read_small_text(path, MAX_TRIGGERS_BYTES, inside=Path(skill_dir))
+    except NotReadable as exc:
+        raise TriggersError(f"{TRIGGERS_PATH.as_posix()}: {exc}") from None
+    cases = parse_cases(text, TRIGGERS_PATH.as_posix())
+    for i, c in enumerate(cases):
+        if c.fixture is not None:
+            try:
+                fixture_dir(skill_dir, c)
+            except TriggersError as exc:
+                raise TriggersError(f"{TRIGGERS_PATH.as_posix()}: case {i + 1}: {exc}") from None
+    return cases

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,7 +21,11 @@ from urllib.parse import unquote
 
 import semver
 
-from skillstudio.bundle.fileio import UnreadableFile, read_regular, read_text_file
+from skillstudio.bundle import openai_yaml
+from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
+from skillstudio.bundle.fileio import MAX_TEXT_BYTES, read_text_file
+from skillstudio.bundle.hostfields import host_field
+from skillstudio.bundle.invocation import explicit_only_reasons
 from skillstudio.bundle.model import Skill, parse_skill_text
 from skillstudio.bundle.problems import TARGETS, Problem
 from skillstudio.bundle.specparse import FrontMatterRead, read_front_matter
@@ -99,6 +104,13 @@ def spec_problems(fmr: FrontMatterRead, folder: str) -> list[Problem]:
     out: list[Problem] = []
     for key in data:
         if key not in ALLOWED_FIELDS:
+            hf = host_field(key)
+            if hf is not None:
+                out.append(_p("error", "spec.unknown-field", f"field '{key}' is {hf.host}'s, not the Agent Skills "
+                              f"spec's, so skills-ref refuses the skill. {hf.host} reads it here ({hf.does}), so "
+                              f"--fix leaves it; the portable fix (--fix-id portable-host-fields) {hf.action}: "
+                              f"{hf.effect}", lines.get(key), fix="portable-host-fields"))
+                continue
             out.append(_p("error", "spec.unknown-field", f"unknown field '{key}': the spec allows only "
                           f"{', '.join(ALLOWED_FIELDS)}; move it under metadata", lines.get(key),
                           fix="move-to-metadata"))
@@ -134,9 +146,29 @@ def target_problems(data: dict[str, Any], lines: dict[str, int], targets: Sequen
     desc = data.get("description")
     desc = desc if isinstance(desc, str) else ""
     if "codex" in targets and "compatibility" in data:
-        out.append(_p("warning", "target.codex.compatibility", "Codex ignores 'compatibility'; say what the "
-                      "skill needs in the description or body if Codex users must know",
-                      lines.get("compatibility"), target="codex"))
+        out.append(_p("warning", "target.codex.compatibility", "Codex's skill validator (skill-creator's "
+                      "quick_validate) rejects 'compatibility' and Codex ignores it; say what the skill needs in "
+                      "the description or body if Codex users must know", lines.get("compatibility"),
+                      target="codex"))
+    if "codex" in targets and ("<" in desc or ">" in desc):
+        out.append(_p("warning", "target.codex.angle-brackets", "Codex's skill validator rejects '<' and '>' in "
+                      "the description; write them out in words", lines.get("description"), target="codex"))
+    name = data.get("name")
+    if "codex" in targets and isinstance(name, str) and name.strip() and not re.fullmatch(r"[a-z0-9-]+",
+                                                                                           name.strip()):
+        out.append(_p("warning", "target.codex.name-ascii", "Codex's skill validator accepts only a-z, 0-9 and "
+                      "'-' in names", lines.get("name"), target="codex"))
+    for key in data:
+        hf = host_field(key) if key not in ALLOWED_FIELDS else None
+        if hf is None:
+            continue
+        if "claude" in targets:
+            out.append(_p("info", "target.claude.host-field", f"'{key}' is read by {hf.host}: {hf.does}",
+                          lines.get(key), target="claude"))
+        t = "codex" if "codex" in targets else "openai" if "openai" in targets else None
+        if t is not None:  # one warning: what Codex and the OpenAI API do is the same
+            out.append(_p("warning", f"target.{t}.host-field", f"'{key}' ({hf.host}: {hf.does}) is not "
+                          f"portable: {hf.elsewhere}", lines.get(key), target=t))
     if "claude" in targets and ("<" in desc or ">" in desc):
         out.append(_p("warning", "target.claude.angle-brackets", "Claude's skill validator rejects '<' and '>' "
                       "in the description; write them out in words", lines.get("description"), target="claude"))
@@ -150,6 +182,18 @@ def target_problems(data: dict[str, Any], lines: dict[str, int], targets: Sequen
                       f"characters; skill menus show only the first {TRUNCATED_DESCRIPTION}, so put the "
                       "trigger words first", lines.get("description"), target="claude"))
     return out
+
+
+def codex_metadata_problems(skill: Skill, targets: Sequence[str]) -> list[Problem]:
+    """agents/openai.yaml as Codex reads it (warnings for the codex/openai targets; see openai_yaml.py)."""
+    target = "codex" if "codex" in targets else "openai" if "openai" in targets else None
+    if target is None or not skill.path.is_dir():
+        return []
+    meta = openai_yaml.read(skill.path)
+    if meta is None:
+        return []
+    return [_p("warning", f"target.{target}.openai-yaml", f.message, f.line, target=target,
+               file=openai_yaml.OPENAI_YAML) for f in meta.findings]
 
 
 # ------------------------------------------------------------------------------------------ lint
@@ -260,20 +304,30 @@ def lint_problems(skill: Skill, data: dict[str, Any], lines: dict[str, int]) -> 
 def _trigger_problems(skill: Skill) -> list[Problem]:
     tfile = TRIGGERS_PATH.as_posix()
     if skill.cases_error:
-        # our own file, not the spec: a warning (validity stays skills-ref's); `skillstudio test` refuses it
+        # our own file, not the spec's: an error all the same (issue 11), as `skillstudio test` refuses to run
+        # it. Real-world skills without our triggers.yaml are unaffected, so validity still agrees with skills-ref.
         m = re.search(r"line (\d+)", skill.cases_error)
         msg = skill.cases_error.removeprefix(f"{tfile}: ")
         msg = re.sub(r" \(line \d+\)", "", msg)
-        return [_p("warning", "triggers.invalid", msg, int(m.group(1)) if m else None, file=tfile)]
+        return [_p("error", "triggers.invalid", f"{msg} (trigger cases cannot be run until this is fixed)",
+                   int(m.group(1)) if m else None, file=tfile)]
     tpath = TRIGGERS_PATH.as_posix()
     if not any(f.rel_path == tpath for f in skill.files) and not (skill.path / TRIGGERS_PATH).exists():
         return [_p("warning", "lint.no-trigger-cases", f"no {tfile}: add trigger and no_trigger cases so the "
                    "skill's routing can be tested", None, file=tfile)]
+    out: list[Problem] = []
     neg = sum(1 for c in skill.cases if c.expect == "no_trigger")
     if neg < MIN_NEGATIVE_CASES:
-        return [_p("warning", "lint.few-negative-cases", f"only {neg} no_trigger case(s); add at least "
-                   f"{MIN_NEGATIVE_CASES} near misses (prompts that belong to other skills)", None, file=tfile)]
-    return []
+        out.append(_p("warning", "lint.few-negative-cases", f"only {neg} no_trigger case(s); add at least "
+                      f"{MIN_NEGATIVE_CASES} near misses (prompts that belong to other skills)", None, file=tfile))
+    pos = sum(1 for c in skill.cases if c.expect == "trigger")
+    reasons = explicit_only_reasons(skill) if pos else []
+    if reasons:
+        out.append(_p("warning", "lint.explicit-only-trigger-cases", f"the skill is explicit-only "
+                      f"({'; '.join(reasons)}), so no model picks it by itself: its {pos} trigger case(s) are "
+                      "reported as explicit-only, not tested. Keep no_trigger cases, or drop the declaration if "
+                      "the model should choose it", None, file=tfile))
+    return out
 
 
 # ------------------------------------------------------------------------------------- workspace
@@ -302,6 +356,7 @@ class WorkspaceContext:
         self.catalog_chars = sum(len(s.name) + len(s.description) for s in self.skills)
         self._words = {id(s): _words(s.description) for s in self.skills}
         self._dups: dict[int, list[tuple[Skill, float]]] = {}
+        self._names: frozenset[str] | None = None
         self._find_duplicates()
 
     def _find_duplicates(self) -> None:
@@ -335,6 +390,11 @@ class WorkspaceContext:
             for w in ranked[:prefix]:
                 index.setdefault(w, []).append(i)
 
+    def names(self) -> frozenset[str]:
+        if self._names is None:
+            self._names = frozenset(s.name for s in self.skills)
+        return self._names
+
     def duplicates_of(self, skill: Skill) -> list[tuple[Skill, float]]:
         """Other skills whose descriptions are near-duplicates of this one's (works for an edited copy too)."""
         if id(skill) in self._words:
@@ -366,6 +426,17 @@ def workspace_problems(skill: Skill, ctx: WorkspaceContext, targets: Sequence[st
         out.append(_p("warning", "lint.duplicate-description", f"description is a near-duplicate of "
                       f"'{other.name}' ({score:.0%} of the words shared): the two will compete for the same "
                       "prompts; say what sets each apart"))
+    names = ctx.names()
+    for i, case in enumerate(skill.cases):
+        route = case.route_to
+        if route is None or route == "none":
+            continue
+        if route == skill.name:
+            out.append(_p("warning", "triggers.route-self", f"case {i + 1} routes to this skill itself; route_to "
+                          "names the skill a near miss belongs to instead (or none)", file=TRIGGERS_PATH.as_posix()))
+        elif route not in names:
+            out.append(_p("warning", "triggers.route-unknown", f"case {i + 1}: route_to '{route}' is not a skill of "
+                          "this workspace, so the miss cannot be scored as misrouted", file=TRIGGERS_PATH.as_posix()))
     chars = ctx.catalog_chars_with(skill)
     if "codex" in targets and chars > CODEX_BUDGET_CHARS:
         out.append(_p("warning", "target.codex.catalog-budget", f"the workspace's skill list is {chars:,} "
@@ -377,22 +448,73 @@ def workspace_problems(skill: Skill, ctx: WorkspaceContext, targets: Sequence[st
 # ------------------------------------------------------------------------------------------- API
 
 def _skill_text(skill: Skill) -> str | Problem:
-    """The SKILL.md text to judge, re-reading files that the model refused to open as text."""
-    if skill.skill_md is None:
+    """The SKILL.md text to judge, or the one error that says what the file is and why it is not read.
+
+    A file the loader refused as text (binary, not UTF-8) is read again here, bounded, so the spec
+    verdict stays skills-ref's; a link, a FIFO or device, or a file over the text limit is never read.
+    """
+    md = skill.skill_md
+    if md is None:
         return _p("error", "spec.missing-skill-md", "missing SKILL.md", None, fix=None)
+    try:
+        st = os.lstat(md)
+    except OSError as exc:
+        return _p("error", "spec.unreadable", f"cannot read {md.name}: {exc.strerror or exc}")
+    if stat.S_ISLNK(st.st_mode) and not skill.text:
+        return _p("error", "file.skill-md-link", f"{md.name} is {describe(md)}: it was not read. A bundle must "
+                  "carry its own SKILL.md: replace the link with the file itself")
+    if not stat.S_ISLNK(st.st_mode) and not stat.S_ISREG(st.st_mode):
+        return _p("error", "file.skill-md-special", f"{md.name} is {describe(md)}; make it a plain text file")
+    if not stat.S_ISLNK(st.st_mode) and st.st_size > MAX_TEXT_BYTES:
+        return _p("error", "file.skill-md-too-large", f"{md.name} is {st.st_size / 1e6:.1f} MB, over the "
+                  f"{MAX_TEXT_BYTES // 1_000_000} MB Skill Studio reads, so it was not checked; a runtime loads the "
+                  "whole body into the model's context when the skill triggers: move the bulk into references/")
     if skill.text or not (skill.parse_error or "").startswith("cannot read"):
         return skill.text
-    try:  # bounded, regular files only: a SKILL.md linked to /dev/zero or a FIFO is reported, not read
-        raw = read_regular(skill.skill_md, 64 * 1024 * 1024, root=skill.path)
-    except UnreadableFile as exc:
-        return _p("error", "spec.unreadable", f"cannot read {skill.skill_md.name}: {exc}")
-    except OSError as exc:
-        return _p("error", "spec.unreadable", f"cannot read {skill.skill_md.name}: {exc.strerror or exc}")
+    try:
+        raw = read_regular_bytes(md, MAX_TEXT_BYTES)
+    except NotReadable as exc:
+        return _p("error", "spec.unreadable", f"cannot read {md.name}: {exc}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _p("error", "spec.not-utf8", f"{skill.skill_md.name} is not valid UTF-8 (byte {exc.start}); "
+        return _p("error", "spec.not-utf8", f"{md.name} is not valid UTF-8 (byte {exc.start}); "
                   "save it as UTF-8", 1 + raw[: exc.start].count(b"\n"))
+
+
+def _link_warning(skill: Skill) -> list[Problem]:
+    md = skill.skill_md
+    if md is None or not md.is_symlink():
+        return []
+    return [_p("warning", "file.skill-md-link", f"{md.name} is {describe(md)} here (it was read through the "
+               "link); pack refuses links and --fix never rewrites through one: replace it with the file itself")]
+
+
+_FLOW_LINE = re.compile(r"^(\s*)([^\s#:][^:]*?)\s*:\s+([\[{].*)$")
+
+
+def _flow_style_message(p: Problem, text: str) -> None:
+    """strictyaml says "Found ugly disallowed JSONesque flow mapping": say what that means and what to write."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    line = lines[p.line - 1] if p.line and 0 < p.line <= len(lines) else ""
+    m = _FLOW_LINE.match(line)
+    head = ("is YAML flow style ([...] or {...}). It is valid YAML, but the reference validator skills-ref reads "
+            "front matter with strict YAML, which refuses flow style, so the skill is invalid there")
+    if not m:
+        p.message = (f"a value {head}. Write it in block style: one '  key: value' or '  - item' line per entry "
+                     "(--fix does it)")
+        return
+    indent, key, flow = m.groups()
+    shown = f"{key.strip()}: {flow.strip()}"
+    items = [x.strip().strip("'\"") for x in flow.strip()[1:-1].split(",") if x.strip()]
+    if key.strip() == "allowed-tools" and not indent and flow.startswith("["):
+        how = f"allowed-tools: {' '.join(items)}" if items else "allowed-tools: Read Grep"
+        advice = f"write it as a space-separated string: '{how}'"
+    elif flow.startswith("{"):
+        advice = f"write it in block style: '{key.strip()}:' then one indented 'key: value' line per entry"
+    else:
+        advice = f"write it in block style: '{key.strip()}:' then one indented '- item' line per item"
+    p.message = f"'{shown}' {head}; {advice} (--fix does it)"
 
 
 def validate_skill(skill: Skill, *, targets: Sequence[str] = TARGETS,
@@ -405,12 +527,17 @@ def validate_skill(skill: Skill, *, targets: Sequence[str] = TARGETS,
         return [text]
     fmr = read_front_matter(text)
     problems = spec_problems(fmr, skill.path.resolve().name if skill.path.name in ("", ".", "..") else skill.path.name)
+    for p in problems:
+        if p.code == "spec.yaml" and p.fix == "block-style":
+            _flow_style_message(p, text)
+    problems += _link_warning(skill)
     if fmr.cut_line:
         problems.append(_p("warning", "lint.frontmatter-cut", f"'---' inside line {fmr.cut_line} ends the front "
                            "matter there for skills-ref and other runtimes; the rest is read as body. Write "
                            "it as '—'", fmr.cut_line, fix="dashes"))
     data = fmr.data or {}
     problems += target_problems(data, fmr.key_lines, targets)
+    problems += codex_metadata_problems(skill, targets)
     problems += lint_problems(skill, data, fmr.key_lines)
     ctx = workspace_context(workspace)
     if ctx is not None:

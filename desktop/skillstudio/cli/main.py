@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "skillstudio.cli.validate_cmd",
         "Token counts (o200k_base): always-loaded part, body, every file; the catalog vs Codex's budget.",
     ),
+    "cases": (
+        "skillstudio.cli.cases_cmd",
+        "Trigger cases in other formats: import skill-creator eval sets, export them back.",
+    ),
     "test": (
         "skillstudio.cli.test_cmd",
         "Run trigger cases against the whole catalog; exit 1 if any case fails.",

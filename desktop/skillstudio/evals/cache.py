@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from skillstudio.bundle.statedir import STATE_DIR_NAME, ensure_state_dir
 from skillstudio.evals.routers import RouteResult
 
 CACHE_VERSION = 2
@@ -56,6 +57,8 @@ class ResultCache:
         path = self._path(key)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            if self.folder.parent.name == STATE_DIR_NAME:
+                ensure_state_dir(self.folder.parent)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps({"v": CACHE_VERSION, "result": result.to_json()}), encoding="utf-8")
             os.replace(tmp, path)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from skillstudio.bundle.statedir import ensure_state_dir
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.metrics import redact_url
 from skillstudio.evals.runner import SuiteRun
@@ -188,7 +189,7 @@ class RunStore:
     def _ensure(self) -> None:
         if self._ready:
             return
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir(self.state_dir)  # with its .gitignore: run history stays out of git
         try:
             try:
                 conn = self._open_checked()

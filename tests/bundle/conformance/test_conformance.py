@@ -76,6 +76,11 @@ CASES = [
     Case("yaml-at-sign", fm(N, "description: @mention the team")),
     Case("flow-mapping-metadata", fm(N, D, "metadata: {version: 1.0.0}")),
     Case("flow-sequence-tools", fm(N, D, "allowed-tools: [Read, Write]")),
+    Case("block-header-run-into-comment", fm(N, "description: |#", "  Queries the CRM.")),  # libyaml accepts it
+    # host-runtime fields (Claude Code): the verdict stays skills-ref's; only the explanation and fix differ
+    Case("claude-code-disable-model-invocation", fm(N, D, "disable-model-invocation: true")),
+    Case("claude-code-several-fields", fm(N, D, "when_to_use: when deploying", "context: fork", "agent: Explore",
+                                          "argument-hint: '[env]'", "user-invocable: false")),
     Case("anchor-alias", fm("name: &n demo", D, "license: *n")),
     Case("tag", fm("name: !!str demo", D)),
     Case("missing-skill-md", None),

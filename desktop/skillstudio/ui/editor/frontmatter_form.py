@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.bundle.model import FrontMatter
+from skillstudio.bundle.openai_yaml import CodexMetadata
 from skillstudio.ui.common.font_scale import relative_font
 
 DESCRIPTION_LIMIT = 1024  # Agent Skills spec
@@ -119,6 +120,12 @@ class FrontMatterForm(QWidget):
         root.addWidget(meta_title)
         root.addWidget(self.meta, 1)
         root.addLayout(buttons)
+        self.codex = QLabel("")  # agents/openai.yaml, read-only: what Codex shows and how it may invoke the skill
+        self.codex.setObjectName("CodexMetadata")
+        self.codex.setWordWrap(True)
+        self.codex.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.codex.hide()
+        root.addWidget(self.codex)
         self._inputs: list[QWidget] = [*self.fields.values(), self.description, self.meta, add, remove]
 
     # ------------------------------------------------------------------ text -> form
@@ -155,6 +162,35 @@ class FrontMatterForm(QWidget):
                 self._meta_keys = [k for k, _ in meta]
         finally:
             self._updating = False
+
+    def set_codex_metadata(self, meta: CodexMetadata | None) -> None:
+        """Show the skill's agents/openai.yaml as Codex reads it (hidden when the skill has none)."""
+        if meta is None:
+            self.codex.hide()
+            return
+        parts = []
+        if not meta.usable:
+            parts.append("ignored by Codex (see Problems with the codex target)")
+        else:
+            if meta.display_name:
+                parts.append(f"display name “{meta.display_name}”")
+            if meta.short_description:
+                parts.append(f"“{meta.short_description}”")
+            if meta.brand_color:
+                parts.append(f"colour {meta.brand_color}")
+            icons = [k for k, v in (("small icon", meta.icon_small), ("large icon", meta.icon_large)) if v]
+            parts += icons
+            if meta.default_prompt:
+                parts.append(f"default prompt “{meta.default_prompt}”")
+            if meta.allow_implicit_invocation is False:
+                parts.append("explicit-only (allow_implicit_invocation: false)")
+            if meta.tools:
+                parts.append(f"needs {', '.join(t.get('value', '?') for t in meta.tools)} (MCP)")
+        n = len(meta.findings)
+        if n:
+            parts.append(f"{n} problem{'s' * (n != 1)} (Problems, codex target)")
+        self.codex.setText("Codex (agents/openai.yaml): " + (" · ".join(parts) or "no fields set"))
+        self.codex.show()
 
     def metadata_rows(self) -> list[tuple[str, str]]:
         rows = []

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio import resources
+from skillstudio.bundle import openai_yaml
 from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
@@ -362,7 +363,8 @@ class MainWindow(QMainWindow):
         self.tree.set_workspace(ws)
         n = len(ws.skills)
         message, self._after_load_message = self._after_load_message, None
-        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {n} skill{'s' * (n != 1)}", 8000)
+        found = ws.found or f"{n} skill{'s' * (n != 1)}"  # how many skills were found where, in one line
+        self.statusBar().showMessage(message or f"Opened {ws.root.name}: {found}", 8000)
         for checker in self._checkers.values():
             checker.invalidate()
             checker.request()
@@ -616,6 +618,7 @@ class MainWindow(QMainWindow):
         if isinstance(doc, EditorTab):
             if doc.form is not None:
                 doc.form.set_frontmatter(result.frontmatter, result.parse_error, result.parse_error_line)
+                doc.form.set_codex_metadata(openai_yaml.read(doc.skill_dir) if doc.skill_dir else None)
             rel = doc.rel_file()
             marks: dict[int, str] = {}
             for p in result.problems:

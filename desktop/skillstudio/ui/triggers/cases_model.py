@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
 
-from skillstudio.bundle.triggers import TriggerCase
+from skillstudio.bundle.triggers import TriggerCase, extra_fields
 
 COL_PROMPT, COL_EXPECT, COL_WHY = 0, 1, 2
 HEADERS = ("Prompt", "Expect", "Why (optional)")
@@ -35,7 +35,7 @@ class CaseRow:
 
     @classmethod
     def from_case(cls, case: TriggerCase) -> CaseRow:
-        return cls(case.prompt, case.expect, case.why or "", dict(case.model_extra or {}))
+        return cls(case.prompt, case.expect, case.why or "", extra_fields(case))  # route_to, files, … kept
 
     def to_case(self) -> TriggerCase:
         return TriggerCase(prompt=self.prompt, expect=self.expect,
