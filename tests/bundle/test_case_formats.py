@@ -62,7 +62,6 @@ def test_optional_fields_parse() -> None:
     ("fixture: ../other-skill", "must not contain '..'"),
     ("route_to: [a, b]", "skill name or 'none'"),
     ("route_to: 'has space'", "skill name or 'none'"),
-    ("files: {a: x}\n    fixture: data", "either 'files' or 'fixture'"),
 ])
 def test_bad_optional_fields_say_what_is_wrong(case: str, message: str) -> None:
     with pytest.raises(TriggersError, match="case 1") as exc:
@@ -253,3 +252,11 @@ def test_parsers_raise_only_triggers_error_on_anything() -> None:
     # the case hypothesis may not reach: a route_to on a trigger case survives the skill-creator format
     odd = TriggerCase(prompt="p", expect="trigger", route_to="other")
     assert import_data(json.loads(export_cases([odd], "skill-creator")), "f") == [odd]
+
+
+def test_a_case_may_take_a_fixture_folder_and_files_over_it() -> None:
+    from skillstudio.bundle.triggers import parse_cases
+
+    [case] = parse_cases("cases:\n  - prompt: reconcile these\n    expect: trigger\n    fixture: data\n"
+                         "    files: {notes.txt: see the october sheet}\n")
+    assert case.fixture == "data" and case.files == {"notes.txt": "see the october sheet"}

@@ -116,16 +116,6 @@ def _build(events: list[yaml.Event]) -> tuple[dict[str, Any], dict[str, int]]:
 _HEADER_COMMENT = re.compile(r"[|>][-+0-9]*#")
 
 
-def _fast(fm: str) -> tuple[dict[str, Any], dict[str, int]]:
-    if _ODD_CHARS.search(fm) or _HEADER_COMMENT.search(fm):
-        raise _Odd
-    try:
-        events = safeyaml.parse_events(fm)
-    except (yaml.YAMLError, RecursionError) as exc:  # a YamlLimitError too: the careful path decides
-        raise _Odd from exc
-    return _build(events)
-
-
 def _strictyaml_problem(fm: str) -> tuple[str, int | None]:
     """strictyaml's own complaint about `fm`, as (one line, 1-based line in SKILL.md)."""
     import strictyaml
@@ -174,7 +164,8 @@ def read_front_matter(text: str) -> FrontMatterRead:
     cut = _cut_line(content, len(fm) + 3)
     events: list[yaml.Event] | None = None
     try:  # before either parser: alias bombs, huge or deeply nested front matter are refused
-        events = safeyaml.parse_events(fm) if not _ODD_CHARS.search(fm) else None
+        odd = _ODD_CHARS.search(fm) or _HEADER_COMMENT.search(fm)
+        events = safeyaml.parse_events(fm) if not odd else None
         if events is None:
             safeyaml.check(fm)
     except safeyaml.YamlLimitError as exc:

@@ -113,8 +113,6 @@ def make_case(item: dict[str, Any], where: str) -> TriggerCase:
         fixture = check_relative(item["fixture"], "'fixture'") if item.get("fixture") is not None else None
     except ValueError as exc:
         raise TriggersError(f"{where}: {exc}") from None
-    if files is not None and fixture is not None:
-        raise TriggersError(f"{where}: give either 'files' or 'fixture', not both")
     return TriggerCase(prompt=prompt, expect=expect, why=None if why is None else str(why), route_to=route,
                        files=files, fixture=fixture, **extra)
 
