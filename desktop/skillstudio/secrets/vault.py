@@ -21,7 +21,14 @@ from skillstudio import userdirs
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
 from skillstudio.secrets import keyring_guard
-from skillstudio.secrets.model import Apply, SecretMeta, validate_domain, validate_name, validate_value
+from skillstudio.secrets.model import (
+    DEFAULT_APPLY,
+    Apply,
+    SecretMeta,
+    validate_domain,
+    validate_name,
+    validate_value,
+)
 
 SERVICE = "skillstudio-secrets"
 META_NAME = "secrets.yaml"
@@ -75,15 +82,20 @@ class Vault:
     def _meta(name: str, entry: Any) -> SecretMeta:
         entry = entry if isinstance(entry, dict) else {}
         try:
-            apply = Apply.parse(str(entry.get("apply") or "anywhere"))
+            apply = Apply.parse(str(entry.get("apply") or DEFAULT_APPLY))
         except SkillStudioError:
-            apply = Apply()
-        domains = [str(d) for d in entry.get("domains") or [] if isinstance(d, str)]
-        return SecretMeta(name=name, domains=domains, apply=apply, description=str(entry.get("description") or ""))
+            apply = Apply()  # an unreadable widening falls back to the narrowest use
+        domains = _valid_domains(entry.get("domains"))
+        plain = [d for d in _valid_domains(entry.get("plain_http")) if d in domains]
+        return SecretMeta(name=name, domains=domains, apply=apply, description=str(entry.get("description") or ""),
+                          plain_http=plain)
 
     @staticmethod
     def _entry(meta: SecretMeta) -> dict[str, Any]:
-        return {"description": meta.description, "domains": list(meta.domains), "apply": str(meta.apply)}
+        out: dict[str, Any] = {"description": meta.description, "domains": list(meta.domains), "apply": str(meta.apply)}
+        if meta.plain_http:
+            out["plain_http"] = list(meta.plain_http)
+        return out
 
     # ------------------------------------------------------------------ keyring
 
@@ -132,13 +144,25 @@ class Vault:
         return meta
 
     def bind(self, name: str, *, domains: Iterable[str] | None = None, apply: Apply | str | None = None,
-             description: str | None = None) -> SecretMeta:
-        """Change bindings of an existing secret without touching its value."""
+             description: str | None = None, plain_http: Iterable[str] | None = None) -> SecretMeta:
+        """Change bindings of an existing secret without touching its value.
+
+        `plain_http`: bound hosts that may receive the value over cleartext HTTP (default: none —
+        substitution happens only inside TLS to a bound host).
+        """
         with _lock:
             data = self._load()
             if name not in data["secrets"]:
                 raise SkillStudioError(f"no secret named {name!r}", "create it first with `skillstudio secrets set`")
             meta = self._merge(self._meta(name, data["secrets"][name]), domains, apply, description)
+            if plain_http is not None:
+                plain = [validate_domain(d) for d in plain_http]
+                for d in plain:
+                    if d not in meta.domains:
+                        raise SkillStudioError(f"{d} is not a domain {name} is bound to",
+                                               f"bind it first: `skillstudio secrets bind {name} --domain {d}`")
+                meta.plain_http = plain
+            meta.plain_http = [d for d in meta.plain_http if d in meta.domains]
             data["secrets"][name] = self._entry(meta)
             self._save(data)
         return meta
@@ -196,7 +220,23 @@ class Vault:
                     new_domains.append(v)
         new_apply = old.apply if apply is None else (apply if isinstance(apply, Apply) else Apply.parse(apply))
         return SecretMeta(name=old.name, domains=new_domains, apply=new_apply,
-                          description=old.description if description is None else description.strip())
+                          description=old.description if description is None else description.strip(),
+                          plain_http=[d for d in old.plain_http if d in new_domains])
+
+
+def _valid_domains(raw: Any) -> list[str]:
+    """The well-formed domains of a loaded entry; a hand-edited `*.com` or `*.co.uk` is dropped."""
+    out: list[str] = []
+    for d in raw if isinstance(raw, list) else []:
+        if not isinstance(d, str):
+            continue
+        try:
+            v = validate_domain(d)
+        except SkillStudioError:
+            continue
+        if v not in out:
+            out.append(v)
+    return out
 
 
 def find(name: str, workspace: Path | None = None) -> Vault:
