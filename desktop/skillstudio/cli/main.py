@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "skillstudio.cli.exec_cmd",
     "skillstudio.cli.run_cmd",
     "skillstudio.cli.release_cmd",
+    "skillstudio.cli.trust_cmd",
     "skillstudio.cli.history_cmd",
     "skillstudio.cli.doctor_cmd",
     "skillstudio.cli.diagnostics_cmd",

@@ -246,23 +246,34 @@ def _policy_file(workspace: Path, skill: str | None) -> Path:
 def save_settings(workspace: Path, settings: PolicySettings, skill: str | None = None) -> Path:
     """Write the workspace's (or one skill's) policy atomically; returns the file."""
     from skillstudio.bundle.fileio import atomic_write
+    from skillstudio.secrets import trust
 
     path = _policy_file(workspace, skill)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, settings.model_dump_json(indent=2) + "\n")
+    with trust.keep_approved(workspace, path):  # the user's own save stays approved (if it was)
+        atomic_write(path, settings.model_dump_json(indent=2) + "\n")
     return path
 
 
-def load_settings(workspace: Path, skill: str | None = None) -> PolicySettings | None:
-    """The saved settings, None when there are none; a clear error when the file is broken."""
+def load_settings(workspace: Path, skill: str | None = None, *, approved: bool = True) -> PolicySettings | None:
+    """The saved settings, None when there are none; a clear error when the file is broken.
+
+    A policy that came with the workspace applies only after the user approved it (workspace
+    trust, secrets/trust.py); `approved=False` reads it anyway, for showing it, never for a run.
+    """
+    from skillstudio.secrets import trust
+
     path = _policy_file(workspace, skill)
     if not path.is_file():
         return None
     try:
-        return PolicySettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        settings = PolicySettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SkillStudioError(f"broken sandbox policy {path}: {first}", "fix the file or delete it to get the defaults") from exc
+    if approved:
+        trust.require(workspace)
+    return settings
 
 
 def effective_settings(workspace: Path | None, skill: str | None = None,

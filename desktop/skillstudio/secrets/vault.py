@@ -21,6 +21,7 @@ from skillstudio import userdirs
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
 from skillstudio.secrets import keyring_guard
+from skillstudio.secrets import trust as _trust
 from skillstudio.secrets.model import (
     DEFAULT_APPLY,
     Apply,
@@ -71,7 +72,12 @@ class Vault:
         return data
 
     def _save(self, data: dict[str, Any]) -> None:
-        atomic_write(self.path, _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        text = _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        if self.workspace is None:
+            atomic_write(self.path, text)
+            return
+        with _trust.keep_approved(self.workspace, self.path):  # the user's own edit stays approved
+            atomic_write(self.path, text)
 
     def _vault_id(self, data: dict[str, Any]) -> str:
         if not data.get("vault_id"):
@@ -240,10 +246,15 @@ def _valid_domains(raw: Any) -> list[str]:
 
 
 def find(name: str, workspace: Path | None = None) -> Vault:
-    """The vault that holds `name`: the workspace's first, then the user's."""
+    """The vault that holds `name`: the workspace's first, then the user's.
+
+    A workspace's bindings are applied only when the user approved them (secrets/trust.py):
+    otherwise one edited line in a pull request could send a real token to another host.
+    """
     if workspace is not None:
         ws = Vault(workspace)
         if ws.has(name):
+            _trust.require(workspace, "its secret bindings and sandbox policies")
             return ws
     user = Vault()
     user.get(name)  # raises the friendly error when missing
