@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from skillstudio.sandbox.policy import NetworkPolicy, PolicySettings, effective_settings, load_settings, save_settings
+from skillstudio.sandbox.policy import (
+    NetworkPolicy,
+    PolicySettings,
+    effective_settings,
+    load_settings,
+    save_settings,
+)
 from skillstudio.secrets import trust
 from skillstudio.secrets.placeholders import SecretSession
 from skillstudio.secrets.vault import Vault
