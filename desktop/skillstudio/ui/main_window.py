@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QStackedWidget,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -47,6 +48,7 @@ from skillstudio.ui.resources import apply_theme, load_icon
 from skillstudio.ui.settings import AppSettings
 from skillstudio.ui.settings_dialog import SettingsDialog
 from skillstudio.ui.token_meter import TokenMeter
+from skillstudio.ui.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.versions_panel import VersionsPanel
 from skillstudio.ui.welcome import WelcomePage
 from skillstudio.ui.wizard import NewSkillWizard
@@ -133,7 +135,14 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget()
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.tabs)
-        self.setCentralWidget(self.center)
+        self.trust_banner = WorkspaceTrustBanner()  # unapproved secret bindings / sandbox policies
+        central = QWidget()
+        central_lay = QVBoxLayout(central)
+        central_lay.setContentsMargins(0, 0, 0, 0)
+        central_lay.setSpacing(0)
+        central_lay.addWidget(self.trust_banner)
+        central_lay.addWidget(self.center, 1)
+        self.setCentralWidget(central)
 
         self.problems = ProblemsPanel()
         self.problems.sig_activated.connect(self.go_to_problem)
@@ -231,6 +240,7 @@ class MainWindow(QMainWindow):
             return False
         self.workspace_root = root
         self.workspace = None
+        self.trust_banner.set_workspace(root)
         self.disk.watch_root(root)
         self.setWindowTitle(f"{root.name} — {APP_NAME}")
         self.settings.add_recent_workspace(root)
