@@ -244,6 +244,18 @@ def test_connection_flood_is_capped_and_logged_once(caplog: pytest.LogCaptureFix
     assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
 
 
+def test_malformed_targets_get_400_not_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with EgressProxy(lambda h, p: True, tcp_port=0) as proxy:
+        assert proxy.tcp_address is not None
+        for line in (b"GET http://h:99999/ HTTP/1.1", b"GET http://[::1/ HTTP/1.1", b"CONNECT " + b"a" * 300 + b":443 HTTP/1.1"):
+            with socket.create_connection(proxy.tcp_address, timeout=10) as s:
+                s.sendall(line + b"\r\n\r\n")
+                answer = s.recv(200)
+                assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 502")), (line, answer)
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
 def test_socket_is_reachable_only_by_the_user(tmp_path: Path) -> None:
     with EgressProxy(_allow("api.example.com")) as proxy:
         sock = os.stat(proxy.socket_path)

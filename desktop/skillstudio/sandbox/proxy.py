@@ -308,6 +308,9 @@ class EgressProxy:
             await self._serve_one(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             pass
+        except (ValueError, UnicodeError):  # a malformed target (bad port, bad IDNA): answer, never a traceback
+            with contextlib.suppress(Exception):
+                await _reply(writer, 400, "malformed request target")
         finally:
             self._active -= 1
             writer.close()
