@@ -266,6 +266,9 @@ def test_output_redaction_catches_the_common_transformations_and_states_its_limi
                   VALUE[2:2 + FRAGMENT].upper()):
         out = r.redact(f"<{shown}>")
         assert out == "<[secret:API_TOKEN]>", shown
+    for a, b in ((1, 21), (0, 9), (3, len(VALUE))):  # a long slice is one match: no visible tail
+        assert r.redact(f"<{VALUE[a:b]}>") == "<[secret:API_TOKEN]>", (a, b)
+        assert r.redact(f"<{VALUE[a:b][::-1]}>") == "<[secret:API_TOKEN]>", (a, b)
     short = VALUE[5:5 + FRAGMENT - 1]
     assert r.redact(short) == short  # shorter slices are not recognised (documented)
     assert r.redact("a perfectly ordinary sentence, 1-2-3") == "a perfectly ordinary sentence, 1-2-3"

@@ -9,7 +9,6 @@ stream that a value split across chunks is still caught.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import AnyStr
@@ -36,17 +35,28 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._matcher)
 
-    def _pattern(self, data: AnyStr) -> re.Pattern[AnyStr] | None:
-        return self._matcher.pattern(data)
-
-    def _sub(self, m: re.Match[AnyStr]) -> AnyStr:
-        name, fragment = self._matcher.which(m)
+    def _replacement(self, name: str, fragment: bool, like: AnyStr) -> AnyStr:
         out = self._mark[name] if fragment else self._repl[name]
-        return out.encode("utf-8") if isinstance(m.group(0), bytes) else out  # type: ignore[return-value]
+        return out.encode("utf-8") if isinstance(like, bytes) else out  # type: ignore[return-value]
+
+    def _splice(self, data: AnyStr, end: int | None = None) -> tuple[list[AnyStr], int]:
+        """Redacted pieces of `data` for matches starting before `end`, and where the last one ended."""
+        out: list[AnyStr] = []
+        pos = 0
+        for a, b, name, fragment in self._matcher.spans(data):
+            if end is not None and a >= end:
+                break
+            out.append(data[pos:a])
+            out.append(self._replacement(name, fragment, data))
+            pos = b
+        return out, pos
 
     def redact(self, data: AnyStr) -> AnyStr:
-        pat = self._pattern(data)
-        return data if pat is None else pat.sub(self._sub, data)
+        if not self._matcher or not data:
+            return data
+        out, pos = self._splice(data)
+        out.append(data[pos:])
+        return data[:0].join(out)
 
     def find(self, data: str | bytes) -> set[str]:
         """Names of the secrets whose value (in any form, or a long enough slice) occurs in `data`."""
@@ -88,20 +98,12 @@ class StreamRedactor:
 
     def feed(self, chunk: AnyStr) -> AnyStr:
         buf: AnyStr = (self._buf + chunk) if self._buf is not None else chunk  # type: ignore[operator,assignment]
-        pat = self._r._pattern(buf)
-        if pat is None:
+        if not self._r:
             self._buf = buf[:0]
             return buf
         keep = (self._r.max_len if isinstance(buf, bytes) else self._r.max_str_len) - 1
         cut = len(buf) - keep
-        out: list[AnyStr] = []
-        pos = 0
-        for m in pat.finditer(buf):
-            if m.start() >= cut:
-                break
-            out.append(buf[pos:m.start()])
-            out.append(self._r._sub(m))
-            pos = m.end()
+        out, pos = self._r._splice(buf, cut)
         if pos < cut:
             out.append(buf[pos:cut])
             pos = cut
