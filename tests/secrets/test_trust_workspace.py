@@ -113,7 +113,7 @@ def test_the_users_own_save_stays_approved_a_pending_file_stays_pending(tmp_path
     assert trust.state(ws).trusted
     _pr_edit(ws / ".skillstudio" / "policies" / "workspace.json", "api.example.com", "api.example.net")
     save_settings(ws, PolicySettings(network=NetworkPolicy(allow=["api.example.com"])))  # overwrites the PR
-    assert trust.state(ws).trusted  # was pending, but the user's save replaced the whole file ...
+    assert trust.state(ws).trusted  # the save wrote back exactly the approved content
     _pr_edit(ws / ".skillstudio" / "policies" / "crm-query.json", "api.example.org", "api.example.net")
     save_settings(ws, PolicySettings(network=NetworkPolicy(allow=["api.example.com"])))  # another file
     assert [c.line() for c in trust.state(ws).changes] == ["changed: .skillstudio/policies/crm-query.json"]
