@@ -272,3 +272,28 @@ def test_output_redaction_catches_the_common_transformations_and_states_its_limi
     short = VALUE[5:5 + FRAGMENT - 1]
     assert r.redact(short) == short  # shorter slices are not recognised (documented)
     assert r.redact("a perfectly ordinary sentence, 1-2-3") == "a perfectly ordinary sentence, 1-2-3"
+
+
+@pytest.mark.parametrize("label", [VALUE.lower(), VALUE[::-1].lower(), VALUE.encode().hex()[:60],
+                                   VALUE[2:12].lower()])
+def test_a_value_in_a_host_name_is_refused_before_any_dns_lookup(label: str) -> None:
+    """`<value>.allowed.example` would leak through the resolver before any request is seen."""
+    looked_up: list[str] = []
+
+    async def dns(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["93.184.215.14"]
+
+    s = SessionSecret("API_TOKEN", new_placeholder(), VALUE, (BOUND,), Apply())
+    interceptor = SecretInterceptor(Substituter([s]), LocalCA.generate("test CA"))
+    with EgressProxy(NetworkPolicy(allow=["*.reflect.test"]).allows, interceptor=interceptor, resolver=dns,
+                     tcp_port=0) as proxy:
+        assert proxy.tcp_address is not None
+        conn = http.client.HTTPConnection(*proxy.tcp_address, timeout=20)
+        conn.request("GET", f"http://{label}.reflect.test/", headers={"Host": f"{label}.reflect.test"})
+        r = conn.getresponse()
+        body = r.read().decode()
+        conn.close()
+        assert r.status == 403 and "host name carries secret API_TOKEN" in body
+        assert looked_up == []
+        assert all(label not in e.host for e in proxy.events)

@@ -336,6 +336,12 @@ class EgressProxy:
         if not host:
             await _reply(writer, 400, "no host in request")
             return
+        refuses_host = getattr(self.interceptor, "refuses_host", None)
+        why_not = refuses_host(host) if refuses_host is not None else None
+        if why_not:  # first, before any DNS lookup or log line: a name can carry data out through the resolver
+            self._log(method, "[refused name]", port, False, why_not)
+            await _reply(writer, 403, f"skillstudio sandbox: {why_not}")
+            return
         if not self._allows(host, port):
             self._log(method, host, port, False, "not on the allow list")
             await _reply(writer, 403, f"skillstudio sandbox: {host}:{port} is not on the allow list")

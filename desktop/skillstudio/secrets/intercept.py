@@ -132,6 +132,15 @@ class SecretInterceptor:
         """Whether the proxy should hand this tunnel to us instead of splicing it blind."""
         return self.substituter.should_intercept(host)
 
+    def refuses_host(self, host: str) -> str | None:
+        """Why a host *name* must not even be looked up (it carries a secret), or None.
+
+        The proxy asks before it resolves a name: `<value>.allowed.example.com` would otherwise
+        carry the value out through DNS before any request is seen.
+        """
+        names = self.substituter.carried_by(host.encode("utf-8", "replace"))
+        return f"the host name carries secret {sorted(names)[0]}" if names else None
+
     async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      log: DecisionLog | None = None, address: str | None = None) -> None:
         """Serve one tunnel after the proxy sent `200 Connection established`; closes `writer`.

@@ -132,6 +132,10 @@ class Substituter:
     def _found(self, data: bytes) -> set[str]:
         return self._matcher.find(data)
 
+    def carried_by(self, data: bytes) -> set[str]:
+        """Names of the secrets whose placeholder or value (any recognised form) is in `data`."""
+        return self._found(data)
+
     def _refuse(self, name: str, host: str, where: str) -> SecretEgressRefused:
         event = {"event": "secret_refused", "name": name, "host": host, "where": where}
         log.warning("refused request to %s carrying secret %s in %s", host, name, where)
