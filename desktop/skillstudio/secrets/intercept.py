@@ -126,7 +126,9 @@ class SecretInterceptor:
         self.upstream_addresses = dict(upstream_addresses or {})
         self.timeout = timeout
         values = {s.name: s.value for s in substituter.secrets}
-        self._scrub = Redactor(values, replacements={s.name: s.placeholder for s in substituter.secrets})
+        # Swap-back: whole echoes become the placeholder, slices of 8+ characters `[secret:NAME]`.
+        self._scrub = Redactor(values, replacements={s.name: s.placeholder for s in substituter.secrets},
+                               fragments=True)
 
     def wants(self, host: str, port: int) -> bool:
         """Whether the proxy should hand this tunnel to us instead of splicing it blind."""

@@ -1,8 +1,8 @@
 """Redaction of secret values (and their common encodings) to `[secret:NAME]`.
 
 Defence in depth: every path out of a run (tool output back to the model, transcripts, history, logs,
-reports) goes through a Redactor. All forms of all secrets (encodings, case, reversal, separators,
-slices of 8+ characters: see encodings.py) are one compiled regex, so many secrets cost one pass. `StreamRedactor` holds back just enough of a chunked
+reports) goes through a Redactor. All forms of all secrets (encodings, case, reversal, separators;
+slices of 8+ characters on request: see encodings.py) are matched in one pass. `StreamRedactor` holds back just enough of a chunked
 stream that a value split across chunks is still caught.
 """
 
@@ -20,12 +20,14 @@ class Redactor:
     """Replaces every known form of every value; `replacement(name)` defaults to `[secret:NAME]`.
 
     Whole values (any encoding in `encodings.forms`, any letter case, reversed, with separators
-    between characters) become `replacements[name]` (default: the template); a slice of FRAGMENT+
-    characters always becomes the template, since a placeholder cannot stand for part of a value.
+    between characters) become `replacements[name]` (default: the template). With `fragments=True`
+    (the sidecar's swap-back) a slice of FRAGMENT+ characters becomes the template too, since a
+    placeholder cannot stand for part of a value; it is off for output and file sweeps, where
+    ordinary words shared with a weak value ("-secret-") would be redacted or flagged.
     """
 
     def __init__(self, values: Mapping[str, str], template: str = "[secret:{name}]",
-                 replacements: Mapping[str, str] | None = None, *, fragments: bool = True) -> None:
+                 replacements: Mapping[str, str] | None = None, *, fragments: bool = False) -> None:
         self._matcher = SecretMatcher(Known(name, value, fragments=fragments) for name, value in values.items())
         self._mark = {name: template.format(name=name) for name in values}
         self._repl = {name: (replacements or {}).get(name, self._mark[name]) for name in values}
