@@ -133,6 +133,10 @@ def test_a_moved_workspace_and_a_swapped_link_target_need_approval_again(tmp_pat
     trust.approve(ws)
     outside.write_text(json.dumps({"network": {"allow": ["*.example.net"]}}))  # the link's target changed
     assert [c.line() for c in trust.state(ws).changes] == ["changed: .skillstudio/policies/crm-query.json"]
+    # The user's own save through Skill Studio replaces the link with a file; the change stays pending.
+    save_settings(ws, PolicySettings(), "crm-query")
+    assert not target.is_symlink() and json.loads(outside.read_text())["network"]["allow"] == ["*.example.net"]
+    assert [c.line() for c in trust.state(ws).changes] == ["changed: .skillstudio/policies/crm-query.json"]
 
 
 def test_cli_show_approve_and_refusal_with_exit_2(tmp_path: Path) -> None:

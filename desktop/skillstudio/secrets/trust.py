@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import ipaddress
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,7 +198,8 @@ def keep_approved(workspace: Path, path: Path) -> Iterator[None]:
     content; a file with unapproved changes stays unapproved, so a user's unrelated edit never
     launders a change someone else made.
     """
-    rel = Path(path).resolve().relative_to(Path(workspace).resolve()).as_posix()
+    # Not resolved: a tracked file may be a link that leaves the workspace (its content is what counts).
+    rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(workspace))).as_posix()
     entry = _load_store()["workspaces"].get(_key(workspace)) or {}
     rec = (entry.get("files") or {}).get(rel)
     cur = tracked_files(workspace).get(rel)
