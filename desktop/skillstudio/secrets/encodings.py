@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, AnyStr
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 MIN_FORM_LEN = 6  # forms shorter than this would match ordinary text
@@ -68,34 +68,6 @@ def forms(value: str) -> set[bytes]:
 def _lower_percent(text: str) -> str:
     parts = text.split("%")
     return parts[0] + "".join("%" + p[:2].lower() + p[2:] for p in parts[1:])
-
-
-_PCT_B = re.compile(rb"%([0-9A-Fa-f]{2})")
-_PCT_S = re.compile(r"%([0-9A-Fa-f]{2})")
-
-
-def normalize(form: AnyStr) -> AnyStr:
-    """The lookup key of a matched form: percent escapes lower-cased (`%2F` and `%2f` are one form)."""
-    if isinstance(form, bytes):
-        return _PCT_B.sub(lambda m: b"%" + m.group(1).lower(), form)
-    return _PCT_S.sub(lambda m: "%" + m.group(1).lower(), form)
-
-
-def _piece(form: AnyStr) -> AnyStr:
-    escaped = re.escape(form)
-    if isinstance(escaped, bytes):
-        return _PCT_B.sub(lambda m: b"%" + b"".join(b"[" + bytes([c]).lower() + bytes([c]).upper() + b"]"
-                                                     for c in m.group(1)), escaped)
-    return _PCT_S.sub(lambda m: "%" + "".join(f"[{c.lower()}{c.upper()}]" for c in m.group(1)), escaped)
-
-
-def alternation(forms: Iterable[AnyStr]) -> re.Pattern[AnyStr] | None:
-    """One compiled regex matching any of `forms`, longest first, percent escapes in any case."""
-    ordered = sorted(set(forms), key=lambda f: (-len(f), f))
-    if not ordered:
-        return None
-    sep = b"|" if isinstance(ordered[0], bytes) else "|"
-    return re.compile(sep.join(_piece(f) for f in ordered))  # type: ignore[arg-type]
 
 
 def _spaced(text: str) -> str:
