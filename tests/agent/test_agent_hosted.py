@@ -42,6 +42,9 @@ def test_hosted_request_has_inline_zip_and_network_policy_with_domain_secrets(
         message("Five breaks; see the report."),
     ], in_tokens=5000, out_tokens=400)])
     with FakeAgentServer(script) as srv:
+        from skillstudio.secrets import trust
+
+        trust.trust_secret_host("127.0.0.1")  # secret values go to the provider: the user trusts this one
         t = execute(make_request(srv.base_url, hosted=True, pin=Pin(SKILL, "1.0.0"), secret_session=session,
                                  allow_domains=["*.statements.example.org", "api.bank.example.com:443"],
                                  memory_limit="4g"))

@@ -129,7 +129,9 @@ def test_exec_with_a_secret_end_to_end(bwrap_available: None, real_keyring: None
         data = tmp_path / "data"
         data.mkdir()
         port = srv.server_address[1]
-        r = skillstudio("exec", "--data", str(data), "--secret", "API_TOKEN", "--verbose", "--",
+        # A bound domain is allowed on 443; this test API listens elsewhere, on loopback: both explicit.
+        r = skillstudio("exec", "--data", str(data), "--secret", "API_TOKEN", "--verbose",
+                        "--allow-domain", f"localhost:{port}", "--allow-domain", f"127.0.0.1:{port}", "--",
                         "sh", "-c", f'echo "token=$API_TOKEN"; curl -sS --noproxy "" -x "$HTTPS_PROXY" '
                                     f'-H "Authorization: Bearer $API_TOKEN" https://localhost:{port}/v1')
         assert r.returncode == 0, r.stderr

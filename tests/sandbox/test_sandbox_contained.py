@@ -213,7 +213,7 @@ def test_allow_list_http_and_refusals(backend: Backend, http_server: Server) -> 
               "    except urllib.error.HTTPError as e: print('HTTP', e.code, e.read().decode().strip())\n"
               "    except OSError as e: print('ERR', url, e)\n"
               "try:\n    socket.getaddrinfo('allowed.test', 80); print('DNS-OK')\nexcept OSError: print('no dns')\n")
-    r = run(backend, ["python3", "-c", script], network=NetworkPolicy(allow=["allowed.test"]))
+    r = run(backend, ["python3", "-c", script], network=NetworkPolicy(allow=[f"allowed.test:{port}"]))
     assert r.exit_code == 0, r.stderr
     assert f"GOT hello allowed.test:{port} /a" in r.stdout
     assert "HTTP 403 skillstudio sandbox: other.test" in r.stdout

@@ -24,7 +24,9 @@ from skillstudio.sandbox.policy import (
 
 @pytest.mark.parametrize(("entry", "host", "port", "ok"), [
     ("api.example.com", "api.example.com", 443, True),
-    ("api.example.com", "API.Example.com.", 80, True),
+    ("api.example.com", "API.Example.com.", 443, True),
+    ("api.example.com", "api.example.com", 80, False),  # no port: HTTPS (443) only
+    ("api.example.com:80", "api.example.com", 80, True),
     ("api.example.com", "example.com", 443, False),
     ("api.example.com", "evil-api.example.com", 443, False),
     ("*.example.com", "a.example.com", 443, True),
@@ -38,7 +40,7 @@ def test_allow_matching(entry: str, host: str, port: int, ok: bool) -> None:
     assert AllowedHost.parse(entry).matches(host, port) is ok
 
 
-@pytest.mark.parametrize("bad", ["*", "exa mple.com", "http://x.com", "x.com:0", "x.com:99999", "-x.com", "[::1]", ""])
+@pytest.mark.parametrize("bad", ["*", "exa mple.com", "http://x.com", "x.com:0", "x.com:99999", "-x.com", "[::1", "[x.com]:443", "*.com", "*.co.uk", "*.0.1", ""])
 def test_bad_allow_entries_are_clear_errors(bad: str) -> None:
     with pytest.raises(SkillStudioError) as err:
         NetworkPolicy(allow=[bad])

@@ -26,7 +26,7 @@ def _opener(proxy: EgressProxy) -> urllib.request.OpenerDirector:
 
 def test_plain_http_allowed_and_refused(http_server: Server) -> None:
     seen: list[ProxyEvent] = []
-    net = NetworkPolicy(allow=["allowed.test"])
+    net = NetworkPolicy(allow=[f"allowed.test:{http_server.port}"])  # an entry without a port is 443 only
     with EgressProxy(net.allows, resolve=RESOLVE, tcp_port=0, on_event=seen.append) as proxy:
         opener = _opener(proxy)
         body = opener.open(f"http://allowed.test:{http_server.port}/hi?q=1", timeout=5).read().decode()
@@ -52,7 +52,8 @@ def test_connect_tunnel_https(https_server: Server, tmp_path: Path) -> None:
     assert https_server.cert_pem is not None
     ca = tmp_path / "ca.pem"
     ca.write_bytes(https_server.cert_pem)
-    with EgressProxy(NetworkPolicy(allow=["*.allowed.test"]).allows, resolve=RESOLVE, tcp_port=0) as proxy:
+    with EgressProxy(NetworkPolicy(allow=[f"*.allowed.test:{https_server.port}"]).allows, resolve=RESOLVE,
+                     tcp_port=0) as proxy:
         assert proxy.tcp_address is not None
         ctx = ssl.create_default_context(cafile=str(ca))
         conn = http.client.HTTPSConnection(*proxy.tcp_address, context=ctx, timeout=5)
@@ -93,7 +94,7 @@ class _Answering:
         return host == "allowed.test"
 
     async def handle(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     log: DecisionLog | None = None) -> None:
+                     log: DecisionLog | None = None, address: str | None = None) -> None:
         self.handled.append((host, port))
         line = await reader.readline()
         writer.write(b"intercepted:" + line)
@@ -101,7 +102,8 @@ class _Answering:
         writer.close()
 
     async def handle_http(self, host: str, port: int, head: bytes, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+                          writer: asyncio.StreamWriter, log: DecisionLog | None = None,
+                          address: str | None = None) -> None:
         self.handled.append((host, port))
         if log is not None:
             log("GET", False, "plugin said no")
@@ -112,8 +114,9 @@ class _Answering:
 
 def test_interceptor_takes_over_connect_for_the_hosts_it_wants(http_server: Server) -> None:
     hook = _Answering()
-    with EgressProxy(NetworkPolicy(allow=["allowed.test", "other.test"]).allows, resolve=RESOLVE,
-                     interceptor=hook, tcp_port=0) as proxy:
+    port = http_server.port
+    with EgressProxy(NetworkPolicy(allow=["allowed.test", f"allowed.test:{port}", f"other.test:{port}"]).allows,
+                     resolve=RESOLVE, interceptor=hook, tcp_port=0) as proxy:
         assert proxy.tcp_address is not None
         with socket.create_connection(proxy.tcp_address, timeout=5) as s:
             s.sendall(b"CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\n\r\n")

@@ -4,8 +4,8 @@ Real everything: the keyring (gnome-keyring), our local CA (key in the keyring) 
 sandbox through the bound CA files and SSL_CERT_FILE/CURL_CA_BUNDLE, bubblewrap and a Docker
 container without network, the egress proxy on a Unix socket, curl inside as the tool, and two
 local HTTPS servers standing in for "the API" (api.test.local, bound) and another host
-(other.test.local, allowed by the allow list but not bound). The interceptor's `upstream_addresses`
-and `upstream_ssl` stand in for DNS and the public CA, nothing else.
+(other.test.local, allowed by the allow list but not bound). The executors' `resolve` map and the
+interceptor's `upstream_addresses`/`upstream_ssl` stand in for DNS and the public CA, nothing else.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.bwrap, pytest.mark.docker, pytest.mark.keyring]
 VALUE = register_test_secret("sk-sandbox-REAL-4d5e6f7a8b9c")
 BOUND, UNBOUND = "api.test.local", "other.test.local"
 PLAIN_PORT = 8080  # what the tool uses for plain HTTP; mapped to the real local port
+RESOLVE = {BOUND: "127.0.0.1", UNBOUND: "127.0.0.1"}  # the proxy's static host table (its DNS here)
 
 
 @dataclass
@@ -101,12 +102,12 @@ def _executor(kind: str, a: AttachedSecrets, request: pytest.FixtureRequest) -> 
         request.getfixturevalue("bwrap_available")
         from skillstudio.sandbox.bwrap import BwrapExecutor
 
-        return BwrapExecutor(interceptor=a.interceptor)
+        return BwrapExecutor(interceptor=a.interceptor, resolve=RESOLVE)
     client = request.getfixturevalue("docker_client")
     request.getfixturevalue("docker_executor")  # the image exists (built once per machine)
     from skillstudio.sandbox.docker_backend import DockerExecutor
 
-    return DockerExecutor(client, interceptor=a.interceptor)
+    return DockerExecutor(client, interceptor=a.interceptor, resolve=RESOLVE)
 
 
 def _data(tmp_path: Path, kind: str) -> Path:
@@ -119,7 +120,8 @@ def _data(tmp_path: Path, kind: str) -> Path:
 
 def _run(kind: str, a: AttachedSecrets, script: str, tmp_path: Path, request: pytest.FixtureRequest) -> ExecResult:
     policy = Policy(data_dir=_data(tmp_path, kind), ro_files=a.ro_files, env=a.env,
-                    network={"allow": [*a.domains, UNBOUND]}).checked()
+                    network={"allow": [*a.domains, UNBOUND, f"{BOUND}:{PLAIN_PORT}", f"{UNBOUND}:{PLAIN_PORT}"]}
+                    ).checked()
     ex = _executor(kind, a, request)
     try:
         return ex.run(["sh", "-c", script], policy)
@@ -144,9 +146,9 @@ def test_placeholder_substituted_on_bound_host_refused_elsewhere(
     raw = _run(kind, a, script, tmp_path, request)
     result = a.redact_result(raw)
     assert raw.exit_code == 0, raw.stderr
-    # The bound API got the real value, over HTTPS and over plain HTTP (through the substituter).
+    # The bound API got the real value over HTTPS; over plain HTTP the binding (HTTPS only) refused it.
     assert servers[BOUND].seen == [f"Bearer {VALUE}"]
-    assert servers["plain-" + BOUND].seen == [f"Bearer {VALUE}"]
+    assert servers["plain-" + BOUND].seen == []
     # The unbound host got nothing: refused by the sidecar (it is on the allow list, so not the proxy).
     assert servers[UNBOUND].seen == [] and servers["plain-" + UNBOUND].seen == []
     placeholder = a.session.placeholders()["API_TOKEN"]
@@ -155,13 +157,13 @@ def test_placeholder_substituted_on_bound_host_refused_elsewhere(
     assert https_ok.endswith(f"\nyou sent: Bearer {placeholder} [200")  # the API's echo was turned back
     assert "refused: request to other.test.local carries secret API_TOKEN" in https_refused
     assert https_refused.endswith("[403") and plain_refused.endswith("[403") and rest == ""
-    assert plain_ok == f"you sent: Bearer {placeholder} [200"
+    assert "over plain HTTP (the binding allows HTTPS only" in plain_ok and plain_ok.endswith("[403")
     assert "carries secret API_TOKEN" in plain_refused
     assert VALUE not in raw.stdout + raw.stderr and result.stdout == raw.stdout
     log = [e.line() for e in raw.network_log]
     assert f"refused GET {UNBOUND}:443 (carries secret API_TOKEN, not bound to {UNBOUND})" in log
     assert f"refused GET {UNBOUND}:{PLAIN_PORT} (carries secret API_TOKEN, not bound to {UNBOUND})" in log
-    assert [e["event"] for e in a.events].count("secret_applied") == 2
+    assert [e["event"] for e in a.events].count("secret_applied") == 1
     assert VALUE not in repr(a.events) + repr(raw.network_log)
 
 

@@ -33,7 +33,7 @@ def test_set_list_rotate_delete(real_keyring: None, tmp_path: Path) -> None:
     assert "stored API_TOKEN" in r.stdout and VALUE not in r.stdout + r.stderr
     r = cli(["list", "-w", str(ws)])
     assert r.returncode == 0 and "API_TOKEN" in r.stdout and "api.example.com, *.example.org" in r.stdout
-    assert "Authorization: Bearer" in r.stdout and VALUE not in r.stdout
+    assert "the Authorization header" in r.stdout and VALUE not in r.stdout
     listed = json.loads(cli(["list", "--json", "-w", str(ws)]).stdout)
     assert listed == {"secrets": [{"name": "API_TOKEN", "domains": ["api.example.com", "*.example.org"],
                                    "apply": "bearer", "description": "", "stored": True}]}

@@ -5,6 +5,12 @@ Each offered skill is attached either inline (its deterministic zip, base64) or 
 sandbox policy and secrets as a local run (`allowlist` with `allowed_domains` and `domain_secrets`,
 or `disabled`). The container runs the shell calls itself; the response's `shell_call` and
 `shell_call_output` items are recorded in the transcript in the same form as local ones.
+
+Secret values leave this machine in a hosted run: `domain_secrets` carries them to the provider,
+whose sidecar applies them. So a run with secrets is refused unless the base URL is OpenAI's API
+(https://api.openai.com or a regional *.api.openai.com) or a host the user marked as trusted with
+secrets (`skillstudio trust host HOST`, stored in the user config) over https — plain http only to a
+loopback address. See docs/security-secrets.md.
 """
 
 from __future__ import annotations
@@ -31,6 +37,33 @@ from skillstudio.agent.shell import CommandResult
 from skillstudio.errors import SkillStudioError
 
 MEMORY_LIMITS = ("1g", "4g", "16g", "64g")
+OPENAI_HOST = "api.openai.com"
+
+
+def check_secret_destination(base_url: str) -> None:
+    """Refuse to send secret values to a provider the user has not trusted with them."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from skillstudio.secrets import trust
+
+    url = urlsplit(base_url)
+    host = (url.hostname or "").lower().rstrip(".")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    openai_host = host == OPENAI_HOST or host.endswith("." + OPENAI_HOST)
+    trusted = openai_host or host in trust.secret_hosts()
+    if trusted and (url.scheme == "https" or (url.scheme == "http" and loopback and not openai_host)):
+        return
+    if not trusted:
+        raise SkillStudioError(
+            f"refused: a hosted run would send secret values to {host or base_url}, which is not OpenAI's API "
+            "and not trusted with secrets",
+            f"trust it with `skillstudio trust host {host}` if it should get them, or run locally (no --hosted)")
+    raise SkillStudioError(f"refused: a hosted run would send secret values to {base_url} without TLS",
+                           "use an https:// base URL (plain http only to a loopback address)")
 
 
 @dataclass(frozen=True)
@@ -111,6 +144,8 @@ class HostedProvider:
         self.client = client
         self.model = model
         self.base_url = str(client.base_url).rstrip("/")
+        if (tool.get("environment") or {}).get("network_policy", {}).get("domain_secrets"):
+            check_secret_destination(self.base_url)  # before anything is sent
         self.tool = tool
         self.instructions = instructions
         self.settings = settings

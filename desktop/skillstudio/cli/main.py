@@ -101,7 +101,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "keys": ("skillstudio.cli.release_cmd", "Signing keys in the OS keyring."),
     "registry": ("skillstudio.cli.release_cmd", "Registry credentials (kept in the OS keyring)."),
-    "trust": ("skillstudio.cli.release_cmd", "A workspace's trust store (.skillstudio/trust)."),
+    "trust": (
+        "skillstudio.cli.trust_cmd",
+        "Workspace trust: approve a workspace's secret bindings and sandbox policies (show, approve), "
+        "hosts trusted with secret values (host, hosts), signing keys it accepts (add, policy, list).",
+    ),
     "release": (
         "skillstudio.cli.history_cmd",
         "Validate, bump metadata.version, add a CHANGELOG entry, commit "

@@ -25,8 +25,8 @@ _WS = typer.Option(None, "--workspace", "-w", help="Keep the binding in WORKSPAC
                    "(default: your user settings).", file_okay=False)
 _DOMAINS = typer.Option(None, "--domain", "-d", help="Host the secret may be sent to (repeatable; *.example.com "
                         "for sub-domains).")
-_APPLY = typer.Option(None, "--apply", help="Where the placeholder is replaced: bearer (Authorization header), "
-                      "header:NAME, query:NAME or anywhere (default).")
+_APPLY = typer.Option(None, "--apply", help="Where the placeholder is replaced: bearer (the Authorization header; "
+                      "the default), header:NAME, query:NAME, or anywhere (headers, query and body: widest).")
 
 
 def _read_value(name: str) -> str:
@@ -77,11 +77,17 @@ def bind_cmd(
     domain: list[str] | None = _DOMAINS,
     apply: str | None = _APPLY,
     description: str | None = typer.Option(None, "--description"),
+    plain_http: list[str] | None = typer.Option(None, "--plain-http", help="Bound host that may get the value "
+                                                "over cleartext HTTP (repeatable; default: HTTPS only)."),
+    https_only: bool = typer.Option(False, "--https-only", help="Allow cleartext HTTP to no host again."),
     workspace: Path | None = _WS,
 ) -> None:
     """Change the domains / how a secret is applied, without touching its value."""
-    meta = Vault(workspace).bind(name, domains=domain or None, apply=apply, description=description)
-    typer.echo(f"{meta.name}: bound to {', '.join(meta.domains) or 'no domain'}; applied as {meta.apply.describe()}")
+    plain = [] if https_only else (plain_http or None)
+    meta = Vault(workspace).bind(name, domains=domain or None, apply=apply, description=description, plain_http=plain)
+    cleartext = f"; plain HTTP allowed to {', '.join(meta.plain_http)}" if meta.plain_http else ""
+    typer.echo(f"{meta.name}: bound to {', '.join(meta.domains) or 'no domain'}; applied as {meta.apply.describe()}"
+               f"{cleartext}")
 
 
 @secrets_app.command("list")

@@ -10,6 +10,7 @@ build it from flags; `PolicySettings` is the part that is saved per workspace an
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from skillstudio.errors import SkillStudioError
+from skillstudio.secrets.model import wildcard_problem
 
 SKILLS_ROOT = "/skills"
 POLICIES_DIR = Path(".skillstudio") / "policies"
@@ -38,7 +40,13 @@ _SKILL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class AllowedHost(BaseModel):
-    """One allow-list entry: an exact name or `*.suffix`, optionally with a port."""
+    """One allow-list entry: an exact name, `*.suffix` or an IP address, optionally with a port.
+
+    Without a port an entry allows 443 only (HTTPS); plain HTTP needs `NAME:80`, any other port
+    `NAME:PORT`. Wildcards must name an organisation's domain: `*.com`, `*.co.uk`, `*.github.io`
+    and numeric wildcards are refused (see `secrets.model.wildcard_problem`). IPv6 addresses are
+    written in brackets when a port follows (`[fd00::1]:8443`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,27 +57,57 @@ class AllowedHost(BaseModel):
     def parse(cls, entry: str) -> AllowedHost:
         text = entry.strip().lower().rstrip(".")
         port: int | None = None
-        if text.count(":") == 1:
+        port_text = ""
+        if text.startswith("["):
+            inner, closed, rest = text[1:].partition("]")
+            if not closed or (rest and not rest.startswith(":")):
+                raise SkillStudioError(f"bad allowed domain {entry!r}", "write an IPv6 address as [ADDR] or [ADDR]:PORT")
+            text, port_text = inner, rest[1:]
+            if not _is_ip(text):
+                raise SkillStudioError(f"bad allowed domain {entry!r}", "only IPv6 addresses go in brackets")
+        elif text.count(":") == 1:
             text, _, port_text = text.partition(":")
+        if port_text or entry.strip().endswith(":"):
             if not port_text.isdigit() or not 0 < int(port_text) < 65536:
                 raise SkillStudioError(f"bad port in allowed domain {entry!r}", "use NAME or NAME:PORT, e.g. api.example.com:443")
             port = int(port_text)
-        if text.startswith("[") or not _HOST_RE.match(text) or text == "*":
+        if _is_ip(text):
+            return cls(pattern=str(ipaddress.ip_address(text)), port=port)
+        if not _HOST_RE.match(text) or text == "*":
             raise SkillStudioError(
                 f"bad allowed domain {entry!r}",
-                "use an exact name (api.example.com), a wildcard (*.example.com) or NAME:PORT")
+                "use an exact name (api.example.com), a wildcard (*.example.com), an IP address or NAME:PORT")
+        if text.startswith("*."):
+            problem = wildcard_problem(text[2:])
+            if problem:
+                raise SkillStudioError(f"allowed domain {entry!r} is too broad: {problem}",
+                                       "name the organisation's own domain, e.g. *.example.com")
         return cls(pattern=text, port=port)
 
     def matches(self, host: str, port: int) -> bool:
         host = host.lower().rstrip(".")
-        if self.port is not None and port != self.port:
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if port != (self.port if self.port is not None else 443):
             return False
+        if _is_ip(self.pattern):
+            return _is_ip(host) and ipaddress.ip_address(host) == ipaddress.ip_address(self.pattern)
         if self.pattern.startswith("*."):
             return host.endswith(self.pattern[1:])  # "*.x.com" matches a.x.com, a.b.x.com, not x.com
         return host == self.pattern
 
     def __str__(self) -> str:
-        return f"{self.pattern}:{self.port}" if self.port else self.pattern
+        if self.port is None:
+            return self.pattern
+        return f"[{self.pattern}]:{self.port}" if ":" in self.pattern else f"{self.pattern}:{self.port}"
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 class NetworkPolicy(BaseModel):
@@ -211,23 +249,34 @@ def _policy_file(workspace: Path, skill: str | None) -> Path:
 def save_settings(workspace: Path, settings: PolicySettings, skill: str | None = None) -> Path:
     """Write the workspace's (or one skill's) policy atomically; returns the file."""
     from skillstudio.bundle.fileio import atomic_write
+    from skillstudio.secrets import trust
 
     path = _policy_file(workspace, skill)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, settings.model_dump_json(indent=2) + "\n")
+    with trust.keep_approved(workspace, path):  # the user's own save stays approved (if it was)
+        atomic_write(path, settings.model_dump_json(indent=2) + "\n")
     return path
 
 
-def load_settings(workspace: Path, skill: str | None = None) -> PolicySettings | None:
-    """The saved settings, None when there are none; a clear error when the file is broken."""
+def load_settings(workspace: Path, skill: str | None = None, *, approved: bool = True) -> PolicySettings | None:
+    """The saved settings, None when there are none; a clear error when the file is broken.
+
+    A policy that came with the workspace applies only after the user approved it (workspace
+    trust, secrets/trust.py); `approved=False` reads it anyway, for showing it, never for a run.
+    """
+    from skillstudio.secrets import trust
+
     path = _policy_file(workspace, skill)
     if not path.is_file():
         return None
     try:
-        return PolicySettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        settings = PolicySettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SkillStudioError(f"broken sandbox policy {path}: {first}", "fix the file or delete it to get the defaults") from exc
+    if approved:
+        trust.require(workspace)
+    return settings
 
 
 def effective_settings(workspace: Path | None, skill: str | None = None,
@@ -251,6 +300,8 @@ def suggest_settings(frontmatter: Any | None) -> PolicySettings:
 
     The network stays off unless the skill names the hosts it needs: `WebFetch(domain:x)` in
     allowed-tools, or host names written in `compatibility` ("Requires access to api.x.com").
+    Front matter only suggests names: what it yields is a host name (or a narrow `*.org.tld`
+    wildcard) on port 443 — never an IP address, a port, or a wildcard the allow list refuses.
     A skill that asks for no shell/Bash tool at all gets a short wall time.
     """
     settings = PolicySettings()
@@ -262,8 +313,10 @@ def suggest_settings(frontmatter: Any | None) -> PolicySettings:
     for m in [*_WEBFETCH_RE.findall(tools), *_HOSTNAME_RE.findall(compat)]:
         h = m.lower()
         try:
-            AllowedHost.parse(h)
+            parsed = AllowedHost.parse(h)
         except SkillStudioError:
+            continue
+        if parsed.port is not None or _is_ip(parsed.pattern):
             continue
         if h not in hosts:
             hosts.append(h)

@@ -19,27 +19,75 @@ client's streams right after the proxy answered `200`, so it can terminate TLS t
 requests to such a host go to `handle_http(host, port, head, reader, writer, log)` instead of being
 forwarded blind, so a secret (placeholder or value) in cleartext is substituted or refused exactly
 as inside a tunnel. `log(method, allowed, reason)` adds the interceptor's own decisions (a request
-refused for carrying a secret) to the proxy's event log.
+refused for carrying a secret) to the proxy's event log; `address` is the IP the proxy checked, where
+the interceptor must connect.
+
+Where a name goes, not only what it is called: an allowed name is resolved once, here; an address
+that is not public (loopback, link-local incl. 169.254.169.254, private, shared, unspecified,
+multicast, reserved, and the IPv4-mapped forms of those) is refused unless the allow list names
+that address itself; the connection then goes to exactly the address that was checked, so a DNS
+answer that changes between check and connect (rebinding) changes nothing. The `resolve` map of
+the constructor is the caller's static host table (tests; never workspace input) and counts as an
+explicit choice of address.
+
+Limits the host keeps for itself: at most `max_connections` concurrent client connections per
+proxy (one proxy serves one sandbox); more are closed at once and logged once per burst, so a tool
+that opens thousands of connections cannot exhaust the app's file descriptors or flood its log.
+The socket is mode 0600 in a 0700 folder, owned by the user (or handed to one sandbox uid by
+`allow_dir_access(uid)`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import os
+import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from skillstudio.errors import EnvironmentProblem
 
 _MAX_HEAD = 64 * 1024
 _CONNECT_TIMEOUT = 15.0
+MAX_CONNECTIONS = 64  # concurrent client connections per proxy (= per sandbox)
+log_ = logging.getLogger("skillstudio.sandbox.proxy")
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def address_kind(ip: IPAddress) -> str | None:
+    """Why `ip` is not a public internet address ("loopback", "private", ...), or None if it is."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        return address_kind(mapped)
+    for kind, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
+                       ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
+                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+        if flag:
+            return kind
+    if not ip.is_global:
+        return "not globally routable"
+    return None
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for `host` (in its order, without duplicates)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    out: list[str] = []
+    for info in infos:
+        addr = str(info[4][0]).split("%", 1)[0]
+        if addr not in out:
+            out.append(addr)
+    return out
 
 
 @dataclass
@@ -67,12 +115,13 @@ class Interceptor(Protocol):
     def wants(self, host: str, port: int) -> bool: ...
 
     async def handle(self, host: str, port: int, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+                     writer: asyncio.StreamWriter, log: DecisionLog | None = None, address: str | None = None) -> None:
         """Serve one tunnel after the proxy answered `200 Connection established`; closes `writer`."""
         ...
 
     async def handle_http(self, host: str, port: int, head: bytes, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter, log: DecisionLog | None = None) -> None:
+                          writer: asyncio.StreamWriter, log: DecisionLog | None = None,
+                          address: str | None = None) -> None:
         """Serve one plain-HTTP request whose head (absolute-form target) the proxy already read."""
         ...
 
@@ -82,9 +131,16 @@ class EgressProxy:
 
     def __init__(self, allows: Callable[[str, int], bool], *, resolve: dict[str, str] | None = None,
                  interceptor: Interceptor | None = None, on_event: Callable[[ProxyEvent], None] | None = None,
-                 tcp_port: int | None = None, socket_mode: int = 0o600) -> None:
+                 tcp_port: int | None = None, socket_mode: int = 0o600, resolver: Resolver | None = None,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self._allows = allows
         self._resolve = {k.lower(): v for k, v in (resolve or {}).items()}
+        self._resolver = resolver or system_resolver
+        self.max_connections = max_connections
+        self._active = 0
+        self._over_limit = False  # a refusal burst is in progress (logged once)
+        self.refused_connections = 0
+        self._reported: set[str] = set()
         self.interceptor = interceptor
         self._on_event = on_event
         self._tcp_port = tcp_port
@@ -114,6 +170,7 @@ class EgressProxy:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        loop.set_exception_handler(self._loop_error)
         self._loop = loop
         try:
             loop.run_until_complete(self._listen())
@@ -143,6 +200,16 @@ class EgressProxy:
             self.tcp_address = tcp.sockets[0].getsockname()[:2]
             self._servers.append(tcp)
 
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """asyncio's own errors (e.g. accept() out of file descriptors): one log line per kind, no flood."""
+        exc = context.get("exception")
+        key = f"{context.get('message', '')}:{type(exc).__name__ if exc else ''}"
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        log_.warning("egress proxy: %s%s (further reports of this kind are suppressed)",
+                     context.get("message", "error"), f": {exc}" if exc else "")
+
     def close(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -158,8 +225,20 @@ class EgressProxy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def allow_dir_access(self, mode: int = 0o755) -> None:
-        """Let another uid (a container user) reach the socket; the socket mode decides the rest."""
+    def allow_dir_access(self, uid: int | None = None, mode: int = 0o755) -> None:
+        """Let one other uid (a container user) reach the socket.
+
+        With `uid`: the folder (0700) and socket (0600) are handed to that uid when we may chown
+        (running as root), and left alone when it is our own uid — nobody else can connect. Without
+        `uid` (legacy): the folder and socket become world-reachable; avoid it.
+        """
+        if uid is not None:
+            if uid == os.getuid():
+                return
+            if os.getuid() == 0:
+                os.chown(self._dir, uid, -1)
+                os.chown(self.socket_path, uid, -1)
+                return
         os.chmod(self._dir, mode)
         os.chmod(self.socket_path, 0o666)
 
@@ -176,16 +255,64 @@ class EgressProxy:
             with contextlib.suppress(Exception):
                 self._on_event(event)
 
-    async def open_upstream(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        target = self._resolve.get(host.lower(), host)
+    async def check_address(self, host: str, port: int) -> tuple[str | None, str]:
+        """(the address to connect to, "") or (None, why not) for an allowed `host`.
+
+        Resolved once; the first address that is public, pinned by the caller's `resolve` map, or
+        itself on the allow list wins. An address that is none of these is refused with its kind.
+        """
+        pinned = self._resolve.get(host.lower())
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            return str(literal), ""  # the allow list named this very address
+        if pinned is not None:
+            return pinned, ""
+        try:
+            addresses = await asyncio.wait_for(self._resolver(host, port), _CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, UnicodeError) as exc:
+            return None, f"cannot resolve {host}: {exc.__class__.__name__}"
+        refused = ""
+        for text in addresses:
+            try:
+                ip = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            kind = address_kind(ip)
+            if kind is None or self._allows(str(ip), port):
+                return str(ip), ""
+            refused = refused or (f"{host} resolves to {ip} ({kind}); allow {ip if ip.version == 4 else f'[{ip}]'}"
+                                  f":{port} explicitly to reach it")
+        return None, refused or f"{host} has no address"
+
+    async def open_upstream(self, host: str, port: int, address: str | None = None,
+                            ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        target = address or self._resolve.get(host.lower(), host)
         return await asyncio.wait_for(asyncio.open_connection(target, port), _CONNECT_TIMEOUT)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._active >= self.max_connections:
+            self.refused_connections += 1
+            if not self._over_limit:
+                self._over_limit = True
+                self._log("CONNECT", "-", 0, False,
+                          f"more than {self.max_connections} connections at once; further ones are closed")
+            writer.transport.abort()  # no reply, no buffered data: free the descriptor now
+            return
+        if self._active < self.max_connections // 2:
+            self._over_limit = False
+        self._active += 1
         try:
             await self._serve_one(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             pass
+        except (ValueError, UnicodeError):  # a malformed target (bad port, bad IDNA): answer, never a traceback
+            with contextlib.suppress(Exception):
+                await _reply(writer, 400, "malformed request target")
         finally:
+            self._active -= 1
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -209,9 +336,20 @@ class EgressProxy:
         if not host:
             await _reply(writer, 400, "no host in request")
             return
+        refuses_host = getattr(self.interceptor, "refuses_host", None)
+        why_not = refuses_host(host) if refuses_host is not None else None
+        if why_not:  # first, before any DNS lookup or log line: a name can carry data out through the resolver
+            self._log(method, "[refused name]", port, False, why_not)
+            await _reply(writer, 403, f"skillstudio sandbox: {why_not}")
+            return
         if not self._allows(host, port):
             self._log(method, host, port, False, "not on the allow list")
             await _reply(writer, 403, f"skillstudio sandbox: {host}:{port} is not on the allow list")
+            return
+        address, why = await self.check_address(host, port)
+        if address is None:
+            self._log(method, host, port, False, why)
+            await _reply(writer, 403 if "resolves to" in why else 502, f"skillstudio sandbox: {why}")
             return
         self._log(method, host, port, True)
         interceptor = self.interceptor
@@ -222,12 +360,12 @@ class EgressProxy:
             if method.upper() == "CONNECT":
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()
-                await interceptor.handle(host, port, reader, writer, log)
+                await interceptor.handle(host, port, reader, writer, log, address=address)
             else:
-                await interceptor.handle_http(host, port, head, reader, writer, log)
+                await interceptor.handle_http(host, port, head, reader, writer, log, address=address)
             return
         try:
-            up_reader, up_writer = await self.open_upstream(host, port)
+            up_reader, up_writer = await self.open_upstream(host, port, address)
         except (OSError, TimeoutError) as exc:
             self._log(method, host, port, False, f"upstream unreachable: {exc.__class__.__name__}")
             await _reply(writer, 502, f"skillstudio sandbox: cannot reach {host}:{port}")

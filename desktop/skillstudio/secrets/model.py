@@ -24,6 +24,7 @@ MIN_VALUE_LEN = 6  # shorter values cannot be told apart from ordinary text by r
 MAX_VALUE_LEN = 64 * 1024
 
 APPLY_KINDS = ("bearer", "header", "query", "anywhere")
+DEFAULT_APPLY = "bearer"  # the narrowest use: the Authorization header only; widen with --apply
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # an HTTP header name (RFC 9110 token)
 _PARAM_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 
@@ -75,9 +76,44 @@ def validate_domain(domain: str) -> str:
     labels = d[2:].split(".") if d.startswith("*.") else d.split(".")
     if "*" in "".join(labels) or not all(_LABEL_RE.match(label) for label in labels):
         raise SkillStudioError(f"invalid domain {raw!r}", hint)
-    if d.startswith("*.") and len(labels) < 2:
-        raise SkillStudioError(f"wildcard {raw!r} is too broad", "bind to *.example.com, not a whole top-level domain")
+    if d.startswith("*."):
+        problem = wildcard_problem(d[2:])
+        if problem:
+            raise SkillStudioError(f"wildcard {raw!r} is too broad: {problem}",
+                                   "name the organisation's own domain, e.g. *.example.com or *.example.co.uk")
     return d
+
+
+# Suffixes under which unrelated parties register names: a wildcard directly below one of them would
+# cover everyone's hosts. A small, deliberate list (not the whole Public Suffix List): the common
+# two-level country suffixes are caught by shape (`co.xx`, `com.xx`, ...), the rest are named here.
+_SHARED_SUFFIXES = frozenset({
+    "github.io", "gitlab.io", "herokuapp.com", "appspot.com", "blogspot.com",
+    "vercel.app", "netlify.app", "pages.dev", "workers.dev", "web.app", "firebaseapp.com",
+    "azurewebsites.net", "cloudapp.net", "cloudfront.net", "amazonaws.com", "s3.amazonaws.com",
+    "ngrok.io", "ngrok-free.app", "trycloudflare.com", "fly.dev", "onrender.com", "repl.co", "glitch.me",
+})
+_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "or", "ne", "go", "gob", "nic", "mil",
+                           "ltd", "plc", "sch", "nom", "gen", "biz", "info"})
+
+
+def wildcard_problem(base: str) -> str | None:
+    """Why `*.base` is too broad to allow, or None.
+
+    Refused: a base without a dot (`*.com`), a numeric last label (`*.0.0.1`: IP addresses are
+    never matched by wildcards), a two-level public suffix (`*.co.uk`, `*.com.au`) and the
+    shared-hosting suffixes above (`*.github.io`). Anything deeper (`*.example.co.uk`) is fine.
+    """
+    labels = base.split(".")
+    if len(labels) < 2:
+        return "it covers a whole top-level domain"
+    if labels[-1].isdigit() or all(label.isdigit() for label in labels):
+        return "wildcards over numbers would match IP addresses"
+    if base in _SHARED_SUFFIXES:
+        return "anyone can register a name under it"
+    if len(labels) == 2 and len(labels[-1]) == 2 and labels[0] in _SECOND_LEVEL:
+        return "it is a public suffix (names below it belong to unrelated owners)"
+    return None
 
 
 def _is_ip(text: str) -> bool:
@@ -99,18 +135,19 @@ def host_matches(host: str, domain: str) -> bool:
 class Apply:
     """Where the placeholder may appear and be replaced by the value on a bound host.
 
-    `bearer`: only in the Authorization header; `header`: only in header `param`; `query`: only in
-    query parameter `param`; `anywhere`: headers, path/query and body. A placeholder found elsewhere
-    is refused, so a bound API cannot be used to echo the value back (e.g. into a posted body).
+    `bearer` (the default): only in the Authorization header, whatever its scheme; `header`: only in
+    header `param`; `query`: only in query parameter `param`; `anywhere`: headers, path/query and
+    body — an explicit widening. A placeholder found elsewhere is refused, so a bound API cannot be
+    used to echo the value back (e.g. into a posted body that the API stores and shows again).
     """
 
-    kind: str = "anywhere"
+    kind: str = DEFAULT_APPLY
     param: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Apply:
-        """Parse `bearer`, `header:X-Api-Key`, `query:api_key` or `anywhere`."""
-        kind, _, param = (text or "anywhere").strip().partition(":")
+        """Parse `bearer`, `header:X-Api-Key`, `query:api_key` or `anywhere` (empty: the default)."""
+        kind, _, param = (text or DEFAULT_APPLY).strip().partition(":")
         kind = kind.strip().lower()
         param = param.strip()
         hint = "use bearer, header:NAME, query:NAME or anywhere"
@@ -132,7 +169,7 @@ class Apply:
 
     def describe(self) -> str:
         return {
-            "bearer": "Authorization: Bearer",
+            "bearer": "the Authorization header",
             "header": f"header {self.param}",
             "query": f"query parameter {self.param}",
             "anywhere": "anywhere (headers, query, body)",
@@ -147,6 +184,11 @@ class SecretMeta:
     domains: list[str] = field(default_factory=list)
     apply: Apply = field(default_factory=Apply)
     description: str = ""
+    plain_http: list[str] = field(default_factory=list)  # bound hosts that may get the value without TLS
 
     def bound_to(self, host: str) -> bool:
         return any(host_matches(host, d) for d in self.domains)
+
+    def plain_http_to(self, host: str) -> bool:
+        """Whether the binding explicitly allows sending the value to `host` over cleartext HTTP."""
+        return self.bound_to(host) and any(host_matches(host, d) for d in self.plain_http)

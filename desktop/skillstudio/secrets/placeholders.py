@@ -35,10 +35,11 @@ class SessionSecret:
     value: str = field(repr=False)
     domains: tuple[str, ...] = ()
     apply: Apply = field(default_factory=Apply)
+    plain_http: tuple[str, ...] = ()  # bound hosts that may get the value over cleartext HTTP
 
     @property
     def meta(self) -> SecretMeta:
-        return SecretMeta(self.name, list(self.domains), self.apply)
+        return SecretMeta(self.name, list(self.domains), self.apply, plain_http=list(self.plain_http))
 
 
 class SecretSession:
@@ -57,7 +58,8 @@ class SecretSession:
 
     @classmethod
     def from_values(cls, items: Iterable[tuple[SecretMeta, str]], exposed: Iterable[str] = ()) -> SecretSession:
-        return cls([SessionSecret(m.name, new_placeholder(), v, tuple(m.domains), m.apply) for m, v in items],
+        return cls([SessionSecret(m.name, new_placeholder(), v, tuple(m.domains), m.apply, tuple(m.plain_http))
+                    for m, v in items],
                    exposed)
 
     @classmethod

@@ -1,66 +1,68 @@
 """Redaction of secret values (and their common encodings) to `[secret:NAME]`.
 
 Defence in depth: every path out of a run (tool output back to the model, transcripts, history, logs,
-reports) goes through a Redactor. All forms of all secrets are one compiled alternation, longest
-first, so many secrets cost one regex pass. `StreamRedactor` holds back just enough of a chunked
-stream that a value split across chunks is still caught.
+reports) goes through a Redactor. All forms of all secrets (encodings, case, reversal, separators;
+slices of 8+ characters on request: see encodings.py) are matched in one pass. `StreamRedactor` holds
+back just enough of a chunked stream that a value split across chunks is still caught.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import AnyStr
 
-from skillstudio.secrets.encodings import alternation, forms, normalize
+from skillstudio.secrets.encodings import Known, SecretMatcher
 
 
 class Redactor:
-    """Replaces every known form of every value; `replacement(name)` defaults to `[secret:NAME]`."""
+    """Replaces every known form of every value; `replacement(name)` defaults to `[secret:NAME]`.
+
+    Whole values (any encoding in `encodings.forms`, any letter case, reversed, with separators
+    between characters) become `replacements[name]` (default: the template). With `fragments=True`
+    (the sidecar's swap-back) a slice of FRAGMENT+ characters becomes the template too, since a
+    placeholder cannot stand for part of a value; it is off for output and file sweeps, where
+    ordinary words shared with a weak value ("-secret-") would be redacted or flagged.
+    """
 
     def __init__(self, values: Mapping[str, str], template: str = "[secret:{name}]",
-                 replacements: Mapping[str, str] | None = None) -> None:
-        self._by_form: dict[bytes, str] = {}
-        for name, value in values.items():
-            for f in forms(value):
-                self._by_form.setdefault(normalize(f), name)
-        self._repl = {name: (replacements or {}).get(name, template.format(name=name)) for name in values}
-        self._str_by_form: dict[str, str] = {}
-        for f, name in self._by_form.items():
-            try:
-                self._str_by_form.setdefault(f.decode("utf-8"), name)
-            except UnicodeDecodeError:
-                continue
-        self._bytes_re = alternation(self._by_form)
-        self._str_re = alternation(self._str_by_form)
-        self.max_len = max(map(len, self._by_form), default=0)
-        self.max_str_len = max(map(len, self._str_by_form), default=0)
+                 replacements: Mapping[str, str] | None = None, *, fragments: bool = False) -> None:
+        self._matcher = SecretMatcher(Known(name, value, fragments=fragments) for name, value in values.items())
+        self._mark = {name: template.format(name=name) for name in values}
+        self._repl = {name: (replacements or {}).get(name, self._mark[name]) for name in values}
+        self.max_len = self._matcher.max_len
+        self.max_str_len = self._matcher.max_str_len
 
     def __bool__(self) -> bool:
-        return self._bytes_re is not None
+        return bool(self._matcher)
 
-    def _pattern(self, data: AnyStr) -> re.Pattern[AnyStr] | None:
-        return self._bytes_re if isinstance(data, bytes) else self._str_re  # type: ignore[return-value]
+    def _replacement(self, name: str, fragment: bool, like: AnyStr) -> AnyStr:
+        out = self._mark[name] if fragment else self._repl[name]
+        return out.encode("utf-8") if isinstance(like, bytes) else out  # type: ignore[return-value]
 
-    def _sub(self, m: re.Match[AnyStr]) -> AnyStr:
-        text = m.group(0)
-        if isinstance(text, bytes):
-            return self._repl[self._by_form[normalize(text)]].encode("utf-8")
-        return self._repl[self._str_by_form[normalize(text)]]
+    def _splice(self, data: AnyStr, end: int | None = None) -> tuple[list[AnyStr], int]:
+        """Redacted pieces of `data` for matches starting before `end`, and where the last one ended."""
+        out: list[AnyStr] = []
+        pos = 0
+        for a, b, name, fragment in self._matcher.spans(data):
+            if end is not None and a >= end:
+                break
+            out.append(data[pos:a])
+            out.append(self._replacement(name, fragment, data))
+            pos = b
+        return out, pos
 
     def redact(self, data: AnyStr) -> AnyStr:
-        pat = self._pattern(data)
-        return data if pat is None else pat.sub(self._sub, data)
+        if not self._matcher or not data:
+            return data
+        out, pos = self._splice(data)
+        out.append(data[pos:])
+        return data[:0].join(out)
 
     def find(self, data: str | bytes) -> set[str]:
-        """Names of the secrets whose value (in any form) occurs in `data`."""
-        if isinstance(data, bytes):
-            pat_b = self._bytes_re
-            return set() if pat_b is None else {self._by_form[normalize(m.group(0))] for m in pat_b.finditer(data)}
-        pat_s = self._str_re
-        return set() if pat_s is None else {self._str_by_form[normalize(m.group(0))] for m in pat_s.finditer(data)}
+        """Names of the secrets whose value (in any form, or a long enough slice) occurs in `data`."""
+        return self._matcher.find(data)
 
     def find_in_files(self, roots: Iterable[Path], limit: int = 64 * 1024 * 1024) -> list[tuple[Path, set[str]]]:
         """Files under `roots` that hold a value (any form): the leak sweep and the export check."""
@@ -98,20 +100,12 @@ class StreamRedactor:
 
     def feed(self, chunk: AnyStr) -> AnyStr:
         buf: AnyStr = (self._buf + chunk) if self._buf is not None else chunk  # type: ignore[operator,assignment]
-        pat = self._r._pattern(buf)
-        if pat is None:
+        if not self._r:
             self._buf = buf[:0]
             return buf
         keep = (self._r.max_len if isinstance(buf, bytes) else self._r.max_str_len) - 1
         cut = len(buf) - keep
-        out: list[AnyStr] = []
-        pos = 0
-        for m in pat.finditer(buf):
-            if m.start() >= cut:
-                break
-            out.append(buf[pos:m.start()])
-            out.append(self._r._sub(m))
-            pos = m.end()
+        out, pos = self._r._splice(buf, cut)
         if pos < cut:
             out.append(buf[pos:cut])
             pos = cut

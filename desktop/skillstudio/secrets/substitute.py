@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote_to_bytes
 
 from skillstudio.errors import CheckFailed
-from skillstudio.secrets.encodings import alternation, forms, normalize
+from skillstudio.secrets.encodings import Known, SecretMatcher
 from skillstudio.secrets.model import host_matches, normalize_host, validate_domain
 from skillstudio.secrets.placeholders import SessionSecret
 
@@ -104,13 +104,9 @@ class Substituter:
         self.intercept_unbound = intercept_unbound
         self.exclude = [validate_domain(d) for d in exclude]
         self.on_event = on_event
-        by_form: dict[bytes, str] = {}
-        for s in self.secrets:
-            by_form.setdefault(s.placeholder.encode("ascii"), s.name)
-            for f in forms(s.value) | forms(s.placeholder):
-                by_form.setdefault(normalize(f), s.name)
-        self._by_form = by_form
-        self._leak_re = alternation(by_form)
+        known = [Known(s.name, s.value) for s in self.secrets]
+        known += [Known(s.name, s.placeholder, fragments=False, transforms=False) for s in self.secrets]
+        self._matcher = SecretMatcher(known)
 
     # ------------------------------------------------------------------ host policy
 
@@ -134,9 +130,11 @@ class Substituter:
     # ------------------------------------------------------------------ the rewrite
 
     def _found(self, data: bytes) -> set[str]:
-        if self._leak_re is None or not data:
-            return set()
-        return {self._by_form[normalize(m.group(0))] for m in self._leak_re.finditer(data)}
+        return self._matcher.find(data)
+
+    def carried_by(self, data: bytes) -> set[str]:
+        """Names of the secrets whose placeholder or value (any recognised form) is in `data`."""
+        return self._found(data)
 
     def _refuse(self, name: str, host: str, where: str) -> SecretEgressRefused:
         event = {"event": "secret_refused", "name": name, "host": host, "where": where}
@@ -168,8 +166,13 @@ class Substituter:
                 views.append(("the body", plain))
         return views
 
-    def rewrite(self, host: str, port: int, req: HttpRequest) -> HttpRequest:
-        """Return the request to forward (placeholders replaced), or raise SecretEgressRefused."""
+    def rewrite(self, host: str, port: int, req: HttpRequest, *, tls: bool = True) -> HttpRequest:
+        """Return the request to forward (placeholders replaced), or raise SecretEgressRefused.
+
+        `tls=False` (a cleartext request): a bound secret is substituted only if its binding
+        explicitly allows plain HTTP for this host; otherwise the request is refused, so the value
+        never crosses the network in the clear.
+        """
         host = normalize_host(host)
         if self.excluded(host) or not self.secrets:
             return req
@@ -181,9 +184,15 @@ class Substituter:
         if req.target[:7].lower() == b"http://" or req.target[:8].lower() == b"https://":
             hosts.add(_host_of(req.target.split(b"/", 3)[2]))
         allowed = {s.name for s in self.secrets if all(s.meta.bound_to(x) for x in hosts)}
+        cleartext = set() if tls else {s.name for s in self.secrets
+                                       if s.name in allowed and not all(s.meta.plain_http_to(x) for x in hosts)}
+        allowed -= cleartext
         shown = host if len(hosts) == 1 else "/".join(sorted(hosts))
         for where, data in self._views(req):
             for name in sorted(self._found(data) - allowed):
+                if name in cleartext:
+                    where = (f"{where}, over plain HTTP (the binding allows HTTPS only; "
+                             f"`skillstudio secrets bind {name} --plain-http {host}` allows cleartext)")
                 raise self._refuse(name, shown, where)
         out = HttpRequest(req.method, req.target, list(req.headers), req.body)
         for s in self.secrets:

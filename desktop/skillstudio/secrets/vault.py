@@ -22,7 +22,15 @@ from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
 from skillstudio.secrets import keyring_guard
-from skillstudio.secrets.model import Apply, SecretMeta, validate_domain, validate_name, validate_value
+from skillstudio.secrets import trust as _trust
+from skillstudio.secrets.model import (
+    DEFAULT_APPLY,
+    Apply,
+    SecretMeta,
+    validate_domain,
+    validate_name,
+    validate_value,
+)
 
 SERVICE = "skillstudio-secrets"
 META_NAME = "secrets.yaml"
@@ -65,7 +73,12 @@ class Vault:
         return data
 
     def _save(self, data: dict[str, Any]) -> None:
-        atomic_write(self.path, _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        text = _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        if self.workspace is None:
+            atomic_write(self.path, text)
+            return
+        with _trust.keep_approved(self.workspace, self.path):  # the user's own edit stays approved
+            atomic_write(self.path, text)
 
     def _vault_id(self, data: dict[str, Any]) -> str:
         if not data.get("vault_id"):
@@ -76,15 +89,20 @@ class Vault:
     def _meta(name: str, entry: Any) -> SecretMeta:
         entry = entry if isinstance(entry, dict) else {}
         try:
-            apply = Apply.parse(str(entry.get("apply") or "anywhere"))
+            apply = Apply.parse(str(entry.get("apply") or DEFAULT_APPLY))
         except SkillStudioError:
-            apply = Apply()
-        domains = [str(d) for d in entry.get("domains") or [] if isinstance(d, str)]
-        return SecretMeta(name=name, domains=domains, apply=apply, description=str(entry.get("description") or ""))
+            apply = Apply()  # an unreadable widening falls back to the narrowest use
+        domains = _valid_domains(entry.get("domains"))
+        plain = [d for d in _valid_domains(entry.get("plain_http")) if d in domains]
+        return SecretMeta(name=name, domains=domains, apply=apply, description=str(entry.get("description") or ""),
+                          plain_http=plain)
 
     @staticmethod
     def _entry(meta: SecretMeta) -> dict[str, Any]:
-        return {"description": meta.description, "domains": list(meta.domains), "apply": str(meta.apply)}
+        out: dict[str, Any] = {"description": meta.description, "domains": list(meta.domains), "apply": str(meta.apply)}
+        if meta.plain_http:
+            out["plain_http"] = list(meta.plain_http)
+        return out
 
     # ------------------------------------------------------------------ keyring
 
@@ -133,13 +151,25 @@ class Vault:
         return meta
 
     def bind(self, name: str, *, domains: Iterable[str] | None = None, apply: Apply | str | None = None,
-             description: str | None = None) -> SecretMeta:
-        """Change bindings of an existing secret without touching its value."""
+             description: str | None = None, plain_http: Iterable[str] | None = None) -> SecretMeta:
+        """Change bindings of an existing secret without touching its value.
+
+        `plain_http`: bound hosts that may receive the value over cleartext HTTP (default: none —
+        substitution happens only inside TLS to a bound host).
+        """
         with _lock:
             data = self._load()
             if name not in data["secrets"]:
                 raise SkillStudioError(f"no secret named {name!r}", "create it first with `skillstudio secrets set`")
             meta = self._merge(self._meta(name, data["secrets"][name]), domains, apply, description)
+            if plain_http is not None:
+                plain = [validate_domain(d) for d in plain_http]
+                for d in plain:
+                    if d not in meta.domains:
+                        raise SkillStudioError(f"{d} is not a domain {name} is bound to",
+                                               f"bind it first: `skillstudio secrets bind {name} --domain {d}`")
+                meta.plain_http = plain
+            meta.plain_http = [d for d in meta.plain_http if d in meta.domains]
             data["secrets"][name] = self._entry(meta)
             self._save(data)
         return meta
@@ -197,14 +227,35 @@ class Vault:
                     new_domains.append(v)
         new_apply = old.apply if apply is None else (apply if isinstance(apply, Apply) else Apply.parse(apply))
         return SecretMeta(name=old.name, domains=new_domains, apply=new_apply,
-                          description=old.description if description is None else description.strip())
+                          description=old.description if description is None else description.strip(),
+                          plain_http=[d for d in old.plain_http if d in new_domains])
+
+
+def _valid_domains(raw: Any) -> list[str]:
+    """The well-formed domains of a loaded entry; a hand-edited `*.com` or `*.co.uk` is dropped."""
+    out: list[str] = []
+    for d in raw if isinstance(raw, list) else []:
+        if not isinstance(d, str):
+            continue
+        try:
+            v = validate_domain(d)
+        except SkillStudioError:
+            continue
+        if v not in out:
+            out.append(v)
+    return out
 
 
 def find(name: str, workspace: Path | None = None) -> Vault:
-    """The vault that holds `name`: the workspace's first, then the user's."""
+    """The vault that holds `name`: the workspace's first, then the user's.
+
+    A workspace's bindings are applied only when the user approved them (secrets/trust.py):
+    otherwise one edited line in a pull request could send a real token to another host.
+    """
     if workspace is not None:
         ws = Vault(workspace)
         if ws.has(name):
+            _trust.require(workspace, "its secret bindings and sandbox policies")
             return ws
     user = Vault()
     user.get(name)  # raises the friendly error when missing

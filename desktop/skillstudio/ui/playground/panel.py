@@ -170,7 +170,9 @@ class Playground(QWidget):
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
-        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container")
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container. "
+                                    "Hosted runs send secret values to the provider: only OpenAI’s API or a host you "
+                                    "trusted (`skillstudio trust host HOST`) gets them")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()

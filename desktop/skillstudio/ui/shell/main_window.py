@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QStackedWidget,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -59,6 +60,7 @@ from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
+from skillstudio.ui.shell.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
@@ -152,7 +154,14 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget()
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.tabs)
-        self.setCentralWidget(self.center)
+        self.trust_banner = WorkspaceTrustBanner()  # unapproved secret bindings / sandbox policies
+        central = QWidget()
+        central_lay = QVBoxLayout(central)
+        central_lay.setContentsMargins(0, 0, 0, 0)
+        central_lay.setSpacing(0)
+        central_lay.addWidget(self.trust_banner)
+        central_lay.addWidget(self.center, 1)
+        self.setCentralWidget(central)
 
         self.problems = ProblemsPanel()
         self.problems.sig_activated.connect(self.go_to_problem)
@@ -297,6 +306,7 @@ class MainWindow(QMainWindow):
             self.layout_state.restore_for(root)
         self.workspace_root = root
         self.workspace = None
+        self.trust_banner.set_workspace(root)
         self.disk.watch_root(root)
         self.setWindowTitle(f"{root.name} — {APP_NAME}")
         self.settings.add_recent_workspace(root)
