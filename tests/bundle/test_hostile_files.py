@@ -150,9 +150,27 @@ def test_read_regular_caps_and_checks_the_open_file(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="links out of the skill"):
         read_regular(link, 1000, root=link.parent)
     assert read_regular(link, 1000, root=tmp_path) == b"x" * 100
-    # the editor opens a file the user linked on purpose, but still only a regular one
-    assert read_text_file(link) == "x" * 100
+    # without a root no link is followed; the editor opens what the user linked by resolving it first
+    with pytest.raises(UnreadableFile, match="links are not followed"):
+        read_text_file(link)
+    assert read_text_file(link.resolve()) == "x" * 100
     dev = tmp_path / "dev.txt"
     dev.symlink_to("/dev/zero")
     with pytest.raises(UnreadableFile, match="not a regular file"):
-        read_text_file(dev)
+        read_text_file(dev.resolve())
+    with pytest.raises(UnreadableFile, match="links out of the skill"):
+        read_text_file(dev, root=tmp_path)
+
+
+def test_a_folder_link_out_of_the_skill_is_refused_one_inside_is_followed(tmp_path: Path) -> None:
+    skill, outside = tmp_path / "skill", tmp_path / "outside"
+    (skill / "refs").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.md").write_text("token=abc\n")
+    (skill / "refs" / "real.md").write_text("inside\n")
+    (skill / "out").symlink_to(outside, target_is_directory=True)
+    (skill / "alias").symlink_to(skill / "refs", target_is_directory=True)
+    with pytest.raises(UnreadableFile, match="outside the skill folder") as exc:
+        read_text_file(skill / "out" / "secret.md", root=skill)
+    assert exc.value.kind == "outside" and "token" not in str(exc.value)
+    assert read_text_file(skill / "alias" / "real.md", root=skill) == "inside\n"

@@ -20,8 +20,7 @@ from typing import Any
 import yaml
 
 from skillstudio.bundle import safeyaml, skillmd
-from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
-from skillstudio.bundle.fileio import MAX_TEXT_BYTES, atomic_write
+from skillstudio.bundle.fileio import UnreadableFile, atomic_write, describe, read_text_file, why_unreadable
 from skillstudio.bundle.hostfields import host_field
 from skillstudio.bundle.model import skill_md_entry
 from skillstudio.bundle.specparse import read_front_matter
@@ -586,14 +585,9 @@ def apply_fixes(skill_dir: Path, only: Iterable[str] | None = None) -> FixReport
                               "with the file itself, then run --fix again")
         return report
     try:
-        raw = read_regular_bytes(md, MAX_TEXT_BYTES)
-    except NotReadable as exc:
-        report.skipped.append(f"{md.name} is not rewritten: {exc}")
-        return report
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        report.skipped.append(f"{md.name} is not valid UTF-8 (byte {exc.start}): convert it to UTF-8 first")
+        text = read_text_file(md)  # never through a link, never a FIFO or device, bounded
+    except (UnreadableFile, OSError) as exc:
+        report.skipped.append(f"{md.name} is not rewritten: it is {why_unreadable(exc)}")
         return report
     folder = skill_dir.resolve().name
     new, report.changes = fix_all_text(text, folder, only)
