@@ -174,3 +174,19 @@ def test_a_folder_link_out_of_the_skill_is_refused_one_inside_is_followed(tmp_pa
         read_text_file(skill / "out" / "secret.md", root=skill)
     assert exc.value.kind == "outside" and "token" not in str(exc.value)
     assert read_text_file(skill / "alias" / "real.md", root=skill) == "inside\n"
+
+
+def test_one_yaml_policy_for_every_workspace_file(tmp_path: Path) -> None:
+    """Trigger cases and agents/openai.yaml are read by the same bounded loader as front matter: a few
+    anchors are ordinary YAML, a bomb or a cycle is refused in one line that says where."""
+    from skillstudio.bundle import openai_yaml
+    from skillstudio.bundle.triggers import TriggersError, parse_cases
+
+    (case,) = parse_cases("base: &p Pull the pipeline status\ncases:\n  - prompt: *p\n    expect: trigger\n")
+    assert case.prompt == "Pull the pipeline status"
+    with pytest.raises(TriggersError, match=r"alias bomb.*\(line 5\)"):
+        parse_cases(_bomb() + "cases: []\n")
+    with pytest.raises(TriggersError, match=r"invalid YAML: .*\(line 3\)"):
+        parse_cases("cases:\n  - prompt: p\n   - expect: [\n")
+    meta = openai_yaml.parse("interface: &i {display_name: Deploy}\nx:\n" + _bomb(indent="  "), tmp_path)
+    assert not meta.usable and "alias bomb" in meta.findings[0].message and meta.findings[0].line == 7

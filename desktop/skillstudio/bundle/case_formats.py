@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import UnreadableFile, atomic_write, read_text_file, why_unreadable
 from skillstudio.bundle.triggers import (
     MAX_TRIGGERS_BYTES,
@@ -34,6 +31,7 @@ from skillstudio.bundle.triggers import (
     case_dict,
     dump_cases,
     load_cases,
+    load_yaml,
     make_case,
     read_cases_text,
 )
@@ -123,12 +121,7 @@ def read_cases_file(path: Path, skill_name: str | None = None) -> list[TriggerCa
     except json.JSONDecodeError as exc:
         if path.suffix.lower() == ".json":
             raise TriggersError(f"{path.name}: invalid JSON (line {exc.lineno}): {exc.msg}") from None
-        try:
-            data = safeyaml.safe_load(text)
-        except yaml.YAMLError as yexc:
-            what, line = safeyaml.problem(yexc)
-            where = f" (line {line})" if line else ""
-            raise TriggersError(f"{path.name}: invalid YAML: {what}{where}") from None
+        data = load_yaml(text, path.name)
     if isinstance(data, dict) and isinstance(data.get("cases"), list) and not isinstance(data.get("evals"), list):
         items = data["cases"]
         if all(isinstance(x, dict) and "expect" in x for x in items):  # our own YAML format

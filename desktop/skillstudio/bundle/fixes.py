@@ -371,25 +371,35 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     changes = []
     for key in unknown:
         value = _as_text(data[key])
-        mkey = _meta_key(key)
-        if mkey in existing and _as_text(existing[mkey]) != value:
-            n = 2
-            while f"{mkey}-{n}" in existing:
-                n += 1
-            mkey = f"{mkey}-{n}"
-        removed = _remove_keeping_comments(text, key)
-        check = read_front_matter(removed).data
-        if check is None or key in check:
+        moved = _move_to_metadata(text, existing, key, value)
+        if moved is None:
             continue  # could not isolate the key's lines safely: leave it for the user
-        new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
-        after = read_front_matter(new).data
-        if after is None or not isinstance(after.get("metadata"), dict) or _as_text(after["metadata"].get(mkey)) != value:
-            continue
+        new, mkey = moved
         changes.append(f"removed top-level '{key}' (metadata.{mkey} already holds the same value)"
                        if mkey in existing else f"moved unknown field '{key}' to metadata.{mkey}")
         text = new
         existing[mkey] = value
     return text, changes
+
+
+def _move_to_metadata(text: str, existing: dict[str, Any], key: str, value: str) -> tuple[str, str] | None:
+    """(text with top-level `key` moved to metadata, the metadata key used), or None when that cannot be
+    done safely (the key's lines cannot be isolated, or the result does not read back as `value`)."""
+    mkey = _meta_key(key)
+    if mkey in existing and _as_text(existing[mkey]) != value:
+        n = 2
+        while f"{mkey}-{n}" in existing:
+            n += 1
+        mkey = f"{mkey}-{n}"
+    removed = _remove_keeping_comments(text, key)
+    check = read_front_matter(removed).data
+    if check is None or key in check:
+        return None
+    new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
+    after = read_front_matter(new).data
+    if after is None or not isinstance(after.get("metadata"), dict) or _as_text(after["metadata"].get(mkey)) != value:
+        return None
+    return new, mkey
 
 
 def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
@@ -418,21 +428,10 @@ def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
                     changes.append(f"appended {hf.host}'s 'when_to_use' to the description (every runtime now "
                                    "sees it)")
                     continue
-        mkey = _meta_key(key)
-        if mkey in existing and _as_text(existing[mkey]) != value:
-            n = 2
-            while f"{mkey}-{n}" in existing:
-                n += 1
-            mkey = f"{mkey}-{n}"
-        removed = _remove_keeping_comments(text, key)
-        check = read_front_matter(removed).data
-        if check is None or key in check:
+        moved = _move_to_metadata(text, existing, key, value)
+        if moved is None:
             continue
-        new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
-        after = read_front_matter(new).data
-        if after is None or not isinstance(after.get("metadata"), dict) or \
-                _as_text(after["metadata"].get(mkey)) != value:
-            continue
+        new, mkey = moved
         changes.append(f"moved {hf.host}'s '{key}' to metadata.{mkey}: {hf.effect}")
         text = new
         existing[mkey] = value

@@ -119,13 +119,18 @@ def make_case(item: dict[str, Any], where: str) -> TriggerCase:
                        files=files, fixture=fixture, **extra)
 
 
-def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
+def load_yaml(text: str, source: str) -> Any:
+    """`text` as bounded YAML (see safeyaml), or TriggersError "<source>: invalid YAML: ... (line N)"."""
     try:
-        data = safeyaml.safe_load(text)
+        return safeyaml.safe_load(text)
     except yaml.YAMLError as exc:
         what, line = safeyaml.problem(exc)
         where = f" (line {line})" if line else ""
         raise TriggersError(f"{source}: invalid YAML: {what}{where}") from None
+
+
+def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
+    data = load_yaml(text, source)
     if data is None:
         return []
     if isinstance(data, list) or (isinstance(data, dict) and "cases" not in data and
