@@ -128,6 +128,15 @@ def test_diff_against_the_working_tree_includes_new_and_deleted_files(tmp_path: 
     assert sorted(history.working_changes(ws, skill)) == ["CHANGELOG.md", "SKILL.md", "assets/core-intent.json",
                                                          "assets/logo.bin"]
     assert history.working_changes(ws, ws / "crm-query") == []
+    # an untracked FIFO or a link to a file outside the repository is never read into the diff
+    import os
+
+    os.mkfifo(skill / "assets" / "pipe.txt")
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("token=abc123\n", encoding="utf-8")
+    (skill / "assets" / "creds.txt").symlink_to(secret)
+    text = history.diff(ws, skill, "1.0.1")  # would hang on the FIFO
+    assert "token=abc123" not in text and "assets/core-intent.json" in text
 
 
 def test_versions_are_read_from_history_even_when_front_matter_was_broken(tmp_path: Path,

@@ -103,7 +103,7 @@ def test_a_good_openai_yaml_is_read_and_clean(tmp_path: Path) -> None:
     ("dependencies:\n  tools:\n    - type: npm\n      value: left-pad\n", "only 'mcp'"),
     ("interface: [a, b\n", "invalid YAML"),
     ("- just\n- a list\n", "must be a YAML mapping"),
-    ("a: &a [1]\nb: *a\n", "aliases"),
+    ("a: &a [1, *a]\n", "a cycle"),  # aliases within the budget are ordinary YAML (as Codex reads it)
 ])
 def test_openai_yaml_problems_are_reported_for_codex_and_openai(tmp_path: Path, text: str, expected: str) -> None:
     skill = load_skill(make(tmp_path, openai=text))
@@ -240,7 +240,7 @@ def test_a_fifo_skill_md_does_not_hang_and_says_what_it_is(tmp_path: Path) -> No
 
 
 def test_describe_says_what_a_skipped_file_is(tmp_path: Path) -> None:
-    from skillstudio.bundle.fileinfo import describe
+    from skillstudio.bundle.fileio import describe
 
     (tmp_path / "link.md").symlink_to("/etc/hostname")
     os.mkfifo(tmp_path / "pipe")
@@ -251,10 +251,14 @@ def test_describe_says_what_a_skipped_file_is(tmp_path: Path) -> None:
     with open(big, "wb") as fh:
         fh.truncate(6_000_000)
     assert describe(tmp_path / "link.md") == "a symbolic link to /etc/hostname: links are not followed"
+    assert describe(tmp_path / "link.md", root=tmp_path) == \
+        "a symbolic link to /etc/hostname: links out of the skill are not followed"
+    (tmp_path / "inside.md").symlink_to(tmp_path / "ok.md")
+    assert describe(tmp_path / "inside.md", root=tmp_path) == ""  # read, as read_text_file would
     assert describe(tmp_path / "pipe") == "a FIFO (named pipe), not a regular file: not read"
     assert describe(tmp_path / "bin.png") == "a binary file (it holds NUL bytes)"
     assert describe(tmp_path / "latin1.txt") == "not UTF-8 text (byte 3)"
-    assert describe(big) == "6.0 MB: over the 5 MB limit for text files"
+    assert describe(big) == "a 6.0 MB file, over the 5 MB limit: not read"
     assert describe(tmp_path / "ok.md") == ""
 
 

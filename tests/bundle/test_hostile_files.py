@@ -150,9 +150,43 @@ def test_read_regular_caps_and_checks_the_open_file(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="links out of the skill"):
         read_regular(link, 1000, root=link.parent)
     assert read_regular(link, 1000, root=tmp_path) == b"x" * 100
-    # the editor opens a file the user linked on purpose, but still only a regular one
-    assert read_text_file(link) == "x" * 100
+    # without a root no link is followed; the editor opens what the user linked by resolving it first
+    with pytest.raises(UnreadableFile, match="links are not followed"):
+        read_text_file(link)
+    assert read_text_file(link.resolve()) == "x" * 100
     dev = tmp_path / "dev.txt"
     dev.symlink_to("/dev/zero")
     with pytest.raises(UnreadableFile, match="not a regular file"):
-        read_text_file(dev)
+        read_text_file(dev.resolve())
+    with pytest.raises(UnreadableFile, match="links out of the skill"):
+        read_text_file(dev, root=tmp_path)
+
+
+def test_a_folder_link_out_of_the_skill_is_refused_one_inside_is_followed(tmp_path: Path) -> None:
+    skill, outside = tmp_path / "skill", tmp_path / "outside"
+    (skill / "refs").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.md").write_text("token=abc\n")
+    (skill / "refs" / "real.md").write_text("inside\n")
+    (skill / "out").symlink_to(outside, target_is_directory=True)
+    (skill / "alias").symlink_to(skill / "refs", target_is_directory=True)
+    with pytest.raises(UnreadableFile, match="outside the skill folder") as exc:
+        read_text_file(skill / "out" / "secret.md", root=skill)
+    assert exc.value.kind == "outside" and "token" not in str(exc.value)
+    assert read_text_file(skill / "alias" / "real.md", root=skill) == "inside\n"
+
+
+def test_one_yaml_policy_for_every_workspace_file(tmp_path: Path) -> None:
+    """Trigger cases and agents/openai.yaml are read by the same bounded loader as front matter: a few
+    anchors are ordinary YAML, a bomb or a cycle is refused in one line that says where."""
+    from skillstudio.bundle import openai_yaml
+    from skillstudio.bundle.triggers import TriggersError, parse_cases
+
+    (case,) = parse_cases("base: &p Pull the pipeline status\ncases:\n  - prompt: *p\n    expect: trigger\n")
+    assert case.prompt == "Pull the pipeline status"
+    with pytest.raises(TriggersError, match=r"alias bomb.*\(line 5\)"):
+        parse_cases(_bomb() + "cases: []\n")
+    with pytest.raises(TriggersError, match=r"invalid YAML: .*\(line 3\)"):
+        parse_cases("cases:\n  - prompt: p\n   - expect: [\n")
+    meta = openai_yaml.parse("interface: &i {display_name: Deploy}\nx:\n" + _bomb(indent="  "), tmp_path)
+    assert not meta.usable and "alias bomb" in meta.findings[0].message and meta.findings[0].line == 7

@@ -131,6 +131,14 @@ def test_tokens_say_what_a_skipped_file_is(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "binary or too large" not in proc.stdout
     assert "demo/assets/logo.png: a binary file" in proc.stdout
+    os.symlink("/dev/zero", d / "assets" / "zero.md")
+    os.mkfifo(d / "assets" / "pipe.md")
+    proc = run("tokens", "demo", cwd=tmp_path)  # neither hangs nor fills memory
+    assert proc.returncode == 0, proc.stderr
+    assert "demo/assets/zero.md: a symbolic link to /dev/zero: links out of the skill are not followed" in proc.stdout
+    assert "demo/assets/pipe.md: a FIFO (named pipe), not a regular file" in proc.stdout
+    why = json.loads(run("tokens", "demo", "--json", cwd=tmp_path).stdout)["skills"][0]["skipped_why"]
+    assert why["assets/zero.md"].startswith("a symbolic link to /dev/zero") and "FIFO" in why["assets/pipe.md"]
     big = tmp_path / "big"
     big.mkdir()
     (big / "SKILL.md").write_text("---\nname: big\ndescription: x\n---\n", encoding="utf-8")

@@ -199,3 +199,20 @@ register_test_secret("second-value-456")
 register_test_secret("value-of-a-111")
 register_test_secret("value-of-b-222")
 register_test_secret("another-value-77")
+
+
+def test_a_secrets_file_that_is_a_fifo_or_a_link_out_is_one_line(tmp_path: Path) -> None:
+    """.skillstudio/secrets.yaml comes with the workspace: read bounded, never waited on, never through a link."""
+    import os
+
+    path = metadata_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    with pytest.raises(SkillStudioError, match="FIFO"):
+        Vault(tmp_path).list()
+    path.unlink()
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text("vault_id: x\nsecrets: {}\n", encoding="utf-8")
+    path.symlink_to(elsewhere)
+    with pytest.raises(SkillStudioError, match="is a symbolic link to .*elsewhere.yaml: links out"):
+        Vault(tmp_path).list()

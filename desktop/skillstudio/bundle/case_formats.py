@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from skillstudio.bundle import boundedyaml
-from skillstudio.bundle.fileinfo import NotReadable, read_small_text
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.fileio import UnreadableFile, atomic_write, read_text_file, why_unreadable
 from skillstudio.bundle.triggers import (
     MAX_TRIGGERS_BYTES,
     ROUTE_NONE,
@@ -33,7 +31,9 @@ from skillstudio.bundle.triggers import (
     case_dict,
     dump_cases,
     load_cases,
+    load_yaml,
     make_case,
+    read_cases_text,
 )
 from skillstudio.bundle.triggers_edit import edit_cases
 
@@ -113,19 +113,15 @@ def read_cases_file(path: Path, skill_name: str | None = None) -> list[TriggerCa
     if not path.exists():
         raise TriggersError(f"{path}: no such file")
     try:
-        text = read_small_text(path.resolve(), MAX_TRIGGERS_BYTES)
-    except NotReadable as exc:
-        raise TriggersError(f"{path.name}: {exc}") from None
+        text = read_text_file(path.resolve(), MAX_TRIGGERS_BYTES)  # the file the user named, links resolved
+    except (UnreadableFile, OSError) as exc:
+        raise TriggersError(f"{path.name} is {why_unreadable(exc)}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         if path.suffix.lower() == ".json":
             raise TriggersError(f"{path.name}: invalid JSON (line {exc.lineno}): {exc.msg}") from None
-        try:
-            data = boundedyaml.load(text)
-        except boundedyaml.BoundedYamlError as yexc:
-            where = f" (line {yexc.line})" if yexc.line else ""
-            raise TriggersError(f"{path.name}: {yexc}{where}") from None
+        data = load_yaml(text, path.name)
     if isinstance(data, dict) and isinstance(data.get("cases"), list) and not isinstance(data.get("evals"), list):
         items = data["cases"]
         if all(isinstance(x, dict) and "expect" in x for x in items):  # our own YAML format
@@ -191,8 +187,8 @@ def import_into_skill(source: Path, skill_dir: Path, *, replace: bool = False) -
             except TriggersError:
                 report.replaced = 0
         else:
+            old_text = read_cases_text(skill_dir)
             existing = load_cases(skill_dir)  # a broken file stops here: never overwrite what we cannot read
-            old_text = target.read_text(encoding="utf-8")
     seen = {c.prompt.strip() for c in existing}
     merged = list(existing)
     for c in incoming:

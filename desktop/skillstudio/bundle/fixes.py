@@ -20,8 +20,7 @@ from typing import Any
 import yaml
 
 from skillstudio.bundle import safeyaml, skillmd
-from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
-from skillstudio.bundle.fileio import MAX_TEXT_BYTES, atomic_write
+from skillstudio.bundle.fileio import UnreadableFile, atomic_write, describe, read_text_file, why_unreadable
 from skillstudio.bundle.hostfields import host_field
 from skillstudio.bundle.model import skill_md_entry
 from skillstudio.bundle.specparse import read_front_matter
@@ -372,25 +371,35 @@ def _fix_move_to_metadata(text: str) -> tuple[str, list[str]]:
     changes = []
     for key in unknown:
         value = _as_text(data[key])
-        mkey = _meta_key(key)
-        if mkey in existing and _as_text(existing[mkey]) != value:
-            n = 2
-            while f"{mkey}-{n}" in existing:
-                n += 1
-            mkey = f"{mkey}-{n}"
-        removed = _remove_keeping_comments(text, key)
-        check = read_front_matter(removed).data
-        if check is None or key in check:
+        moved = _move_to_metadata(text, existing, key, value)
+        if moved is None:
             continue  # could not isolate the key's lines safely: leave it for the user
-        new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
-        after = read_front_matter(new).data
-        if after is None or not isinstance(after.get("metadata"), dict) or _as_text(after["metadata"].get(mkey)) != value:
-            continue
+        new, mkey = moved
         changes.append(f"removed top-level '{key}' (metadata.{mkey} already holds the same value)"
                        if mkey in existing else f"moved unknown field '{key}' to metadata.{mkey}")
         text = new
         existing[mkey] = value
     return text, changes
+
+
+def _move_to_metadata(text: str, existing: dict[str, Any], key: str, value: str) -> tuple[str, str] | None:
+    """(text with top-level `key` moved to metadata, the metadata key used), or None when that cannot be
+    done safely (the key's lines cannot be isolated, or the result does not read back as `value`)."""
+    mkey = _meta_key(key)
+    if mkey in existing and _as_text(existing[mkey]) != value:
+        n = 2
+        while f"{mkey}-{n}" in existing:
+            n += 1
+        mkey = f"{mkey}-{n}"
+    removed = _remove_keeping_comments(text, key)
+    check = read_front_matter(removed).data
+    if check is None or key in check:
+        return None
+    new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
+    after = read_front_matter(new).data
+    if after is None or not isinstance(after.get("metadata"), dict) or _as_text(after["metadata"].get(mkey)) != value:
+        return None
+    return new, mkey
 
 
 def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
@@ -419,21 +428,10 @@ def _fix_portable_host_fields(text: str) -> tuple[str, list[str]]:
                     changes.append(f"appended {hf.host}'s 'when_to_use' to the description (every runtime now "
                                    "sees it)")
                     continue
-        mkey = _meta_key(key)
-        if mkey in existing and _as_text(existing[mkey]) != value:
-            n = 2
-            while f"{mkey}-{n}" in existing:
-                n += 1
-            mkey = f"{mkey}-{n}"
-        removed = _remove_keeping_comments(text, key)
-        check = read_front_matter(removed).data
-        if check is None or key in check:
+        moved = _move_to_metadata(text, existing, key, value)
+        if moved is None:
             continue
-        new = removed if mkey in existing else skillmd.set_metadata(removed, mkey, value)
-        after = read_front_matter(new).data
-        if after is None or not isinstance(after.get("metadata"), dict) or \
-                _as_text(after["metadata"].get(mkey)) != value:
-            continue
+        new, mkey = moved
         changes.append(f"moved {hf.host}'s '{key}' to metadata.{mkey}: {hf.effect}")
         text = new
         existing[mkey] = value
@@ -586,14 +584,9 @@ def apply_fixes(skill_dir: Path, only: Iterable[str] | None = None) -> FixReport
                               "with the file itself, then run --fix again")
         return report
     try:
-        raw = read_regular_bytes(md, MAX_TEXT_BYTES)
-    except NotReadable as exc:
-        report.skipped.append(f"{md.name} is not rewritten: {exc}")
-        return report
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        report.skipped.append(f"{md.name} is not valid UTF-8 (byte {exc.start}): convert it to UTF-8 first")
+        text = read_text_file(md)  # never through a link, never a FIFO or device, bounded
+    except (UnreadableFile, OSError) as exc:
+        report.skipped.append(f"{md.name} is not rewritten: it is {why_unreadable(exc)}")
         return report
     folder = skill_dir.resolve().name
     new, report.changes = fix_all_text(text, folder, only)

@@ -18,6 +18,7 @@ from pathlib import Path
 import semver
 
 from skillstudio.bundle import skillmd
+from skillstudio.bundle.fileio import MAX_TEXT_BYTES, UnreadableFile, read_regular
 from skillstudio.bundle.model import load_skill
 from skillstudio.errors import EnvironmentProblem, SkillStudioError
 
@@ -327,9 +328,9 @@ def _untracked_diff(root: Path, rel: str) -> str:
     for f in sorted(x for x in out.split("\0") if x):
         inner = f[len(rel) + 1:] if rel != "." else f
         path = root / f
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        try:  # never a FIFO (it would hang), a device or a link out of the repository; bounded
+            raw = read_regular(path, MAX_TEXT_BYTES, root=root)
+        except (OSError, UnreadableFile):
             continue
         head = f"diff --git a/{inner} b/{inner}\nnew file mode 100644\n"
         if b"\x00" in raw[:8192]:

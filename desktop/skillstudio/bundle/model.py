@@ -8,7 +8,6 @@ can open it and the problems panel can explain), with `parse_error` set. Validat
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import semver
 from pydantic import BaseModel, ConfigDict, Field
 
 from skillstudio.bundle import skillmd
-from skillstudio.bundle.fileio import kind_of_mode, read_text_file
+from skillstudio.bundle.fileio import UnreadableFile, kind_of_mode, read_text_file, why_unreadable
 from skillstudio.bundle.triggers import TriggerCase, TriggersError, load_cases
 
 SKILL_MD_NAMES = ("SKILL.md", "skill.md")
@@ -129,24 +128,6 @@ def skill_md_entry(folder: Path) -> Path | None:
     return None
 
 
-def _unreadable_reason(md: Path, folder: Path) -> str | None:
-    """Why SKILL.md must not be read at all (a link out of the skill, a FIFO, a device); None if it may."""
-    from skillstudio.bundle.fileinfo import describe
-
-    try:
-        st = os.lstat(md)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if stat.S_ISLNK(st.st_mode):
-        real, base = os.path.realpath(md), os.path.realpath(folder)
-        if os.path.commonpath([real, base]) != base or not os.path.isfile(real):
-            return describe(md)
-        return None  # a link to a regular file inside the skill: read it (validation still warns)
-    if not stat.S_ISREG(st.st_mode):
-        return describe(md)
-    return None
-
-
 def list_files(folder: Path) -> list[SkillFile]:
     """Every bundle file except SKILL.md and editor/VCS droppings, sorted by path. Does not follow symlinks."""
     out: list[SkillFile] = []
@@ -207,13 +188,10 @@ def load_skill(folder: Path, *, with_files: bool = True) -> Skill:
         skill.parse_error = "missing SKILL.md"
     else:
         skill.skill_md = md
-        refused = _unreadable_reason(md, folder)
-        try:
-            if refused:
-                raise ValueError(refused)
+        try:  # a link only to a file inside the skill; never a FIFO or device; bounded
             parse_skill_text(skill, read_text_file(md, root=folder))
-        except (OSError, ValueError) as exc:
-            skill.parse_error = f"cannot read {md.name}: {exc}"
+        except (OSError, UnreadableFile) as exc:
+            skill.parse_error = f"cannot read {md.name}: it is {why_unreadable(exc)}"
     if folder.is_dir():
         try:
             skill.cases = load_cases(folder)

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from skillstudio.bundle import boundedyaml
-from skillstudio.bundle.fileinfo import NotReadable, read_small_text
+import yaml
+
+from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import UnreadableFile, read_text_file, why_unreadable
 
 OPENAI_YAML = "agents/openai.yaml"
 MAX_BYTES = 64 * 1024
@@ -114,9 +116,10 @@ def parse(text: str, skill_dir: Path) -> CodexMetadata:
     """Check openai.yaml `text` of the skill in `skill_dir` as Codex would load it."""
     out = CodexMetadata(present=True)
     try:
-        data = boundedyaml.load(text)
-    except boundedyaml.BoundedYamlError as exc:
-        out.findings.append(Finding(f"{exc}; Codex ignores the whole file", exc.line, True))
+        data = safeyaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        what, line = safeyaml.problem(exc)
+        out.findings.append(Finding(f"invalid YAML: {what}; Codex ignores the whole file", line, True))
         out.usable = False
         return out
     if data is None:
@@ -224,7 +227,8 @@ def read(skill_dir: Path) -> CodexMetadata | None:
     if not os.path.lexists(path):
         return None
     try:
-        text = read_small_text(path, MAX_BYTES, inside=skill_dir)
-    except NotReadable as exc:
-        return CodexMetadata(present=True, usable=False, findings=[Finding(f"not read: {exc}", None, True)])
+        text = read_text_file(path, MAX_BYTES, root=skill_dir)
+    except (UnreadableFile, OSError) as exc:
+        return CodexMetadata(present=True, usable=False,
+                             findings=[Finding(f"not read: it is {why_unreadable(exc)}", None, True)])
     return parse(text, skill_dir)

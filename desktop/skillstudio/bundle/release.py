@@ -18,7 +18,7 @@ from typing import Literal
 import semver
 
 from skillstudio.bundle import history, skillmd
-from skillstudio.bundle.fileio import atomic_write, read_text_file
+from skillstudio.bundle.fileio import UnreadableFile, atomic_write, read_text_file
 from skillstudio.bundle.model import find_skill_md, load_skill
 from skillstudio.errors import CheckFailed, SkillStudioError
 
@@ -238,9 +238,13 @@ def start_next_version(workspace: Path, skill_dir: Path) -> str | None:
         return None
     md = find_skill_md(skill_dir)
     assert md is not None
-    atomic_write(md, set_version_text(read_text_file(md), new))
+    try:  # never through a link: writing back would copy the link's target into the skill
+        text = read_text_file(md)
+        old = read_text_file(skill_dir / CHANGELOG) if (skill_dir / CHANGELOG).exists() else ""
+    except UnreadableFile as exc:
+        raise SkillStudioError(f"{exc}; nothing was changed", "replace it with a plain text file") from None
+    atomic_write(md, set_version_text(text, new))
     log = skill_dir / CHANGELOG
-    old = read_text_file(log) if log.exists() else ""
     new_log = ensure_unreleased(old)
     if new_log != old:
         atomic_write(log, new_log)

@@ -8,7 +8,11 @@ counts the nodes the document *would* have once every alias is expanded, and ref
 small budget; it also bounds the document's size and nesting depth (deep nesting makes PyYAML's
 recursive composer, and our own tree walks, overflow the stack). Every limit is a `YamlLimitError`,
 a `yaml.YAMLError` with a readable `problem`, so callers that already report invalid YAML report
-this too, as one line.
+this too, as one line (`problem` gives that line and where; `explain` a whole sentence).
+
+One policy for every file (front matter, trigger cases, agents/openai.yaml, lock, trust and vault
+files): a few anchors are ordinary YAML that other tools accept, so aliases are allowed within the
+budget, never expanded beyond it, and never in a cycle.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
+from skillstudio.bundle.fileio import UnreadableFile
 
 FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 4 * 1024 * 1024  # larger YAML files in a skill or workspace are not configuration
@@ -113,11 +119,20 @@ def load(text: str | bytes, loader: type[Any] | None = None, **limits: int) -> A
     return yaml.load(text, Loader=loader or FAST_LOADER)  # noqa: S506 - only safe loaders are passed
 
 
+def problem(exc: yaml.YAMLError) -> tuple[str, int | None]:
+    """(one line saying what is wrong, 1-based line in the YAML text or None) for any YAML error here."""
+    what = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["unreadable"])[0]
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return " ".join(str(what).split()), (mark.line + 1 if mark is not None else None)
+
+
 def explain(name: str, exc: BaseException) -> str:
     """One line for a YAML file that could not be read or parsed (what, and why)."""
     if isinstance(exc, yaml.YAMLError):
-        problem = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["unreadable"])[0]
-        return f"{name} is not valid YAML: {problem}"
+        what, line = problem(exc)
+        return f"{name} is not valid YAML: {what}" + (f" (line {line})" if line else "")
+    if isinstance(exc, UnreadableFile):
+        return f"{name} is not read: it is {exc.what}"
     if isinstance(exc, OSError):
         return f"{name} cannot be read: {exc.strerror or exc}"
     return f"{name} cannot be read: {exc}"

@@ -25,7 +25,7 @@ import yaml
 
 from skillstudio import resources
 from skillstudio.bundle import safeyaml, skillmd
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersError, dump_cases, parse_cases
 from skillstudio.errors import SkillStudioError
 
@@ -105,8 +105,8 @@ def list_templates(root: Path | None = None) -> list[Template]:
 def _read_index(path: Path) -> list[dict[str, str]]:
     """Entries of index.yaml: a list, or a mapping with a `templates` list; bad files are ignored."""
     try:
-        data = safeyaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = safeyaml.safe_load(read_text_file(path, 1 << 20, root=path.parent))
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8, a link out, a FIFO
         return []
     if isinstance(data, dict):
         data = data.get("templates")

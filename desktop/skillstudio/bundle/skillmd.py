@@ -115,10 +115,9 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], Split]:
     try:
         data = safeyaml.load(sp.fm_text, _UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = sp.fm_first_line + mark.line + 1 if mark is not None else sp.fm_first_line
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FrontMatterError(f"invalid YAML in front matter: {problem}", line) from None
+        problem, line = safeyaml.problem(exc)
+        raise FrontMatterError(f"invalid YAML in front matter: {problem}",
+                               sp.fm_first_line + (line or 0)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

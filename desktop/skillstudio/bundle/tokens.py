@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillstudio.bundle.fileio import UnreadableFile, read_regular
+from skillstudio.bundle.fileio import UnreadableFile, read_text_file, why_unreadable
 from skillstudio.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class SkillTokens:
     body: int
     files: dict[str, int] = field(default_factory=dict)  # rel path -> tokens (text files, SKILL.md included)
     skipped: list[str] = field(default_factory=list)  # not counted: binary, too large, a link or special file
-    skipped_why: dict[str, str] = field(default_factory=dict)  # rel path -> one line saying why
+    skipped_why: dict[str, str] = field(default_factory=dict)  # rel path -> what it is and why ("a FIFO ...")
     catalog_chars: int = 0  # characters this skill adds to the catalog (name + description)
 
     @property
@@ -156,23 +156,15 @@ class SkillTokens:
 
 
 def read_countable(path: Path, root: Path) -> tuple[str | None, str]:
-    """(text, "") of a file worth counting, or (None, why it is skipped).
+    """(text, "") of a file worth counting, or (None, what the file is and why it is skipped).
 
     Only regular files inside the skill (`root`) are read, never more than MAX_COUNT_BYTES: a link
     to /dev/zero or a FIFO in a workspace must not hang the editor or fill memory.
     """
     try:
-        raw = read_regular(path, MAX_COUNT_BYTES, root=root)
-    except UnreadableFile as exc:
-        return None, str(exc)
-    except OSError as exc:
-        return None, f"{path.name} cannot be read ({exc.strerror or exc})"
-    if b"\x00" in raw[:8192]:
-        return None, f"{path.name} is a binary file"
-    try:
-        return raw.decode("utf-8"), ""
-    except UnicodeDecodeError as exc:
-        return None, f"{path.name} is not UTF-8 text (byte {exc.start})"
+        return read_text_file(path, MAX_COUNT_BYTES, root=root), ""
+    except (UnreadableFile, OSError) as exc:
+        return None, why_unreadable(exc)
 
 
 def skill_tokens(skill: Skill, *, with_files: bool = True) -> SkillTokens:

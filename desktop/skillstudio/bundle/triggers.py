@@ -20,8 +20,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from skillstudio.bundle import boundedyaml
-from skillstudio.bundle.fileinfo import NotReadable, read_small_text
+from skillstudio.bundle import safeyaml
+from skillstudio.bundle.fileio import UnreadableFile, read_text_file, why_unreadable
 
 TRIGGERS_PATH = Path("evals") / "triggers.yaml"
 Expect = Literal["trigger", "no_trigger"]
@@ -117,12 +117,18 @@ def make_case(item: dict[str, Any], where: str) -> TriggerCase:
                        files=files, fixture=fixture, **extra)
 
 
-def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
+def load_yaml(text: str, source: str) -> Any:
+    """`text` as bounded YAML (see safeyaml), or TriggersError "<source>: invalid YAML: ... (line N)"."""
     try:
-        data = boundedyaml.load(text)
-    except boundedyaml.BoundedYamlError as exc:
-        where = f" (line {exc.line})" if exc.line else ""
-        raise TriggersError(f"{source}: {exc}{where}") from None
+        return safeyaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        what, line = safeyaml.problem(exc)
+        where = f" (line {line})" if line else ""
+        raise TriggersError(f"{source}: invalid YAML: {what}{where}") from None
+
+
+def parse_cases(text: str, source: str = "triggers.yaml") -> list[TriggerCase]:
+    data = load_yaml(text, source)
     if data is None:
         return []
     if isinstance(data, list) or (isinstance(data, dict) and "cases" not in data and
@@ -209,14 +215,22 @@ def fixture_dir(skill_dir: Path, case: TriggerCase) -> Path | None:
     return cur
 
 
-def load_cases(skill_dir: Path) -> list[TriggerCase]:
+def read_cases_text(skill_dir: Path) -> str | None:
+    """The text of the skill's evals/triggers.yaml (None when it has none), read as every reader of it
+    does (the CLI, validation, the cases editor): a regular file inside the skill, bounded; else TriggersError."""
     path = Path(skill_dir) / TRIGGERS_PATH
     if not os.path.lexists(path):
-        return []
+        return None
     try:
-        text = read_small_text(path, MAX_TRIGGERS_BYTES, inside=Path(skill_dir))
-    except NotReadable as exc:
-        raise TriggersError(f"{TRIGGERS_PATH.as_posix()}: {exc}") from None
+        return read_text_file(path, MAX_TRIGGERS_BYTES, root=Path(skill_dir))
+    except (UnreadableFile, OSError) as exc:
+        raise TriggersError(f"{TRIGGERS_PATH.as_posix()} is {why_unreadable(exc)}") from None
+
+
+def load_cases(skill_dir: Path) -> list[TriggerCase]:
+    text = read_cases_text(skill_dir)
+    if text is None:
+        return []
     cases = parse_cases(text, TRIGGERS_PATH.as_posix())
     for i, c in enumerate(cases):
         if c.fixture is not None:

@@ -22,8 +22,14 @@ from urllib.parse import unquote
 import semver
 
 from skillstudio.bundle import openai_yaml
-from skillstudio.bundle.fileinfo import NotReadable, describe, read_regular_bytes
-from skillstudio.bundle.fileio import MAX_TEXT_BYTES, read_text_file
+from skillstudio.bundle.fileio import (
+    MAX_TEXT_BYTES,
+    UnreadableFile,
+    describe,
+    read_regular,
+    read_text_file,
+    why_unreadable,
+)
 from skillstudio.bundle.hostfields import host_field
 from skillstudio.bundle.invocation import explicit_only_reasons
 from skillstudio.bundle.model import Skill, parse_skill_text
@@ -461,7 +467,8 @@ def _skill_text(skill: Skill) -> str | Problem:
     except OSError as exc:
         return _p("error", "spec.unreadable", f"cannot read {md.name}: {exc.strerror or exc}")
     if stat.S_ISLNK(st.st_mode) and not skill.text:
-        return _p("error", "file.skill-md-link", f"{md.name} is {describe(md)}: it was not read. A bundle must "
+        what = describe(md, root=skill.path) or describe(md)
+        return _p("error", "file.skill-md-link", f"{md.name} is {what}: it was not read. A bundle must "
                   "carry its own SKILL.md: replace the link with the file itself")
     if not stat.S_ISLNK(st.st_mode) and not stat.S_ISREG(st.st_mode):
         return _p("error", "file.skill-md-special", f"{md.name} is {describe(md)}; make it a plain text file")
@@ -472,9 +479,9 @@ def _skill_text(skill: Skill) -> str | Problem:
     if skill.text or not (skill.parse_error or "").startswith("cannot read"):
         return skill.text
     try:
-        raw = read_regular_bytes(md, MAX_TEXT_BYTES)
-    except NotReadable as exc:
-        return _p("error", "spec.unreadable", f"cannot read {md.name}: {exc}")
+        raw = read_regular(md, MAX_TEXT_BYTES)
+    except (UnreadableFile, OSError) as exc:
+        return _p("error", "spec.unreadable", f"cannot read {md.name}: it is {why_unreadable(exc)}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -486,8 +493,9 @@ def _link_warning(skill: Skill) -> list[Problem]:
     md = skill.skill_md
     if md is None or not md.is_symlink():
         return []
-    return [_p("warning", "file.skill-md-link", f"{md.name} is {describe(md)} here (it was read through the "
-               "link); pack refuses links and --fix never rewrites through one: replace it with the file itself")]
+    return [_p("warning", "file.skill-md-link", f"{md.name} is a symbolic link to {os.readlink(md)} here (it was "
+               "read through the link); pack refuses links and --fix never rewrites through one: replace it with "
+               "the file itself")]
 
 
 _FLOW_LINE = re.compile(r"^(\s*)([^\s#:][^:]*?)\s*:\s+([\[{].*)$")

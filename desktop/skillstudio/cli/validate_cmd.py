@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from skillstudio.bundle.fileinfo import describe
+from skillstudio.bundle.fileio import describe
 from skillstudio.bundle.model import Skill
 from skillstudio.bundle.problems import TARGETS, Problem
 from skillstudio.bundle.validate import WorkspaceContext, validate_skill
@@ -149,8 +149,8 @@ def tokens_command(path: Path, as_json: bool) -> int:
         if s.skill_md is None:
             row["error"] = "missing SKILL.md"
         elif not s.text and (s.parse_error or "").startswith("cannot read"):
-            row["error"] = f"{s.skill_md.name} not read: {describe(s.skill_md) or s.parse_error}"
-        row["skipped_why"] = {rel: describe(d / rel) or "not counted" for rel in t.skipped}
+            row["error"] = f"{s.skill_md.name} not read: {describe(s.skill_md, root=d) or s.parse_error}"
+        row["skipped_why"] = {rel: t.skipped_why.get(rel) or "not counted" for rel in t.skipped}
         rows.append(row)
     catalog = {"skills": len(skills), "always_loaded": cat.always_loaded, "chars": cat.chars,
                "codex_budget_chars": CODEX_BUDGET_CHARS, "within_codex_budget": cat.within_codex_budget}

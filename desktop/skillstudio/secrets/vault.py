@@ -19,7 +19,7 @@ from keyring.backend import KeyringBackend
 
 from skillstudio import userdirs
 from skillstudio.bundle import safeyaml
-from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.errors import SkillStudioError
 from skillstudio.secrets import keyring_guard
 from skillstudio.secrets import trust as _trust
@@ -62,9 +62,10 @@ class Vault:
         if not self.path.exists():
             return {"vault_id": "", "secrets": {}}
         try:
-            data = safeyaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise SkillStudioError(f"cannot read {self.path}: {exc}".splitlines()[0],
+            # a workspace file: a regular file, bounded, never through a link out of .skillstudio/
+            data = safeyaml.safe_load(read_text_file(self.path, 1 << 20, root=self.path.parent)) or {}
+        except (yaml.YAMLError, ValueError, OSError) as exc:  # ValueError: a link out, a FIFO, not UTF-8
+            raise SkillStudioError(safeyaml.explain(str(self.path), exc),
                                    "fix or remove the file (it holds no secret values)") from exc
         if not isinstance(data, dict) or not isinstance(data.get("secrets", {}), dict):
             raise SkillStudioError(f"{self.path} is not a secrets file", "fix or remove it (it holds no values)")

@@ -335,3 +335,21 @@ def test_context_menu_marks_selected_cases(qtbot, editor: TriggerCasesEditor, tm
     menus[0].close()
     assert editor.cases()[0].expect == "no_trigger"
     assert editor.counts_label.text() == "1 trigger · 2 no_trigger"
+
+
+def test_a_linked_or_fifo_triggers_file_is_read_as_the_cli_reads_it(qtbot, editor: TriggerCasesEditor,  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
+    """The editor uses the CLI's reader: a link out of the skill is never shown, a FIFO never waited on."""
+    import os
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("cases:\n  - prompt: token-123\n    expect: trigger\n", encoding="utf-8")
+    skill = _skill(tmp_path, None)
+    (skill / "evals" / "triggers.yaml").symlink_to(secret)
+    editor.load(skill)
+    assert editor.is_broken() and "symbolic link" in editor.banner_label.text()
+    assert editor.cases() == [] and "token-123" not in editor.banner_label.text()
+    (skill / "evals" / "triggers.yaml").unlink()
+    os.mkfifo(skill / "evals" / "triggers.yaml")
+    editor.load(skill)
+    assert editor.is_broken() and "FIFO" in editor.banner_label.text()

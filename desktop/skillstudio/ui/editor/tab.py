@@ -294,7 +294,7 @@ class EditorTab(QWidget):
         if self.release_state is None or self.skill_dir is None or self._buffer_version() != self.release_state[2]:
             return
         log = self.skill_dir / CHANGELOG
-        old = read_text_file(log) if log.exists() else ""
+        old = read_text_file(log, root=self.skill_dir) if log.exists() else ""
         new = ensure_unreleased(old)
         if new != old:
             atomic_write(log, new)

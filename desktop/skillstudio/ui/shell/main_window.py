@@ -570,7 +570,7 @@ class MainWindow(QMainWindow):
         if tab is not None:
             return tab.buffer_text()
         try:
-            return read_text_file(md)
+            return read_text_file(md, root=skill_dir)
         except (OSError, ValueError):
             return ""
 

@@ -9,6 +9,7 @@ kept as `triggers.yaml.bak`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -337,9 +338,9 @@ class TriggerCasesEditor(QWidget):
         self._extra_before, self._extra_after, self._header_comment = {}, {}, ""
         rows: list[CaseRow] = []
         path = self.triggers_path()
-        if path is not None and path.exists():
+        if path is not None and self._skill_dir is not None and os.path.lexists(path):
             try:
-                text = read_text_file(path)
+                text = triggers.read_cases_text(self._skill_dir) or ""  # as the CLI reads it
                 self._loaded_text = text
                 cases = triggers.parse_cases(text, str(triggers.TRIGGERS_PATH))
                 self._keep_extras(text)
@@ -452,7 +453,7 @@ class TriggerCasesEditor(QWidget):
 
     def _confirm_external_change(self, path: Path) -> bool:
         try:
-            on_disk: str | None = read_text_file(path) if path.exists() else None
+            on_disk: str | None = read_text_file(path, root=self._skill_dir) if path.exists() else None
         except (OSError, ValueError):
             on_disk = None
         if on_disk is None or on_disk == self._loaded_text or self._replace_broken:

@@ -35,8 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.bundle.fileio import atomic_write, read_text_file
-from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersError, dump_cases, parse_cases
+from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.triggers import (
+    TRIGGERS_PATH,
+    TriggerCase,
+    TriggersError,
+    dump_cases,
+    parse_cases,
+    read_cases_text,
+)
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.font_scale import relative_font
@@ -86,7 +93,7 @@ def append_case(skill_dir: Path, prompt: str, expect: str, why: str | None = Non
     existing: list[TriggerCase] = []
     if path.exists():
         try:
-            text = read_text_file(path)
+            text = read_cases_text(skill_dir) or ""
             existing = parse_cases(text, str(TRIGGERS_PATH))
         except (OSError, ValueError) as exc:  # TriggersError is a ValueError
             raise SkillStudioError(f"{skill_dir.name}/{TRIGGERS_PATH}: {exc}",
