@@ -451,4 +451,3 @@ def register(app: typer.Typer) -> None:
                      ("copy", copy), ("approve", approve), ("lock", lock), ("snippet", snippet)):
         app.command(name)(_os_errors(fn))
     app.add_typer(registry_app, name="registry")
-    app.add_typer(trust_app, name="trust")

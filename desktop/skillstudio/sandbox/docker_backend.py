@@ -106,8 +106,9 @@ def sweep(client: Any, include_own: bool = False) -> list[str]:
     """Remove our labelled containers whose owner process is gone (or all of ours); returns their ids."""
     removed = []
     host = socket.gethostname()
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = c.labels.get(LABEL_OWNER, "")
+    # sparse: no inspect per container, so one removed meanwhile (another session's sweep) is no error
+    for c in client.containers.list(all=True, sparse=True, filters={"label": LABEL}):
+        owner = (c.attrs.get("Labels") or {}).get(LABEL_OWNER, "")
         o_host, _, o_pid = owner.rpartition(":")
         mine = owner == _owner()
         alive = o_host == host and o_pid.isdigit() and _pid_alive(int(o_pid))
