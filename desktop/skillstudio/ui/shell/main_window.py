@@ -348,8 +348,8 @@ class MainWindow(QMainWindow):
                                              on_result=self._on_workspace_loaded, on_error=self._on_workspace_error,
                                              on_progress=self._on_workspace_progress)
 
-    @Slot(int, int, int)
-    def _on_workspace_progress(self, job: int, done: int, total: int) -> None:
+    @Slot(int, int, int, int)
+    def _on_workspace_progress(self, job: int, done: int, total: int, _cached: int) -> None:
         if job == self._load_job:
             self.tree.show_message(f"Loading {done:,} / {total:,} skills…")
 

@@ -1,8 +1,8 @@
 """Try a prompt: type it, see which skill the model picks (and its raw first shell call — or, for the
 offline estimate, every skill's score), then keep it as a trigger or no_trigger case in one click.
 
-The request runs in a `TryJob` on this widget's thread pool (never touching widgets; it only emits
-on `TryJobSignals`), against the same catalog and routers as a full run. Saving appends the case
+The request runs as a `try_job` on this widget's WorkerPool (never touching widgets), against the
+same catalog and routers as a full run. Saving appends the case
 to the skill's `evals/triggers.yaml` as text, so the file's comments and quoting survive; if the
 file's layout does not allow a safe append, the cases are written out in our format instead —
 either way the result is parsed back and checked before an atomic write replaces the file.
@@ -11,13 +11,12 @@ either way the result is parsed back and checked before an atomic write replaces
 from __future__ import annotations
 
 import json
-import logging
 import re
-import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,9 +40,8 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.common.provider_form import OFFLINE, ProviderChoice, ProviderForm
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, fmt_seconds, make_banner
-
-log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------- saving a case (Qt-free)
 
@@ -133,44 +131,21 @@ class TryResult:
     error: str | None = None
 
 
-class TryJobSignals(QObject):
-    sig_done = Signal(object)  # TryResult, always exactly once
+def try_job(workspace: Path, prompt: str, choice: ProviderChoice, ctx: WorkerContext) -> TryResult:
+    """One prompt against the catalog (pool thread: never touches a widget)."""
+    from skillstudio.services.try_prompt import try_prompt
+    from skillstudio.ui.common.provider_form import service_choice
 
-
-class TryJob(QRunnable):
-    """One prompt against the catalog; never touches a widget (pool thread)."""
-
-    def __init__(self, workspace: Path, prompt: str, choice: ProviderChoice, token: CancelToken,
-                 signals: TryJobSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self.workspace, self.prompt, self.choice, self.token, self.signals = workspace, prompt, choice, token, signals
-
-    def run(self) -> None:
-        result = TryResult(self.prompt, estimate=self.choice.kind == OFFLINE)
-        try:
-            self._run(result)
-        except SkillStudioError as exc:
-            result.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app
-            log.error("try a prompt failed:\n%s", traceback.format_exc())
-            result.error = f"unexpected {exc.__class__.__name__}: {exc}"
-        finally:
-            self.signals.sig_done.emit(result)
-
-    def _run(self, result: TryResult) -> None:
-        from skillstudio.services.context import JobContext
-        from skillstudio.services.try_prompt import try_prompt
-        from skillstudio.ui.common.provider_form import service_choice
-
-        out = try_prompt(self.workspace, self.prompt, service_choice(self.choice), JobContext(cancel=self.token))
-        result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
-        if out.cancelled:
-            result.error = "Cancelled."
-            return
-        result.selected, result.first_command = out.selected, out.first_command
-        result.ttft_s, result.latency_s, result.usage = out.ttft_s, out.latency_s, out.usage
-        result.events = out.events
+    result = TryResult(prompt, estimate=choice.kind == OFFLINE)
+    out = try_prompt(workspace, prompt, service_choice(choice), ctx.job_context())
+    result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
+    if out.cancelled:
+        result.error = "Cancelled."
+        return result
+    result.selected, result.first_command = out.selected, out.first_command
+    result.ttft_s, result.latency_s, result.usage = out.ttft_s, out.latency_s, out.usage
+    result.events = out.events
+    return result
 
 
 # ---------------------------------------------------------------------------- the widget
@@ -185,10 +160,9 @@ class TryPromptWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._workspace: Path | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(self, max_threads=1)
         self._token: CancelToken | None = None
-        self._signals: TryJobSignals | None = None
+        self._job: int | None = None
         self.result: TryResult | None = None
 
         self.prompt = QPlainTextEdit()
@@ -334,11 +308,10 @@ class TryPromptWidget(QWidget):
             return
         self.error.hide()
         self.provider.remember()
-        self._token = CancelToken()
-        self._signals = TryJobSignals()
-        self._signals.sig_done.connect(self._on_done)
         self.picked.setText("Asking…")
-        self._pool.start(TryJob(self._workspace, text, self.provider.choice(), self._token, self._signals))
+        self._job, self._token = self._pool.start(
+            partial(try_job, self._workspace, text, self.provider.choice()), on_result=self._on_done,
+            on_error=self._on_failed, on_finished=self._on_finished, after_cancel=True)
         self._update_buttons()
 
     @Slot()
@@ -346,11 +319,20 @@ class TryPromptWidget(QWidget):
         if self._token is not None:
             self._token.cancel()
 
-    @Slot(object)
-    def _on_done(self, result: object) -> None:
-        if self.sender() is not self._signals:
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        self._on_done(job, TryResult("", error=message))
+
+    @Slot(int)
+    def _on_finished(self, job: int) -> None:
+        """Last word of a job: if it brought no answer, it stopped quietly on a cancel."""
+        self._on_done(job, TryResult("", error="Cancelled."))
+
+    @Slot(int, object)
+    def _on_done(self, job: int, result: object) -> None:
+        if job != self._job:
             return
-        self._token, self._signals = None, None
+        self._token, self._job = None, None
         assert isinstance(result, TryResult)
         self._update_buttons()
         if result.error:
@@ -463,9 +445,8 @@ class TryPromptWidget(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a pending try and wait for its thread (the window calls this when it closes)."""
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.waitForDone()
+        self._pool.shutdown()
+        self._token, self._job = None, None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.shutdown()
