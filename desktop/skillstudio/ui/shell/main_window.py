@@ -35,13 +35,13 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
+from skillstudio.services.analysis import CheckResult
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.editor.analysis import CheckResult
 from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
