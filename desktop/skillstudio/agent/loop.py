@@ -53,7 +53,8 @@ def price_of(model: str) -> dict[str, float]:
     if not prices:
         raise SkillStudioError(f"no price for model {model!r}: a cost limit cannot be kept",
                                f"add it to {userdirs.config_dir() / 'prices.json'} "
-                               '({"models": {"MODEL": {"input": USD, "output": USD}}}) or drop --max-cost')
+                               '({"models": {"MODEL": {"input": USD, "output": USD}}}) or run without a cost limit',
+                               setting="max-cost")
     return prices
 
 

@@ -368,7 +368,7 @@ class ChatProvider:
             from skillstudio.errors import SkillStudioError
 
             raise SkillStudioError(f"{self.mode} compaction needs the Responses API",
-                                   "use --compaction client with a chat-compatible server")
+                                   "use client-side compaction with a chat-compatible server", setting="compaction")
         self.conv = Conversation([{"role": "system", "content": chat_system_prompt(skills, instructions)},
                                   {"role": "user", "content": prompt}])
         self.meter = cp.TokenMeter()

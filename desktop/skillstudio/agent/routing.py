@@ -38,7 +38,7 @@ class Pin:
     def parse(cls, text: str) -> Pin:
         m = _PIN_RE.match(text.strip())
         if not m or (m.group(2) is not None and not m.group(2).strip()):
-            raise SkillStudioError(f"bad --pin {text!r}", "use --pin NAME or --pin NAME@VERSION, e.g. crm-query@1.2.0")
+            raise SkillStudioError(f"bad pin {text!r}", "give NAME or NAME@VERSION, e.g. crm-query@1.2.0", setting="pin")
         return cls(m.group(1), m.group(2).strip() if m.group(2) else None)
 
     def __str__(self) -> str:
@@ -221,7 +221,7 @@ def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, st
     entry = load_lock(workspace).get(skill.name)
     if entry is None:
         raise CheckFailed(f"pinned skill {skill.name} is not approved in {LOCK_NAME}",
-                          "approve it with `skillstudio lock`, or run without --pin")
+                          "approve it with `skillstudio lock`, or run without a pin", setting="pin")
     if skill.version != entry.version:
         raise CheckFailed(f"pinned skill {skill.name} is at version {skill.version}, {LOCK_NAME} approves {entry.version}",
                           f"pin {skill.name}@{entry.version} and restore that version")
@@ -238,7 +238,8 @@ def pin_for_route(workspace: Path, route: str) -> Pin:
     try:
         from skillstudio.release.lockfile import ROUTES_NAME, load_routes
     except ImportError as exc:  # pragma: no cover - release ships with the app
-        raise SkillStudioError("routes are not available in this build", "use --pin NAME@VERSION") from exc
+        raise SkillStudioError("routes are not available in this build", "pin NAME@VERSION instead",
+                               setting="pin") from exc
     routes = load_routes(Path(workspace))
     if route not in routes:
         known = ", ".join(sorted(routes)) or "none"

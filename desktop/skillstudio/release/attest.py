@@ -239,7 +239,8 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
             # nothing was tampered with as far as we can tell: the signer is simply not one we trust
             raise CheckFailed(f"signed by key {', '.join(k[:16] for k in signers)}, which is not among the "
                               "trusted keys given",
-                              "add its public key to the trust store (`skillstudio trust add`) or pass it as --pubkey")
+                              "add its public key to the trust store (`skillstudio trust add`) or give it as a public key",
+                              setting="pubkey")
         raise CheckFailed("no valid signature by the given public key",
                           "the bundle or its signature was altered, or it was signed with another key")
     digest = hashlib.sha256(raw).hexdigest()

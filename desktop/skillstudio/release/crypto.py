@@ -64,7 +64,7 @@ def load_private_pem(pem: str) -> PrivateKey:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise SkillStudioError("the stored signing key is not a readable PEM private key",
-                               "generate a new one with `skillstudio keys generate NAME --rotate`") from None
+                               "generate a new one in its place (rotate the key)", setting="rotate") from None
     _check_supported(key, "the stored signing key")
     return key  # type: ignore[return-value]
 

@@ -33,7 +33,7 @@ def hosted(workspace: Path, route: str, *, model: str = DEFAULT_MODEL, prompt: s
     skill, entry = _pinned(workspace, route)
     if not entry.openai.get("skill_id"):
         raise SkillStudioError(f"{skill}@{entry.version} has no OpenAI skill id in {lockfile.LOCK_NAME}",
-                               f"push it (`skillstudio push {skill} openai:`) and lock with --source openai:ID@VERSION")
+                               "push it to OpenAI, then lock it with its OpenAI source (openai:ID@VERSION)", setting="source")
     ref = {"type": "skill_reference", "skill_id": entry.openai["skill_id"], "version": entry.openai.get("version", "")}
     return f'''"""Route {route!r} -> {skill}@{entry.version} (digest {entry.digest}), hosted by OpenAI.
 

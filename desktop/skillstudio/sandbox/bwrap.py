@@ -63,7 +63,7 @@ _ETC = ["ssl", "ca-certificates", "ca-certificates.conf", "ld.so.cache", "ld.so.
 _HINT_INSTALL = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
 _HINT_USERNS = ("enable unprivileged user namespaces: on Ubuntu 24.04+ `sudo sysctl -w "
                 "kernel.apparmor_restrict_unprivileged_userns=0` (or add an AppArmor profile for bwrap); "
-                "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use --sandbox docker")
+                "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use the Docker sandbox")
 
 
 _PROBED: dict[str, frozenset[str]] = {}  # bwrap path -> its options, once it created a sandbox in this process
@@ -123,8 +123,8 @@ class BwrapExecutor:
         self._features = _PROBED[self._bwrap]
         if not {"--bind-fd", "--ro-bind-fd", "--args", "--info-fd", "--block-fd"} <= self._features:
             # binding by descriptor is what keeps a link planted in the data folder from being mounted
-            raise EnvironmentProblem("this bubblewrap is too old (no --bind-fd/--ro-bind-fd)",
-                                     "install bubblewrap 0.6 or newer, or use --sandbox docker")
+            raise EnvironmentProblem("this bubblewrap is too old (it cannot bind folders by descriptor)",
+                                     "install bubblewrap 0.6 or newer, or use the Docker sandbox", setting="sandbox")
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
