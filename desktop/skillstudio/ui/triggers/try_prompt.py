@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -38,8 +37,9 @@ from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TRIGGERS_PATH, TriggerCase, TriggersError, dump_cases, parse_cases
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
+from skillstudio.services.try_prompt import TryOutcome
 from skillstudio.ui.common.font_scale import relative_font
-from skillstudio.ui.common.provider_form import OFFLINE, ProviderChoice, ProviderForm
+from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm
 from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, fmt_seconds, make_banner
 
@@ -114,38 +114,12 @@ def append_case(skill_dir: Path, prompt: str, expect: str, why: str | None = Non
 # ---------------------------------------------------------------------------- the background request
 
 
-@dataclass
-class TryResult:
-    prompt: str
-    estimate: bool = False
-    model: str = ""
-    selected: str | None = None
-    first_command: str | None = None
-    scores: list[tuple[str, float]] = field(default_factory=list)  # offline: best first
-    min_score: float = 0.0
-    ttft_s: float | None = None
-    latency_s: float | None = None
-    usage: dict[str, int] | None = None
-    events: list[str] = field(default_factory=list)
-    skills: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-def try_job(workspace: Path, prompt: str, choice: ProviderChoice, ctx: WorkerContext) -> TryResult:
+def try_job(workspace: Path, prompt: str, choice: ProviderChoice, ctx: WorkerContext) -> TryOutcome:
     """One prompt against the catalog (pool thread: never touches a widget)."""
     from skillstudio.services.try_prompt import try_prompt
     from skillstudio.ui.common.provider_form import service_choice
 
-    result = TryResult(prompt, estimate=choice.kind == OFFLINE)
-    out = try_prompt(workspace, prompt, service_choice(choice), ctx.job_context())
-    result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
-    if out.cancelled:
-        result.error = "Cancelled."
-        return result
-    result.selected, result.first_command = out.selected, out.first_command
-    result.ttft_s, result.latency_s, result.usage = out.ttft_s, out.latency_s, out.usage
-    result.events = out.events
-    return result
+    return try_prompt(workspace, prompt, service_choice(choice), ctx.job_context())
 
 
 # ---------------------------------------------------------------------------- the widget
@@ -155,7 +129,7 @@ class TryPromptWidget(QWidget):
     """Type a prompt, pick a provider, Try (Ctrl+Enter); then save it as a case of a chosen skill."""
 
     sig_case_saved = Signal(object, str)  # skill folder (Path), expect
-    sig_tried = Signal(object)  # TryResult
+    sig_tried = Signal(object)  # services.try_prompt.TryOutcome
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,7 +137,7 @@ class TryPromptWidget(QWidget):
         self._pool = WorkerPool(self, max_threads=1)
         self._token: CancelToken | None = None
         self._job: int | None = None
-        self.result: TryResult | None = None
+        self.result: TryOutcome | None = None
 
         self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("try_prompt_text")
@@ -321,28 +295,28 @@ class TryPromptWidget(QWidget):
 
     @Slot(int, str)
     def _on_failed(self, job: int, message: str) -> None:
-        self._on_done(job, TryResult("", error=message))
+        self._on_done(job, message)
 
     @Slot(int)
     def _on_finished(self, job: int) -> None:
         """Last word of a job: if it brought no answer, it stopped quietly on a cancel."""
-        self._on_done(job, TryResult("", error="Cancelled."))
+        self._on_done(job, "Cancelled.")
 
     @Slot(int, object)
     def _on_done(self, job: int, result: object) -> None:
+        """The job's outcome, or the one line that says why there is none."""
         if job != self._job:
             return
         self._token, self._job = None, None
-        assert isinstance(result, TryResult)
         self._update_buttons()
-        if result.error:
+        if not isinstance(result, TryOutcome) or result.cancelled:
             self._show_result(None)
-            self._show_error(result.error)
+            self._show_error(result if isinstance(result, str) else "Cancelled.")
             return
         self._show_result(result)
         self.sig_tried.emit(result)
 
-    def _show_result(self, r: TryResult | None) -> None:
+    def _show_result(self, r: TryOutcome | None) -> None:
         self.result = r
         self.estimate_banner.setVisible(bool(r and r.estimate))
         if r is None:
@@ -395,6 +369,8 @@ class TryPromptWidget(QWidget):
             if r.events:
                 parts.append("stream events: " + ", ".join(r.events[:12]))
             self.detail.setText(" · ".join(parts))
+        if r.skipped:  # a try is forgiving: what could not be offered is left out, and said
+            self.detail.setText(self.detail.text() + "\nLeft out of the catalog: " + "; ".join(r.skipped))
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
