@@ -114,7 +114,8 @@ def parse_output(output: list[dict[str, Any]], *, remote: bool = False) -> list[
         kind = it.get("type")
         if kind == "shell_call":
             action = it.get("action") or {}
-            steps.append(ShellStep(str(it.get("call_id") or it.get("id") or ""), [str(c) for c in action.get("commands") or []],
+            commands = [str(c) for c in action.get("commands") or []]
+            steps.append(ShellStep(str(it.get("call_id") or it.get("id") or ""), commands,
                                    action.get("timeout_ms"), action.get("max_output_length"), remote=remote))
         elif kind == "shell_call_output":
             steps.append(OutputStep(str(it.get("call_id") or ""), list(it.get("output") or []),

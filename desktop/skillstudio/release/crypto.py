@@ -56,7 +56,8 @@ def _check_supported(key: object, what: str) -> None:
         return
     if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)) and isinstance(key.curve, ec.SECP256R1):
         return
-    raise SkillStudioError(f"{what} is neither Ed25519 nor ECDSA P-256", "generate one with `skillstudio keys generate`")
+    raise SkillStudioError(f"{what} is neither Ed25519 nor ECDSA P-256",
+                           "generate one with `skillstudio keys generate`")
 
 
 def load_private_pem(pem: str) -> PrivateKey:

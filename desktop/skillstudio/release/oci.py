@@ -70,7 +70,8 @@ def parse_target(ref: str) -> Target:
         return parse_layout_ref(ref)
     if ref.startswith("oci://"):
         return parse_ref(ref)
-    raise SkillStudioError(f"unknown target {ref!r}", "use oci://host[:port]/repo:tag, oci-layout:PATH[:tag] or openai:")
+    raise SkillStudioError(f"unknown target {ref!r}",
+                           "use oci://host[:port]/repo:tag, oci-layout:PATH[:tag] or openai:")
 
 
 def open_store(target: Target, *, plain_http: bool = False, credentials: tuple[str, str] | None = None,

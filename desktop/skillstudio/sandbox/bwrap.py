@@ -179,7 +179,10 @@ class BwrapExecutor:
         if "--size" in self._features:  # /tmp lives in memory: bound it like Docker's tmpfs
             a += ["--size", str(TMP_BYTES)]
         a += ["--tmpfs", "/tmp"]
-        a += ["--bind", str(policy.data_dir), DATA_MOUNT] if data_fd is None else ["--bind-fd", str(data_fd), DATA_MOUNT]
+        if data_fd is None:
+            a += ["--bind", str(policy.data_dir), DATA_MOUNT]
+        else:
+            a += ["--bind-fd", str(data_fd), DATA_MOUNT]
         for fd, rel in denied or ():
             a += ["--ro-bind-fd", str(fd), f"{DATA_MOUNT}/{rel}"]
         for m in policy.skills:
@@ -190,8 +193,8 @@ class BwrapExecutor:
             return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", *cmd]
         a += ["--ro-bind", _LAUNCHER_FILE, f"{RUN_DIR}/launcher.py",
               "--ro-bind", str(proxy.socket_path), f"{RUN_DIR}/proxy.sock"]
-        return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S", f"{RUN_DIR}/launcher.py",
-                *launcher_args({"proxy_socket": f"{RUN_DIR}/proxy.sock"}), "--", *cmd]
+        return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S",
+                f"{RUN_DIR}/launcher.py", *launcher_args({"proxy_socket": f"{RUN_DIR}/proxy.sock"}), "--", *cmd]
 
     @staticmethod
     def rlimits(policy: Policy) -> list[tuple[int, int]]:

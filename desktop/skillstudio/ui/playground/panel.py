@@ -3,8 +3,9 @@
 The form is read in the GUI thread into a plain `RunSpec`; `agent_job`, a job on this widget's
 WorkerPool, turns it into an `agent.runner.RunRequest` on a pool thread (reading the API key and the
 secrets from the keyring may block) and calls `execute` / `execute_both`. Loop events and the result
-travel back as the job's events and result to @Slot methods here, so the worker never touches a widget. Stop cancels the run's token: the loop returns the transcript
-so far, which stays on screen and is saved. Closing the widget cancels and waits for the worker.
+travel back as the job's events and result to @Slot methods here, so the worker never touches a
+widget. Stop cancels the run's token: the loop returns the transcript so far, which stays on screen
+and is saved. Closing the widget cancels and waits for the worker.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class Playground(QWidget):
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
-        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container")
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s "
+                                    "hosted container")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()
