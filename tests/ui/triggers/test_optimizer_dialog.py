@@ -146,6 +146,22 @@ def test_no_model_for_proposals_is_one_clear_line(qtbot, tmp_path: Path,  # type
     assert d.status.text().startswith("Stopped: the optimizer needs a model") and "\n" not in d.status.text()
 
 
+def test_nothing_better_keeps_the_description_and_still_saves_the_before_run(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The service's decision, seen in the app: the "before" run is recorded even when nothing won."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    ws = write_workspace(tmp_path / "ws", SKILLS)
+    with FakeOpenAI(Script(proposals=[{"description": "Handles data."}])) as srv:
+        d = _dialog(qtbot, ws, srv.base_url)
+        d.iterations.setValue(1)
+        with qtbot.waitSignal(d.sig_finished, timeout=60000):
+            d.start_button.click()
+    assert d.outcome is not None and d.outcome.error is None and not d.outcome.result.improved
+    assert "current description stays" in d.diff.toPlainText() and not d.accept_button.isEnabled()
+    assert len(RunStore(ws / ".skillstudio").list()) == 1 == len(d.outcome.saved_runs)
+    assert "1 run(s) saved" in d.status.text()
+
+
 def test_word_diff_marks_removed_and_added_words() -> None:
     h = word_diff_html("Handles the data <fast> today.", "Handles the CRM data today.")
     assert "line-through" in h and "&lt;fast&gt;" in h and ">CRM </span>" in h and "Handles the " in h
