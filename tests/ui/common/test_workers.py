@@ -30,8 +30,9 @@ def test_a_job_streams_events_partials_and_progress_in_order_then_its_result(qtb
                    on_result=record("result"))
     assert seen[:3] == [("event", "line 0"), ("partial", [0]), ("progress", (1, 3, 0))]
     assert seen[-1] == ("result", "done") and len(seen) == 10
+    assert not pool.closed
     pool.shutdown()
-    assert pool.active_threads() == 0
+    assert pool.active_threads() == 0 and pool.closed
 
 
 def test_after_a_cancel_nothing_arrives_unless_the_job_asked_for_it(qtbot) -> None:

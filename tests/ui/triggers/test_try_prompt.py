@@ -172,6 +172,9 @@ def test_a_slow_try_can_be_cancelled(qtbot, widget: TryPromptWidget, example_wor
         qtbot.waitUntil(lambda: not widget.busy, timeout=2500)  # well before the server would answer
     assert widget.result is None and "cancelled" in widget.error.text().lower()
     assert widget.try_button.isEnabled()
+    widget.shutdown()  # the window is closing: a late Try starts nothing
+    widget.try_prompt()
+    assert not widget.busy
 
 
 def test_a_try_names_the_skills_it_left_out_as_the_cli_does(

@@ -233,6 +233,11 @@ class WorkerPool(QObject):
     def busy(self) -> bool:
         return bool(self._live)
 
+    @property
+    def closed(self) -> bool:
+        """True after `shutdown`: the owner is closing and starts nothing new."""
+        return self._closed
+
     def active_threads(self) -> int:
         """Pool threads running a job right now (0 after `shutdown`: nothing is left behind)."""
         return self._pool.activeThreadCount()

@@ -478,7 +478,7 @@ class Playground(QWidget):
 
     @Slot()
     def run(self) -> None:
-        if self.running or not self.run_button.isEnabled():
+        if self.running or not self.run_button.isEnabled() or self._pool.closed:
             return
         spec = self.spec()
         if spec.routing != AUTO and not spec.target:

@@ -266,7 +266,7 @@ class OptimizerDialog(QDialog):
 
     @Slot()
     def start(self) -> None:
-        if self.running:
+        if self.running or self._pool.closed:
             return
         self.provider.remember()
         self.outcome = None

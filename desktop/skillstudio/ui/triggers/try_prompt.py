@@ -275,7 +275,7 @@ class TryPromptWidget(QWidget):
     @Slot()
     def try_prompt(self) -> None:
         text = self.prompt.toPlainText().strip()
-        if self.busy or not text:
+        if self.busy or not text or self._pool.closed:
             return
         if self._workspace is None:
             self._show_error("Open a workspace first: a prompt is tried against its skills.")
