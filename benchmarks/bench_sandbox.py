@@ -56,8 +56,8 @@ def main() -> int:
                 raw = ex.argv(["true"], Policy.build(data), None)
                 row("bwrap sandbox per command (namespaces + mounts)", p50(lambda: subprocess.run(raw, check=True)),
                     base, "< +15 ms")
-                row("bwrap executor per command (+ cgroup, rlimits, seccomp, pipes)", p50(lambda: ex.run(["true"], Policy.build(data))),
-                    base, "reported")
+                row("bwrap executor per command (+ cgroup, rlimits, seccomp, pipes)",
+                    p50(lambda: ex.run(["true"], Policy.build(data))), base, "reported")
         else:
             print("bubblewrap missing: skipped", file=sys.stderr)
         try:

@@ -2,8 +2,8 @@
 
 - 600 requests (200 cases x 3 runs) against a local scripted server with injected latency L = 200 ms
   at concurrency 16: wall time of the whole run call against the ideal 600 x L / 16 (target: within
-  1.15x, plus start-up; the one-time tokenizer load is timed apart). The server runs in its own process so the client's CPU is measured honestly; the CPU
-  per request of both sides is printed with the row.
+  1.15x, plus start-up; the one-time tokenizer load is timed apart). The server runs in its own process
+  so the client's CPU is measured honestly; the CPU per request of both sides is printed with the row.
 - The same suite re-run fully cached (target: under 1 s, zero model calls).
 - The offline estimator: cases per second (target: at least 10,000).
 Prints markdown rows; asserts nothing. Only loopback traffic, bounded in count and time.
@@ -92,7 +92,8 @@ def main() -> int:
         assert run.requests == total and not any(o.error for o in run.outcomes.values()), "bench run failed"
         print(f"| {total} streamed requests, latency {LATENCY * 1000:.0f} ms, concurrency {CONCURRENCY} "
               f"(CPU per request: client {client_ms:.1f} ms, server {server_ms:.1f} ms) | "
-              f"{wall:.2f} s (+{vocab_s:.2f} s start-up: tokenizer) | ideal {ideal:.2f} s | {wall / ideal:.2f}x | <= 1.15x |")
+              f"{wall:.2f} s (+{vocab_s:.2f} s start-up: tokenizer) | ideal {ideal:.2f} s | "
+              f"{wall / ideal:.2f}x | <= 1.15x |")
         t = time.perf_counter()
         again = run_suite_sync(suite, ResponsesRouter(model="bench", api_key="k", base_url=base_url),
                                settings, cache=cache)

@@ -22,7 +22,10 @@ from skillstudio.bundle.validate import validate_workspace  # noqa: E402
 from skillstudio.bundle.workspace import load_workspace  # noqa: E402
 
 N_SKILLS = 1000
-WORDS = ["pipeline", "account", "ledger", "invoice", "router", "switch", "vlan", "audit", "evidence", "ticket", "refund", "outage", "login", "quarter", "forecast", "reconcile", "journal", "variance", "policy", "control", "sample", "export", "report", "draft", "reply", "config", "interface", "subnet", "firewall", "deal", "stage", "owner", "region", "customer", "vendor", "payment"]
+WORDS = ["pipeline", "account", "ledger", "invoice", "router", "switch", "vlan", "audit", "evidence", "ticket",
+         "refund", "outage", "login", "quarter", "forecast", "reconcile", "journal", "variance", "policy", "control",
+         "sample", "export", "report", "draft", "reply", "config", "interface", "subnet", "firewall", "deal", "stage",
+         "owner", "region", "customer", "vendor", "payment"]
 
 
 def _english_vocabulary() -> list[str]:
@@ -109,7 +112,8 @@ def main() -> int:
         ref_invalid = sum(1 for d in sorted(root.iterdir()) if ref_validate(d))
         ref_dt = time.perf_counter() - t
         print(f"{N_SKILLS} skills: load+validate+tokens {dt:.3f} s (best of 3), read bytes {base:.3f} s, "
-              f"{errors} errors (skills-ref: {ref_invalid} invalid), {n_tokens:,} tokens; o200k_base load {enc_load:.3f} s", file=sys.stderr)
+              f"{errors} errors (skills-ref: {ref_invalid} invalid), {n_tokens:,} tokens; "
+              f"o200k_base load {enc_load:.3f} s", file=sys.stderr)
         print("| benchmark | measured | baseline | ratio | target |")
         print("|---|---|---|---|---|")
         print(f"| load + validate + tokens, {N_SKILLS:,} skills | {dt:.2f} s | {base:.3f} s (read all bytes) | "

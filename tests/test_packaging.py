@@ -100,7 +100,8 @@ def test_release_notes_come_from_the_changelogs(tmp_path: Path, capsys) -> None:
                    encoding="utf-8")
     skills = tmp_path / "skills"
     (skills / "demo").mkdir(parents=True)
-    (skills / "demo" / "CHANGELOG.md").write_text("## [1.2.0] - 2026-11-30\n### Added\n- Demo step.\n", encoding="utf-8")
+    (skills / "demo" / "CHANGELOG.md").write_text("## [1.2.0] - 2026-11-30\n### Added\n- Demo step.\n",
+                                                  encoding="utf-8")
     assert rn.main(["--changelog", str(log), "--skills", str(skills)]) == 0
     md = capsys.readouterr().out
     assert md.startswith("# Skill Studio 2.0.0 (2026-12-01)")

@@ -218,7 +218,8 @@ def write_bundle(target: Path, workspace: Path | None = None, extra: dict[str, s
         raise SkillStudioError(f"{target.parent} does not exist", "choose an existing folder for the bundle")
     secrets = secret_values(workspace) if values is None else values
     redactor = Redactor(secrets)
-    files = {name: redactor.redact(text) if redactor else text for name, text in collect(workspace, extra, run_checks).items()}
+    collected = collect(workspace, extra, run_checks)
+    files = {name: redactor.redact(text) if redactor else text for name, text in collected.items()}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in files.items():

@@ -1,7 +1,9 @@
 """Errors every part of the core raises for things a user can fix.
 
-Each carries a one-line message (what went wrong) and a hint (what to do). The CLI prints them as a
-single line with exit code 2 and the app shows them in a dialog; neither ever shows a traceback.
+Each carries a one-line message (what went wrong) and a hint (what to do), in words that fit any
+shell: an error about one option names it in `setting` ("max-cost") instead of in the text, and
+each shell adds its own word for it (the CLI: "--max-cost"; the app: its control). The CLI prints
+them as a single line with exit code 2 and the app shows them in a dialog; neither shows a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ class SkillStudioError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.setting = setting  # the option the error is about, app-neutral (e.g. "max-cost"), if one
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message

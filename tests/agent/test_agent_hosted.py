@@ -111,7 +111,8 @@ def test_hosted_pinned_run_uses_the_approved_uploaded_version(make_request: Call
     from skillstudio.release.lockfile import LockEntry, record, workspace_digest
 
     digest, version = workspace_digest(example_workspace / SKILL)
-    record(example_workspace, SKILL, LockEntry(str(version), digest, openai={"skill_id": "skill_locked", "version": "7"}))
+    record(example_workspace, SKILL,
+           LockEntry(str(version), digest, openai={"skill_id": "skill_locked", "version": "7"}))
     with FakeAgentServer(Script(responses=[response([message("ok")])])) as srv:
         t = execute(make_request(srv.base_url, hosted=True, pin=Pin(SKILL, "1.0.0")))
     env = srv.bodies()[0]["tools"][0]["environment"]

@@ -34,10 +34,12 @@ def _last_output(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_local_loop_executes_shell_calls_in_bubblewrap_and_sends_outputs_back(
-        bwrap_available: None, make_request: Callable[..., RunRequest], example_workspace: Path, tmp_path: Path) -> None:
+        bwrap_available: None, make_request: Callable[..., RunRequest], example_workspace: Path,
+        tmp_path: Path) -> None:
     def final(body: dict[str, Any]) -> dict[str, Any]:
         report = _last_output(body)["output"][0]["stdout"]
-        return response([message("Breaks found:\n" + "\n".join(line for line in report.splitlines() if "INV-" in line))])
+        breaks = [line for line in report.splitlines() if "INV-" in line]
+        return response([message("Breaks found:\n" + "\n".join(breaks))])
 
     script = Script(responses=[
         response([reasoning(), shell_call(f"cat /skills/{SKILL}/SKILL.md", call_id="c1")]),
@@ -83,7 +85,8 @@ def test_local_loop_executes_shell_calls_in_bubblewrap_and_sends_outputs_back(
     assert [e["item"]["type"] for e in events if e["kind"] == "item"] == [i["type"] for i in t.items]
     assert events[0]["kind"] == "started" and events[-1]["kind"] == "finished"
     meter = [e for e in events if e["kind"] == "usage"]
-    assert len(meter) == 3 and all(e["context_tokens"] > 0 and e["context_source"] in ("api", "estimate") for e in meter)
+    assert len(meter) == 3
+    assert all(e["context_tokens"] > 0 and e["context_source"] in ("api", "estimate") for e in meter)
     assert meter[1]["context_tokens"] > meter[0]["context_tokens"]  # SKILL.md is now in the context
     saved = json.loads((example_workspace / ".skillstudio" / "runs" / "agent" / f"{t.run_id}.json").read_text())
     assert saved["final"] == t.final and saved["skills"][0]["digest"].startswith("sha256:")
@@ -110,7 +113,8 @@ def test_timeouts_exit_codes_and_readonly_skills_are_fed_back(
     assert t.outcome == "completed" and t.skills_loaded == [SKILL]
 
 
-def test_max_output_length_is_honoured_and_echoed(bwrap_available: None, make_request: Callable[..., RunRequest]) -> None:
+def test_max_output_length_is_honoured_and_echoed(bwrap_available: None,
+                                                  make_request: Callable[..., RunRequest]) -> None:
     cmd = "python3 -c \"print('A' * 3000 + 'END'); import sys; sys.stderr.write('E' * 50)\""
     script = Script(responses=[response([shell_call(cmd, call_id="big", max_output_length=300)]),
                                response([message("ok")])])
@@ -124,7 +128,8 @@ def test_max_output_length_is_honoured_and_echoed(bwrap_available: None, make_re
     assert out["stdout"].startswith("AAAA") and out["stdout"].rstrip().endswith("END") and "truncated" in out["stdout"]
 
 
-def test_limits_stop_the_run_with_the_transcript(bwrap_available: None, make_request: Callable[..., RunRequest]) -> None:
+def test_limits_stop_the_run_with_the_transcript(bwrap_available: None,
+                                                 make_request: Callable[..., RunRequest]) -> None:
     busy = [response([shell_call(f"echo turn {i}")]) for i in range(10)]
     with FakeAgentServer(Script(responses=list(busy))) as srv:
         t = execute(make_request(srv.base_url, limits=RunLimits(max_turns=3)))
@@ -168,7 +173,8 @@ def test_cancel_mid_command_keeps_the_transcript(bwrap_available: None, make_req
 
 def test_api_error_mid_run_ends_with_error_and_keeps_items(bwrap_available: None,
                                                            make_request: Callable[..., RunRequest]) -> None:
-    script = Script(responses=[response([shell_call("echo one")]), error(400, "context_length_exceeded", "invalid_request_error")])
+    script = Script(responses=[response([shell_call("echo one")]),
+                               error(400, "context_length_exceeded", "invalid_request_error")])
     with FakeAgentServer(script) as srv:
         t = execute(make_request(srv.base_url))
     assert t.outcome == "error" and "400" in t.stop_reason and "context_length_exceeded" in t.stop_reason
@@ -201,8 +207,9 @@ def test_chat_provider_runs_the_same_loop_with_a_function_tool(bwrap_available: 
 
 
 @pytest.mark.parametrize("exposed", [False, True])
-def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None, make_request: Callable[..., RunRequest],
-                                                         tmp_path: Path, example_workspace: Path, exposed: bool) -> None:
+def test_secret_echoed_by_a_tool_is_redacted_everywhere(bwrap_available: None,
+                                                         make_request: Callable[..., RunRequest], tmp_path: Path,
+                                                         example_workspace: Path, exposed: bool) -> None:
     from skillstudio.secrets.model import SecretMeta
     from skillstudio.secrets.placeholders import SecretSession
 

@@ -31,7 +31,8 @@ def test_skills_touched_uses_the_trigger_rule_for_every_skill() -> None:
     assert skills_touched(["ls /data"], cat) == []
 
 
-def test_pinned_run_offers_one_skill_and_completes(bwrap_available: None, make_request: Callable[..., RunRequest]) -> None:
+def test_pinned_run_offers_one_skill_and_completes(bwrap_available: None,
+                                                   make_request: Callable[..., RunRequest]) -> None:
     script = Script(responses=[response([shell_call(f"cat /skills/{SKILL}/SKILL.md | head -2")]),
                                response([message("Reconciled.")])])
     with FakeAgentServer(script) as srv:

@@ -87,7 +87,8 @@ def test_no_warnings_no_near_duplicate_descriptions_and_no_secrets() -> None:
     ws = load_workspace(examples_dir())
     for skill in ws.skills:  # the examples are exemplary: no warning for any target, catalog-wide checks on
         assert [str(p) for p in validate_skill(skill, workspace=ws) if p.severity != "info"] == [], skill.name
-    secretish = re.compile(r"(sk-[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|password\s*[:=]\s*\S+)")
+    secretish = re.compile(r"(sk-[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY"
+                           r"|password\s*[:=]\s*\S+)")
     for f in examples_dir().rglob("*"):
         if f.is_file():
             assert not secretish.search(f.read_text(encoding="utf-8", errors="replace")), f

@@ -35,7 +35,8 @@ value = st.one_of(safe, safe, safe, safe, safe, st.sampled_from(SNIPPETS),
 line = st.one_of(
     st.builds(lambda k, v: f"{k}: {v}" if k else f": {v}", st.sampled_from(KEYS), value),
     st.builds(lambda ind, v: " " * ind + v, st.integers(0, 6), value),
-    st.builds(lambda ind, k, v: " " * ind + f"{k}: {v}", st.integers(1, 4), st.sampled_from(["version", "a", "b"]), value),
+    st.builds(lambda ind, k, v: " " * ind + f"{k}: {v}", st.integers(1, 4), st.sampled_from(["version", "a", "b"]),
+              value),
     st.sampled_from(["name: demo", "description: Does things. Do not use for others.", "metadata:", "  - item",
                      "", "# comment", "..."]),
 )

@@ -211,7 +211,8 @@ def test_failed_commit_restores_the_files(tmp_path: Path, monkeypatch: pytest.Mo
 def test_changelog_helpers_keep_crlf_and_add_unreleased() -> None:
     text = "# Changelog\r\n\r\n## [1.0.0] - 2026-01-01\r\n\r\n- First.\r\n"
     out, entry = release.add_changelog_entry(text, "1.0.1", "2026-02-01", "Fix.")
-    assert out == "# Changelog\r\n\r\n## [1.0.1] - 2026-02-01\r\n\r\n- Fix.\r\n\r\n## [1.0.0] - 2026-01-01\r\n\r\n- First.\r\n"
+    assert out == ("# Changelog\r\n\r\n## [1.0.1] - 2026-02-01\r\n\r\n- Fix.\r\n\r\n"
+                   "## [1.0.0] - 2026-01-01\r\n\r\n- First.\r\n")
     assert entry == "## [1.0.1] - 2026-02-01\n\n- Fix.\n"
     assert release.ensure_unreleased(text).startswith("# Changelog\r\n\r\n## [Unreleased]\r\n\r\n## [1.0.0]")
     assert release.ensure_unreleased(release.CHANGELOG_HEADER) == release.CHANGELOG_HEADER

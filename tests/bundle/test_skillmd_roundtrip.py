@@ -69,7 +69,8 @@ def test_metadata_add_and_remove() -> None:
     removed = skillmd.set_field(SAMPLE, "allowed-tools", None)
     assert removed == SAMPLE.replace("allowed-tools: Read Bash\n", "")
     appended = skillmd.set_field(SAMPLE, "compatibility", "Python 3.11")
-    assert appended == SAMPLE.replace("allowed-tools: Read Bash\n", "allowed-tools: Read Bash\ncompatibility: Python 3.11\n")
+    assert appended == SAMPLE.replace("allowed-tools: Read Bash\n",
+                                      "allowed-tools: Read Bash\ncompatibility: Python 3.11\n")
 
 
 def test_flow_metadata_edit_keeps_other_lines() -> None:

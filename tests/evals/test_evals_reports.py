@@ -43,7 +43,8 @@ def test_junit_and_html_render_every_kind_of_outcome(workspace: Path, artifacts_
     html = reports.to_html(report)
     assert "Confusion matrix" in html and "flaky" in html and "HTTP 500" in html
     assert "offline estimate" not in html.lower()
-    # gpt-4.1-mini is in the shipped price table; 16 answered requests (18 minus the errored case) x (120 in, 30 out) tokens
+    # gpt-4.1-mini is in the shipped price table; 16 answered requests (18 minus the errored case)
+    # x (120 in, 30 out) tokens
     assert report["summary"]["input_tokens"] == 16 * 120 and report["summary"]["output_tokens"] == 16 * 30
     assert report["summary"]["cost_usd"] == pytest.approx(16 * (120 * 0.4 + 30 * 1.6) / 1e6)
     csv_text = reports.to_csv(report)

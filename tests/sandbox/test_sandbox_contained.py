@@ -169,8 +169,8 @@ def test_fork_bomb_hits_pids_limit(backend: Backend) -> None:
 
 
 def test_memory_bomb_is_stopped(backend: Backend) -> None:
-    r = run(backend, ["python3", "-c", "b = bytearray(600 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('ALLOC-OK')"],
-            limits=Limits(memory_mb=128, wall_s=30))
+    bomb = "b = bytearray(600 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('ALLOC-OK')"
+    r = run(backend, ["python3", "-c", bomb], limits=Limits(memory_mb=128, wall_s=30))
     assert "ALLOC-OK" not in r.stdout
     assert r.exit_code != 0
     assert "MemoryError" in r.stderr or r.exit_code == 137
@@ -196,9 +196,11 @@ def test_file_size_limit(backend: Backend) -> None:
 
 def test_network_off_by_default(backend: Backend, http_server: Server) -> None:
     script = (f"import socket\nfor host in ('127.0.0.1', '1.1.1.1'):\n"
-              f"    try:\n        socket.create_connection((host, {http_server.port}), timeout=2); print('CONNECTED', host)\n"
+              f"    try:\n        socket.create_connection((host, {http_server.port}), timeout=2)\n"
+              f"        print('CONNECTED', host)\n"
               f"    except OSError as e: print('refused', host, e.errno)\n"
-              f"try:\n    socket.getaddrinfo('example.com', 80); print('DNS-OK')\nexcept OSError as e: print('no dns')\n")
+              f"try:\n    socket.getaddrinfo('example.com', 80); print('DNS-OK')\n"
+              f"except OSError as e: print('no dns')\n")
     r = run(backend, ["python3", "-c", script])
     assert "CONNECTED" not in r.stdout, r.stdout
     assert "DNS-OK" not in r.stdout

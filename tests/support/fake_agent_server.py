@@ -92,7 +92,8 @@ def chat(content: str | None = None, tool_calls: list[tuple[str, str, dict[str, 
     msg: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         msg["tool_calls"] = [{"id": cid, "type": "function",
-                              "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                              "function": {"name": name,
+                                           "arguments": args if isinstance(args, str) else json.dumps(args)}}
                              for cid, name, args in tool_calls]
     return {"id": _id("chatcmpl"), "object": "chat.completion", "created": 1764000000, "model": "local-model",
             "choices": [{"index": 0, "message": msg, "logprobs": None,

@@ -6,8 +6,9 @@ shapes of `openai.types.responses`) and `/chat/completions`. The "model" is a ke
 test writes: the first keyword found in the prompt names the skill it reads; no keyword → it
 answers in text. Like real models it can look around first (`explore`: one shell call per turn —
 `ls -la`, `rg -l invoice .`, `cat README.md` — before it reads or answers; the chat side reads
-paths with `read_file`), and it sees what those calls returned (`outputs_seen`). Faults can be injected per prompt: 429 with Retry-After, 500, a hang (timeout),
-a stream cut mid-chunk, a stream that ends early, a refused key (401).
+paths with `read_file`), and it sees what those calls returned (`outputs_seen`). Faults can be
+injected per prompt: 429 with Retry-After, 500, a hang (timeout), a stream cut mid-chunk, a stream
+that ends early, a refused key (401).
 """
 
 from __future__ import annotations
@@ -307,7 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
         from email.parser import BytesParser
 
         st = self.server.state
-        msg = BytesParser(policy=policy.default).parsebytes(b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
+        head = b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n"
+        msg = BytesParser(policy=policy.default).parsebytes(head + raw)
         fields = {part.get_param("name", header="content-disposition"): part for part in msg.iter_parts()}
         content = fields["file"].get_payload(decode=True)
         purpose = fields["purpose"].get_payload(decode=True).decode()

@@ -182,7 +182,9 @@ class HostedProvider:
         u = get(response, "usage")
         usage = {"input_tokens": int(get(u, "input_tokens") or 0),
                  "output_tokens": int(get(u, "output_tokens") or 0)} if u is not None else None
-        reason = str(get(get(response, "incomplete_details"), "reason") or "incomplete") if status == "incomplete" else ""
+        reason = ""
+        if status == "incomplete":
+            reason = str(get(get(response, "incomplete_details"), "reason") or "incomplete")
         return Turn(steps, usage, status, reason)
 
     def add_results(self, step: Any, results: list[CommandResult]) -> None:  # the container ran them

@@ -4,9 +4,10 @@ It stops at the model's final message or at a limit (turns, tool calls, tokens, 
 outcome `limit_cost`, priced with the same table as trigger tests), or when
 the cancel token fires — always with the transcript kept. Each step is recorded in the transcript
 and handed to `on_event` as it happens (the CLI prints it, the app's worker forwards it to the GUI
-thread; never touch the UI from `on_event`: streaming deltas arrive from the request thread). A pinned run refuses to execute a call that reaches
-into another skill and fails loudly (`routing_violation`). The same loop drives local providers
-(Responses, chat) and hosted runs (the container runs the calls; we only record them).
+thread; never touch the UI from `on_event`: streaming deltas arrive from the request thread). A pinned
+run refuses to execute a call that reaches into another skill and fails loudly (`routing_violation`).
+The same loop drives local providers (Responses, chat) and hosted runs (the container runs the calls;
+we only record them).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def price_of(model: str) -> dict[str, float]:
     if not prices:
         raise SkillStudioError(f"no price for model {model!r}: a cost limit cannot be kept",
                                f"add it to {userdirs.config_dir() / 'prices.json'} "
-                               '({"models": {"MODEL": {"input": USD, "output": USD}}}) or drop --max-cost')
+                               '({"models": {"MODEL": {"input": USD, "output": USD}}}) or run without a cost limit',
+                               setting="max-cost")
     return prices
 
 

@@ -114,7 +114,8 @@ def parse_output(output: list[dict[str, Any]], *, remote: bool = False) -> list[
         kind = it.get("type")
         if kind == "shell_call":
             action = it.get("action") or {}
-            steps.append(ShellStep(str(it.get("call_id") or it.get("id") or ""), [str(c) for c in action.get("commands") or []],
+            commands = [str(c) for c in action.get("commands") or []]
+            steps.append(ShellStep(str(it.get("call_id") or it.get("id") or ""), commands,
                                    action.get("timeout_ms"), action.get("max_output_length"), remote=remote))
         elif kind == "shell_call_output":
             steps.append(OutputStep(str(it.get("call_id") or ""), list(it.get("output") or []),
@@ -368,7 +369,7 @@ class ChatProvider:
             from skillstudio.errors import SkillStudioError
 
             raise SkillStudioError(f"{self.mode} compaction needs the Responses API",
-                                   "use --compaction client with a chat-compatible server")
+                                   "use client-side compaction with a chat-compatible server", setting="compaction")
         self.conv = Conversation([{"role": "system", "content": chat_system_prompt(skills, instructions)},
                                   {"role": "user", "content": prompt}])
         self.meter = cp.TokenMeter()

@@ -38,7 +38,8 @@ class Pin:
     def parse(cls, text: str) -> Pin:
         m = _PIN_RE.match(text.strip())
         if not m or (m.group(2) is not None and not m.group(2).strip()):
-            raise SkillStudioError(f"bad --pin {text!r}", "use --pin NAME or --pin NAME@VERSION, e.g. crm-query@1.2.0")
+            raise SkillStudioError(f"bad pin {text!r}", "give NAME or NAME@VERSION, e.g. crm-query@1.2.0",
+                                   setting="pin")
         return cls(m.group(1), m.group(2).strip() if m.group(2) else None)
 
     def __str__(self) -> str:
@@ -207,7 +208,8 @@ def _check_signers(workspace: Path, skill: OfferedSkill, entry: Any) -> tuple[st
             continue
         return "verified", f"signature by {ids} verified"
     raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: no local signature matches the lock "
-                      f"({problems[0]})", "use the bundle the approvers signed, or re-approve it with `skillstudio lock`")
+                      f"({problems[0]})",
+                      "use the bundle the approvers signed, or re-approve it with `skillstudio lock`")
 
 
 def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, str], str, str | None]:
@@ -221,9 +223,10 @@ def _check_lock(workspace: Path, skill: OfferedSkill) -> tuple[str, dict[str, st
     entry = load_lock(workspace).get(skill.name)
     if entry is None:
         raise CheckFailed(f"pinned skill {skill.name} is not approved in {LOCK_NAME}",
-                          "approve it with `skillstudio lock`, or run without --pin")
+                          "approve it with `skillstudio lock`, or run without a pin", setting="pin")
     if skill.version != entry.version:
-        raise CheckFailed(f"pinned skill {skill.name} is at version {skill.version}, {LOCK_NAME} approves {entry.version}",
+        raise CheckFailed(f"pinned skill {skill.name} is at version {skill.version}, "
+                          f"{LOCK_NAME} approves {entry.version}",
                           f"pin {skill.name}@{entry.version} and restore that version")
     if skill.digest != entry.digest:
         raise CheckFailed(f"pinned skill {skill.name}@{skill.version}: content differs from the approved bundle "
@@ -238,7 +241,8 @@ def pin_for_route(workspace: Path, route: str) -> Pin:
     try:
         from skillstudio.release.lockfile import ROUTES_NAME, load_routes
     except ImportError as exc:  # pragma: no cover - release ships with the app
-        raise SkillStudioError("routes are not available in this build", "use --pin NAME@VERSION") from exc
+        raise SkillStudioError("routes are not available in this build", "pin NAME@VERSION instead",
+                               setting="pin") from exc
     routes = load_routes(Path(workspace))
     if route not in routes:
         known = ", ".join(sorted(routes)) or "none"
@@ -251,7 +255,8 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
     """The skills this run offers; clear errors for a broken workspace or a pin that cannot hold."""
     workspace = Path(workspace)
     if not workspace.is_dir():
-        raise SkillStudioError(f"{workspace}: no such folder", "give a workspace (a folder of skills) or a skill folder")
+        raise SkillStudioError(f"{workspace}: no such folder",
+                               "give a workspace (a folder of skills) or a skill folder")
     ws = load_workspace(workspace, with_files=False)
     usable = [s for s in ws.skills if not s.parse_error and s.name and s.description]
     notes = [f"{s.path.name}: left out ({s.parse_error or 'no description'})"
@@ -270,7 +275,8 @@ def plan(workspace: Path, pin: Pin | None = None) -> Routing:
     if chosen is None:
         broken = next((s for s in ws.skills if s.path.name == pin.name), None)
         if broken is not None:
-            raise SkillStudioError(f"pinned skill {pin.name} cannot be offered ({broken.parse_error or 'no description'})",
+            why = broken.parse_error or "no description"
+            raise SkillStudioError(f"pinned skill {pin.name} cannot be offered ({why})",
                                    f"run `skillstudio validate {broken.path}` and fix it")
         raise SkillStudioError(f"pinned skill {pin.name} is not in {workspace}",
                                f"use one of: {', '.join(sorted(names))}")

@@ -74,7 +74,7 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
     from skillstudio.sandbox.policy import Policy, SkillMount, effective_settings
 
     if req.sandbox not in BACKENDS:
-        raise SkillStudioError(f"unknown sandbox {req.sandbox!r}", "use --sandbox subprocess, docker or none")
+        raise SkillStudioError(f"unknown sandbox {req.sandbox!r}", "use subprocess, docker or none", setting="sandbox")
     frontmatter = None
     if routing.pin is not None:  # a pinned skill's own needs (allowed-tools, compatibility) suggest the defaults
         from skillstudio.bundle.model import load_skill
@@ -105,7 +105,8 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
     except ValueError as exc:
         lines = str(exc).splitlines()
         raise SkillStudioError(f"bad sandbox policy: {lines[-1].strip() if lines else exc}",
-                               "check --allow-domain and the workspace's sandbox policy") from exc
+                               "check the allowed domains and the workspace's sandbox policy",
+                               setting="allow-domain") from exc
     transcript.policy = policy.describe()
     warning = attached.warning() if attached is not None else None
     if warning:  # "secret exposed: NAME in the tool's environment as raw values …", as `exec` prints it
@@ -119,11 +120,12 @@ def _local_sandbox(req: RunRequest, routing: Routing, transcript: Transcript, se
 def prepare(req: RunRequest) -> tuple[Routing, Transcript]:
     """Routing and an empty transcript (raises SkillStudioError / CheckFailed for a bad request)."""
     if not req.prompt.strip():
-        raise SkillStudioError("the prompt is empty", "give the task with --prompt")
+        raise SkillStudioError("the prompt is empty", "give the task for the agent", setting="prompt")
     if req.provider not in ("responses", "chat"):
         raise SkillStudioError(f"unknown provider {req.provider!r}", "use responses or chat")
     if req.hosted and req.provider != "responses":
-        raise SkillStudioError("hosted runs need the Responses API", "drop --provider chat or --hosted")
+        raise SkillStudioError("hosted runs need the Responses API", "choose the Responses provider, or run locally",
+                               setting="provider")
     if req.limits.max_cost_usd is not None:
         from skillstudio.agent.loop import price_of
 

@@ -157,7 +157,8 @@ class ShellRunner:
                 res = self.executor.run([*SHELL, command], policy, cancel, on_output=live)
                 live.close()
             out, err = self._redact(res.stdout), self._redact(res.stderr)
-            out, err, cut = truncate_pair(out, err, DEFAULT_MAX_OUTPUT if max_output_length is None else max_output_length)
+            cap = DEFAULT_MAX_OUTPUT if max_output_length is None else max_output_length
+            out, err, cut = truncate_pair(out, err, cap)
             results.append(CommandResult(command, out, err, res.exit_code, timed_out=res.timed_out,
                                          truncated=cut or res.truncated, cancelled=res.cancelled,
                                          duration_s=res.duration_s,

@@ -128,8 +128,10 @@ class Transcript:
 
 def markdown(d: dict[str, Any]) -> str:
     """A saved (or live) transcript as Markdown, for reviews and tickets."""
-    lines = [f"# Run {d['run_id']}", "", f"- prompt: {d['prompt']}", f"- model: {d['model']} ({d['provider']}, {d['mode']})",
-             f"- routing: {d['routing'].get('mode', 'auto')}" + (f" {d['routing']['pin']}" if d['routing'].get('pin') else ""),
+    pin = f" {d['routing']['pin']}" if d['routing'].get('pin') else ""
+    lines = [f"# Run {d['run_id']}", "", f"- prompt: {d['prompt']}",
+             f"- model: {d['model']} ({d['provider']}, {d['mode']})",
+             f"- routing: {d['routing'].get('mode', 'auto')}" + pin,
              f"- outcome: {d['outcome']}" + (f" ({d['stop_reason']})" if d['stop_reason'] else ""),
              f"- skills loaded: {', '.join(d['skills_loaded']) or 'none'}",
              f"- usage: {d['usage']['input_tokens']} in / {d['usage']['output_tokens']} out, "

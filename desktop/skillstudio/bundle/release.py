@@ -105,7 +105,7 @@ def next_release_version(current: str | None, released: list[str], bump: str | N
         if new < cur and str(cur) not in released:
             raise SkillStudioError(
                 f"SKILL.md is at {cur} but a {bump} release from {latest or cur} would be {new}",
-                "choose a larger bump, or release the current version as it is (--bump none)")
+                "choose a larger bump, or release the current version as it is (no bump)", setting="bump")
     if str(new) in released:
         raise SkillStudioError(f"version {new} was already released and released versions are immutable",
                                "choose a bump (patch, minor or major) to release a new version")

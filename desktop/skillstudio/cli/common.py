@@ -33,9 +33,9 @@ class Provider(StrEnum):
 
 @contextmanager
 def cli_words() -> Iterator[None]:
-    """Re-word the services' app-neutral errors with the CLI's flags."""
+    """Re-word the services' app-neutral errors with the CLI's advice (an error's `setting` becomes
+    its flag in `main.error_line`, for every command)."""
     from skillstudio.services.providers import NoModelConfigured
-    from skillstudio.services.settings import InvalidSetting
 
     try:
         yield
@@ -43,8 +43,6 @@ def cli_words() -> Iterator[None]:
         raise SkillStudioError(
             exc.message, NO_MODEL_HINT + (OFFLINE_HINT if exc.offline_ok else "")
         ) from None
-    except InvalidSetting as exc:
-        raise SkillStudioError(f"{exc.message} (--{exc.setting})", exc.hint) from None
 
 
 def provider_choice(

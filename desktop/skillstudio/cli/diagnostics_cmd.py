@@ -1,4 +1,5 @@
-"""`skillstudio diagnostics -o FILE.zip`: the redacted diagnostic bundle for a bug report (see skillstudio.diagnostics)."""
+"""`skillstudio diagnostics -o FILE.zip`: the redacted diagnostic bundle for a bug report
+(see skillstudio.diagnostics)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         notes: str = typer.Option("", "--notes", help="Release notes for CHANGELOG.md (one bullet per line)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Validate, bump metadata.version, add a CHANGELOG entry, commit the skill folder and tag <skill>/v<version>."""
+        """Validate, bump metadata.version, add a CHANGELOG entry, commit the skill folder and tag
+        <skill>/v<version>."""
         folder = _skill_dir(skill_dir)
         if bump not in (*release.BUMPS, "none"):
             raise SkillStudioError(f"unknown --bump {bump!r}", "use patch, minor, major or none")
@@ -36,7 +37,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(asdict(result), indent=2))
         else:
             typer.echo(f"Released {result.skill} {result.version} "
-                       f"(was {result.previous_version or 'unversioned'}): tag {result.tag}, commit {result.commit[:12]}")
+                       f"(was {result.previous_version or 'unversioned'}): tag {result.tag}, "
+                       f"commit {result.commit[:12]}")
 
     @app.command("history")
     def history_cmd(

@@ -215,13 +215,19 @@ def _root(
         raise typer.Exit(launch(None))
 
 
+def error_line(exc: SkillStudioError) -> str:
+    """The one line the CLI prints for an error: the core's neutral words plus our flag for its setting."""
+    flag = f" (--{exc.setting})" if exc.setting else ""
+    return f"{exc.message}{flag} — {exc.hint}" if exc.hint else f"{exc.message}{flag}"
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="skillstudio", standalone_mode=True)
     except SkillStudioError as exc:
         if os.environ.get("SKILLSTUDIO_DEBUG"):
             raise
-        typer.echo(f"skillstudio: {exc}", err=True)
+        typer.echo(f"skillstudio: {error_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:  # unreadable/unwritable paths, full disks: the user's to fix, not a crash
         if os.environ.get("SKILLSTUDIO_DEBUG"):

@@ -50,7 +50,8 @@ def _read_pems(paths: list[Path]) -> dict[str, crypto.PublicKey]:
         try:
             data = Path(p).read_bytes()
         except OSError as exc:
-            raise SkillStudioError(f"cannot read {p}: {exc.strerror}", "give the PEM written by `keys export`") from None
+            raise SkillStudioError(f"cannot read {p}: {exc.strerror}",
+                                   "give the PEM written by `keys export`") from None
         key = crypto.load_public_pem(data, str(p))
         out[crypto.key_id(key)] = key
     return out
@@ -417,7 +418,8 @@ def lock(
             for p in problems:
                 typer.echo(p)
         if problems:
-            raise CheckFailed(f"{len(problems)} problem(s) against {lockfile.LOCK_NAME}", "approve or revert the changes")
+            raise CheckFailed(f"{len(problems)} problem(s) against {lockfile.LOCK_NAME}",
+                              "approve or revert the changes")
         if not as_json:
             typer.echo(f"{path}: matches {lockfile.LOCK_NAME}")
         return

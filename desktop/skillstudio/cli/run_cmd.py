@@ -38,7 +38,8 @@ class _Printer:
         kind = event.get("kind")
         if kind == "started":
             routing = event.get("routing") or {}
-            how = f"pinned {routing.get('pin')}" if routing.get("pin") else f"auto ({len(routing.get('offered') or [])} skills)"
+            offered = len(routing.get("offered") or [])
+            how = f"pinned {routing.get('pin')}" if routing.get("pin") else f"auto ({offered} skills)"
             self.c.print(f"[dim]▶ {escape(str(event.get('model')))} via {event.get('provider')}, {escape(how)}[/]")
         elif kind == "text_delta":
             self.c.print(escape(str(event.get("delta") or "")), end="")
@@ -110,11 +111,15 @@ def register(app: typer.Typer) -> None:
         base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
         model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="The model."),
         max_turns: int = typer.Option(40, "--max-turns", min=1, help="Stop after this many model requests."),
-        json_out: str | None = typer.Option(None, "--json", help="Write the transcript as JSON to this file (- = stdout)."),
-        data: Path | None = typer.Option(None, "--data", help="The data folder (read-write, /data); default: a fresh one."),
+        json_out: str | None = typer.Option(None, "--json",
+                                            help="Write the transcript as JSON to this file (- = stdout)."),
+        data: Path | None = typer.Option(None, "--data",
+                                         help="The data folder (read-write, /data); default: a fresh one."),
         secret: list[str] = typer.Option([], "--secret", help="Grant this keyring secret (as a placeholder)."),
-        allow_domain: list[str] = typer.Option([], "--allow-domain", help="Allow this host (name, *.suffix, NAME:PORT)."),
-        provider: str = typer.Option("responses", "--provider", help="responses, or chat for /chat/completions servers."),
+        allow_domain: list[str] = typer.Option([], "--allow-domain",
+                                               help="Allow this host (name, *.suffix, NAME:PORT)."),
+        provider: str = typer.Option("responses", "--provider",
+                                     help="responses, or chat for /chat/completions servers."),
         max_tool_calls: int = typer.Option(200, "--max-tool-calls", min=1, help="Stop after this many shell calls."),
         max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Stop after this many tokens in+out."),
         max_wall: float = typer.Option(1800.0, "--max-wall", min=1.0, help="Stop after this many seconds."),

@@ -31,7 +31,8 @@ _APPLY = typer.Option(None, "--apply", help="Where the placeholder is replaced: 
 
 def _read_value(name: str) -> str:
     if sys.stdin is None:
-        raise SkillStudioError("no stdin to read the secret value from", f"pipe it in: `... | skillstudio secrets set {name}`")
+        raise SkillStudioError("no stdin to read the secret value from",
+                               f"pipe it in: `... | skillstudio secrets set {name}`")
     if sys.stdin.isatty():
         value = getpass.getpass(f"Value for {name} (input hidden): ")
         if value != getpass.getpass("Repeat the value: "):
@@ -47,7 +48,8 @@ def _read_value(name: str) -> str:
     except UnicodeDecodeError as exc:
         raise SkillStudioError("the secret value on stdin is not UTF-8 text", "base64 binary values first") from exc
     if not value:
-        raise SkillStudioError("no secret value on stdin", f"pipe it in: `printf %s \"$TOKEN\" | skillstudio secrets set {name}`")
+        raise SkillStudioError("no secret value on stdin",
+                               f"pipe it in: `printf %s \"$TOKEN\" | skillstudio secrets set {name}`")
     return value
 
 

@@ -136,7 +136,8 @@ def test_command(
                                              help="responses (default with a key/base URL), chat, or offline."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per request attempt."),
     retries: int = typer.Option(4, "--retries", help="Retries on 429/5xx/timeouts/dropped streams."),
-    no_stream: bool = typer.Option(False, "--no-stream", help="Wait for whole responses (default: stream, for TTFT and early stop)."),
+    no_stream: bool = typer.Option(False, "--no-stream",
+                                   help="Wait for whole responses (default: stream, for TTFT and early stop)."),
     save: bool = typer.Option(True, "--save/--no-save", help="Keep the run in .skillstudio/runs.sqlite."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every case, not only the ones to look at."),
     compare: str | None = typer.Option(None, "--compare",
@@ -179,8 +180,8 @@ def test_command(
         progress.update(task, completed=done, total=total, rate=f"{cached} cached" if cached else "")
 
     ctx = JobContext(on_progress=on_progress, on_message=lambda m: err.print(f"[dim]{m}[/]"))
-    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling… finished results are kept (Ctrl-C again to abort)."), \
-            progress:
+    stopping = "Cancelling… finished results are kept (Ctrl-C again to abort)."
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, stopping), progress:
         result = run_and_record(request, ctx)
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {w}")

@@ -109,9 +109,11 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .estimate{background:#fff3cd;color:#7a5600;border:1px solid #e0c060;padding:8px 12px;border-radius:6px;margin:12px 0}
 .pass{background:#e3f6e8;color:#17692f}.fail{background:#fde4e4;color:#9b1c1c}.error{background:#fdf0d8;color:#8a5300}
 .not_run{background:#eceef2;color:#555}
-table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:6px 0}
+td,th{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f6f9}.num{text-align:right;font-variant-numeric:tabular-nums}
-.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #dde1e8;border-radius:8px;padding:8px 14px;min-width:90px}
+.kpis{display:flex;gap:12px;flex-wrap:wrap}
+.kpi{border:1px solid #dde1e8;border-radius:8px;padding:8px 14px;min-width:90px}
 .kpi b{display:block;font-size:20px}.bar{position:relative;width:120px;height:10px;background:#eef0f4;border-radius:5px}
 .bar .ci{position:absolute;top:0;height:10px;background:#b9c8f0;border-radius:5px}
 .bar .pt{position:absolute;top:-2px;width:3px;height:14px;background:#2a4fd0}
@@ -216,9 +218,10 @@ def to_html(report: dict[str, Any]) -> str:
                                                  for k, v in kpis) + "</div>")
     cats = s.get("categories")
     if cats:
+        shown = {k: v for k, v in cats.items() if k != "first_call_rule" or v}
         parts.append("<h2>How runs decided</h2><table><tr>" + "".join(
-            f"<th>{e(category_label(k))}</th>" for k in cats if k != "first_call_rule" or cats[k]) + "</tr><tr>" + "".join(
-            f'<td class="num">{v}</td>' for k, v in cats.items() if k != "first_call_rule" or v) + "</tr></table>"
+            f"<th>{e(category_label(k))}</th>" for k in shown) + "</tr><tr>" + "".join(
+            f'<td class="num">{v}</td>' for v in shown.values()) + "</tr></table>"
             '<div class="small">direct: the first shell call read the skill; after exploring: the model looked '
             "around (commands run in the sandbox) before reading it; answered: no skill read; undecided: no "
             "decision within the turn budget (counted as not triggered).</div>")
@@ -232,7 +235,8 @@ def to_html(report: dict[str, Any]) -> str:
     cm = report["confusion"]
     peak = max([max(r) for r in cm["matrix"]] + [1])
     parts.append('<h2>Confusion matrix</h2><div class="small">Rows: expected (a trigger case\'s skill, '
-                 'a case\'s route_to, else "none" for no_trigger cases). Columns: what each run selected. Green: right; red: the wrong skill or none; amber: a skill '
+                 'a case\'s route_to, else "none" for no_trigger cases). Columns: what each run selected. '
+                 'Green: right; red: the wrong skill or none; amber: a skill '
                  "answering a prompt listed as a negative case (right if the prompt belongs to it; see the "
                  'per-skill FP column).</div><table class="cm"><tr>'
                  "<th>expected ↓ / selected →</th>" + "".join(f"<th>{e(x)}</th>" for x in cm["labels"]) + "</tr>")
@@ -258,7 +262,8 @@ def to_html(report: dict[str, Any]) -> str:
         status = c["status"] + (" · flaky" if c["flaky"] else "")
         err = f'<div class="small">{e("; ".join(c["errors"]))}</div>' if c["errors"] else ""
         if c.get("route_to"):
-            err += f'<div class="small">route_to {e(str(c["route_to"]))}: misrouted in {c.get("misrouted") or 0} run(s)</div>'
+            err += (f'<div class="small">route_to {e(str(c["route_to"]))}: '
+                    f'misrouted in {c.get("misrouted") or 0} run(s)</div>')
         how = ", ".join(e(x) for x in run_labels(c))
         paths = []
         for n, steps in enumerate(c.get("trajectories") or [], 1):

@@ -332,7 +332,7 @@ class RunStore:
                     "SELECT id FROM runs ORDER BY started_at DESC, seq DESC LIMIT 2").fetchall()
                 if len(rows) < need:
                     raise SkillStudioError(f"there is no {ref} run yet ({len(rows)} saved)",
-                                           "run `skillstudio test` first; runs are saved unless --no-save")
+                                           "run the trigger tests first: each run is saved to the history")
                 return str(rows[need - 1][0])
             row = None if conn is None else conn.execute("SELECT id FROM runs WHERE id = ?", (ref,)).fetchone()
         if row is None:
@@ -351,7 +351,7 @@ class RunStore:
                     from None
             if not isinstance(data, dict) or "cases" not in data:
                 raise SkillStudioError(f"cannot read saved run {ref}: not a run report",
-                                       "give a file written by `test --json` or `runs export --json`")
+                                       "give a run report in JSON, as a trigger test or the run history exports it")
             data.setdefault("verdict_rule", LEGACY_RULE)
             return data
         run_id = self.resolve(ref)

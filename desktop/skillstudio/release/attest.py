@@ -105,7 +105,8 @@ def read_bundle(source: Path | bytes) -> BundleInfo:
                 try:
                     fm, _ = skillmd.load_front_matter(text)
                 except skillmd.FrontMatterError as exc:
-                    raise CheckFailed(f"the bundle's SKILL.md is invalid: {exc}", "fix the skill and pack it again") from None
+                    raise CheckFailed(f"the bundle's SKILL.md is invalid: {exc}",
+                                      "fix the skill and pack it again") from None
                 name = str(fm.get("name") or "").strip()
                 meta = fm.get("metadata")
                 if isinstance(meta, dict) and meta.get("version") is not None:
@@ -239,7 +240,9 @@ def verify_bundle(zip_source: Path | bytes, env: Envelope, public_keys: dict[str
             # nothing was tampered with as far as we can tell: the signer is simply not one we trust
             raise CheckFailed(f"signed by key {', '.join(k[:16] for k in signers)}, which is not among the "
                               "trusted keys given",
-                              "add its public key to the trust store (`skillstudio trust add`) or pass it as --pubkey")
+                              "add its public key to the trust store (`skillstudio trust add`) "
+                              "or give it as a public key",
+                              setting="pubkey")
         raise CheckFailed("no valid signature by the given public key",
                           "the bundle or its signature was altered, or it was signed with another key")
     digest = hashlib.sha256(raw).hexdigest()

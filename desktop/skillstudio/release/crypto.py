@@ -56,7 +56,8 @@ def _check_supported(key: object, what: str) -> None:
         return
     if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)) and isinstance(key.curve, ec.SECP256R1):
         return
-    raise SkillStudioError(f"{what} is neither Ed25519 nor ECDSA P-256", "generate one with `skillstudio keys generate`")
+    raise SkillStudioError(f"{what} is neither Ed25519 nor ECDSA P-256",
+                           "generate one with `skillstudio keys generate`")
 
 
 def load_private_pem(pem: str) -> PrivateKey:
@@ -64,7 +65,7 @@ def load_private_pem(pem: str) -> PrivateKey:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise SkillStudioError("the stored signing key is not a readable PEM private key",
-                               "generate a new one with `skillstudio keys generate NAME --rotate`") from None
+                               "generate a new one in its place (rotate the key)", setting="rotate") from None
     _check_supported(key, "the stored signing key")
     return key  # type: ignore[return-value]
 

@@ -92,7 +92,7 @@ def generate(name: str, algorithm: str = "ed25519", *, rotate: bool = False) -> 
     existing = _keyring_call("get_password", SERVICE, name)
     if existing and not rotate:
         raise SkillStudioError(f"a signing key named {name!r} already exists",
-                               f"use `skillstudio keys generate {name} --rotate` to replace it")
+                               "rotate the key to replace it", setting="rotate")
     index = _load_index()
     entry = index["keys"].setdefault(name, {"history": []})
     if existing:  # make sure the old public key is kept even if the index was lost

@@ -140,7 +140,8 @@ class LayoutStore:
                                    "annotations": {REF_NAME: reference}})
         self._save_index(index)
 
-    def get_manifest(self, reference: str, accept: tuple[str, ...] = (MANIFEST, INDEX)) -> tuple[bytes, str, str] | None:
+    def get_manifest(self, reference: str,
+                     accept: tuple[str, ...] = (MANIFEST, INDEX)) -> tuple[bytes, str, str] | None:
         digest = reference
         if not reference.startswith("sha256:"):
             found = [m for m in self._index()["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == reference]

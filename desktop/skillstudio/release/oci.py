@@ -70,7 +70,8 @@ def parse_target(ref: str) -> Target:
         return parse_layout_ref(ref)
     if ref.startswith("oci://"):
         return parse_ref(ref)
-    raise SkillStudioError(f"unknown target {ref!r}", "use oci://host[:port]/repo:tag, oci-layout:PATH[:tag] or openai:")
+    raise SkillStudioError(f"unknown target {ref!r}",
+                           "use oci://host[:port]/repo:tag, oci-layout:PATH[:tag] or openai:")
 
 
 def open_store(target: Target, *, plain_http: bool = False, credentials: tuple[str, str] | None = None,
@@ -302,7 +303,7 @@ def pull_bundle(ref: Target, dest: Path, public_keys: dict[str, crypto.PublicKey
         envelopes = _signature_envelopes(reg, m_digest)
         if not envelopes:
             raise CheckFailed(f"{ref} is not signed (no signature referrer)",
-                              "ask the publisher to push it with `skillstudio push --key`; nothing was written")
+                              "ask the publisher to push it signed; nothing was written")
         if cancel:
             cancel.raise_if_cancelled()
         say(f"downloading the bundle ({layers[0].get('size', '?')} bytes)")
@@ -412,7 +413,7 @@ def approve(ref: Target, key_name: str, *, plain_http: bool = False,
             except CheckFailed:
                 continue
         if base is None:
-            raise CheckFailed(f"{ref} has no signature to approve", "the author must push it with --key first")
+            raise CheckFailed(f"{ref} has no signature to approve", "the author must push it signed first")
         st = attest.parse_statement(base)
         pred: dict[str, Any] = st["predicate"] if isinstance(st.get("predicate"), dict) else {}
         skill: dict[str, Any] = pred["skill"] if isinstance(pred.get("skill"), dict) else {}

@@ -46,7 +46,8 @@ def _call(fn: Any, *args: Any, **kw: Any) -> Any:
     except openai.AuthenticationError:
         raise EnvironmentProblem("the OpenAI API rejected the API key", "check OPENAI_API_KEY") from None
     except openai.APIConnectionError as exc:
-        raise EnvironmentProblem(f"cannot reach the OpenAI API ({exc})", "check --base-url / your network") from None
+        raise EnvironmentProblem(f"cannot reach the OpenAI API ({exc})", "check the base URL and your network",
+                                 setting="base-url") from None
     except openai.APIStatusError as exc:
         raise SkillStudioError(f"the Skills API answered {exc.status_code}: {exc.message}",
                                "check the bundle (run `skillstudio validate`)") from None

@@ -102,7 +102,8 @@ def collect_files(skill_dir: Path, *, exclude: Path | None = None) -> list[tuple
                     stack.append(p)
                 continue
             if not stat.S_ISREG(st.st_mode):
-                raise SkillStudioError(f"{rel} is not a regular file (device, socket or pipe)", "remove it from the skill")
+                raise SkillStudioError(f"{rel} is not a regular file (device, socket or pipe)",
+                                       "remove it from the skill")
             if is_excluded(e.name, False) or (exclude is not None and p.resolve() == exclude):
                 continue
             out.append((rel, p, bool(st.st_mode & 0o111)))
@@ -117,7 +118,8 @@ def _skill_meta(text: str, folder: str) -> tuple[str, str | None, str]:
     try:
         fm, _ = skillmd.load_front_matter(text)
     except skillmd.FrontMatterError as exc:
-        raise SkillStudioError(f"SKILL.md front matter is invalid: {exc}", "run `skillstudio validate` and fix it") from None
+        raise SkillStudioError(f"SKILL.md front matter is invalid: {exc}",
+                               "run `skillstudio validate` and fix it") from None
     name = str(fm.get("name") or folder).strip()
     meta = fm.get("metadata") if isinstance(fm.get("metadata"), dict) else {}
     version = meta.get("version") if isinstance(meta, dict) else None

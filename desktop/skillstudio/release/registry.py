@@ -401,7 +401,8 @@ class RegistryClient:
             raise self._fail(r, f"pushing manifest {reference}")
         return r
 
-    def get_manifest(self, reference: str, accept: tuple[str, ...] = (MANIFEST, INDEX)) -> tuple[bytes, str, str] | None:
+    def get_manifest(self, reference: str,
+                     accept: tuple[str, ...] = (MANIFEST, INDEX)) -> tuple[bytes, str, str] | None:
         """(bytes, media type, digest) or None when the reference does not exist."""
         r = self._request("GET", self._url(f"manifests/{reference}"), headers={"Accept": ", ".join(accept)},
                           limit=MAX_MANIFEST_BYTES, what=f"manifest {reference[:40]}")

@@ -39,7 +39,8 @@ def envelope_of(bundle: bytes | str) -> Envelope:
     try:
         data = json.loads(bundle)
     except ValueError:
-        raise SkillStudioError("the Sigstore bundle is not JSON", "give the file `sign --bundle` wrote") from None
+        raise SkillStudioError("the Sigstore bundle is not JSON", "give the bundle written when the skill was signed") \
+            from None
     if not isinstance(data, dict) or not str(data.get("mediaType", "")).startswith("application/vnd.dev.sigstore"):
-        raise SkillStudioError("not a Sigstore bundle", "give the file `sign --bundle` wrote")
+        raise SkillStudioError("not a Sigstore bundle", "give the bundle written when the skill was signed")
     return Envelope.from_dict(data.get("dsseEnvelope"), "the Sigstore bundle's DSSE envelope")

@@ -33,7 +33,8 @@ def hosted(workspace: Path, route: str, *, model: str = DEFAULT_MODEL, prompt: s
     skill, entry = _pinned(workspace, route)
     if not entry.openai.get("skill_id"):
         raise SkillStudioError(f"{skill}@{entry.version} has no OpenAI skill id in {lockfile.LOCK_NAME}",
-                               f"push it (`skillstudio push {skill} openai:`) and lock with --source openai:ID@VERSION")
+                               "push it to OpenAI, then lock it with its OpenAI source (openai:ID@VERSION)",
+                               setting="source")
     ref = {"type": "skill_reference", "skill_id": entry.openai["skill_id"], "version": entry.openai.get("version", "")}
     return f'''"""Route {route!r} -> {skill}@{entry.version} (digest {entry.digest}), hosted by OpenAI.
 
@@ -95,7 +96,8 @@ while True:
             run = subprocess.run(["skillstudio", "exec", "--data", data, "--skill", SKILL_DIR,
                                   "--timeout", "{timeout_s}", "--", "sh", "-c", command],
                                  capture_output=True, text=True)
-            outcome = {{"type": "timeout"}} if run.returncode == 124 else {{"type": "exit", "exit_code": run.returncode}}
+            outcome = ({{"type": "timeout"}} if run.returncode == 124
+                       else {{"type": "exit", "exit_code": run.returncode}})
             chunks.append({{"stdout": run.stdout, "stderr": run.stderr, "outcome": outcome}})
         outputs.append({{"type": "shell_call_output", "call_id": item.call_id, "output": chunks}})
     if not outputs:

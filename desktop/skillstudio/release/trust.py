@@ -59,7 +59,7 @@ class TrustStore:
                    if r not in self.roles_of(trusted)]
         if missing:
             raise CheckFailed(f"policy not met: no signature by a key with role {', '.join(missing)}",
-                              "have an approver sign it: `skillstudio sign FILE.zip --key APPROVER -o FILE.zip.sig.json`")
+                              "have an approver sign the bundle with their signing key")
 
 
 def trust_dir(workspace: Path) -> Path:

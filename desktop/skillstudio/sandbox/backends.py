@@ -23,7 +23,7 @@ def open_executor(kind: str, *, unsandboxed_ok: bool = False, resolve: dict[str,
         if not sys.platform.startswith("linux"):
             raise EnvironmentProblem(
                 f"the subprocess sandbox is not available on {sys.platform} yet",
-                "use --sandbox docker, or --sandbox none --unsandboxed-i-know to run without a sandbox")
+                "use the Docker sandbox, or run without a sandbox (only if you accept the risk)", setting="sandbox")
         from skillstudio.sandbox.bwrap import BwrapExecutor
 
         return BwrapExecutor(resolve=resolve, interceptor=interceptor, on_proxy_event=on_proxy_event)

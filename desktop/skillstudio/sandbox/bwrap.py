@@ -63,7 +63,7 @@ _ETC = ["ssl", "ca-certificates", "ca-certificates.conf", "ld.so.cache", "ld.so.
 _HINT_INSTALL = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
 _HINT_USERNS = ("enable unprivileged user namespaces: on Ubuntu 24.04+ `sudo sysctl -w "
                 "kernel.apparmor_restrict_unprivileged_userns=0` (or add an AppArmor profile for bwrap); "
-                "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use --sandbox docker")
+                "elsewhere `sudo sysctl -w kernel.unprivileged_userns_clone=1`; or use the Docker sandbox")
 
 
 _PROBED: dict[str, frozenset[str]] = {}  # bwrap path -> its options, once it created a sandbox in this process
@@ -123,8 +123,8 @@ class BwrapExecutor:
         self._features = _PROBED[self._bwrap]
         if not {"--bind-fd", "--ro-bind-fd", "--args", "--info-fd", "--block-fd"} <= self._features:
             # binding by descriptor is what keeps a link planted in the data folder from being mounted
-            raise EnvironmentProblem("this bubblewrap is too old (no --bind-fd/--ro-bind-fd)",
-                                     "install bubblewrap 0.6 or newer, or use --sandbox docker")
+            raise EnvironmentProblem("this bubblewrap is too old (it cannot bind folders by descriptor)",
+                                     "install bubblewrap 0.6 or newer, or use the Docker sandbox", setting="sandbox")
         self._python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
         self._resolve = resolve
         self._interceptor = interceptor
@@ -179,7 +179,10 @@ class BwrapExecutor:
         if "--size" in self._features:  # /tmp lives in memory: bound it like Docker's tmpfs
             a += ["--size", str(TMP_BYTES)]
         a += ["--tmpfs", "/tmp"]
-        a += ["--bind", str(policy.data_dir), DATA_MOUNT] if data_fd is None else ["--bind-fd", str(data_fd), DATA_MOUNT]
+        if data_fd is None:
+            a += ["--bind", str(policy.data_dir), DATA_MOUNT]
+        else:
+            a += ["--bind-fd", str(data_fd), DATA_MOUNT]
         for fd, rel in denied or ():
             a += ["--ro-bind-fd", str(fd), f"{DATA_MOUNT}/{rel}"]
         for m in policy.skills:
@@ -190,8 +193,8 @@ class BwrapExecutor:
             return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", *cmd]
         a += ["--ro-bind", _LAUNCHER_FILE, f"{RUN_DIR}/launcher.py",
               "--ro-bind", str(proxy.socket_path), f"{RUN_DIR}/proxy.sock"]
-        return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S", f"{RUN_DIR}/launcher.py",
-                *launcher_args({"proxy_socket": f"{RUN_DIR}/proxy.sock"}), "--", *cmd]
+        return [*a, "--remount-ro", "/", "--chdir", DATA_MOUNT, "--", self._python, "-I", "-S",
+                f"{RUN_DIR}/launcher.py", *launcher_args({"proxy_socket": f"{RUN_DIR}/proxy.sock"}), "--", *cmd]
 
     @staticmethod
     def rlimits(policy: Policy) -> list[tuple[int, int]]:

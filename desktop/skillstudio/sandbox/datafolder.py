@@ -64,7 +64,7 @@ class DataFolder:
             self.fd = os.open(path, _DIR_FLAGS)
         except OSError as exc:
             raise SkillStudioError(f"cannot open the data folder {path}: {exc.strerror}",
-                                   "pass an existing folder (not a symbolic link) with --data") from exc
+                                   "choose an existing folder (not a symbolic link)", setting="data") from exc
 
     def close(self) -> None:
         if self.fd >= 0:

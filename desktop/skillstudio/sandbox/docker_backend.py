@@ -65,7 +65,8 @@ SOCKET_GID = 65533  # the group that may use the proxy socket of a root-run sess
 ENV_FILE = "/run/skillstudio/env"
 DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
-_KILL_ALL = ["python3", "-I", "-S", "-c", "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"]
+_KILL_ALL = ["python3", "-I", "-S", "-c",
+             "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"]
 _HINT_ENGINE = "start the Docker engine (sudo systemctl start docker) and make sure you may use it (docker group)"
 
 
@@ -78,7 +79,8 @@ def connect(timeout: int = 60) -> Any:
         client.ping()
         return client
     except Exception as exc:  # noqa: BLE001 - any failure means "no usable engine"
-        raise EnvironmentProblem(f"the Docker engine is not reachable ({exc.__class__.__name__})", _HINT_ENGINE) from exc
+        raise EnvironmentProblem(f"the Docker engine is not reachable ({exc.__class__.__name__})",
+                                 _HINT_ENGINE) from exc
 
 
 def _share_socket(proxy: EgressProxy, uid: int) -> list[str]:
@@ -261,7 +263,8 @@ class DockerExecutor:
             for copy, rel in folder.copy_existing(denied, private / "denied"):
                 mounts.append(Mount(f"{DATA_MOUNT}/{rel}", str(copy), type="bind", read_only=True))
             mounts += [Mount(m.target, str(m.source), type="bind", read_only=True) for m in policy.skills]
-            mounts += [Mount(inside, str(host), type="bind", read_only=True) for inside, host in policy.ro_files.items()]
+            mounts += [Mount(inside, str(host), type="bind", read_only=True)
+                       for inside, host in policy.ro_files.items()]
             if policy.env:  # the policy's variables (placeholders, exposed secrets) stay out of the container config
                 env_file = private / "env"
                 fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
@@ -341,8 +344,8 @@ class DockerExecutor:
         api = self.client.api
         quota = DiskQuota(policy.data_dir, policy.limits.disk_mb)
         start = time.monotonic()
-        exec_id = api.exec_create(container.id, ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", *launcher_args(config),
-                                                 "--", *cmd], user=user, workdir=DATA_MOUNT,
+        argv = ["python3", "-I", "-S", f"{RUN_DIR}/launcher.py", *launcher_args(config), "--", *cmd]
+        exec_id = api.exec_create(container.id, argv, user=user, workdir=DATA_MOUNT,
                                   environment=clean_env(DATA_MOUNT))["Id"]
         stream = api.exec_start(exec_id, stream=True, demux=True)
         out, err = CappedOutput(policy.limits.output_bytes), CappedOutput(policy.limits.output_bytes)

@@ -41,7 +41,7 @@ def checks() -> list[Check]:
                              "run under a delegated cgroup (systemd-run --user --scope) for an exact limit"))
     else:
         out.append(Check("subprocess sandbox", False, f"not available on {sys.platform}",
-                         "use the Docker backend (--sandbox docker)"))
+                         "use the Docker sandbox"))
     docker_ok = False
     try:
         from skillstudio.sandbox.docker_backend import connect

@@ -81,7 +81,8 @@ def build_offline(client: Any, progress: Progress | None = None) -> str:
     sources = _apt_sources()
     if mmdebstrap is None:
         raise EnvironmentProblem("mmdebstrap is not installed, so the sandbox image cannot be built offline",
-                                 "apt-get install mmdebstrap, or build resources/sandbox/Dockerfile with an engine that can pull")
+                                 "apt-get install mmdebstrap, or build resources/sandbox/Dockerfile "
+                                 "with an engine that can pull")
     if suite is None or not sources:
         raise EnvironmentProblem("this machine has no Debian/Ubuntu apt sources to build the sandbox image from",
                                  f"build resources/sandbox/Dockerfile on an engine that can pull and tag it {tag}")

@@ -208,7 +208,8 @@ class Policy(PolicySettings):
         """This policy with an absolute, existing data folder; a clear error otherwise."""
         data = self.data_dir.expanduser()
         if not data.is_dir():
-            raise SkillStudioError(f"data folder {data} does not exist", "create it or pass --data with an existing folder")
+            raise SkillStudioError(f"data folder {data} does not exist", "create it, or choose an existing folder",
+                                   setting="data")
         data = data.resolve()
         for m in self.skills:
             if not m.source.is_dir():

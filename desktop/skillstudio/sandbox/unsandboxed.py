@@ -26,17 +26,21 @@ class UnsandboxedExecutor:
     def __init__(self, i_know: bool = False) -> None:
         if not i_know:
             raise SkillStudioError("refusing to run without a sandbox",
-                                   "pass --unsandboxed-i-know to run unsandboxed anyway, or use --sandbox subprocess|docker")
+                                   "confirm that you accept running unsandboxed, "
+                                   "or use the subprocess or Docker sandbox",
+                                   setting="unsandboxed-i-know")
 
     def run(self, cmd: Sequence[str], policy: Policy, cancel: CancelToken | None = None,
             on_output: OutputSink | None = None) -> ExecResult:
         policy = policy.checked()
         if policy.network.enabled:
-            raise SkillStudioError("an allow list needs a sandbox", "use --sandbox subprocess or docker")
+            raise SkillStudioError("an allow list needs a sandbox", "use the subprocess or Docker sandbox",
+                                   setting="sandbox")
         lim = policy.limits
+        mib = 1024 * 1024
         config = {k: v for k, v in (("cpu_s", lim.cpu_s),
-                                     ("as_bytes", lim.memory_mb * 1024 * 1024 if lim.memory_mb else None),
-                                     ("fsize_bytes", lim.file_size_mb * 1024 * 1024 if lim.file_size_mb else None)) if v}
+                                     ("as_bytes", lim.memory_mb * mib if lim.memory_mb else None),
+                                     ("fsize_bytes", lim.file_size_mb * mib if lim.file_size_mb else None)) if v}
         argv = [sys.executable, "-I", "-S", _LAUNCHER_FILE, *launcher_args(config), "--", *cmd]
         result = run_process(argv, env=clean_env(str(policy.data_dir), policy.env), cwd=str(policy.data_dir),
                              wall_s=lim.wall_s, output_cap=lim.output_bytes, cancel=cancel, on_output=on_output)

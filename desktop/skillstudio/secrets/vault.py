@@ -128,7 +128,7 @@ class Vault:
         data = self._load()
         if name not in data["secrets"]:
             raise SkillStudioError(f"no secret named {name!r}",
-                                   f"create it with `skillstudio secrets set {name} --domain HOST` (value on stdin)")
+                                   "add it first (Secrets panel, or `skillstudio secrets set` with its domains)")
         return self._meta(name, data["secrets"][name])
 
     def has(self, name: str) -> bool:
@@ -168,7 +168,7 @@ class Vault:
                 for d in plain:
                     if d not in meta.domains:
                         raise SkillStudioError(f"{d} is not a domain {name} is bound to",
-                                               f"bind it first: `skillstudio secrets bind {name} --domain {d}`")
+                                               f"bind {name} to {d} first, then allow plain HTTP for it")
                 meta.plain_http = plain
             meta.plain_http = [d for d in meta.plain_http if d in meta.domains]
             data["secrets"][name] = self._entry(meta)

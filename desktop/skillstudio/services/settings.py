@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 class InvalidSetting(SkillStudioError):
     """One run option is out of range; `setting` names it so a shell can point at its own control."""
 
+    setting: str
+
     def __init__(self, setting: str, message: str, hint: str = "") -> None:
-        super().__init__(message, hint)
-        self.setting = setting
+        super().__init__(message, hint, setting=setting)
 
 
 class RunOptions(BaseModel):

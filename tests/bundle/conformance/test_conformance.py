@@ -3,7 +3,8 @@
 Each case is a skill folder written byte for byte (BOM, CRLF, bad UTF-8 and all). Both validators
 run on the same folder; any difference in the valid/invalid verdict fails, and so does any
 difference in *which* spec rules fire (skills-ref's messages mapped to our problem codes).
-skills-ref crashes on non-UTF-8 files (and on some control characters); a crash counts as "invalid" (we report a clean error).
+skills-ref crashes on non-UTF-8 files (and on some control characters); a crash counts as "invalid"
+(we report a clean error).
 """
 
 from __future__ import annotations

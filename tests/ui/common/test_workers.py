@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from skillstudio.errors import SkillStudioError
-from skillstudio.ui.common.workers import WorkerContext, WorkerPool
+from skillstudio.services.context import JobContext
+from skillstudio.ui.common.workers import JobMessage, WorkerContext, WorkerPool
 
 
 def test_a_job_streams_events_partials_and_progress_in_order_then_its_result(qtbot) -> None:
@@ -27,10 +28,11 @@ def test_a_job_streams_events_partials_and_progress_in_order_then_its_result(qtb
     with qtbot.waitSignal(pool._signals.sig_finished, timeout=5000):
         pool.start(job, on_event=record("event"), on_partial=record("partial"), on_progress=record("progress"),
                    on_result=record("result"))
-    assert seen[:3] == [("event", "line 0"), ("partial", [0]), ("progress", (1, 3))]
+    assert seen[:3] == [("event", "line 0"), ("partial", [0]), ("progress", (1, 3, 0))]
     assert seen[-1] == ("result", "done") and len(seen) == 10
+    assert not pool.closed
     pool.shutdown()
-    assert pool.active_threads() == 0
+    assert pool.active_threads() == 0 and pool.closed
 
 
 def test_after_a_cancel_nothing_arrives_unless_the_job_asked_for_it(qtbot) -> None:
@@ -72,4 +74,33 @@ def test_errors_come_back_as_one_line_and_cancelled_jobs_stop_quietly(qtbot) -> 
         with qtbot.waitSignal(pool._signals.sig_finished, timeout=5000):
             pool.start(fn, on_error=lambda _j, m: errors.append(m))
     assert errors == ["the registry refused the push — log in first"]  # nothing for the cancelled one
+    pool.shutdown()
+
+
+def test_a_services_job_context_is_fed_from_the_worker_context(qtbot) -> None:
+    """The bridge: the service sees the job's cancel token; its progress (with the cache count),
+    partial results and status lines reach the GUI as the job's progress, partials and events."""
+    pool = WorkerPool(max_threads=1)
+    seen: list[tuple[str, object]] = []
+    started, release = threading.Event(), threading.Event()
+
+    def service(job: JobContext) -> str:  # what a services function does with its context
+        job.message("building the suite")
+        job.progress(2, 4, 1)
+        job.partial({"finished": 2})
+        started.set()
+        release.wait(5)
+        return "cancelled" if job.cancelled else "finished"
+
+    job_id, token = pool.start(lambda ctx: service(ctx.job_context()),
+                               on_event=lambda _j, v: seen.append(("event", v)),
+                               on_progress=lambda _j, *v: seen.append(("progress", v)),
+                               on_partial=lambda _j, v: seen.append(("partial", v)),
+                               on_result=lambda _j, v: seen.append(("result", v)), after_cancel=True)
+    assert started.wait(5)
+    token.cancel()
+    with qtbot.waitSignal(pool._signals.sig_finished, timeout=5000):
+        release.set()
+    assert seen == [("event", JobMessage("building the suite")), ("progress", (2, 4, 1)),
+                    ("partial", {"finished": 2}), ("result", "cancelled")]
     pool.shutdown()

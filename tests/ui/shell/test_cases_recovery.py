@@ -12,8 +12,8 @@ import pytest
 
 from skillstudio import userdirs
 from skillstudio.bundle.triggers import TRIGGERS_PATH, load_cases
+from skillstudio.services.recovery import RecoveryEntry
 from skillstudio.ui.common import dialogs
-from skillstudio.ui.common.recovery import RecoveryEntry
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
 
 PROMPT = "Recovered case typed before the crash: pipeline by region"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor  # noqa: E402
-from skillstudio.ui.triggers.cases_model import COL_EXPECT  # noqa: E402
+from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+from skillstudio.ui.triggers.cases_model import COL_EXPECT
 
 ORIGINAL = """\
 # Cases for crm-query, reviewed by the sales team.

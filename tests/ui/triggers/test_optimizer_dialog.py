@@ -59,7 +59,7 @@ def test_run_shows_the_diff_accept_lands_in_the_editor_as_one_undo_step_and_runs
         d = _dialog(qtbot, ws, srv.base_url)
         assert d.skill == "crm-query" and not d.accept_button.isEnabled()
         d.iterations.setValue(4)
-        with qtbot.waitSignal(d._signals.sig_done, timeout=60000):
+        with qtbot.waitSignal(d.sig_finished, timeout=60000):
             d.start_button.click()
             assert d.running and d.cancel_button.isEnabled() and not d.start_button.isEnabled()
     out = d.outcome
@@ -115,7 +115,7 @@ def test_cancel_mid_run_changes_nothing_and_saves_no_run(
         d = _dialog(qtbot, ws, srv.base_url)
         d.start_button.click()
         qtbot.waitUntil(lambda: "asking for a new description" in d.status.text(), timeout=30000)
-        with qtbot.waitSignal(d._signals.sig_done, timeout=30000):
+        with qtbot.waitSignal(d.sig_finished, timeout=30000):
             d.cancel_button.click()
     assert d.outcome is not None and d.outcome.cancelled and d.outcome.result is None
     assert "Cancelled" in d.status.text() and not d.result_box.isVisible()
@@ -132,7 +132,7 @@ def test_closing_mid_run_cancels_and_waits(qtbot, tmp_path: Path,  # type: ignor
         d.start_button.click()
         qtbot.waitUntil(lambda: "asking for a new description" in d.status.text(), timeout=30000)
         d.close()  # cancels and waits: no thread outlives the dialog (the autouse fixture checks)
-        assert d._pool.activeThreadCount() == 0
+        assert d._pool.active_threads() == 0
     assert RunStore(ws / ".skillstudio").list() == []
 
 
@@ -141,9 +141,25 @@ def test_no_model_for_proposals_is_one_clear_line(qtbot, tmp_path: Path,  # type
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     ws = write_workspace(tmp_path / "ws", SKILLS)
     d = _dialog(qtbot, ws, "")
-    with qtbot.waitSignal(d._signals.sig_done, timeout=30000):
+    with qtbot.waitSignal(d.sig_finished, timeout=30000):
         d.start_button.click()
     assert d.status.text().startswith("Stopped: the optimizer needs a model") and "\n" not in d.status.text()
+
+
+def test_nothing_better_keeps_the_description_and_still_saves_the_before_run(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The service's decision, seen in the app: the "before" run is recorded even when nothing won."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    ws = write_workspace(tmp_path / "ws", SKILLS)
+    with FakeOpenAI(Script(proposals=[{"description": "Handles data."}])) as srv:
+        d = _dialog(qtbot, ws, srv.base_url)
+        d.iterations.setValue(1)
+        with qtbot.waitSignal(d.sig_finished, timeout=60000):
+            d.start_button.click()
+    assert d.outcome is not None and d.outcome.error is None and not d.outcome.result.improved
+    assert "current description stays" in d.diff.toPlainText() and not d.accept_button.isEnabled()
+    assert len(RunStore(ws / ".skillstudio").list()) == 1 == len(d.outcome.saved_runs)
+    assert "1 run(s) saved" in d.status.text()
 
 
 def test_word_diff_marks_removed_and_added_words() -> None:

@@ -188,7 +188,7 @@ def test_closing_the_panel_mid_run_cancels_and_waits(
         p.run_button.click()
         qtbot.waitUntil(lambda: p.progress.value() >= 1, timeout=20000)
         p.close()  # cancels and waits: no thread outlives the window (the autouse fixture checks)
-        assert p._pool.activeThreadCount() == 0
+        assert p._pool.active_threads() == 0
         assert not p.run_button.isEnabled()
     store = RunStore(example_workspace / ".skillstudio")
     assert len(store.list()) == 1 and store.load(store.list()[0])["summary"]["cancelled"] is True

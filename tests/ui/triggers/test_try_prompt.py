@@ -172,3 +172,21 @@ def test_a_slow_try_can_be_cancelled(qtbot, widget: TryPromptWidget, example_wor
         qtbot.waitUntil(lambda: not widget.busy, timeout=2500)  # well before the server would answer
     assert widget.result is None and "cancelled" in widget.error.text().lower()
     assert widget.try_button.isEnabled()
+    widget.shutdown()  # the window is closing: a late Try starts nothing
+    widget.try_prompt()
+    assert not widget.busy
+
+
+def test_a_try_names_the_skills_it_left_out_as_the_cli_does(
+        qtbot, widget: TryPromptWidget, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The service's forgiving try, seen in the app: a broken skill is left out and named, not refused."""
+    from support.trigger_workspace import write_workspace
+
+    ws = write_workspace(tmp_path / "ws")
+    (ws / "support-reply" / "SKILL.md").write_text("---\nname: support-reply\n---\n# no description\n")
+    widget.set_workspace(ws)
+    widget.provider.set_kind(OFFLINE)
+    result = _try(qtbot, widget, "Pull the Salesforce pipeline for Acme")
+    assert result.selected == "crm-query" and "support-reply" not in result.skills
+    assert "Left out of the catalog: support-reply" in widget.detail.text()
+    assert not widget.error.isVisible()

@@ -25,7 +25,11 @@ from skillstudio.evals.suite import Suite
 
 LABEL = "offline estimate"
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = set(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "has", "have", "how", "i", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their", "them", "then", "there", "these", "this", "to", "up", "us", "use", "used", "using", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "yours", "help", "want", "need", "get", "make", "new", "one", "all", "any", "also"])
+_STOP = set(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "has", "have", "how", "i",
+             "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the",
+             "their", "them", "then", "there", "these", "this", "to", "up", "us", "use", "used", "using", "was", "we",
+             "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "yours", "help", "want",
+             "need", "get", "make", "new", "one", "all", "any", "also"])
 
 
 def tokenize(text: str) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from skillstudio.ui.common.recovery import RecoveryEntry
+from skillstudio.services.recovery import RecoveryEntry
 
 
 def ask_save_changes(parent: QWidget | None, names: list[str]) -> str:

@@ -4,8 +4,8 @@ Rule (as in Anki): the function given to `WorkerPool.start` runs on a pool threa
 a widget. It gets a `WorkerContext` (Orange's task state): cancellation, progress, partial results
 ("what is known so far") and events (one item of a live stream: an output chunk, an agent event),
 and returns a plain value. `submit` is the short form for jobs that only need the token and progress.
-A Qt-free service's own context (cancel token in, progress/partial callbacks out) is fed from this
-one: its token is `ctx.token`, its callbacks are `ctx.progress` / `ctx.partial` / `ctx.event`.
+A Qt-free service's own `JobContext` (cancel token in; progress, partial results and messages out)
+comes from `ctx.job_context()`: its token is this job's, its callbacks are this context's signals.
 Results come back through the signals of one long-lived `JobSignals` QObject per pool (created in the
 GUI thread, so its connections are queued) to the pool's @Slot methods, which call the job's
 callbacks in the GUI thread. No QObject is created or destroyed per job, so none can ever be
@@ -20,12 +20,15 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
+
+if TYPE_CHECKING:
+    from skillstudio.services.context import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class JobSignals(QObject):
 
     sig_result = Signal(int, object)  # job id, value returned by the function
     sig_error = Signal(int, str)  # job id, one-line message for the user
-    sig_progress = Signal(int, int, int)  # job id, done, total
+    sig_progress = Signal(int, int, int, int)  # job id, done, total, how many of `done` came from a cache
     sig_partial = Signal(int, object)  # job id, the partial result so far
     sig_event = Signal(int, object)  # job id, one item of the job's live stream
     sig_finished = Signal(int)  # job id; always last, also after cancel or error
@@ -68,9 +71,10 @@ class WorkerContext:
         """Whether what the job sends now still reaches the GUI."""
         return self._after_cancel or not self.token.cancelled
 
-    def progress(self, done: int, total: int) -> None:
+    def progress(self, done: int, total: int, cached: int = 0) -> None:
+        """`cached`: how many of the `done` items were served without work (e.g. from a result cache)."""
         if self.delivers():
-            self._signals.sig_progress.emit(self.job_id, done, total)
+            self._signals.sig_progress.emit(self.job_id, done, total, cached)
 
     def partial(self, value: object) -> None:
         """Everything known so far (each call replaces the previous one on the GUI side)."""
@@ -82,13 +86,28 @@ class WorkerContext:
         if self.delivers():
             self._signals.sig_event.emit(self.job_id, value)
 
+    def job_context(self) -> JobContext:
+        """The services' context for this job: our cancel token in; its progress, partial results and
+        messages out as our progress, partials and events (a message arrives as a `JobMessage` event)."""
+        from skillstudio.services.context import JobContext
+
+        return JobContext(cancel=self.token, on_progress=self.progress, on_partial=self.partial,
+                          on_message=lambda text: self.event(JobMessage(text)))
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """A service's status line for people ("asking for a new description"), as a job event."""
+
+    text: str
+
 
 @dataclass
 class _Callbacks:
     token: CancelToken
     on_result: Callable[[int, object], None] | None
     on_error: Callable[[int, str], None] | None
-    on_progress: Callable[[int, int, int], None] | None
+    on_progress: Callable[[int, int, int, int], None] | None
     on_finished: Callable[[int], None] | None
     on_partial: Callable[[int, object], None] | None = None
     on_event: Callable[[int, object], None] | None = None
@@ -142,7 +161,7 @@ class WorkerPool(QObject):
 
     def submit(self, fn: JobFn, *, on_result: Callable[[int, object], None] | None = None,
                on_error: Callable[[int, str], None] | None = None,
-               on_progress: Callable[[int, int, int], None] | None = None,
+               on_progress: Callable[[int, int, int, int], None] | None = None,
                on_finished: Callable[[int], None] | None = None) -> tuple[int, CancelToken]:
         """Start `fn(token, progress)` in the background (the short form of `start`)."""
         return self.start(lambda ctx: fn(ctx.token, ctx.progress), on_result=on_result, on_error=on_error,
@@ -150,7 +169,7 @@ class WorkerPool(QObject):
 
     def start(self, fn: TaskFn, *, on_result: Callable[[int, object], None] | None = None,
               on_error: Callable[[int, str], None] | None = None,
-              on_progress: Callable[[int, int, int], None] | None = None,
+              on_progress: Callable[[int, int, int, int], None] | None = None,
               on_partial: Callable[[int, object], None] | None = None,
               on_event: Callable[[int, object], None] | None = None,
               on_finished: Callable[[int], None] | None = None,
@@ -181,11 +200,11 @@ class WorkerPool(QObject):
         if cb is not None and cb.on_error is not None:
             cb.on_error(job_id, message)
 
-    @Slot(int, int, int)
-    def _on_progress(self, job_id: int, done: int, total: int) -> None:
+    @Slot(int, int, int, int)
+    def _on_progress(self, job_id: int, done: int, total: int, cached: int) -> None:
         cb = self._live.get(job_id)
         if cb is not None and cb.on_progress is not None and cb.live():
-            cb.on_progress(job_id, done, total)
+            cb.on_progress(job_id, done, total, cached)
 
     @Slot(int, object)
     def _on_partial(self, job_id: int, value: object) -> None:
@@ -213,6 +232,11 @@ class WorkerPool(QObject):
     @property
     def busy(self) -> bool:
         return bool(self._live)
+
+    @property
+    def closed(self) -> bool:
+        """True after `shutdown`: the owner is closing and starts nothing new."""
+        return self._closed
 
     def active_threads(self) -> int:
         """Pool threads running a job right now (0 after `shutdown`: nothing is left behind)."""

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.cancel import CancelToken
+from skillstudio.services.analysis import CheckResult, SkillContext, build_context, check_text
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.editor.analysis import CheckResult, SkillContext, build_context, check_text
 
 DEBOUNCE_MS = 150
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from skillstudio.ui.editor.analysis import TokenSummary
+from skillstudio.services.analysis import TokenSummary
 
 
 class TokenMeter(QLabel):

@@ -1,24 +1,23 @@
 """The Playground: run one prompt as an agent over the workspace's skills and watch it live.
 
-The form is read in the GUI thread into a plain `RunSpec`; a `_RunJob` (QRunnable) turns it into an
-`agent.runner.RunRequest` on a pool thread (reading the API key and the secrets from the keyring may
-block) and calls `execute` / `execute_both`. Events and the result travel back through the signals
-of one long-lived `RunSignals` QObject made in the GUI thread (queued connections to @Slot methods),
-so the worker never touches a widget. Stop cancels the run's token: the loop returns the transcript
-so far, which stays on screen and is saved. Closing the widget cancels and waits for the worker.
+The form is read in the GUI thread into a plain `RunSpec`; `agent_job`, a job on this widget's
+WorkerPool, turns it into an `agent.runner.RunRequest` on a pool thread (reading the API key and the
+secrets from the keyring may block) and calls `execute` / `execute_both`. Loop events and the result
+travel back as the job's events and result to @Slot methods here, so the worker never touches a
+widget. Stop cancels the run's token: the loop returns the transcript so far, which stays on screen
+and is saved. Closing the widget cancels and waits for the worker.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -51,6 +50,7 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.provider_form import CHAT, PROVIDER_LABELS, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 from skillstudio.ui.playground.transcript_view import OUTCOME_WORDS, TranscriptView
 
 log = logging.getLogger(__name__)
@@ -96,38 +96,15 @@ def build_request(spec: RunSpec) -> Any:
         stream=spec.provider == RESPONSES))  # model text and commands show as they are written
 
 
-class RunSignals(QObject):
-    """The worker's channel back to the GUI thread; every signal carries the run number."""
+def agent_job(spec: RunSpec, ctx: WorkerContext) -> tuple[Transcript, ...]:
+    """Build the request and run it (pool thread); each loop event is a job event, emitted from the
+    worker or request threads. Returns one transcript, or local + hosted side by side."""
+    from skillstudio.agent.runner import execute, execute_both
 
-    sig_event = Signal(int, object)  # run number, loop event (dict)
-    sig_done = Signal(int, object)  # run number, tuple of Transcripts (one, or local + hosted)
-    sig_failed = Signal(int, str)  # run number, one-line message for the user
-
-
-class _RunJob(QRunnable):
-    def __init__(self, number: int, spec: RunSpec, token: CancelToken, signals: RunSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self.number, self.spec, self.token, self.signals = number, spec, token, signals
-
-    def _emit(self, event: dict[str, Any]) -> None:  # called on worker/request threads: emit only
-        self.signals.sig_event.emit(self.number, event)
-
-    def run(self) -> None:
-        from skillstudio.agent.runner import execute, execute_both
-
-        try:
-            req = build_request(self.spec)
-            if self.spec.side_by_side:
-                result: tuple[Transcript, ...] = execute_both(req, self._emit, self.token)
-            else:
-                result = (execute(req, self._emit, self.token),)
-            self.signals.sig_done.emit(self.number, result)
-        except SkillStudioError as exc:
-            self.signals.sig_failed.emit(self.number, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app; the log has the traceback
-            log.error("agent run failed:\n%s", traceback.format_exc())
-            self.signals.sig_failed.emit(self.number, f"{exc.__class__.__name__}: {exc}")
+    req = build_request(spec)
+    if spec.side_by_side:
+        return execute_both(req, ctx.event, ctx.token)
+    return (execute(req, ctx.event, ctx.token),)
 
 
 def _spin(low: int, high: int, value: int, suffix: str = "", special: str = "") -> QSpinBox:
@@ -151,15 +128,9 @@ class Playground(QWidget):
         self.workspace: Path | None = None
         self.skill_name: str | None = None
         self.transcripts: tuple[Transcript, ...] = ()
-        self._numbers = itertools.count(1)
-        self._current = 0
+        self._current: int | None = None  # the job whose answers are shown
         self._token: CancelToken | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = RunSignals(self)
-        self._signals.sig_event.connect(self._on_event)
-        self._signals.sig_done.connect(self._on_done)
-        self._signals.sig_failed.connect(self._on_failed)
+        self._pool = WorkerPool(self, max_threads=1)
 
         self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("playground_prompt")
@@ -170,9 +141,9 @@ class Playground(QWidget):
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
-        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container. "
-                                    "Hosted runs send secret values to the provider: only OpenAI’s API or a host you "
-                                    "trusted (`skillstudio trust host HOST`) gets them")
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s "
+                                    "hosted container. Hosted runs send secret values to the provider: only "
+                                    "OpenAI’s API or a host you trusted with secrets gets them")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()
@@ -508,15 +479,13 @@ class Playground(QWidget):
 
     @Slot()
     def run(self) -> None:
-        if self.running or not self.run_button.isEnabled():
+        if self.running or not self.run_button.isEnabled() or self._pool.closed:
             return
         spec = self.spec()
         if spec.routing != AUTO and not spec.target:
             self.message.setText("Pick the skill or route to pin the run to.")
             return
         self.transcripts = ()
-        self._current = next(self._numbers)
-        self._token = CancelToken()
         exposed = bool(spec.secrets) and spec.exposed
         for view in (self.local_view, self.hosted_view):
             view.clear_view()
@@ -525,8 +494,10 @@ class Playground(QWidget):
         self.hosted_view.hosted = True
         self._on_side_by_side(spec.side_by_side)
         self.message.setText("Running…")
+        self._current, self._token = self._pool.start(
+            partial(agent_job, spec), on_result=self._on_done, on_error=self._on_failed, on_event=self._on_event,
+            on_finished=self._on_finished, after_cancel=True)  # a stopped run still returns its transcript
         self._update_buttons()
-        self._pool.start(_RunJob(self._current, spec, self._token, self._signals))
 
     @Slot()
     def stop(self) -> None:
@@ -569,15 +540,21 @@ class Playground(QWidget):
         self.message.setText(f"<span style='color:#c62828'>Could not run: {message}</span>")
         self._update_buttons()
 
+    @Slot(int)
+    def _on_finished(self, number: int) -> None:
+        """Last word of a job: if it brought no transcript, it stopped quietly on a cancel."""
+        if number == self._current and self._token is not None:
+            self._token = None
+            self.message.setText("Stopped.")
+            self._update_buttons()
+
     def wait(self, msecs: int = -1) -> bool:
-        return self._pool.waitForDone(msecs)
+        return self._pool.wait(msecs)
 
     def shutdown(self) -> None:
         """Cancel the run and wait for the worker (the window is closing)."""
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.clear()
-        self._pool.waitForDone()
+        self._pool.shutdown()
+        self._token = None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.shutdown()

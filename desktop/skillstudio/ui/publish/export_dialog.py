@@ -420,8 +420,8 @@ class ExportDialog(QDialog):
     def _on_job_error(self, job_id: int, message: str) -> None:
         self._say(message.splitlines()[0] if message else "failed", ERROR_STYLE)
 
-    @Slot(int, int, int)
-    def _on_job_progress(self, job_id: int, done: int, total: int) -> None:
+    @Slot(int, int, int, int)
+    def _on_job_progress(self, job_id: int, done: int, total: int, _cached: int) -> None:
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)

@@ -323,8 +323,8 @@ class RegistryBrowser(QWidget):
         line = message.splitlines()[0] if message else "failed"
         self._say(("Not pulled: " if job_id == self._pull_job else "") + line, ERROR_STYLE)
 
-    @Slot(int, int, int)
-    def _on_job_progress(self, job_id: int, done: int, total: int) -> None:
+    @Slot(int, int, int, int)
+    def _on_job_progress(self, job_id: int, done: int, total: int, _cached: int) -> None:
         if job_id == self._pull_job and total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)

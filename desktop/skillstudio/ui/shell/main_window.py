@@ -37,13 +37,13 @@ from skillstudio.bundle.triggers import TRIGGERS_PATH
 from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
+from skillstudio.services.analysis import CheckResult
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.editor.analysis import CheckResult
 from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
@@ -359,8 +359,8 @@ class MainWindow(QMainWindow):
                                              on_result=self._on_workspace_loaded, on_error=self._on_workspace_error,
                                              on_progress=self._on_workspace_progress)
 
-    @Slot(int, int, int)
-    def _on_workspace_progress(self, job: int, done: int, total: int) -> None:
+    @Slot(int, int, int, int)
+    def _on_workspace_progress(self, job: int, done: int, total: int, _cached: int) -> None:
         if job == self._load_job:
             self.tree.show_message(f"Loading {done:,} / {total:,} skills…")
 

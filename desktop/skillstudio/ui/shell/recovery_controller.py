@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
 from skillstudio.bundle.triggers import TRIGGERS_PATH, parse_cases
+from skillstudio.services.recovery import RecoveryEntry, RecoveryStore
 from skillstudio.ui.common import dialogs
-from skillstudio.ui.common.recovery import RecoveryEntry, RecoveryStore
 from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.shell.host import DocumentHost
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor

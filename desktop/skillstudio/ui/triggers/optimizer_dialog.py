@@ -7,8 +7,8 @@ labelled as an estimate); proposals always come from a model over `/chat/complet
 estimator cannot write a description. The service saves the whole suite's "before" run (and the "after"
 run when a proposal won) to the history, exactly as `skillstudio optimize` does.
 
-NEVER touch a widget from `OptimizerJob.run`: it runs on a pool thread and only emits signals that
-live on `OptimizerSignals` (a QObject created in the GUI thread), connected to @Slot methods here.
+`optimizer_job` runs on this dialog's WorkerPool and NEVER touches a widget: its candidates and the
+service's status lines travel as events of its WorkerContext to @Slot methods here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import difflib
 import html
 import logging
 import re
-import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -46,9 +46,10 @@ from PySide6.QtWidgets import (
 from skillstudio.bundle import skillmd
 from skillstudio.bundle.model import find_skill_md
 from skillstudio.cancel import CancelToken
-from skillstudio.errors import Cancelled, SkillStudioError
+from skillstudio.errors import SkillStudioError
 from skillstudio.ui.common.contracts import EditorHost
 from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm
+from skillstudio.ui.common.workers import JobMessage, WorkerContext, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -66,53 +67,33 @@ class OptimizerOutcome:
     cancelled: bool = False
 
 
-class OptimizerSignals(QObject):
-    sig_message = Signal(str)
-    sig_candidate = Signal(object)  # evals.optimizer.Candidate
-    sig_done = Signal(object)  # OptimizerOutcome; always exactly once, last
+@dataclass(frozen=True)
+class OptimizerJobSpec:
+    """The dialog's form as plain values (read in the GUI thread, used on the worker)."""
+
+    workspace: Path
+    skill: str
+    choice: ProviderChoice
+    proposer_url: str
+    proposer_model: str
+    iterations: int
+    seed: int
 
 
-class OptimizerJob(QRunnable):
-    """Build the suite, optimize one skill's description, save the before/after runs."""
+def optimizer_job(spec: OptimizerJobSpec, ctx: WorkerContext) -> OptimizerOutcome:
+    """Build the suite, optimize one skill's description, save the before/after runs (pool thread)."""
+    from skillstudio.services.optimize import OptimizeRequest, ProposerChoice, optimize_and_record
+    from skillstudio.ui.common.provider_form import run_options, service_choice
 
-    def __init__(self, workspace: Path, skill_dir: Path, skill: str, choice: ProviderChoice, proposer_url: str,
-                 proposer_model: str, iterations: int, seed: int, token: CancelToken,
-                 signals: OptimizerSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self.workspace, self.skill_dir, self.skill, self.choice = workspace, skill_dir, skill, choice
-        self.proposer_url, self.proposer_model = proposer_url, proposer_model
-        self.iterations, self.seed, self.token, self.signals = iterations, seed, token, signals
-
-    def run(self) -> None:  # pool thread: emit only
-        out = OptimizerOutcome()
-        try:
-            out = self._run()
-        except Cancelled:
-            out.cancelled = True
-        except SkillStudioError as exc:
-            out.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app
-            log.error("optimizer failed:\n%s", traceback.format_exc())
-            out.error = f"unexpected {exc.__class__.__name__}: {exc}"
-        finally:
-            self.signals.sig_done.emit(out)
-
-    def _run(self) -> OptimizerOutcome:
-        from skillstudio.services.context import JobContext
-        from skillstudio.services.optimize import OptimizeRequest, ProposerChoice, optimize_and_record
-        from skillstudio.ui.common.provider_form import run_options, service_choice
-
-        c = self.choice
-        proposer = ProposerChoice(base_url=self.proposer_url or None, timeout_s=c.timeout_s,
-                                  **({"model": self.proposer_model} if self.proposer_model else {}))
-        done = optimize_and_record(
-            OptimizeRequest(workspace=self.workspace, skill=self.skill, provider=service_choice(c), proposer=proposer,
-                            options=run_options(c), iterations=self.iterations, seed=self.seed),
-            JobContext(cancel=self.token, on_message=self.signals.sig_message.emit),
-            on_candidate=self.signals.sig_candidate.emit)
-        return OptimizerOutcome(result=done.result, saved_runs=done.saved_runs, save_error=done.save_error,
-                                cancelled=done.cancelled)
+    c = spec.choice
+    proposer = ProposerChoice(base_url=spec.proposer_url or None, timeout_s=c.timeout_s,
+                              **({"model": spec.proposer_model} if spec.proposer_model else {}))
+    done = optimize_and_record(
+        OptimizeRequest(workspace=spec.workspace, skill=spec.skill, provider=service_choice(c), proposer=proposer,
+                        options=run_options(c), iterations=spec.iterations, seed=spec.seed),
+        ctx.job_context(), on_candidate=ctx.event)
+    return OptimizerOutcome(result=done.result, saved_runs=done.saved_runs, save_error=done.save_error,
+                            cancelled=done.cancelled)
 
 
 _DEL = '<span style="background:#fbd3d0;color:#8a1c12;text-decoration:line-through">{}</span>'
@@ -150,6 +131,7 @@ class OptimizerDialog(QDialog):
     """Provider + budget, Start/Cancel, live candidates, then the diff to Accept or Reject."""
 
     sig_accepted = Signal(str, list)  # new description, suggested no_trigger prompts the user ticked
+    sig_finished = Signal(object)  # OptimizerOutcome of a run: done, cancelled or stopped
 
     def __init__(self, workspace: Path, skill_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,12 +141,8 @@ class OptimizerDialog(QDialog):
         self.setObjectName("optimizer_dialog")
         self.outcome: OptimizerOutcome | None = None
         self._token: CancelToken | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = OptimizerSignals(self)
-        self._signals.sig_message.connect(self._on_message)
-        self._signals.sig_candidate.connect(self._on_candidate)
-        self._signals.sig_done.connect(self._on_done)
+        self._job: int | None = None
+        self._pool = WorkerPool(self, max_threads=1)
         self._build()
 
     def _skill_name(self) -> str:
@@ -288,7 +266,7 @@ class OptimizerDialog(QDialog):
 
     @Slot()
     def start(self) -> None:
-        if self.running:
+        if self.running or self._pool.closed:
             return
         self.provider.remember()
         self.outcome = None
@@ -298,13 +276,14 @@ class OptimizerDialog(QDialog):
         self.progress.setRange(0, self.iterations.value() + 1)
         self.progress.setValue(0)
         self.status.setText("Starting…")
-        self._token = CancelToken()
         self.start_button.setEnabled(False)
         self.accept_button.setDefault(False)
         self.cancel_button.setEnabled(True)
-        self._pool.start(OptimizerJob(self.workspace, self.skill_dir, self.skill, self.provider.choice(),
-                                      self.proposer_url.text().strip(), self.proposer_model.text().strip(),
-                                      self.iterations.value(), self.seed.value(), self._token, self._signals))
+        spec = OptimizerJobSpec(self.workspace, self.skill, self.provider.choice(), self.proposer_url.text().strip(),
+                                self.proposer_model.text().strip(), self.iterations.value(), self.seed.value())
+        self._job, self._token = self._pool.start(
+            partial(optimizer_job, spec), on_result=self._on_done, on_error=self._on_failed,
+            on_event=self._on_event, on_finished=self._on_finished, after_cancel=True)
 
     @Slot()
     def cancel(self) -> None:
@@ -313,12 +292,19 @@ class OptimizerDialog(QDialog):
             self.status.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
 
-    @Slot(str)
+    @Slot(int, object)
+    def _on_event(self, job: int, event: object) -> None:
+        if job != self._job:
+            return
+        if isinstance(event, JobMessage):
+            self._on_message(event.text)
+        else:
+            self._on_candidate(event)
+
     def _on_message(self, text: str) -> None:
         if self.running and not (self._token and self._token.cancelled):
             self.status.setText(text[:1].upper() + text[1:] + "…")
 
-    @Slot(object)
     def _on_candidate(self, cand: Any) -> None:
         r = self.table.rowCount()
         self.table.insertRow(r)
@@ -331,20 +317,31 @@ class OptimizerDialog(QDialog):
             self.table.resizeColumnToContents(col)
         self.progress.setValue(min(self.progress.maximum(), r + 1))
 
-    @Slot(object)
-    def _on_done(self, outcome: OptimizerOutcome) -> None:
-        self._token = None
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        self._on_done(job, OptimizerOutcome(error=message))
+
+    @Slot(int)
+    def _on_finished(self, job: int) -> None:
+        """Last word of a job: if it brought no outcome, it stopped quietly on a cancel."""
+        self._on_done(job, OptimizerOutcome(cancelled=True))
+
+    @Slot(int, object)
+    def _on_done(self, job: int, outcome: object) -> None:
+        if job != self._job or not isinstance(outcome, OptimizerOutcome):
+            return
+        self._token, self._job = None, None
         self.outcome = outcome
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if outcome.cancelled:
             self.status.setText("Cancelled. Nothing was changed.")
-            return
-        if outcome.error or outcome.result is None:
+        elif outcome.error or outcome.result is None:
             self.status.setText(f"Stopped: {outcome.error or 'no result'}")
-            return
-        self.progress.setValue(self.progress.maximum())
-        self._show_result(outcome)
+        else:
+            self.progress.setValue(self.progress.maximum())
+            self._show_result(outcome)
+        self.sig_finished.emit(outcome)
 
     def _show_result(self, outcome: OptimizerOutcome) -> None:
         res = outcome.result
@@ -389,9 +386,8 @@ class OptimizerDialog(QDialog):
     # ---------------------------------------------------------------- closing
     def shutdown(self) -> None:
         """Cancel a run and wait for its thread: nothing outlives the dialog."""
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.waitForDone()
+        self._pool.shutdown()
+        self._token, self._job = None, None
 
     def done(self, result: int) -> None:  # Accept, Reject, Escape all end here
         self.shutdown()

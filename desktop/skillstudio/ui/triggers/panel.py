@@ -1,7 +1,7 @@
 """The Test panel: run every trigger case of the workspace, watch it progress, read and filter the
 results, see the confusion matrix and timing, and compare any two runs from the history.
 
-Runs happen in a `SuiteJob` on this panel's QThreadPool; its signals reach @Slot methods here, in
+Runs happen as a `run_suite` job on this panel's WorkerPool; its results reach the methods here in
 the GUI thread. Cancel (button or Esc) keeps every finished result; `shutdown()` — called when the
 window closes — cancels and waits, so no thread outlives the window. Only the signals of the run
 being shown are taken: a late answer from a run the user replaced (by opening another workspace)
@@ -11,10 +11,11 @@ is dropped.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +43,7 @@ from skillstudio.errors import SkillStudioError
 from skillstudio.evals.store import RunStore
 from skillstudio.ui.common.app_terms import in_app_terms
 from skillstudio.ui.common.provider_form import ProviderForm
+from skillstudio.ui.common.workers import WorkerPool
 from skillstudio.ui.triggers.case_runs import CaseRunsView
 from skillstudio.ui.triggers.confusion_view import ConfusionView
 from skillstudio.ui.triggers.latency_chart import LatencyChart
@@ -63,7 +65,7 @@ from skillstudio.ui.triggers.results_model import (
     TriggerResultsModel,
 )
 from skillstudio.ui.triggers.run_compare import RunCompareWidget, run_label, saved_runs
-from skillstudio.ui.triggers.suite_worker import SuiteJob, SuiteJobResult, SuiteJobSignals
+from skillstudio.ui.triggers.suite_worker import SuiteJobResult, run_suite
 from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, RunSummaryView, make_banner
 
 ALL_SKILLS = ""
@@ -95,12 +97,9 @@ class TriggerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._workspace: Path | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(self, max_threads=1)
         self._token: CancelToken | None = None
-        self._signals: SuiteJobSignals | None = None
-        self._retired: set[QObject] = set()
-        self._finished_signals: SuiteJobSignals | None = None
+        self._job: int | None = None  # the run being shown; a replaced run's late answers are dropped
         self._started = 0.0
         self._closed = False
         self.report: dict[str, Any] | None = None
@@ -273,11 +272,9 @@ class TriggerPanel(QWidget):
 
     def set_workspace(self, path: Path) -> None:
         """Show this workspace: its latest saved run (if any) and its history for comparison."""
-        if self._token is not None and self._signals is not None:  # its late answer belongs to the old workspace
+        if self._token is not None:  # its late answer belongs to the old workspace
             self._token.cancel()
-            self._retired.add(self._signals)  # kept alive until its last signal arrives (then dropped)
-            self._signals.sig_done.connect(self._on_retired_done)
-            self._token, self._signals = None, None
+            self._token, self._job = None, None
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("ready")
@@ -322,18 +319,16 @@ class TriggerPanel(QWidget):
             return
         choice = self.provider.choice()
         self.provider.remember()
-        self._token = CancelToken()
-        self._signals = SuiteJobSignals()
-        self._signals.sig_progress.connect(self._on_progress)
-        self._signals.sig_partial.connect(self._on_partial)
-        self._signals.sig_done.connect(self._on_done)
         self._started = time.monotonic()
         self.notice.hide()
         self.info.hide()
         self.progress.setRange(0, 0)  # busy until the suite is built and the total known
         self.progress.setFormat("starting…")
         self.status.setText("Building the suite…")
-        self._pool.start(SuiteJob(self._workspace, choice, self._token, self._signals, only=skills))
+        self._job, self._token = self._pool.start(
+            partial(run_suite, self._workspace, choice, only=skills), on_result=self._on_done,
+            on_error=self._on_failed, on_progress=self._on_progress, on_partial=self._on_partial,
+            on_finished=self._on_finished, after_cancel=True)
         self._update_buttons()
 
     @Slot()
@@ -344,13 +339,13 @@ class TriggerPanel(QWidget):
         self.status.setText("Cancelling… finished results are kept")
         self.cancel_button.setEnabled(False)
 
-    def _is_current(self) -> bool:
-        """True for signals of the run being shown; a replaced run's late signals are ignored."""
-        return self._signals is not None and self.sender() is self._signals
+    def _is_current(self, job: int) -> bool:
+        """True for the run being shown; a replaced run's late answers are ignored."""
+        return self._job is not None and job == self._job
 
-    @Slot(int, int, int)
-    def _on_progress(self, done: int, total: int, cached: int) -> None:
-        if not self._is_current() or self._token is None:
+    @Slot(int, int, int, int)
+    def _on_progress(self, job: int, done: int, total: int, cached: int) -> None:
+        if not self._is_current(job) or self._token is None:
             return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
@@ -368,24 +363,29 @@ class TriggerPanel(QWidget):
             parts.append(f"{cached} cached")
         self.status.setText(" · ".join(parts) if parts else "waiting for the first answer…")
 
-    @Slot(object)
-    def _on_retired_done(self, result: object) -> None:
-        self._retired.discard(self.sender())
-
-    @Slot(object)
-    def _on_partial(self, report: object) -> None:
+    @Slot(int, object)
+    def _on_partial(self, job: int, report: object) -> None:
         """The requests finished so far, shown while the run goes on (not saved, not signalled)."""
-        if not self._is_current() or self._token is None or self._token.cancelled:
+        if not self._is_current(job) or self._token is None or self._token.cancelled:
             return
         assert isinstance(report, dict)
         self._show_report(report, partial=True)
 
-    @Slot(object)
-    def _on_done(self, result: object) -> None:
-        if not self._is_current():
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        """The run could not start (or a bug stopped it): one line, nothing shown as a result."""
+        self._on_done(job, SuiteJobResult(error=message))
+
+    @Slot(int)
+    def _on_finished(self, job: int) -> None:
+        """Last word of a job: if it brought no result, it stopped quietly on a cancel."""
+        self._on_done(job, SuiteJobResult(error="Cancelled before any request finished."))
+
+    @Slot(int, object)
+    def _on_done(self, job: int, result: object) -> None:
+        if not self._is_current(job):
             return
-        self._finished_signals = self._signals  # not freed while Qt is still delivering its signal
-        self._token, self._signals = None, None
+        self._token, self._job = None, None
         self._update_buttons()
         assert isinstance(result, SuiteJobResult)
         self.last_result = result
@@ -564,9 +564,8 @@ class TriggerPanel(QWidget):
     def shutdown(self) -> None:
         """Cancel a running test and wait for its thread (the window calls this when it closes)."""
         self._closed = True
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.waitForDone()
+        self._pool.shutdown()
+        self._token, self._job = None, None
         self._update_buttons()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

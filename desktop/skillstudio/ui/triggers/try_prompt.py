@@ -1,8 +1,8 @@
 """Try a prompt: type it, see which skill the model picks (and its raw first shell call — or, for the
 offline estimate, every skill's score), then keep it as a trigger or no_trigger case in one click.
 
-The request runs in a `TryJob` on this widget's thread pool (never touching widgets; it only emits
-on `TryJobSignals`), against the same catalog and routers as a full run. Saving appends the case
+The request runs as a `try_job` on this widget's WorkerPool (never touching widgets), against the
+same catalog and routers as a full run. Saving appends the case
 to the skill's `evals/triggers.yaml` as text, so the file's comments and quoting survive; if the
 file's layout does not allow a safe append, the cases are written out in our format instead —
 either way the result is parsed back and checked before an atomic write replaces the file.
@@ -11,13 +11,11 @@ either way the result is parsed back and checked before an atomic write replaces
 from __future__ import annotations
 
 import json
-import logging
 import re
-import traceback
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,11 +44,11 @@ from skillstudio.bundle.triggers import (
 )
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
+from skillstudio.services.try_prompt import TryOutcome
 from skillstudio.ui.common.font_scale import relative_font
-from skillstudio.ui.common.provider_form import OFFLINE, ProviderChoice, ProviderForm
+from skillstudio.ui.common.provider_form import ProviderChoice, ProviderForm
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 from skillstudio.ui.triggers.summary import ESTIMATE_TEXT, fmt_seconds, make_banner
-
-log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------- saving a case (Qt-free)
 
@@ -123,61 +121,12 @@ def append_case(skill_dir: Path, prompt: str, expect: str, why: str | None = Non
 # ---------------------------------------------------------------------------- the background request
 
 
-@dataclass
-class TryResult:
-    prompt: str
-    estimate: bool = False
-    model: str = ""
-    selected: str | None = None
-    first_command: str | None = None
-    scores: list[tuple[str, float]] = field(default_factory=list)  # offline: best first
-    min_score: float = 0.0
-    ttft_s: float | None = None
-    latency_s: float | None = None
-    usage: dict[str, int] | None = None
-    events: list[str] = field(default_factory=list)
-    skills: list[str] = field(default_factory=list)
-    error: str | None = None
+def try_job(workspace: Path, prompt: str, choice: ProviderChoice, ctx: WorkerContext) -> TryOutcome:
+    """One prompt against the catalog (pool thread: never touches a widget)."""
+    from skillstudio.services.try_prompt import try_prompt
+    from skillstudio.ui.common.provider_form import service_choice
 
-
-class TryJobSignals(QObject):
-    sig_done = Signal(object)  # TryResult, always exactly once
-
-
-class TryJob(QRunnable):
-    """One prompt against the catalog; never touches a widget (pool thread)."""
-
-    def __init__(self, workspace: Path, prompt: str, choice: ProviderChoice, token: CancelToken,
-                 signals: TryJobSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self.workspace, self.prompt, self.choice, self.token, self.signals = workspace, prompt, choice, token, signals
-
-    def run(self) -> None:
-        result = TryResult(self.prompt, estimate=self.choice.kind == OFFLINE)
-        try:
-            self._run(result)
-        except SkillStudioError as exc:
-            result.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app
-            log.error("try a prompt failed:\n%s", traceback.format_exc())
-            result.error = f"unexpected {exc.__class__.__name__}: {exc}"
-        finally:
-            self.signals.sig_done.emit(result)
-
-    def _run(self, result: TryResult) -> None:
-        from skillstudio.services.context import JobContext
-        from skillstudio.services.try_prompt import try_prompt
-        from skillstudio.ui.common.provider_form import service_choice
-
-        out = try_prompt(self.workspace, self.prompt, service_choice(self.choice), JobContext(cancel=self.token))
-        result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
-        if out.cancelled:
-            result.error = "Cancelled."
-            return
-        result.selected, result.first_command = out.selected, out.first_command
-        result.ttft_s, result.latency_s, result.usage = out.ttft_s, out.latency_s, out.usage
-        result.events = out.events
+    return try_prompt(workspace, prompt, service_choice(choice), ctx.job_context())
 
 
 # ---------------------------------------------------------------------------- the widget
@@ -187,16 +136,15 @@ class TryPromptWidget(QWidget):
     """Type a prompt, pick a provider, Try (Ctrl+Enter); then save it as a case of a chosen skill."""
 
     sig_case_saved = Signal(object, str)  # skill folder (Path), expect
-    sig_tried = Signal(object)  # TryResult
+    sig_tried = Signal(object)  # services.try_prompt.TryOutcome
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._workspace: Path | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(self, max_threads=1)
         self._token: CancelToken | None = None
-        self._signals: TryJobSignals | None = None
-        self.result: TryResult | None = None
+        self._job: int | None = None
+        self.result: TryOutcome | None = None
 
         self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("try_prompt_text")
@@ -334,18 +282,17 @@ class TryPromptWidget(QWidget):
     @Slot()
     def try_prompt(self) -> None:
         text = self.prompt.toPlainText().strip()
-        if self.busy or not text:
+        if self.busy or not text or self._pool.closed:
             return
         if self._workspace is None:
             self._show_error("Open a workspace first: a prompt is tried against its skills.")
             return
         self.error.hide()
         self.provider.remember()
-        self._token = CancelToken()
-        self._signals = TryJobSignals()
-        self._signals.sig_done.connect(self._on_done)
         self.picked.setText("Asking…")
-        self._pool.start(TryJob(self._workspace, text, self.provider.choice(), self._token, self._signals))
+        self._job, self._token = self._pool.start(
+            partial(try_job, self._workspace, text, self.provider.choice()), on_result=self._on_done,
+            on_error=self._on_failed, on_finished=self._on_finished, after_cancel=True)
         self._update_buttons()
 
     @Slot()
@@ -353,21 +300,30 @@ class TryPromptWidget(QWidget):
         if self._token is not None:
             self._token.cancel()
 
-    @Slot(object)
-    def _on_done(self, result: object) -> None:
-        if self.sender() is not self._signals:
+    @Slot(int, str)
+    def _on_failed(self, job: int, message: str) -> None:
+        self._on_done(job, message)
+
+    @Slot(int)
+    def _on_finished(self, job: int) -> None:
+        """Last word of a job: if it brought no answer, it stopped quietly on a cancel."""
+        self._on_done(job, "Cancelled.")
+
+    @Slot(int, object)
+    def _on_done(self, job: int, result: object) -> None:
+        """The job's outcome, or the one line that says why there is none."""
+        if job != self._job:
             return
-        self._token, self._signals = None, None
-        assert isinstance(result, TryResult)
+        self._token, self._job = None, None
         self._update_buttons()
-        if result.error:
+        if not isinstance(result, TryOutcome) or result.cancelled:
             self._show_result(None)
-            self._show_error(result.error)
+            self._show_error(result if isinstance(result, str) else "Cancelled.")
             return
         self._show_result(result)
         self.sig_tried.emit(result)
 
-    def _show_result(self, r: TryResult | None) -> None:
+    def _show_result(self, r: TryOutcome | None) -> None:
         self.result = r
         self.estimate_banner.setVisible(bool(r and r.estimate))
         if r is None:
@@ -420,6 +376,8 @@ class TryPromptWidget(QWidget):
             if r.events:
                 parts.append("stream events: " + ", ".join(r.events[:12]))
             self.detail.setText(" · ".join(parts))
+        if r.skipped:  # a try is forgiving: what could not be offered is left out, and said
+            self.detail.setText(self.detail.text() + "\nLeft out of the catalog: " + "; ".join(r.skipped))
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
@@ -470,9 +428,8 @@ class TryPromptWidget(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a pending try and wait for its thread (the window calls this when it closes)."""
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.waitForDone()
+        self._pool.shutdown()
+        self._token, self._job = None, None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.shutdown()

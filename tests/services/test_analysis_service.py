@@ -1,4 +1,4 @@
-"""The live check behind the problems panel and token meter (Qt-free, so it is tested directly)."""
+"""services.analysis: the live check behind the editor's problems panel and token meter (Qt-free)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from skillstudio.bundle import skillmd, tokens
 from skillstudio.bundle.workspace import load_workspace
-from skillstudio.ui.editor.analysis import build_context, check_text
+from skillstudio.services.analysis import build_context, check_text
 
 
 def test_check_text_validates_and_counts_the_buffer_not_the_file(example_workspace: Path) -> None:
