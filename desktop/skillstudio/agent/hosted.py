@@ -61,7 +61,8 @@ def check_secret_destination(base_url: str) -> None:
         raise SkillStudioError(
             f"refused: a hosted run would send secret values to {host or base_url}, which is not OpenAI's API "
             "and not trusted with secrets",
-            f"trust it with `skillstudio trust host {host}` if it should get them, or run locally (no --hosted)")
+            f"trust {host} with secrets if it should get them (`skillstudio trust host`), or run in the local "
+            "sandbox instead", setting="hosted")
     raise SkillStudioError(f"refused: a hosted run would send secret values to {base_url} without TLS",
                            "use an https:// base URL (plain http only to a loopback address)")
 
