@@ -24,6 +24,7 @@ from skillstudio.bundle.model import load_skill
 from skillstudio.bundle.triggers import load_cases
 from skillstudio.release.lockfile import set_route
 from skillstudio.secrets.vault import Vault
+from skillstudio.services.trigger_runs import TriggerReport
 from skillstudio.ui.common.provider_form import CHAT
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
@@ -70,15 +71,15 @@ class Shots:
         return path
 
 
-def _run_suite(qtbot, w, skill: str) -> dict:  # type: ignore[no-untyped-def]
+def _run_suite(qtbot, w, skill: str) -> TriggerReport:  # type: ignore[no-untyped-def]
     panel = w.features.test_panel
     with qtbot.waitSignal(panel.sig_run_finished, timeout=60000) as blocker:
         panel.run_skills([skill])
     return blocker.args[0]
 
 
-def _outcomes(report: dict, prompt: str) -> list[str]:
-    return [c["status"] for c in report["cases"] if c["prompt"] == prompt]
+def _outcomes(report: TriggerReport, prompt: str) -> list[str]:
+    return [c.status for c in report.cases if c.prompt == prompt]
 
 
 def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -178,7 +179,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert panel.provider.choice().kind == CHAT and panel.provider.choice().base_url == srv.base_url
         panel.provider.runs.setValue(2)
         first = _run_suite(qtbot, w, SKILL)
-        assert first["estimate"] is False
+        assert first.estimate is False
         assert set(_outcomes(first, FALSE_TRIGGER)) == {"fail"}
         assert all(set(_outcomes(first, p)) == {"pass"} for p in [*TRIGGERS, NO_TRIGGERS[1]])
         shot(w, "first-run-false-trigger")
@@ -203,7 +204,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         w.features.show_tests()
         second = _run_suite(qtbot, w, SKILL)
         assert set(_outcomes(second, FALSE_TRIGGER)) == {"pass"} and set(_outcomes(second, NEGATIVE)) == {"pass"}
-        assert second["summary"]["accuracy"] > first["summary"]["accuracy"]
+        assert second.summary.accuracy > first.summary.accuracy
         cmp_widget = panel.compare
         panel.tabs.setCurrentWidget(cmp_widget)
         qtbot.waitUntil(lambda: cmp_widget.comparison is not None and len(cmp_widget.run_ids()) == 2, timeout=10000)

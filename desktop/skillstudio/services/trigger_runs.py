@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillstudio.errors import SkillStudioError
 from skillstudio.services.context import JobContext
@@ -47,6 +47,21 @@ class CaseResult(_Open):
     run_status: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     cached: int = 0
+    # Read by the app; absent from runs saved before trajectories (schema 1), hence the defaults.
+    other_skills: list[str] = Field(default_factory=list)
+    first_commands: list[str | None] = Field(default_factory=list)
+    categories: list[str | None] | None = None  # None: judged by the first-call rule (saved before trajectories)
+    undecided: int = 0
+    turns: list[int | None] = Field(default_factory=list)
+    trajectories: list[list[dict[str, Any]]] = Field(default_factory=list)
+    route_to: str | None = None  # a near-miss's destination
+    misrouted: int | None = None  # runs that went elsewhere than `route_to`
+
+    def run_labels(self) -> list[str]:
+        """Each run's category in words, as the HTML report and the CLI say it."""
+        from skillstudio.evals.reports import run_labels
+
+        return run_labels({"categories": self.categories, "turns": self.turns, "selected": self.selected})
 
 
 class Summary(_Open):
@@ -68,6 +83,38 @@ class Summary(_Open):
     wall_s: float
     cancelled: bool = False
     fatal: str | None = None
+    # Read by the app; optional so that older saved runs still load.
+    retried: int = 0
+    total: int = 0
+    finished: int = 0
+    not_run_requests: int = 0
+    f1: float | None = None
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+    ttft_p50_s: float | None = None
+    ttft_p95_s: float | None = None
+    decision_p50_s: float | None = None
+    decision_p95_s: float | None = None
+    categories: dict[str, int] = Field(default_factory=dict)
+    undecided: int = 0
+    turns_mean: float | None = None
+    routed_cases: int = 0
+    misrouted_runs: int = 0
+    misrouted_cases: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usage_reported: int = 0
+    usage_estimated: int = 0
+    cost_usd: float | None = None
+    cost_is_estimate: bool = False
+
+
+class Confusion(_Open):
+    """Expected (rows) × selected (labels) run counts."""
+
+    labels: list[str]
+    rows: list[str]
+    matrix: list[list[int]]
 
 
 class TriggerReport(_Open):
@@ -82,6 +129,18 @@ class TriggerReport(_Open):
     cases: list[CaseResult]
     summary: Summary
     compare: dict[str, Any] | None = None
+    # Read by the app; optional so that older saved runs (and partial reports) still load.
+    id: str | None = None  # the run's id in the history, once saved
+    started_at: str | None = None
+    verdict_rule: str | None = None  # the store fills in "first-call rule" for runs saved before trajectories
+    max_turns: int | None = None
+    label: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    skills: list[dict[str, Any]] = Field(default_factory=list)
+    per_skill: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    confusion: Confusion | None = None
+    warnings: list[str] = Field(default_factory=list)
+    timings: dict[str, list[float]] = Field(default_factory=dict)
 
     @classmethod
     def from_run(cls, run: SuiteRun) -> TriggerReport:
@@ -90,8 +149,9 @@ class TriggerReport(_Open):
         return cls.model_validate(metrics.summarize(run))
 
     def as_dict(self) -> dict[str, Any]:
-        """The plain report the renderers, the history and the JSON file take (no field left out)."""
-        data = self.model_dump(mode="json", exclude_none=False)
+        """The plain report the renderers, the history and the JSON file take: every field it came with
+        (extras too), none it did not (a default filled in for an old saved run is not written back)."""
+        data = self.model_dump(mode="json", exclude_unset=True)
         if self.compare is None:
             data.pop("compare", None)
         return data
@@ -159,6 +219,33 @@ def open_history(suite_or_state: Suite | Path) -> RunStore:
     store = RunStore(state)
     store.list()
     return store
+
+
+class SavedRun(BaseModel):
+    """A run read back from the history: its typed report and its per-request log (timings)."""
+
+    report: TriggerReport
+    requests_log: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def load_saved(store: RunStore, ref: str | Path, *, with_requests: bool = True) -> SavedRun:
+    """A saved run (an id, `latest`/`previous`, or an exported run file) as a typed report.
+
+    The one place where the history's dictionaries, of every schema (runs saved before trajectories
+    included, labelled "first-call rule" by the store), become a `TriggerReport`; a run that does not
+    fit is a `SkillStudioError`, not a crash in a view."""
+    data = store.load(ref, with_requests=with_requests)
+    log = data.pop("requests_log", None) or []
+    try:
+        report = TriggerReport.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise SkillStudioError(
+            f"cannot read saved run {ref}: {where}: {first['msg']}",
+            "this run was written by another program or damaged; run the suite again",
+        ) from None
+    return SavedRun(report=report, requests_log=log)
 
 
 def _baseline(store: RunStore, ref: str) -> dict[str, Any]:

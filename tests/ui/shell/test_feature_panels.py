@@ -41,12 +41,12 @@ def test_trigger_tests_run_from_the_main_window(qtbot, make_window, example_work
     with qtbot.waitSignal(f.test_panel.sig_run_finished, timeout=60000) as blocker:
         f.test_panel.run()
     report = blocker.args[0]
-    assert report["estimate"] is True and report["summary"]["cases"] >= 80
+    assert report.estimate is True and report.summary.cases >= 80
     shot(w, artifacts_dir, "main-trigger-tests")
 
     # a double-clicked result opens that skill's cases table in the editor area
-    first = report["cases"][0]
-    f.test_panel.sig_case_activated.emit(example_workspace / first["skill"], first["prompt"])
+    first = report.cases[0]
+    f.test_panel.sig_case_activated.emit(example_workspace / first.skill, first.prompt)
     qtbot.waitUntil(lambda: len(w.cases_tabs()) == 1, timeout=5000)
 
 

@@ -53,9 +53,9 @@ def test_a_case_expands_into_its_runs_and_what_each_run_did(  # type: ignore[no-
         with qtbot.waitSignal(panel.sig_run_finished, timeout=60000) as blocker:
             panel.run_button.click()
     report = blocker.args[0]
-    assert report["summary"]["categories"]["explored"] == 2 and report["summary"]["undecided"] == 2
+    assert report.summary.categories["explored"] == 2 and report.summary.undecided == 2
     assert panel.case_runs.topLevelItemCount() == 0  # nothing selected yet
-    rows = [panel.proxy.index(r, 0).data(CASE_ROLE)["prompt"] for r in range(panel.proxy.rowCount())]
+    rows = [panel.proxy.index(r, 0).data(CASE_ROLE).prompt for r in range(panel.proxy.rowCount())]
     panel.show_case_runs(rows.index("Pull the Q3 pipeline for Acme from Salesforce"))
     view = panel.case_runs
     assert view.topLevelItemCount() == 2

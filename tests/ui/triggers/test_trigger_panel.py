@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from skillstudio.bundle import skillmd
 from skillstudio.evals.store import RunStore
+from skillstudio.services.trigger_runs import CaseResult, TriggerReport
 from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
 from skillstudio.ui.common.theme import apply_theme
 from skillstudio.ui.triggers.panel import TriggerPanel
@@ -51,13 +52,13 @@ def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
     p.shutdown()
 
 
-def _run(qtbot, panel: TriggerPanel, timeout: int = 30000) -> dict:  # type: ignore[no-untyped-def]
+def _run(qtbot, panel: TriggerPanel, timeout: int = 30000) -> TriggerReport:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(panel.sig_run_finished, timeout=timeout) as blocker:
         panel.run_button.click()
     return blocker.args[0]
 
 
-def _rows(panel: TriggerPanel) -> list[dict]:
+def _rows(panel: TriggerPanel) -> list[CaseResult]:
     return [panel.proxy.index(r, 0).data(CASE_ROLE) for r in range(panel.proxy.rowCount())]
 
 
@@ -71,33 +72,33 @@ def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
     panel.provider.runs.setValue(3)
     report = _run(qtbot, panel)
 
-    s = report["summary"]
-    assert report["estimate"] is True and s["finished"] == s["total"] == s["cases"] * 3 and not s["cancelled"]
+    s = report.summary
+    assert report.estimate is True and s.finished == s.total == s.cases * 3 and not s.cancelled
     assert panel.results_stack.currentWidget() is panel.table
-    assert panel.model.rowCount() == s["cases"] == len(report["cases"])
+    assert panel.model.rowCount() == s.cases == len(report.cases)
     # The table shows the report's cases in suite order and their outcomes.
-    assert [c["prompt"] for c in _rows(panel)] == [c["prompt"] for c in report["cases"]]
+    assert [c.prompt for c in _rows(panel)] == [c.prompt for c in report.cases]
     statuses = [panel.proxy.index(r, COL_RESULT).data() for r in range(panel.proxy.rowCount())]
-    assert statuses.count("FAIL") == s["failed"] and statuses.count("pass") == s["passed"]
+    assert statuses.count("FAIL") == s.failed and statuses.count("pass") == s.passed
     # Summary tiles and the banner nobody can miss.
-    assert panel.summary.text("accuracy") == f"{s['accuracy']:.2f}"
-    assert panel.summary.text("cases") == f"{s['passed']} / {s['cases']}"
+    assert panel.summary.text("accuracy") == f"{s.accuracy:.2f}"
+    assert panel.summary.text("cases") == f"{s.passed} / {s.cases}"
     assert panel.estimate_banner.isVisible() and "not a model result" in panel.estimate_banner.text()
     # Confusion matrix: every run lands in exactly one cell.
     cm = panel.confusion.model
-    assert cm.rowCount() == len(report["confusion"]["rows"]) and cm.columnCount() == len(report["confusion"]["labels"])
-    assert cm.total() == s["total"]
+    assert cm.rowCount() == len(report.confusion.rows) and cm.columnCount() == len(report.confusion.labels)
+    assert cm.total() == s.total
     assert cm.headerData(cm.columnCount() - 1, Qt.Orientation.Horizontal) == "none"
     # Filters: failures, flaky, per skill.
     panel.set_filter(FILTER_FAILURES)
-    assert {c["status"] for c in _rows(panel)} <= {"fail", "error"}
-    assert len(_rows(panel)) == s["failed"] + s["errors"]
+    assert {c.status for c in _rows(panel)} <= {"fail", "error"}
+    assert len(_rows(panel)) == s.failed + s.errors
     panel.set_filter(FILTER_FLAKY)
-    assert len(_rows(panel)) == s["flaky"]  # the estimator is deterministic: 0 here
+    assert len(_rows(panel)) == s.flaky  # the estimator is deterministic: 0 here
     panel.set_filter("all", "crm-query")
-    assert _rows(panel) and {c["skill"] for c in _rows(panel)} == {"crm-query"}
-    assert len(_rows(panel)) == sum(1 for c in report["cases"] if c["skill"] == "crm-query")
-    assert panel.shown.text() == f"{len(_rows(panel))} of {s['cases']} cases"
+    assert _rows(panel) and {c.skill for c in _rows(panel)} == {"crm-query"}
+    assert len(_rows(panel)) == sum(1 for c in report.cases if c.skill == "crm-query")
+    assert panel.shown.text() == f"{len(_rows(panel))} of {s.cases} cases"
     panel.set_filter("all")
     # Saved to the history and offered for comparison.
     assert len(RunStore(example_workspace / ".skillstudio").list()) == 1
@@ -114,7 +115,7 @@ def test_offline_run_fills_table_summary_matrix_and_says_it_is_an_estimate(
     other = TriggerPanel()
     qtbot.addWidget(other)
     other.set_workspace(example_workspace)
-    assert other.report is not None and other.model.rowCount() == s["cases"]
+    assert other.report is not None and other.model.rowCount() == s.cases
     assert other.info.isVisibleTo(other) and "last saved run" in other.info.text()
     other.shutdown()
 
@@ -147,7 +148,7 @@ def test_cancel_mid_run_keeps_finished_results(
         assert "req/s" in panel.status.text() and "ETA" in panel.status.text()
 
         def partial_rows_shown() -> bool:  # the table fills in while the run goes on
-            statuses = [panel.model.case(r)["status"] for r in range(panel.model.rowCount())]
+            statuses = [panel.model.case(r).status for r in range(panel.model.rowCount())]
             return "not_run" in statuses and any(st in ("pass", "fail") for st in statuses)
 
         qtbot.waitUntil(partial_rows_shown, timeout=20000)
@@ -156,22 +157,22 @@ def test_cancel_mid_run_keeps_finished_results(
         with qtbot.waitSignal(panel.sig_run_finished, timeout=20000) as blocker:
             qtbot.keyClick(panel.cancel_button, Qt.Key.Key_Escape)
         report = blocker.args[0]
-    s = report["summary"]
-    assert s["cancelled"] is True
-    assert 4 <= s["finished"] < s["total"]
-    done = [c for c in report["cases"] if c["status"] in ("pass", "fail")]
-    assert len(done) == s["finished"] and s["not_run"] == s["cases"] - len(done)
+    s = report.summary
+    assert s.cancelled is True
+    assert 4 <= s.finished < s.total
+    done = [c for c in report.cases if c.status in ("pass", "fail")]
+    assert len(done) == s.finished and s.not_run == s.cases - len(done)
     # The finished results are in the table; the rest say "not run"; the notice says what happened.
     statuses = [panel.proxy.index(r, COL_RESULT).data() for r in range(panel.proxy.rowCount())]
-    assert statuses.count("not run") == s["not_run"]
-    assert len(statuses) - statuses.count("not run") == s["finished"]
+    assert statuses.count("not run") == s.not_run
+    assert len(statuses) - statuses.count("not run") == s.finished
     assert panel.notice.isVisible() and "Cancelled" in panel.notice.text()
     assert not panel.estimate_banner.isVisible()
     assert panel.run_button.isEnabled() and not panel.running
-    assert len(panel.requests_log) == s["finished"]
+    assert len(panel.requests_log) == s.finished
     store = RunStore(example_workspace / ".skillstudio")
     saved = store.load(saved_runs(store)[-1])
-    assert saved["summary"]["cancelled"] is True and saved["summary"]["finished"] == s["finished"]
+    assert saved["summary"]["cancelled"] is True and saved["summary"]["finished"] == s.finished
 
 
 def test_closing_the_panel_mid_run_cancels_and_waits(
@@ -200,12 +201,12 @@ def test_compare_two_runs_shows_the_flipped_case(
     panel.provider.set_kind(OFFLINE)
     panel.provider.runs.setValue(1)
     first = _run(qtbot, panel)
-    missed = next(c for c in first["cases"] if c["expect"] == "trigger" and c["status"] == "fail")
+    missed = next(c for c in first.cases if c.expect == "trigger" and c.status == "fail")
     # Teach the skill's description the words of its missed prompt: that case must flip to a pass.
-    md = example_workspace / missed["skill"] / "SKILL.md"
+    md = example_workspace / missed.skill / "SKILL.md"
     text = md.read_text(encoding="utf-8")
-    desc = next(s["description"] for s in first["skills"] if s["name"] == missed["skill"])
-    md.write_text(skillmd.set_field(text, "description", f"{desc} Also: {missed['prompt']}"), encoding="utf-8")
+    desc = next(s["description"] for s in first.skills if s["name"] == missed.skill)
+    md.write_text(skillmd.set_field(text, "description", f"{desc} Also: {missed.prompt}"), encoding="utf-8")
     second = _run(qtbot, panel)
 
     cmp_widget = panel.compare
@@ -214,13 +215,13 @@ def test_compare_two_runs_shows_the_flipped_case(
     cmp = cmp_widget.comparison
     assert cmp is not None
     fixed = {c["prompt"] for c in cmp["fixed"]}
-    assert missed["prompt"] in fixed
+    assert missed.prompt in fixed
     flipped = cmp_widget.flipped_rows()
-    assert flipped[missed["prompt"]] == "fixed"
+    assert flipped[missed.prompt] == "fixed"
     assert len(flipped) == len(cmp["fixed"]) + len(cmp["broke"])
     assert f"{cmp['mcnemar_p']:.3g}" in cmp_widget.verdict.text()
     # Deltas: B − A of the two reports, as shown.
-    acc_delta = second["summary"]["accuracy"] - first["summary"]["accuracy"]
+    acc_delta = second.summary.accuracy - first.summary.accuracy
     shown_delta = cmp_widget.metrics.item(0, 2)
     assert shown_delta is not None and shown_delta.text() == f"{acc_delta:+.3f}"
     assert cmp_widget.estimate_banner.isVisible()  # both runs are estimates: said so here too
@@ -241,33 +242,33 @@ def test_model_run_shows_timing_tokens_cost_and_a_cached_rerun_costs_nothing(
         panel.provider.model.setText("gpt-5")  # in the shipped price table
         panel.provider.runs.setValue(1)
         report = _run(qtbot, panel)
-        s = report["summary"]
-        assert s["requests"] == srv.calls("responses") == s["cases"] and s["cached"] == 0
+        s = report.summary
+        assert s.requests == srv.calls("responses") == s.cases and s.cached == 0
         assert not panel.estimate_banner.isVisible()
         assert panel.summary.text("ttft") != "— / —" and panel.summary.text("latency") != "— / —"
         # Streams are closed as soon as the decision is known, before any usage is reported: the
         # tokens and cost shown are a local estimate, marked with ~.
-        assert s["usage_reported"] == 0 and s["usage_estimated"] == s["cases"] and s["cost_is_estimate"]
-        assert panel.summary.text("tokens") == f"~{s['input_tokens']:,} / {s['output_tokens']:,}"
-        assert panel.summary.text("cost") == f"~${s['cost_usd']:.4f}"
+        assert s.usage_reported == 0 and s.usage_estimated == s.cases and s.cost_is_estimate
+        assert panel.summary.text("tokens") == f"~{s.input_tokens:,} / {s.output_tokens:,}"
+        assert panel.summary.text("cost") == f"~${s.cost_usd:.4f}"
         assert panel.chart.has_data()
         panel.tabs.setCurrentWidget(panel.chart)
         _snapshot(panel, artifacts_dir / "test_panel_latency.png")
 
         again = _run(qtbot, panel)  # unchanged suite: every result from the cache, no model call
-        assert srv.calls("responses") == s["cases"]
-        assert again["summary"]["cached"] == s["cases"] and again["summary"]["requests"] == 0
-        assert panel.summary.text("requests") == f"0 · {s['cases']}"
+        assert srv.calls("responses") == s.cases
+        assert again.summary.cached == s.cases and again.summary.requests == 0
+        assert panel.summary.text("requests") == f"0 · {s.cases}"
         assert not panel.chart.has_data()
         panel.provider.no_cache.setChecked(True)
         _run(qtbot, panel)
-        assert srv.calls("responses") == 2 * s["cases"]
+        assert srv.calls("responses") == 2 * s.cases
 
         panel.provider.set_kind(CHAT)  # a chat server reports usage: tokens and cost appear
-        chat = _run(qtbot, panel)["summary"]
-        assert srv.calls("completions") == chat["cases"] and chat["usage_reported"] == chat["cases"]
-        assert panel.summary.text("tokens") == f"{chat['input_tokens']:,} / {chat['output_tokens']:,}"
-        assert chat["cost_usd"] is not None and panel.summary.text("cost") == f"${chat['cost_usd']:.4f}"
+        chat = _run(qtbot, panel).summary
+        assert srv.calls("completions") == chat.cases and chat.usage_reported == chat.cases
+        assert panel.summary.text("tokens") == f"{chat.input_tokens:,} / {chat.output_tokens:,}"
+        assert chat.cost_usd is not None and panel.summary.text("cost") == f"${chat.cost_usd:.4f}"
 
 
 def test_a_broken_workspace_says_which_file_in_one_line(
@@ -294,7 +295,7 @@ def test_a_damaged_run_history_is_set_aside_and_the_panel_says_so(
     panel.provider.set_kind(OFFLINE)
     panel.provider.runs.setValue(1)
     report = _run(qtbot, panel)  # the fresh history takes the new run
-    assert RunStore(state).latest()["summary"] == report["summary"]
+    assert RunStore(state).latest()["summary"] == report.as_dict()["summary"]
 
 
 def test_export_and_double_click_a_case(qtbot, panel: TriggerPanel, example_workspace: Path, tmp_path: Path,
@@ -312,16 +313,16 @@ def test_export_and_double_click_a_case(qtbot, panel: TriggerPanel, example_work
     html_action = next(a for a in panel.export_button.menu().actions() if a.data() == "html")
     html_action.trigger()
     text = target.read_text(encoding="utf-8")
-    assert "Offline estimate" in text and report["cases"][0]["prompt"].split()[0] in text
+    assert "Offline estimate" in text and report.cases[0].prompt.split()[0] in text
     assert panel.export_report(tmp_path / "r.xml", "junit")
-    assert f'failures="{report["summary"]["failed"]}"' in (tmp_path / "r.xml").read_text(encoding="utf-8")
+    assert f'failures="{report.summary.failed}"' in (tmp_path / "r.xml").read_text(encoding="utf-8")
 
     first = panel.proxy.index(0, 1)
     with qtbot.waitSignal(panel.sig_case_activated, timeout=2000) as activated:
         centre = panel.table.visualRect(first).center()
         qtbot.mousePress(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # Qt 6 needs the press
         qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
-    assert activated.args == [example_workspace / report["cases"][0]["skill"], report["cases"][0]["prompt"]]
+    assert activated.args == [example_workspace / report.cases[0].skill, report.cases[0].prompt]
 
 
 def test_provider_settings_are_remembered(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -365,8 +366,8 @@ def test_opening_another_workspace_mid_run_drops_the_old_runs_answer(
         panel.provider.set_kind(OFFLINE)
         report = _run(qtbot, panel)
         qtbot.wait(300)  # give the abandoned run's late signals time to arrive (and be ignored)
-    assert {c["skill"] for c in report["cases"]} == {"crm-query", "support-reply"}
-    assert panel.report is report and {panel.model.case(r)["skill"] for r in range(panel.model.rowCount())} == {
+    assert {c.skill for c in report.cases} == {"crm-query", "support-reply"}
+    assert panel.report is report and {panel.model.case(r).skill for r in range(panel.model.rowCount())} == {
         "crm-query", "support-reply"}
     assert not panel.notice.isVisible()  # no "Cancelled" from the old run
 
@@ -377,8 +378,8 @@ def test_run_one_skill_against_the_whole_catalog(qtbot, panel: TriggerPanel, exa
     with qtbot.waitSignal(panel.sig_run_finished, timeout=30000) as blocker:
         panel.run_skills(["support-reply"])
     report = blocker.args[0]
-    assert {c["skill"] for c in report["cases"]} == {"support-reply"}
-    assert len(report["skills"]) == 5  # the other skills still compete for its prompts
+    assert {c.skill for c in report.cases} == {"support-reply"}
+    assert len(report.skills) == 5  # the other skills still compete for its prompts
     assert panel.model.skills() == ["support-reply"]
     panel.run_skills(["no-such-skill"])
     qtbot.waitUntil(lambda: not panel.running, timeout=15000)

@@ -4,17 +4,18 @@ Shown under the trigger results table for the current case. Each run is a top-le
 it read, "direct" / "after exploring (N turns)" / "read another skill first" / "answered" /
 "undecided", its model turns); expanding it lists the trajectory: every exploring command with
 the first lines of what the sandbox returned, then the read or the answer. Runs saved before
-trajectories existed say "first-call rule". Qt only; it renders the report's case dictionary.
+trajectories existed say "first-call rule". Qt only; it renders the report's `CaseResult`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
-from skillstudio.evals.reports import run_labels
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import CaseResult
 
 COLUMNS = ["Run / step", "Skill read", "How it decided", "Output"]
 
@@ -25,7 +26,7 @@ def _first_lines(text: str, n: int = 3, width: int = 160) -> str:
 
 
 class CaseRunsView(QTreeWidget):
-    """The runs of one case (a report case dict), each expandable into its trajectory."""
+    """The runs of one case (a report's CaseResult), each expandable into its trajectory."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,25 +36,25 @@ class CaseRunsView(QTreeWidget):
         self.setAlternatingRowColors(True)
         self.setUniformRowHeights(True)
         self.setToolTip("The runs of the selected case; expand a run to see the commands it ran before deciding")
-        self.case: dict[str, Any] | None = None
+        self.case: CaseResult | None = None
         self.set_case(None)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         """Modest by default: the results table above keeps most of the height."""
         return QSize(600, 170)
 
-    def set_case(self, case: dict[str, Any] | None) -> None:
+    def set_case(self, case: CaseResult | None) -> None:
         self.clear()
         self.case = case
         if not case:
             self.setHeaderLabels(["Select a case above to see its runs", "", "", ""])
             return
         self.setHeaderLabels(COLUMNS)
-        labels = run_labels(case)
-        selected = case.get("selected") or []
-        turns = case.get("turns") or [None] * len(selected)
-        paths = case.get("trajectories") or [[] for _ in selected]
-        status = case.get("run_status") or ["ok"] * len(selected)
+        labels = case.run_labels()
+        selected = case.selected
+        turns = case.turns or [None] * len(selected)
+        paths = case.trajectories or [[] for _ in selected]
+        status = case.run_status or ["ok"] * len(selected)
         for n, sel in enumerate(selected):
             st = status[n] if n < len(status) else "ok"
             how = {"error": "error", "not_run": "not run"}.get(st, labels[n] if n < len(labels) else "—")

@@ -8,7 +8,7 @@ prompts, or firing when none should). Numbers come straight from the report.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import Confusion
 
 Index = QModelIndex | QPersistentModelIndex
 GOOD = QColor(46, 139, 74)
@@ -49,11 +52,11 @@ class ConfusionModel(QAbstractTableModel):
         self._cols: list[str] = []
         self._m: list[list[int]] = []
 
-    def set_confusion(self, confusion: dict[str, Any] | None) -> None:
+    def set_confusion(self, confusion: Confusion | None) -> None:
         self.beginResetModel()
         if confusion:
-            self._rows, self._cols = list(confusion["rows"]), list(confusion["labels"])
-            self._m = [list(r) for r in confusion["matrix"]]
+            self._rows, self._cols = list(confusion.rows), list(confusion.labels)
+            self._m = [list(r) for r in confusion.matrix]
         else:
             self._rows, self._cols, self._m = [], [], []
         self.endResetModel()
@@ -137,7 +140,7 @@ class ConfusionView(QWidget):
         lay.addWidget(self.table, 1)
         self.set_confusion(None)
 
-    def set_confusion(self, confusion: dict[str, Any] | None) -> None:
+    def set_confusion(self, confusion: Confusion | None) -> None:
         self.model.set_confusion(confusion)
         if confusion is None or not self.model.total():
             self.legend.setText("No runs yet. Run the trigger cases (Ctrl+R) to see which skill each "

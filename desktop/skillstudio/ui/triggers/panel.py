@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals.store import RunStore
+from skillstudio.services.trigger_runs import SavedRun, TriggerReport, load_saved
 from skillstudio.ui.common.app_terms import in_app_terms
 from skillstudio.ui.common.provider_form import ProviderForm
 from skillstudio.ui.common.workers import WorkerPool
@@ -91,7 +92,7 @@ def fmt_eta(seconds: float) -> str:
 class TriggerPanel(QWidget):
     """Run/cancel, progress with rate and ETA, results, summary, confusion matrix, timing, comparison."""
 
-    sig_run_finished = Signal(object)  # the report dict (evals.metrics.summarize), also after a cancel
+    sig_run_finished = Signal(object)  # the TriggerReport (services.trigger_runs), also after a cancel
     sig_case_activated = Signal(object, str)  # skill folder (Path), prompt — a double-clicked result row
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -102,7 +103,7 @@ class TriggerPanel(QWidget):
         self._job: int | None = None  # the run being shown; a replaced run's late answers are dropped
         self._started = 0.0
         self._closed = False
-        self.report: dict[str, Any] | None = None
+        self.report: TriggerReport | None = None
         self.requests_log: list[dict[str, Any]] = []
         self.last_result: SuiteJobResult | None = None
 
@@ -285,18 +286,18 @@ class TriggerPanel(QWidget):
         self.compare.set_workspace(self._workspace)
         self.notice.hide()
         self.info.hide()
-        latest: dict[str, Any] | None = None
+        latest: SavedRun | None = None
         if history:
             try:
-                latest = store.load(history[-1])
+                latest = load_saved(store, history[-1])
             except SkillStudioError:
                 latest = None
         if store.notices:
             self._warn("Run history: " + "; ".join(store.notices))
-        self.requests_log = list(latest.get("requests_log") or []) if latest else []
-        self._show_report(latest)
+        self.requests_log = latest.requests_log if latest else []
+        self._show_report(latest.report if latest else None)
         if latest is not None:
-            self._info(f"Showing the last saved run: {run_label(latest)}. Press Run (Ctrl+R) to test again.")
+            self._info(f"Showing the last saved run: {run_label(latest.report)}. Press Run (Ctrl+R) to test again.")
         self._update_buttons()
 
     # ------------------------------------------------------------------ run / cancel
@@ -368,7 +369,7 @@ class TriggerPanel(QWidget):
         """The requests finished so far, shown while the run goes on (not saved, not signalled)."""
         if not self._is_current(job) or self._token is None or self._token.cancelled:
             return
-        assert isinstance(report, dict)
+        assert isinstance(report, TriggerReport)
         self._show_report(report, partial=True)
 
     @Slot(int, str)
@@ -397,25 +398,25 @@ class TriggerPanel(QWidget):
             self._warn(result.error or "the run did not start")
             return
         report = result.report
-        s = report["summary"]
+        s = report.summary
         self.requests_log = result.requests_log
         self._show_report(report)
-        self.progress.setRange(0, max(1, s["total"]))
-        self.progress.setValue(s["finished"])
-        self.progress.setFormat(f"{s['finished']} / {s['total']} requests")
-        self.status.setText(f"done in {s['wall_s']:.1f} s" + (" (cancelled)" if s["cancelled"] else ""))
+        self.progress.setRange(0, max(1, s.total))
+        self.progress.setValue(s.finished)
+        self.progress.setFormat(f"{s.finished} / {s.total} requests")
+        self.status.setText(f"done in {s.wall_s:.1f} s" + (" (cancelled)" if s.cancelled else ""))
         problems = []
         if result.error:
             problems.append(result.error)
-        if s["cancelled"]:
-            problems.append(f"Cancelled: {s['not_run_requests']} of {s['total']} requests were not run "
-                            f"({s['not_run']} cases). The finished results are shown.")
+        if s.cancelled:
+            problems.append(f"Cancelled: {s.not_run_requests} of {s.total} requests were not run "
+                            f"({s.not_run} cases). The finished results are shown.")
         if result.save_error:
             problems.append(result.save_error)
         if problems:
             self._warn(" ".join(problems))
-        if report.get("warnings"):
-            self._info("; ".join(report["warnings"]))
+        if report.warnings:
+            self._info("; ".join(report.warnings))
         if result.saved_to is not None:
             self.compare.refresh()
         self._update_buttons()
@@ -423,17 +424,17 @@ class TriggerPanel(QWidget):
 
     # ------------------------------------------------------------------ showing a report
 
-    def _show_report(self, report: dict[str, Any] | None, *, partial: bool = False) -> None:
+    def _show_report(self, report: TriggerReport | None, *, partial: bool = False) -> None:
         self.report = None if partial else report
         self.model.set_report(report)
         self.case_runs.set_case(None)
         self.summary.set_report(report)
         self.summary.setVisible(report is not None)
-        self.confusion.set_confusion(report["confusion"] if report else None)
+        self.confusion.set_confusion(report.confusion if report else None)
         if not partial:
             self.chart.set_requests(self.requests_log if report else None,
-                                    estimate=bool(report and report.get("estimate")))
-        self.estimate_banner.setVisible(bool(report and report.get("estimate")))
+                                    estimate=bool(report and report.estimate))
+        self.estimate_banner.setVisible(bool(report and report.estimate))
         current = self.filter_skill.currentData()
         self.filter_skill.blockSignals(True)
         self.filter_skill.clear()
@@ -512,8 +513,8 @@ class TriggerPanel(QWidget):
         case = index.data(CASE_ROLE)
         if not case or self._workspace is None:
             return
-        folder = self._workspace / case["skill"]
-        self.sig_case_activated.emit(folder if folder.is_dir() else self._workspace, case["prompt"])
+        folder = self._workspace / case.skill
+        self.sig_case_activated.emit(folder if folder.is_dir() else self._workspace, case.prompt)
 
     # ------------------------------------------------------------------ export
 
@@ -523,7 +524,7 @@ class TriggerPanel(QWidget):
         if self.report is None:
             self._warn("Nothing to export yet: run the trigger cases first (Ctrl+R).")
             return
-        stamp = str(self.report.get("started_at") or "run")[:19].replace(":", "").replace("-", "")
+        stamp = str(self.report.started_at or "run")[:19].replace(":", "").replace("-", "")
         start = str((self._workspace or Path.home()) / f"trigger-tests-{stamp}{EXPORT_SUFFIX[fmt]}")
         path, _ = QFileDialog.getSaveFileName(self, "Export the run", start, EXPORT_FILTERS[fmt])
         if path:
@@ -538,7 +539,7 @@ class TriggerPanel(QWidget):
         render = {"html": reports.to_html, "json": reports.to_json, "junit": reports.to_junit,
                   "csv": reports.to_csv}[fmt]
         try:
-            reports.write(path, render(self.report))
+            reports.write(path, render(self.report.as_dict()))
         except OSError as exc:
             self._warn(f"Could not write {path}: {exc.strerror or exc} — choose a writable folder.")
             return False

@@ -36,7 +36,7 @@ class RateBarDelegate(QStyledItemDelegate):
         self.initStyleOption(opt, index)
         opt.text = ""
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        if not case or case.get("trigger_rate") is None:
+        if not case or case.trigger_rate is None:
             return
         rect = option.rect
         pal: QPalette = option.palette
@@ -52,8 +52,8 @@ class RateBarDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(track)
         painter.drawRoundedRect(QRectF(x0, y, w, h), h / 2, h / 2)
-        lo, hi, rate = float(case["wilson_low"]), float(case["wilson_high"]), float(case["trigger_rate"])
-        passed = case.get("status") == "pass"
+        lo, hi, rate = float(case.wilson_low), float(case.wilson_high), float(case.trigger_rate)
+        passed = case.status == "pass"
         band = QColor("#3f7fd9") if passed else QColor("#d0382b")
         band.setAlphaF(0.35)
         painter.setBrush(band)
@@ -69,5 +69,5 @@ class RateBarDelegate(QStyledItemDelegate):
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if opt.state & QStyle.StateFlag.State_Selected
                                  else QPalette.ColorRole.Text))
         painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                         f"{case['triggered']}/{case['runs']}")
+                         f"{case.triggered}/{case.runs}")
         painter.restore()

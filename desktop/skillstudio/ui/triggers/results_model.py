@@ -7,7 +7,7 @@ rows to failures (fail + error), flaky cases, or one skill.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -19,12 +19,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import CaseResult, TriggerReport
+
 Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS = ("Skill", "Prompt", "Expect", "Trigger rate", "Selected per run", "Result", "Why")
 COL_SKILL, COL_PROMPT, COL_EXPECT, COL_RATE, COL_SELECTED, COL_RESULT, COL_WHY = range(len(COLUMNS))
 
-CASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the case dict
+CASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the CaseResult
 THRESHOLD_ROLE = Qt.ItemDataRole.UserRole + 2  # the run's threshold (for the rate bar)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3
 
@@ -50,31 +53,31 @@ class TriggerResultsModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cases: list[dict[str, Any]] = []
+        self._cases: list[CaseResult] = []
         self._threshold = 0.5
 
-    def set_report(self, report: dict[str, Any] | None) -> None:
-        if report is not None and self._same_cases(report["cases"]):
+    def set_report(self, report: TriggerReport | None) -> None:
+        if report is not None and self._same_cases(report.cases):
             # A newer picture of the same run (live progress): keep scroll position and selection.
-            self._cases = list(report["cases"])
-            self._threshold = float(report["threshold"])
+            self._cases = list(report.cases)
+            self._threshold = float(report.threshold)
             if self._cases:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._cases) - 1, len(COLUMNS) - 1))
             return
         self.beginResetModel()
-        self._cases = list(report["cases"]) if report else []
-        self._threshold = float(report["threshold"]) if report else 0.5
+        self._cases = list(report.cases) if report else []
+        self._threshold = float(report.threshold) if report else 0.5
         self.endResetModel()
 
-    def _same_cases(self, cases: list[dict[str, Any]]) -> bool:
+    def _same_cases(self, cases: list[CaseResult]) -> bool:
         return len(cases) == len(self._cases) and all(
-            (a["skill"], a["prompt"]) == (b["skill"], b["prompt"]) for a, b in zip(cases, self._cases, strict=True))
+            (a.skill, a.prompt) == (b.skill, b.prompt) for a, b in zip(cases, self._cases, strict=True))
 
-    def case(self, row: int) -> dict[str, Any]:
+    def case(self, row: int) -> CaseResult:
         return self._cases[row]
 
     def skills(self) -> list[str]:
-        return list(dict.fromkeys(c["skill"] for c in self._cases))
+        return list(dict.fromkeys(c.skill for c in self._cases))
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
         return 0 if parent.isValid() else len(self._cases)
@@ -105,8 +108,8 @@ class TriggerResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(c, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_RESULT:
-            return QBrush(QColor(STATUS_COLOUR.get(c["status"], "#8a8f98")))
-        if role == Qt.ItemDataRole.FontRole and col == COL_RESULT and c["status"] in ("fail", "error"):
+            return QBrush(QColor(STATUS_COLOUR.get(c.status, "#8a8f98")))
+        if role == Qt.ItemDataRole.FontRole and col == COL_RESULT and c.status in ("fail", "error"):
             from PySide6.QtGui import QFont
 
             f = QFont()
@@ -117,41 +120,39 @@ class TriggerResultsModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _display(c: dict[str, Any], col: int, *, sort: bool) -> Any:
+    def _display(c: CaseResult, col: int, *, sort: bool) -> Any:
         if col == COL_SKILL:
-            return c["skill"]
+            return c.skill
         if col == COL_PROMPT:
-            return c["prompt"]
+            return c.prompt
         if col == COL_EXPECT:
-            return c["expect"]
+            return c.expect
         if col == COL_RATE:
-            rate = c["trigger_rate"]
+            rate = c.trigger_rate
             if sort:
                 return -1.0 if rate is None else float(rate)
-            return "—" if rate is None else f"{c['triggered']}/{c['runs']}"
+            return "—" if rate is None else f"{c.triggered}/{c.runs}"
         if col == COL_SELECTED:
-            return selected_text(c["selected"])
+            return selected_text(c.selected)
         if col == COL_RESULT:
-            text = STATUS_TEXT.get(c["status"], c["status"])
-            return text + (" · flaky" if c.get("flaky") else "")
+            text = STATUS_TEXT.get(c.status, c.status)
+            return text + (" · flaky" if c.flaky else "")
         if col == COL_WHY:
-            parts = [c.get("why") or ""]
-            if c.get("errors"):
-                parts.append("; ".join(dict.fromkeys(c["errors"])))
+            parts = [c.why or ""]
+            if c.errors:
+                parts.append("; ".join(dict.fromkeys(c.errors)))
             return " — ".join(p for p in parts if p)
         return None
 
-    def _tooltip(self, c: dict[str, Any], col: int) -> str | None:
-        if col == COL_RATE and c["trigger_rate"] is not None:
-            return (f"triggered {c['triggered']} of {c['runs']} runs (rate {c['trigger_rate']:.2f}); "
-                    f"95% interval {c['wilson_low']:.2f}–{c['wilson_high']:.2f}; threshold {self._threshold:g}")
+    def _tooltip(self, c: CaseResult, col: int) -> str | None:
+        if col == COL_RATE and c.trigger_rate is not None:
+            return (f"triggered {c.triggered} of {c.runs} runs (rate {c.trigger_rate:.2f}); "
+                    f"95% interval {c.wilson_low:.2f}–{c.wilson_high:.2f}; threshold {self._threshold:g}")
         if col == COL_SELECTED:
-            from skillstudio.evals.reports import run_labels
-
-            how = run_labels(c)
+            how = c.run_labels()
             runs = [f"run {i + 1}: {s or 'none'} ({how[i] if i < len(how) else '—'})"
-                    for i, s in enumerate(c["selected"])]
-            cmds = [x for x in c.get("first_commands") or [] if x]
+                    for i, s in enumerate(c.selected)]
+            cmds = [x for x in c.first_commands if x]
             if cmds:
                 runs.append("first shell call: " + cmds[0])
             return "\n".join(runs)
@@ -159,13 +160,13 @@ class TriggerResultsModel(QAbstractTableModel):
             text = self._display(c, col, sort=False)
             return str(text) if text else None
         if col == COL_RESULT:
-            if c["status"] == "error":
-                return "A request still failed after its retries:\n" + "\n".join(dict.fromkeys(c["errors"]))
-            if c["status"] == "not_run":
+            if c.status == "error":
+                return "A request still failed after its retries:\n" + "\n".join(dict.fromkeys(c.errors))
+            if c.status == "not_run":
                 return "Not run: the run was cancelled before this case finished."
-            if c["status"] == "fail":
-                want = "at least" if c["expect"] == "trigger" else "below"
-                return f"Expected a trigger rate {want} {self._threshold:g}; got {c['trigger_rate']:.2f}."
+            if c.status == "fail":
+                want = "at least" if c.expect == "trigger" else "below"
+                return f"Expected a trigger rate {want} {self._threshold:g}; got {c.trigger_rate:.2f}."
         return None
 
 
@@ -199,12 +200,12 @@ class CaseFilter(QSortFilterProxyModel):
         if not isinstance(model, TriggerResultsModel):
             return True
         c = model.case(source_row)
-        if self._skill and c["skill"] != self._skill:
+        if self._skill and c.skill != self._skill:
             return False
-        if self._mode == FILTER_FAILURES and c["status"] not in ("fail", "error"):
+        if self._mode == FILTER_FAILURES and c.status not in ("fail", "error"):
             return False
-        if self._mode == FILTER_FLAKY and not c.get("flaky"):
+        if self._mode == FILTER_FLAKY and not c.flaky:
             return False
         if not self._text:
             return True
-        return self._text in c["prompt"].lower() or self._text in (c.get("why") or "").lower()
+        return self._text in c.prompt.lower() or self._text in (c.why or "").lower()

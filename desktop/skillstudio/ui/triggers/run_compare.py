@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals import metrics
 from skillstudio.evals.store import RunStore
+from skillstudio.services.trigger_runs import CaseResult, TriggerReport, load_saved
 from skillstudio.ui.triggers.summary import fmt_ratio, fmt_seconds, make_banner
 
 MAX_RUNS_LISTED = 60  # newest first; each saved run is read once and then kept
@@ -58,16 +59,16 @@ def saved_runs(store: RunStore) -> list[str]:
         return []  # an unreadable history shows as empty; the panel says why when it saves
 
 
-def run_label(report: dict[str, Any]) -> str:
+def run_label(report: TriggerReport) -> str:
     """`2026-11-24 09:12:31 · gpt-5.4 (responses) · acc 0.85 · 40 cases · #1a2b3c4d`"""
-    when = str(report.get("started_at") or "")[:19].replace("T", " ")
-    who = "offline estimate" if report.get("estimate") else f"{report.get('model')} ({report.get('provider')})"
-    s = report.get("summary", {})
-    acc = fmt_ratio(s.get("accuracy"))
-    extra = " · cancelled" if s.get("cancelled") else ""
-    run_id = str(report.get("id") or "")
+    when = str(report.started_at or "")[:19].replace("T", " ")
+    who = "offline estimate" if report.estimate else f"{report.model} ({report.provider})"
+    s = report.summary
+    acc = fmt_ratio(s.accuracy)
+    extra = " · cancelled" if s.cancelled else ""
+    run_id = str(report.id or "")
     tag = f" · #{run_id.rsplit('-', 1)[-1]}" if run_id else ""  # two runs in the same second differ here
-    return f"{when} · {who} · acc {acc} · {s.get('cases', 0)} cases{extra}{tag}"
+    return f"{when} · {who} · acc {acc} · {s.cases} cases{extra}{tag}"
 
 
 def verdict(cmp: dict[str, Any]) -> str:
@@ -82,15 +83,15 @@ def verdict(cmp: dict[str, Any]) -> str:
     return head + "the difference could well be chance — add cases or runs before trusting it."
 
 
-def _case_key(c: dict[str, Any]) -> tuple[str, str, str]:
-    return c["skill"], c["prompt"], c["expect"]
+def _case_key(c: CaseResult) -> tuple[str, str, str]:
+    return c.skill, c.prompt, c.expect
 
 
-def _outcome(c: dict[str, Any] | None) -> str:
+def _outcome(c: CaseResult | None) -> str:
     if c is None:
         return "—  (not in this run)"
-    rate = "—" if c.get("trigger_rate") is None else f"{c['triggered']}/{c['runs']}"
-    return f"{c['status'].replace('_', ' ')}  {rate}"
+    rate = "—" if c.trigger_rate is None else f"{c.triggered}/{c.runs}"
+    return f"{c.status.replace('_', ' ')}  {rate}"
 
 
 class RunCompareWidget(QWidget):
@@ -99,8 +100,8 @@ class RunCompareWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store: RunStore | None = None
-        self._reports: dict[str, dict[str, Any]] = {}
-        self._loaded: dict[str, dict[str, Any]] = {}  # run id -> report, so a refresh reads only new runs
+        self._reports: dict[str, TriggerReport] = {}
+        self._loaded: dict[str, TriggerReport] = {}  # run id -> report, so a refresh reads only new runs
         self.comparison: dict[str, Any] | None = None
 
         self.run_a = QComboBox()
@@ -207,11 +208,11 @@ class RunCompareWidget(QWidget):
                 report = self._loaded.get(saved_id)
                 if report is None:
                     try:  # the request log is not needed to compare and can be large
-                        report = self._store.load(saved_id, with_requests=False)
+                        report = load_saved(self._store, saved_id, with_requests=False).report
                     except SkillStudioError:
                         continue  # a run that cannot be read is skipped, the rest still compare
                     self._loaded[saved_id] = report
-                run_id = str(report.get("id") or saved_id)
+                run_id = str(report.id or saved_id)
                 self._reports[run_id] = report
                 for combo in (self.run_a, self.run_b):
                     combo.addItem(run_label(report), run_id)
@@ -254,13 +255,13 @@ class RunCompareWidget(QWidget):
             self._show_empty("A and B are the same run: pick two different runs.")
             return
         a, b = self._reports[a_id], self._reports[b_id]
-        cmp = metrics.compare(a, b)
+        cmp = metrics.compare(a.as_dict(), b.as_dict())
         self.comparison = cmp
         self.empty.hide()
         self.body.show()
         self.verdict.setText(verdict(cmp))
         self.verdict.show()
-        est = [name for name, r in (("A", a), ("B", b)) if r.get("estimate")]
+        est = [name for name, r in (("A", a), ("B", b)) if r.estimate]
         if est:
             self.estimate_banner.setText(f"<b>Offline estimate — not a model result</b> (run {' and '.join(est)}). "
                                          "Compare model runs before drawing conclusions.")
@@ -271,9 +272,9 @@ class RunCompareWidget(QWidget):
         self._fill_cases(a, b, cmp)
         self.sig_compared.emit(cmp)
 
-    def _fill_metrics(self, a: dict[str, Any], b: dict[str, Any]) -> None:
+    def _fill_metrics(self, a: TriggerReport, b: TriggerReport) -> None:
         for row, (_, key, higher_better, fmt) in enumerate(METRIC_ROWS):
-            va, vb = a["summary"].get(key), b["summary"].get(key)
+            va, vb = getattr(a.summary, key), getattr(b.summary, key)
             self.metrics.setItem(row, 0, QTableWidgetItem(fmt(va)))
             self.metrics.setItem(row, 1, QTableWidgetItem(fmt(vb)))
             if va is None or vb is None:
@@ -294,13 +295,13 @@ class RunCompareWidget(QWidget):
                 if cell is not None:
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-    def _fill_cases(self, a: dict[str, Any], b: dict[str, Any], cmp: dict[str, Any]) -> None:
+    def _fill_cases(self, a: TriggerReport, b: TriggerReport, cmp: dict[str, Any]) -> None:
         fixed = {(c["skill"], c["prompt"], c["expect"]) for c in cmp["fixed"]}
         broke = {(c["skill"], c["prompt"], c["expect"]) for c in cmp["broke"]}
-        bmap = {_case_key(c): c for c in b["cases"]}
-        keys = [_case_key(c) for c in a["cases"]]
+        bmap = {_case_key(c): c for c in b.cases}
+        keys = [_case_key(c) for c in a.cases]
         keys += [k for k in bmap if k not in set(keys)]
-        amap = {_case_key(c): c for c in a["cases"]}
+        amap = {_case_key(c): c for c in a.cases}
         # Flipped cases first (broke before fixed: regressions are what a reviewer must see).
         keys.sort(key=lambda k: 0 if k in broke else 1 if k in fixed else 2)
         self.cases.setRowCount(len(keys))

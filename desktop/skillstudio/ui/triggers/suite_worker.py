@@ -15,17 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillstudio.ui.common.provider_form import ProviderChoice
 from skillstudio.ui.common.workers import WorkerContext
 
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import TriggerReport
+
 
 @dataclass
 class SuiteJobResult:
-    """What a finished (or cancelled) run hands to the GUI thread: plain data only."""
+    """What a finished (or cancelled) run hands to the GUI thread: the typed report and plain data."""
 
-    report: dict[str, Any] | None = None
+    report: TriggerReport | None = None
     requests_log: list[dict[str, Any]] = field(default_factory=list)
     saved_to: str | None = None  # the run id in the workspace's history
     save_error: str | None = None
@@ -40,10 +43,9 @@ def run_suite(workspace: Path, choice: ProviderChoice, ctx: WorkerContext, *, sa
     from skillstudio.ui.common.provider_form import run_options, service_choice
 
     job = ctx.job_context()
-    job.on_partial = lambda report: ctx.partial(report.as_dict())  # the plain dict the panel shows
     done = run_and_record(SuiteRunRequest(path=workspace, provider=service_choice(choice),
                                           options=run_options(choice), only=only, save=save), job)
-    out = SuiteJobResult(report=done.report.as_dict(), requests_log=done.requests_log, saved_to=done.run_id)
+    out = SuiteJobResult(report=done.report, requests_log=done.requests_log, saved_to=done.run_id)
     if done.fatal:
         out.error = f"stopped: {done.fatal} — check the API key, base URL and model"
     if done.save_error:

@@ -7,12 +7,15 @@ the offline estimator or a non-streaming provider), never zero.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from skillstudio.ui.common.font_scale import relative_font
+
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import TriggerReport
 
 ESTIMATE_TEXT = ("<b>Offline estimate — not a model result.</b> These numbers come from a lexical BM25 "
                  "router over skill names and descriptions. Pick OpenAI Responses or a chat server to "
@@ -104,30 +107,30 @@ class RunSummaryView(QWidget):
     def text(self, key: str) -> str:
         return self.tiles[key].value.text()
 
-    def set_report(self, report: dict[str, Any] | None) -> None:
+    def set_report(self, report: TriggerReport | None) -> None:
         if report is None:
             for t in self.tiles.values():
                 t.value.setText("—")
             return
-        s = report["summary"]
+        s = report.summary
         values = {
-            "accuracy": fmt_ratio(s.get("accuracy")),
-            "precision": fmt_ratio(s.get("precision")),
-            "recall": fmt_ratio(s.get("recall")),
-            "f1": fmt_ratio(s.get("f1")),
-            "cases": f"{s['passed']} / {s['cases']}",
-            "problems": f"{s['failed']} · {s['errors']}",
-            "flaky": str(s.get("flaky", 0)),
-            "ttft": f"{fmt_seconds(s.get('ttft_p50_s'))} / {fmt_seconds(s.get('ttft_p95_s'))}",
-            "latency": f"{fmt_seconds(s.get('latency_p50_s'))} / {fmt_seconds(s.get('latency_p95_s'))}",
-            "tokens": (("~" if s.get("cost_is_estimate") else "")
-                       + f"{fmt_int(s.get('input_tokens'))} / {fmt_int(s.get('output_tokens'))}"
-                       if s.get("usage_reported") or s.get("usage_estimated") else "—"),
-            "cost": "—" if s.get("cost_usd") is None else
-                    ("~" if s.get("cost_is_estimate") else "") + f"${s['cost_usd']:.4f}",
-            "requests": f"{s.get('requests', 0)} · {s.get('cached', 0)}",
+            "accuracy": fmt_ratio(s.accuracy),
+            "precision": fmt_ratio(s.precision),
+            "recall": fmt_ratio(s.recall),
+            "f1": fmt_ratio(s.f1),
+            "cases": f"{s.passed} / {s.cases}",
+            "problems": f"{s.failed} · {s.errors}",
+            "flaky": str(s.flaky),
+            "ttft": f"{fmt_seconds(s.ttft_p50_s)} / {fmt_seconds(s.ttft_p95_s)}",
+            "latency": f"{fmt_seconds(s.latency_p50_s)} / {fmt_seconds(s.latency_p95_s)}",
+            "tokens": (("~" if s.cost_is_estimate else "")
+                       + f"{fmt_int(s.input_tokens)} / {fmt_int(s.output_tokens)}"
+                       if s.usage_reported or s.usage_estimated else "—"),
+            "cost": "—" if s.cost_usd is None else
+                    ("~" if s.cost_is_estimate else "") + f"${s.cost_usd:.4f}",
+            "requests": f"{s.requests} · {s.cached}",
         }
         for key, text in values.items():
             self.tiles[key].value.setText(text)
-        bad = s["failed"] or s["errors"]
+        bad = s.failed or s.errors
         self.tiles["problems"].value.setStyleSheet("color:#d0382b;" if bad else "")
