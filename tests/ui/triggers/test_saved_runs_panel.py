@@ -50,7 +50,8 @@ def test_a_schema_1_run_and_a_current_run_show_in_the_panel(
     assert panel.summary.text("cases") == f"{shown.summary.passed} / 9"
     assert panel.confusion.model.total() == 18 and len(panel.requests_log) == 18
     assert "last saved run" in panel.info.text() and not panel.notice.isVisible()
-    assert "first-call rule" in panel.model.index(0, COL_SELECTED).data(Qt.ItemDataRole.ToolTipRole)  # the tooltip of each run
+    tip = panel.model.index(0, COL_SELECTED).data(Qt.ItemDataRole.ToolTipRole)
+    assert "first-call rule" in tip  # how each run decided
     panel.show_case_runs(0)
     runs = panel.case_runs
     assert runs.topLevelItemCount() == 2 and {runs.topLevelItem(i).text(2) for i in range(2)} == {"first-call rule"}
