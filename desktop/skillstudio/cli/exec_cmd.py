@@ -107,8 +107,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"[skillstudio] WARNING: {warning}", err=True)
         cancel = CancelToken()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+        # Docker: the container stays warm for the next `exec` with the same policy (it reaps itself when idle)
         executor = open_executor(sandbox, unsandboxed_ok=unsandboxed_i_know, interceptor=interceptor,
-                                 progress=lambda m: typer.echo(f"[skillstudio] {m}", err=True))
+                                 progress=lambda m: typer.echo(f"[skillstudio] {m}", err=True),
+                                 keep_warm_s=300.0 if sandbox == "docker" else None)
         try:
             result = executor.run(cmd, policy, cancel)
         finally:
