@@ -4,8 +4,8 @@
 wall time ran out and the whole process tree was killed; 137 when cancelled), stdout and stderr
 capped per stream (head and tail kept, a marker in between, never held whole in memory), and the
 egress proxy's decisions made during the run. `on_output(stream, chunk)` ("stdout"/"stderr", raw
-bytes as they arrive, before capping) lets a console show output live; it is called from reader
-threads, so it must only hand the chunk over (never touch a UI). Backends: `bwrap.BwrapExecutor` (Linux subprocess),
+bytes as they arrive, before capping) lets a console show output live; it is called from the thread
+running the command (or a reader thread), so it must only hand the chunk over (never touch a UI). Backends: `bwrap.BwrapExecutor` (Linux subprocess),
 `docker_backend.DockerExecutor` (a warm container per session), `unsandboxed.UnsandboxedExecutor`
 (only when the user explicitly chooses no sandbox).
 """
@@ -126,6 +126,8 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                 quota: DiskQuota | None = None,
                 started: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
     """Run argv in a new session, capped output, wall-time, quota and cancel handling; kills the whole group.
+
+    One thread does it all (the pipes and a pidfd of the process in one selector): no helper threads per run.
 
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
     `started(proc)` runs right after the spawn (bwrap: limits applied while the sandbox waits);
