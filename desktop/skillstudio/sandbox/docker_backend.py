@@ -299,21 +299,20 @@ def _listen(ctl_dir: Path, uid: int, gid: int) -> socket.socket:
 def _accept(srv: socket.socket, pid: int, timeout: float) -> socket.socket | None:
     """The connection of the process `pid` (the container's PID 1, seen from here); the socket is then removed.
 
-    Any other peer is refused: only our launcher, before it has started any command, gets the channel.
+    Any other peer is refused, and so is the launcher when its pid cannot be checked from here (the
+    engine in another pid namespace): then commands go through `docker exec`. Only our launcher,
+    before it has started any command, gets the channel.
     """
     path = srv.getsockname()
-    deadline = time.monotonic() + timeout
     try:
-        while pid > 0:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([srv], [], [], left)[0]:
-                return None
-            conn, _ = srv.accept()
-            peer = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-            if peer[0] == pid:
-                conn.setblocking(True)
-                return conn
-            conn.close()
+        if pid <= 0 or not select.select([srv], [], [], timeout)[0]:
+            return None
+        conn, _ = srv.accept()
+        peer = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        if peer[0] == pid:
+            conn.setblocking(True)
+            return conn
+        conn.close()
         return None
     finally:
         srv.close()

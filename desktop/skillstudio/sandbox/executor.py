@@ -5,7 +5,8 @@ wall time ran out and the whole process tree was killed; 137 when cancelled), st
 capped per stream (head and tail kept, a marker in between, never held whole in memory), and the
 egress proxy's decisions made during the run. `on_output(stream, chunk)` ("stdout"/"stderr", raw
 bytes as they arrive, before capping) lets a console show output live; it is called from the thread
-running the command (or a reader thread), so it must only hand the chunk over (never touch a UI). Backends: `bwrap.BwrapExecutor` (Linux subprocess),
+running the command (or a reader thread), so it must only hand the chunk over (never touch a UI).
+Backends: `bwrap.BwrapExecutor` (Linux subprocess),
 `docker_backend.DockerExecutor` (a warm container per session), `unsandboxed.UnsandboxedExecutor`
 (only when the user explicitly chooses no sandbox).
 """
