@@ -300,8 +300,11 @@ class BwrapExecutor:
         """A free cgroup with these limits: reused when one is idle, else created (None: no cgroup here)."""
         with self._cg_lock:
             free = self._cgroups.get((pids, memory))
-            if free:
-                return free.pop()
+            cgroup = free.pop() if free else None
+        if cgroup is not None:
+            if cgroup.clear():  # what the last run left is gone (usually it already was)
+                return cgroup
+            cgroup.destroy()
         if self._no_cgroup:
             return None
         cgroup = limits.Cgroup.create(pids, memory, key=(pids, memory))
@@ -309,10 +312,8 @@ class BwrapExecutor:
         return cgroup
 
     def _release(self, cgroup: limits.Cgroup) -> None:
-        """Back to the pool once whatever the run left in it is killed; a group that will not empty is removed."""
-        if not cgroup.clear():
-            cgroup.destroy()
-            return
+        """Back to the pool: what the run left is killed now, and waited for when the group is taken again."""
+        cgroup.clear(wait_s=0)
         with self._cg_lock:
             self._cgroups.setdefault(cgroup.key, []).append(cgroup)
 

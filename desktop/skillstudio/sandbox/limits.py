@@ -89,18 +89,20 @@ class Cgroup:
                 out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
         return out
 
-    def clear(self) -> bool:
+    def clear(self, wait_s: float = 1.0) -> bool:
         """Kill whatever a run left in the group; True once it is empty (so the next run gets all of pids.max)."""
-        deadline = time.monotonic() + 1
+        deadline = time.monotonic() + wait_s
         while True:
             left = self._pids()
             if not left:
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline and wait_s:
                 return False
             for p in left:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(p, signal.SIGKILL)
+            if not wait_s:
+                return False  # killed, not waited for
             time.sleep(0.001)
 
     def destroy(self) -> None:
