@@ -250,6 +250,7 @@ class _Resident:
 
     def run(self, conn: socket.socket, req: dict[str, object]) -> None:
         import selectors
+        import signal
 
         argv = [str(a) for a in req["argv"]]  # type: ignore[attr-defined]
         env = {str(k): str(v) for k, v in req["env"].items()}  # type: ignore[attr-defined]
@@ -269,6 +270,9 @@ class _Resident:
         pid = os.fork()
         if pid == 0:
             try:
+                for name in ("SIGPIPE", "SIGXFSZ"):  # ignored by Python: a command gets the defaults, as from a shell
+                    if hasattr(signal, name):
+                        signal.signal(getattr(signal, name), signal.SIG_DFL)
                 os.setsid()
                 os.dup2(r_in, 0)
                 os.dup2(w_out, 1)
