@@ -6,6 +6,7 @@ commands are children of PID 1, checked here); these add what is specific to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,12 +32,18 @@ def _data(path: Path) -> Path:
     return path
 
 
+def _ids(client: Any) -> list[str]:
+    """Ids of all containers (the summary only: `containers.list` fails when one is removed meanwhile)."""
+    return [c["Id"] for c in client.api.containers(all=True)]
+
+
 @pytest.fixture()
 def kept(docker_client: Any) -> Iterator[None]:
     """Removes the kept-warm containers a test made (they would otherwise wait for their idle timeout)."""
     yield
-    for c in docker_client.containers.list(all=True, filters={"label": LABEL_KEEP}):
-        c.remove(force=True)
+    for c in docker_client.api.containers(all=True, filters={"label": LABEL_KEEP}):
+        with contextlib.suppress(Exception):
+            docker_client.api.remove_container(c["Id"], force=True)
 
 
 def test_commands_are_forked_by_the_resident_launcher_under_the_lock_down(docker_executor: DockerExecutor,
@@ -106,7 +113,7 @@ def test_kept_container_is_reused_across_executors_only_for_the_same_binding(doc
         b.run(["true"], Policy.build(other))  # `a` holds the kept one: `b` gets a container of its own
         assert a.container_for(Policy.build(other)).id != b.container_for(Policy.build(other)).id
         own = b.container_for(Policy.build(other)).id
-    assert own not in [c.id for c in docker_client.containers.list(all=True)]  # removed with its executor
+    assert own not in _ids(docker_client)  # removed with its executor
 
 
 def test_kept_container_reaps_itself_when_idle(docker_client: Any, tmp_path: Path, kept: None) -> None:
@@ -114,10 +121,10 @@ def test_kept_container_reaps_itself_when_idle(docker_client: Any, tmp_path: Pat
         ex.run(["true"], Policy.build(_data(tmp_path / "d")))
         cid = ex.container_for(Policy.build(tmp_path / "d")).id
     for _ in range(600):
-        if cid not in [c.id for c in docker_client.containers.list(all=True)]:
+        if cid not in _ids(docker_client):
             break
         time.sleep(0.1)
-    assert cid not in [c.id for c in docker_client.containers.list(all=True)]
+    assert cid not in _ids(docker_client)
 
 
 def test_cli_exec_reuses_its_container(tmp_path: Path, docker_client: Any, kept: None) -> None:
@@ -133,3 +140,25 @@ def test_cli_exec_reuses_its_container(tmp_path: Path, docker_client: Any, kept:
     second = cli("cat", "/tmp/marker")
     assert second.returncode == 0 and second.stdout == "warm\n", second.stderr
     assert cli("sh", "-c", "exit 5").returncode == 5
+
+
+def test_cli_kept_container_follows_the_policy_variables(tmp_path: Path, docker_client: Any, kept: None) -> None:
+    """Another --env value is another policy: another container, and the value never shows in the engine's records."""
+    data = _data(tmp_path / "d")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
+
+    def cli(value: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "skillstudio", "exec", "--sandbox", "docker", "--data", str(data),
+                               "--env", f"TOKEN={value}", "--", "sh", "-c", "echo $TOKEN"], env=env,
+                              capture_output=True, text=True, check=False, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()[0]
+
+    assert cli("first-value-123") == "first-value-123"
+    assert cli("second-value-456") == "second-value-456"
+    ours = [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL_KEEP})
+            if any(m["Source"] == str(data) for m in c["Mounts"])]
+    assert len(ours) == 2
+    for cid in ours:
+        record = str(docker_client.api.inspect_container(cid))
+        assert "value-123" not in record and "value-456" not in record

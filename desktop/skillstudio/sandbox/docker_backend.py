@@ -118,15 +118,16 @@ def sweep(client: Any, include_own: bool = False) -> list[str]:
     """Remove our labelled containers whose owner process is gone (or all of ours); returns their ids."""
     removed = []
     host = socket.gethostname()
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = c.labels.get(LABEL_OWNER, "")
+    # the engine's summary, not `containers.list` (which fails when a kept container removes itself meanwhile)
+    for c in client.api.containers(all=True, filters={"label": LABEL}):
+        owner = (c.get("Labels") or {}).get(LABEL_OWNER, "")
         o_host, _, o_pid = owner.rpartition(":")
         mine = owner == _owner()
         alive = o_host == host and o_pid.isdigit() and _pid_alive(int(o_pid))
         if (mine and include_own) or (not mine and o_host == host and not alive):
             with contextlib.suppress(Exception):
-                c.remove(force=True)
-                removed.append(c.id)
+                client.api.remove_container(c["Id"], force=True)
+                removed.append(c["Id"])
     return removed
 
 
