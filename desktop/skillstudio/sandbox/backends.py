@@ -12,6 +12,7 @@ from skillstudio.sandbox.image import Progress
 from skillstudio.sandbox.proxy import Interceptor, ProxyEvent
 
 BACKENDS = ("subprocess", "docker", "none")
+KEEP_WARM_S = 300.0  # one-shot callers (CLI `exec`, console commands): how long a Docker container waits, idle
 
 
 def open_executor(kind: str, *, unsandboxed_ok: bool = False, resolve: dict[str, str] | None = None,

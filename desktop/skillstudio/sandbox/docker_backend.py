@@ -75,7 +75,6 @@ DATA_MOUNT = "/data"
 RUN_DIR = "/run/skillstudio"
 CTL_SOCKET = f"{RUN_DIR}/ctl/ctl.sock"  # the host's control socket, as the resident launcher sees it
 ACCEPT_S = 20.0  # how long a new container's launcher may take to connect (python start-up under load)
-KEEP_WARM_S = 300.0  # how long a CLI's container waits, idle, for the next call with the same policy
 RECONNECT_S = 2.0  # how long a kept container's launcher may take to notice a new host (it polls every 5 ms)
 _KILL_ALL = ["python3", "-I", "-S", "-c", "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"]
 _HINT_ENGINE = "start the Docker engine (sudo systemctl start docker) and make sure you may use it (docker group)"
