@@ -438,7 +438,11 @@ class DockerExecutor:
                     st = os.stat("/".join(parts), dir_fd=folder.fd, follow_symlinks=False)
                     changed.append([st.st_mtime_ns, st.st_size])
         launcher = hashlib.sha256(Path(_LAUNCHER_FILE).read_bytes()).hexdigest()
-        digest = hmac.new(_salt(), json.dumps([key, changed, launcher, image_tag()]).encode(), hashlib.sha256)
+        try:
+            salt = _salt()
+        except (OSError, EnvironmentProblem):  # someone else's file in its place: no kept container, not an error
+            return None
+        digest = hmac.new(salt, json.dumps([key, changed, launcher, image_tag()]).encode(), hashlib.sha256)
         tag = digest.hexdigest()
         private = Path(_private_base() or tempfile.gettempdir()) / f"{_KEEP_PREFIX}{os.getuid()}-{tag[:32]}"
         with contextlib.suppress(FileExistsError):
