@@ -1,13 +1,16 @@
-"""The Docker backend: a warm, locked-down container per session; each command is a `docker exec`.
+"""The Docker backend: a warm, locked-down container per session; its resident launcher runs each command.
 
 The container: read-only root filesystem, `cap_drop=ALL`, `no-new-privileges`, pids/memory/CPU
 limits, tmpfs /tmp, never uid 0 (see `_user`), only the data folder mounted read-write (at /data,
 the working directory) and the skills read-only (at /skills/<name>), `network_mode=none`. PID 1 is
-our launcher in `--idle` mode (reaps orphans, survives `kill -9 -1`, undumpable). Each command's
-launcher stacks our seccomp filter (seccomp.py: ptrace, process_vm_*, io_uring, …) on Docker's
-default profile and makes itself undumpable. The policy's variables (placeholders, exposed secrets)
-reach the command through a file on a tmpfs (/dev/shm) bound read-only, never through the
-container's or the exec's configuration. Always-denied paths that exist are covered by read-only
+our launcher in `--serve` mode: undumpable, our seccomp filter (seccomp.py: ptrace, process_vm_*,
+io_uring, …) stacked on Docker's default profile before it takes any command, it connects to a
+control socket we listen on (accepted only from its pid, then unlinked) and forks each command it
+is sent with the policy's rlimits, streaming stdout/stderr and the exit code back (launcher.py).
+When that channel cannot be set up, a command is a `docker exec` of a fresh launcher that stacks
+the same filter itself. The policy's variables (placeholders, exposed secrets) travel with each
+request over the socket, or, for the fallback, in a file on a tmpfs (/dev/shm) bound read-only:
+never in the container's or the exec's configuration. Always-denied paths that exist are covered by read-only
 copies of ours, made through descriptors (datafolder.py): nothing found in the data folder is
 ever given to the engine as a mount source.
 
@@ -19,8 +22,9 @@ interceptor (issue 5) runs on the host where the keyring is, never inside a cont
 
 Lifecycle: containers carry labels (`org.skillstudio.sandbox`, the owner's host and pid). Creating
 an executor removes containers whose owner process is gone (after a crash); `close()` removes its
-own. A timeout or cancel kills every process of the sandbox user in the container (`kill -9 -1`
-from a helper exec), which ends the exec: exit 124 on timeout. Calls in one session share the
+own (kept-warm containers, `keep_warm_s`, see `DockerExecutor`, remove themselves when idle). A
+timeout or cancel kills every process of the command in the container (the resident launcher's
+`K`; for the fallback `kill -9 -1` from a helper exec): exit 124 on timeout. Calls in one session share the
 container, so a timeout also ends other commands running in it at that moment.
 """
 
