@@ -162,3 +162,36 @@ def test_cli_kept_container_follows_the_policy_variables(tmp_path: Path, docker_
     for cid in ours:
         record = str(docker_client.api.inspect_container(cid))
         assert "value-123" not in record and "value-456" not in record
+
+
+def test_proxy_bridge_comes_back_after_a_fallback_killed_it(docker_executor: DockerExecutor, docker_client: Any,
+                                                            tmp_path: Path, http_server: Any) -> None:
+    """A `docker exec` (fallback, or anyone's) that kills every process leaves the resident launcher able to bridge."""
+    from skillstudio.sandbox.policy import NetworkPolicy
+
+    policy = Policy.build(_data(tmp_path / "d"), network=NetworkPolicy(allow=["allowed.test"]))
+    fetch = ["python3", "-c", f"import urllib.request\nprint(urllib.request.urlopen("
+             f"'http://allowed.test:{http_server.port}/x', timeout=10).read().decode())"]
+    assert "hello allowed.test" in docker_executor.run(fetch, policy).stdout
+    container = docker_executor.container_for(policy)
+    uid = 1000 if os.getuid() == 0 else os.getuid()
+    container.exec_run(["python3", "-c", "import os\ntry:\n os.kill(-1, 9)\nexcept OSError:\n pass"],
+                       user=f"{uid}:{uid}")
+    r = docker_executor.run(fetch, policy)
+    assert "hello allowed.test" in r.stdout, r.stderr
+
+
+def test_cancel_with_a_proxy_bridge_keeps_the_channel(docker_executor: DockerExecutor, tmp_path: Path) -> None:
+    """With a bridge to spare, the clean-up walks /proc: the command's exit must still reach the host."""
+    from skillstudio.sandbox.policy import NetworkPolicy
+
+    policy = Policy.build(_data(tmp_path / "d"), network=NetworkPolicy(allow=["allowed.test"]))
+    assert docker_executor.run(["true"], policy).exit_code == 0
+    before = docker_executor.container_for(policy).id
+    cancel = CancelToken()
+    r = docker_executor.run(["sh", "-c", "(sleep 300 &); echo started; sleep 300"], policy, cancel,
+                            lambda stream, chunk: cancel.cancel())
+    assert r.cancelled and r.exit_code == 137
+    r = docker_executor.run(["sh", "-c", "ps -eo comm | grep -c sleep; echo $PPID; echo $HTTP_PROXY"], policy)
+    assert r.stdout.split()[:2] == ["0", "1"] and r.stdout.split()[2].startswith("http://127.0.0.1:")
+    assert docker_executor.container_for(policy).id == before

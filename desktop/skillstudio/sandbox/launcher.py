@@ -182,14 +182,29 @@ def _recv(conn: socket.socket) -> tuple[bytes, bytes] | None:
     return None if payload is None else (head[:1], payload)
 
 
+_REAPED: dict[int, int] = {}  # pid -> wait status of children reaped by `_reap` (the command, the bridge)
+
+
 def _reap() -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _REAPED[pid] = status
+
+
+def _status_of(pid: int, block: bool) -> int | None:
+    """The command's wait status, whether `_reap` already collected it or not (None: still running)."""
+    if pid in _REAPED:
+        return _REAPED.pop(pid)
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return _REAPED.pop(pid, 0)
+    return status if done else None
 
 
 def _kill_rest(spare: int) -> None:
@@ -223,25 +238,30 @@ class _Resident:
         self.bridge_pid = 0
         self.bridge_port = 0
 
+    def spare(self) -> int:
+        """The live bridge helper's pid (never a reused pid), or 0."""
+        if self.bridge_pid:
+            _reap()
+            if _REAPED.pop(self.bridge_pid, None) is not None:
+                self.bridge_pid = 0
+        return self.bridge_pid
+
     def bridge(self) -> int:
         """The bridge's port, (re)starting its helper when a `docker exec` fallback killed it."""
         if not self.proxy_socket:
             return 0
-        if self.bridge_pid:
-            try:
-                done, _ = os.waitpid(self.bridge_pid, os.WNOHANG)
-            except ChildProcessError:
-                done = self.bridge_pid
-            if not done:
-                return self.bridge_port
+        if self.spare():
+            return self.bridge_port
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the helper: threads live here, never in the process that forks commands
             os.close(r)
             os.write(w, str(_bridge(self.proxy_socket)).encode())
             os.close(w)
+            import signal
+
             while True:
-                os.pause() if hasattr(os, "pause") else __import__("time").sleep(3600)
+                signal.pause()
         os.close(w)
         port = os.read(r, 32)
         os.close(r)
@@ -255,6 +275,7 @@ class _Resident:
         argv = [str(a) for a in req["argv"]]  # type: ignore[attr-defined]
         env = {str(k): str(v) for k, v in req["env"].items()}  # type: ignore[attr-defined]
         port = self.bridge()
+        _REAPED.clear()  # statuses of earlier orphans: the command's pid may be one of theirs, reused
         if port:
             url = f"http://127.0.0.1:{port}"
             for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
@@ -308,13 +329,11 @@ class _Resident:
         host_gone = False
         while open_pipes or status is None:
             if status is None and pidfd < 0:
-                done, st = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    status = st
+                status = _status_of(pid, False)
             for key, _ in sel.select(None if pidfd >= 0 or status is not None else 0.05):
                 what = key.data
                 if what == b"P":
-                    status = os.waitpid(pid, 0)[1]
+                    status = _status_of(pid, True)
                     sel.unregister(pidfd)
                     os.close(pidfd)
                     pidfd = -1
@@ -326,7 +345,7 @@ class _Resident:
                             os.killpg(pid, _SIGKILL)
                         except OSError:
                             pass
-                        _kill_rest(self.bridge_pid)
+                        _kill_rest(self.spare())
                         if msg is None:
                             sel.unregister(conn)
                     elif msg[0] == b"I" and w_in >= 0:
@@ -351,12 +370,13 @@ class _Resident:
                         os.close(key.fd)
                         open_pipes -= 1
             if status is not None and open_pipes:
-                _kill_rest(self.bridge_pid)  # what the command left behind holds its pipes: end it
+                _kill_rest(self.spare())  # what the command left behind holds its pipes: end it
         sel.close()
         if w_in >= 0:
             os.close(w_in)
-        _kill_rest(self.bridge_pid)
-        _reap()
+        _kill_rest(self.spare())
+        self.spare()
+        _REAPED.clear()  # orphans' statuses; the bridge's was looked at just above
         code = os.waitstatus_to_exitcode(status)
         if host_gone:
             raise OSError("the host went away")
@@ -413,8 +433,9 @@ def _resident(ctl: str, config: dict[str, str]) -> int:
         except (OSError, ValueError, KeyError, TypeError):
             pass
         conn.close()
-        _kill_rest(state.bridge_pid)
-        _reap()
+        _kill_rest(state.spare())
+        state.spare()
+        _REAPED.clear()
         if not keep:
             return _idle()
         wait = keep
