@@ -633,6 +633,7 @@ class DockerExecutor:
         deadline = start + policy.limits.wall_s
         buf = bytearray()
         code: int | None = None
+        give_up = float("inf")
         while code is None:
             if select.select([conn], [], [], 0.05)[0]:
                 try:
@@ -650,12 +651,18 @@ class DockerExecutor:
                     kind, payload = bytes(buf[:1]), bytes(buf[5:5 + size])
                     del buf[:5 + size]
                     if kind == b"X":
-                        code = int(json.loads(payload)["code"])
+                        try:
+                            code = int(json.loads(payload)["code"])
+                        except (ValueError, KeyError, TypeError):
+                            code = 1
                     elif kind in sinks:
                         sink, live = sinks[kind]
                         sink.feed(payload)
                         if live is not None:
                             live(payload)
+            if killed and time.monotonic() > give_up:  # the launcher does not answer: the container is dropped
+                broken = True
+                break
             if not killed:
                 if cancel is not None and cancel.cancelled:
                     cancelled = True
@@ -665,6 +672,7 @@ class DockerExecutor:
                     over_quota = True
                 if timed_out or cancelled or over_quota:
                     killed = True
+                    give_up = time.monotonic() + 10
                     try:
                         conn.sendall(frame(b"K"))
                     except OSError:
