@@ -271,3 +271,33 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "delta": {k: delta(k) for k in ("accuracy", "precision", "recall", "f1", "ttft_p50_s", "latency_p50_s")},
         "ttft_change_pct": round((ttft_b - ttft_a) / ttft_a * 100, 1) if ttft_a and ttft_b is not None else None,
     }
+
+
+def expected_row(case: dict[str, Any]) -> str:
+    """The confusion-matrix row of a reported case: its skill (trigger), its route_to, else "none"."""
+    return str(case["skill"]) if case["expect"] == "trigger" else str(case.get("route_to") or NONE)
+
+
+def confusion_cells(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every non-empty cell of the report's confusion matrix with the cases behind it.
+
+    (expected row, selected column) -> {"cases": positions in report["cases"], "runs": runs in the cell,
+    "misrouted": runs of near-misses (a `route_to` case) that went to another skill than the one named}.
+    Built from the cases with the rule `summarize` uses, so the counts equal the matrix: the app drills
+    down from a cell to its cases with it.
+    """
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for pos, c in enumerate(report.get("cases") or []):
+        row = expected_row(c)
+        status = c.get("run_status") or ["ok"] * len(c.get("selected") or [])
+        target = c.get("route_to")
+        for sel, st in zip(c.get("selected") or [], status, strict=False):
+            if st != "ok":
+                continue
+            cell = cells.setdefault((row, sel or NONE), {"cases": [], "runs": 0, "misrouted": 0})
+            cell["runs"] += 1
+            if not cell["cases"] or cell["cases"][-1] != pos:
+                cell["cases"].append(pos)
+            if target and sel is not None and sel != (None if target == NONE else target):
+                cell["misrouted"] += 1
+    return cells
