@@ -180,3 +180,24 @@ def test_the_cli_runs_a_nested_skill_against_its_repository(tmp_path: Path) -> N
     assert f"{repo.resolve()}: 3 skills in 3 folders" in p.stderr
     assert "Pull the Q3" in p.stdout and "Reconcile the bank" not in p.stdout  # only its own cases
     assert (repo / ".skillstudio" / "runs.sqlite").is_file()
+
+
+def test_the_cells_behind_the_confusion_matrix_add_up_to_it(workspace: Path) -> None:
+    """The app drills down from a cell with `confusion_cells`: its run counts are the matrix, cell by cell."""
+    f = workspace / "crm-query" / "evals" / "triggers.yaml"
+    f.write_text(f.read_text().replace('why: "support-reply"', 'why: "support-reply"\n    route_to: none'))
+    _claude_explicit_only(workspace / "ledger-reconcile")
+    with FakeOpenAI(Script(keywords=list(KEYWORDS), sequences={"Pull the Q3": ["crm-query", None]})) as srv:
+        report = metrics.summarize(run_suite_sync(build_suite(workspace), ResponsesRouter(
+            model="m", api_key="k", base_url=srv.base_url), RunSettings(runs=2)))
+    cells = metrics.confusion_cells(report)
+    cm = report["confusion"]
+    for r, row in enumerate(cm["rows"]):
+        for c, col in enumerate(cm["labels"]):
+            assert cm["matrix"][r][c] == cells.get((row, col), {"runs": 0})["runs"], (row, col)
+    assert sum(cell["runs"] for cell in cells.values()) == sum(map(sum, cm["matrix"]))
+    prompts = [c["prompt"] for c in report["cases"]]
+    split = [prompts[i] for i in cells[("crm-query", "none")]["cases"]]
+    assert split == ["Pull the Q3 pipeline for Acme from Salesforce"]  # one run of two missed
+    assert cells[("none", "support-reply")]["misrouted"] == 2  # route_to none, read support-reply twice
+    assert all(cell["misrouted"] == 0 for key, cell in cells.items() if key != ("none", "support-reply"))
