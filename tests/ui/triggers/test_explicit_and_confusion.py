@@ -162,3 +162,23 @@ def test_a_run_saved_before_trajectories_is_labelled_first_call_rule_in_the_comp
     assert "Run A: first-call rule" in w.verdict.text() and "rule change" in w.verdict.text()
     assert w.comparison["paired_cases"] == 9  # compared unchanged
     _snapshot(w, artifacts_dir / "test_compare_first_call_rule.png")
+
+
+def test_try_a_prompt_in_the_app_never_offers_an_explicit_only_skill(
+        qtbot, qapp, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    from skillstudio.ui.common.provider_form import OFFLINE
+    from skillstudio.ui.triggers.try_prompt import TryPromptWidget
+
+    w = TryPromptWidget()
+    qtbot.addWidget(w)
+    w.show()
+    w.set_workspace(workspace)
+    w.provider.set_kind(OFFLINE)
+    w.prompt.setPlainText("Reconcile the bank statement with the ledger")
+    with qtbot.waitSignal(w.sig_tried, timeout=20000) as blocker:
+        w.try_button.click()
+    result = blocker.args[0]
+    assert result.skills == ["crm-query", "support-reply"] and result.selected != "ledger-reconcile"
+    assert w.scores.rowCount() == 2
+    assert "Not offered: ledger-reconcile: explicit-only (disable-model-invocation: true" in w.detail.text()
+    w.shutdown()

@@ -130,6 +130,7 @@ class TryResult:
     usage: dict[str, int] | None = None
     events: list[str] = field(default_factory=list)
     skills: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "name: why" for skills not offered (explicit-only, broken)
     error: str | None = None
 
 
@@ -165,6 +166,7 @@ class TryJob(QRunnable):
 
         out = try_prompt(self.workspace, self.prompt, service_choice(self.choice), JobContext(cancel=self.token))
         result.skills, result.model, result.scores, result.min_score = out.skills, out.model, out.scores, out.min_score
+        result.skipped = list(out.skipped)
         if out.cancelled:
             result.error = "Cancelled."
             return
@@ -413,6 +415,9 @@ class TryPromptWidget(QWidget):
             if r.events:
                 parts.append("stream events: " + ", ".join(r.events[:12]))
             self.detail.setText(" · ".join(parts))
+        if r.skipped:  # what a real host would not offer either (explicit-only), or cannot (broken)
+            self.detail.setText((self.detail.text() + "\n" if self.detail.text() else "")
+                                + "Not offered: " + "; ".join(r.skipped))
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
