@@ -58,3 +58,16 @@ def test_a_run_tells_what_was_found_and_types_explicit_only_counts(workspace: Pa
                                           only=["ledger-reconcile"], save=False))
     assert [c.status for c in only.report.cases] == ["explicit_only", "explicit_only"]
     assert not only.report.failing
+
+
+def test_both_cli_commands_say_it_in_one_line(tmp_path: Path) -> None:
+    from support.cli_runner import run_cli
+
+    ws = write_workspace(tmp_path / "ws")
+    _explicit_only(ws / "crm-query")
+    tried = run_cli("try", str(ws), "Pull the Salesforce pipeline for Acme", "--offline")
+    assert tried.returncode == 0 and "left out of the catalog: crm-query: explicit-only" in tried.stderr
+    assert "selected: crm-query" not in tried.stdout
+    with FakeOpenAI(Script()) as srv:
+        opt = run_cli("optimize", str(ws), "--skill", "crm-query", "--provider", "offline", "--base-url", srv.base_url)
+    assert opt.returncode == 2 and "crm-query is explicit-only" in opt.stderr and "Traceback" not in opt.stderr
