@@ -201,3 +201,21 @@ def test_the_cells_behind_the_confusion_matrix_add_up_to_it(workspace: Path) -> 
     assert split == ["Pull the Q3 pipeline for Acme from Salesforce"]  # one run of two missed
     assert cells[("none", "support-reply")]["misrouted"] == 2  # route_to none, read support-reply twice
     assert all(cell["misrouted"] == 0 for key, cell in cells.items() if key != ("none", "support-reply"))
+
+
+def test_other_skills_that_cannot_be_offered_never_block_testing_one(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    template = repo / "templates" / "basic"
+    template.mkdir(parents=True)
+    (template / "SKILL.md").write_text("---\nname: {{name}}\ndescription: {{description}}\n---\n")  # not YAML
+    broken_cases = repo / "skills" / "support-reply" / "evals" / "triggers.yaml"
+    broken_cases.write_text("cases: [\n")
+    suite = build_suite(repo / "plugins" / "sales" / "skills" / "crm-query")
+    assert sorted(e.name for e in suite.catalog) == ["crm-query", "ledger-reconcile", "support-reply"]
+    assert [w for w in suite.warnings if w.startswith("catalog: left out basic:")]
+    with pytest.raises(SkillStudioError, match="basic"):  # the whole repository still needs every skill sound
+        build_suite(repo)
+    own = repo / "plugins" / "sales" / "skills" / "crm-query" / "evals" / "triggers.yaml"
+    own.write_text("cases: [\n")
+    with pytest.raises(SkillStudioError, match="crm-query"):  # the skill under test must be
+        build_suite(repo / "plugins" / "sales" / "skills" / "crm-query")

@@ -184,6 +184,9 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
 
     A skill whose SKILL.md cannot be read or has no description cannot be offered to a model, and
     a broken triggers.yaml cannot be run: both stop the suite with a message saying which file.
+    For one skill of a workspace only that skill must be sound: another skill that cannot be offered
+    is left out of the catalog with a warning (its cases do not run anyway), as Try a prompt does,
+    so a repository's template or scratch skills never block testing a real one.
     """
     path = Path(path)
     if not path.exists():
@@ -191,7 +194,7 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
     root = workspace_of(path) if is_skill_dir(path) else None
     if root is not None:
         # One skill of a workspace: its cases, but against the whole catalog it competes with.
-        whole = build_suite(root, skills_root=skills_root)
+        whole = _gather(root, skills_root, focus=path.resolve())
         mine = str(path.resolve())
         name = next((n for n, src in whole.sources.items() if src == mine), None)
         name = name or load_workspace(path, with_files=False).skills[0].name
@@ -199,12 +202,34 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
         own_held = [c for c in whole.explicit_only if c.skill == name]
         if not own and not own_held:
             raise SkillStudioError(f"{path}: no trigger cases found", "add evals/triggers.yaml with cases")
-        return Suite(whole.root, whole.catalog, own, [w for w in whole.warnings if w.startswith(f"{name}:")],
+        _check_catalog(path, own, whole.catalog)
+        return Suite(whole.root, whole.catalog, own,
+                     [w for w in whole.warnings if w.startswith((f"{name}:", "catalog:"))],
                      own_held, whole.explicit_only_skills, whole.found, whole.sources)
+    suite = _gather(path, skills_root, focus=None)
+    if not suite.cases and not suite.explicit_only:
+        raise SkillStudioError(f"{path}: no trigger cases found",
+                               "add evals/triggers.yaml with cases to each skill")
+    _check_catalog(path, suite.cases, suite.catalog)
+    return suite
+
+
+def _check_catalog(path: Path, cases: list[SuiteCase], catalog: list[CatalogEntry]) -> None:
+    if cases and not catalog:
+        raise SkillStudioError(f"{path}: every skill here is explicit-only, so no model may pick one by itself",
+                               "explicit-only skills are used when the user names them; there is nothing "
+                               "to route (drop disable-model-invocation or allow_implicit_invocation: false "
+                               "to test implicit triggering)")
+
+
+def _gather(path: Path, skills_root: str, *, focus: Path | None) -> Suite:
+    """Catalog and cases of a workspace. With `focus` (one skill's folder), only that skill's
+    problems stop the suite; another skill that cannot be offered is left out, with a warning."""
     ws = load_workspace(path, with_files=False)
     if not ws.skills:
         raise SkillStudioError(f"{path}: no skills found", "a skill is a folder holding SKILL.md")
     problems: list[str] = []
+    left_out: list[str] = []
     catalog: list[CatalogEntry] = []
     cases: list[SuiteCase] = []
     held: list[SuiteCase] = []
@@ -213,17 +238,12 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
     seen: set[str] = set()
     index = 0
     for skill in ws.skills:
-        if skill.parse_error:
-            problems.append(f"{skill.path.name}: {skill.parse_error}")
-            continue
-        if skill.cases_error:
-            problems.append(f"{skill.path.name}: {skill.cases_error}")
-            continue
-        if not skill.description:
-            problems.append(f"{skill.path.name}: SKILL.md has no description, so no model can pick it")
-            continue
-        if skill.name in seen:
-            problems.append(f"{skill.path.name}: skill name {skill.name!r} is used twice")
+        other = focus is not None and skill.path.resolve() != focus
+        why = (skill.parse_error or (skill.cases_error if not other else None)
+               or (None if skill.description else "SKILL.md has no description, so no model can pick it")
+               or (f"skill name {skill.name!r} is used twice" if skill.name in seen else None))
+        if why:
+            (left_out if other else problems).append(f"{skill.path.name}: {why}")
             continue
         seen.add(skill.name)
         sources[skill.name] = str(skill.path.resolve())
@@ -233,6 +253,8 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
         else:
             catalog.append(CatalogEntry(skill.name, skill.description, f"{skills_root.rstrip('/')}/{skill.name}",
                                         skill.version, _digest(skill), sources[skill.name]))
+        if other:
+            continue  # it competes; its cases are not run
         for n, c in enumerate(skill.cases, 1):
             try:
                 files, fixture, fdigest = case_fixture(c, skill.path)
@@ -247,19 +269,12 @@ def build_suite(path: Path, *, skills_root: str = SKILLS_ROOT) -> Suite:
     if problems:
         raise SkillStudioError("cannot build the trigger suite: " + "; ".join(problems),
                                "fix these files (skillstudio validate shows details)")
-    warnings = [f"{name}: no trigger cases (add evals/triggers.yaml)" for name in sources
-                if not any(c.skill == name for c in [*cases, *held])]
+    warnings = [f"catalog: left out {w}" for w in left_out]
+    warnings += [f"{name}: no trigger cases (add evals/triggers.yaml)" for name in sources
+                 if focus is None and not any(c.skill == name for c in [*cases, *held])]
     names = set(sources)
     warnings += [f"{c.skill}: route_to {c.route_to!r} of {c.prompt[:40]!r} is not a skill here (nor 'none')"
                  for c in cases if c.route_to and c.route_to != "none" and c.route_to not in names]
-    if not cases and not held:
-        raise SkillStudioError(f"{path}: no trigger cases found",
-                               "add evals/triggers.yaml with cases to each skill")
-    if cases and not catalog:
-        raise SkillStudioError(f"{path}: every skill here is explicit-only, so no model may pick one by itself",
-                               "explicit-only skills are used when the user names them; there is nothing "
-                               "to route (drop disable-model-invocation or allow_implicit_invocation: false "
-                               "to test implicit triggering)")
     found = f"{path}: {ws.found}"
     if explicit:
         found += (f"; {len(explicit)} explicit-only, not offered to the model: "
