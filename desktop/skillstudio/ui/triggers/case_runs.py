@@ -48,6 +48,10 @@ class CaseRunsView(QTreeWidget):
         if not case:
             self.setHeaderLabels(["Select a case above to see its runs", "", "", ""])
             return
+        if case.get("status") == "explicit_only":  # never sent to a model: there are no runs to show
+            self.setHeaderLabels([f"Not run: explicit-only skill ({case.get('explicit_only') or 'declared'})",
+                                  "", "", ""])
+            return
         self.setHeaderLabels(COLUMNS)
         labels = run_labels(case)
         selected = case.get("selected") or []

@@ -115,7 +115,7 @@ class RunSummaryView(QWidget):
             "precision": fmt_ratio(s.get("precision")),
             "recall": fmt_ratio(s.get("recall")),
             "f1": fmt_ratio(s.get("f1")),
-            "cases": f"{s['passed']} / {s['cases']}",
+            "cases": f"{s['passed']} / {s['cases'] - s.get('explicit_only', 0)}",
             "problems": f"{s['failed']} · {s['errors']}",
             "flaky": str(s.get("flaky", 0)),
             "ttft": f"{fmt_seconds(s.get('ttft_p50_s'))} / {fmt_seconds(s.get('ttft_p95_s'))}",
@@ -129,5 +129,8 @@ class RunSummaryView(QWidget):
         }
         for key, text in values.items():
             self.tiles[key].value.setText(text)
+        held = s.get("explicit_only", 0)
+        # trigger cases of explicit-only skills are not run: counted apart, never as failures
+        self.tiles["cases"].caption.setText("Passed / cases" + (f" · {held} explicit-only" if held else ""))
         bad = s["failed"] or s["errors"]
         self.tiles["problems"].value.setStyleSheet("color:#d0382b;" if bad else "")
