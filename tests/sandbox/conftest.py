@@ -67,6 +67,25 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     t.join(5)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_kept_containers_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI and console runs keep their Docker containers warm for minutes: remove those of this session's folders."""
+    yield
+    try:
+        from skillstudio.sandbox.docker_backend import LABEL_KEEP, connect
+
+        client = connect(timeout=10)
+    except Exception:  # noqa: BLE001 - no engine: nothing was kept
+        return
+    base = str(tmp_path_factory.getbasetemp())
+    for c in client.api.containers(all=True, filters={"label": LABEL_KEEP}):
+        if any(str(m.get("Source", "")).startswith(base) for m in c.get("Mounts") or []):
+            try:
+                client.api.remove_container(c["Id"], force=True)
+            except Exception:  # noqa: BLE001 - it may have removed itself meanwhile
+                pass
+
+
 @pytest.fixture(scope="session")
 def docker_executor(docker_client: Any) -> Iterator[Executor]:
     """One Docker sandbox session for the whole test session (image built offline once if missing)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sandbox_support import Backend, Server
 
-from skillstudio.sandbox.executor import ExecResult
+from skillstudio.sandbox.executor import ExecResult, Executor
 from skillstudio.sandbox.policy import Limits, NetworkPolicy, Policy
 
 pytestmark = [pytest.mark.bwrap, pytest.mark.docker]
@@ -289,3 +289,13 @@ def test_skill_is_mounted_read_only_where_the_model_is_told(backend: Backend, tm
            skills=[SkillMount(source=skill, name="crm-query")])
     assert "name: crm-query" in r.stdout and "from-skill-script" in r.stdout and "READ-ONLY" in r.stdout
     assert (skill / "SKILL.md").read_text().startswith("---\nname: crm-query")
+
+
+def test_bwrap_reused_cgroup_is_emptied_between_runs(bwrap_executor: Executor, tmp_path: Path) -> None:
+    """The executor's cgroup outlives a run: a fork bomb's processes must not count against the next run."""
+    data = tmp_path / "d"
+    data.mkdir()
+    policy = Policy.build(data, limits=Limits(pids=24, wall_s=10))
+    bwrap_executor.run(["sh", "-c", "b() { b | b & }; b; sleep 2"], policy)
+    r = bwrap_executor.run(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done; wait; echo ok"], policy)
+    assert r.exit_code == 0 and r.stdout == "ok\n", r.stderr

@@ -1,4 +1,4 @@
-"""Docker-only behaviour: a warm container per session (repeat calls are execs), labelled sweeps."""
+"""Docker-only behaviour: a warm container per session (repeat calls go to its resident launcher), labelled sweeps."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_warm_container_is_reused_and_hardened(docker_executor: DockerExecutor, 
     assert first.stdout.strip() == "1000"  # the data folder's owner, not root
     assert c1.id == c2.id
     info = docker_client.api.inspect_container(c2.id)
-    assert info["State"]["StartedAt"] == started  # not restarted: the second call was a docker exec
+    assert info["State"]["StartedAt"] == started  # not restarted: the second call ran in the same container
     host = info["HostConfig"]
     assert host["ReadonlyRootfs"] is True
     assert host["CapDrop"] == ["ALL"]

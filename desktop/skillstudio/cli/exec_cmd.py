@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         """Run CMD in the sandbox, exactly as an agent's shell call is run."""
         from skillstudio.cancel import CancelToken
         from skillstudio.errors import SkillStudioError
-        from skillstudio.sandbox.backends import BACKENDS, open_executor
+        from skillstudio.sandbox.backends import BACKENDS, KEEP_WARM_S, open_executor
         from skillstudio.sandbox.policy import Limits, Policy, PolicySettings, SkillMount, load_settings
 
         if sandbox not in BACKENDS:
@@ -109,8 +109,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"[skillstudio] WARNING: {warning}", err=True)
         cancel = CancelToken()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+        # Docker: the container stays warm for the next `exec` with the same policy (it reaps itself when idle)
         executor = open_executor(sandbox, unsandboxed_ok=unsandboxed_i_know, interceptor=interceptor,
-                                 progress=lambda m: typer.echo(f"[skillstudio] {m}", err=True))
+                                 progress=lambda m: typer.echo(f"[skillstudio] {m}", err=True),
+                                 keep_warm_s=KEEP_WARM_S if sandbox == "docker" else None)
         try:
             result = executor.run(cmd, policy, cancel)
         finally:

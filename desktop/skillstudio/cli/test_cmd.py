@@ -69,7 +69,7 @@ def _table(report: TriggerReport, verbose: bool, width: int) -> Table:
         ci = "—" if c.trigger_rate is None else f"{c.wilson_low or 0:.2f}–{c.wilson_high or 0:.2f}"
         sel = " ".join({"error": "ERR", "not_run": "-"}.get(st, x or "·") for x, st in
                        zip(c.selected, c.run_status or ["ok"] * len(c.selected), strict=False))
-        res = c.status + (" (flaky)" if c.flaky else "")
+        res = ("explicit-only" if c.status == "explicit_only" else c.status) + (" (flaky)" if c.flaky else "")
         cells = [c.skill, c.expect, rate, ci, f"[{style.get(c.status, 'dim')}]{res}[/]", sel, c.prompt]
         if width < 110:
             cells = [cells[0], cells[1], cells[2], cells[4], cells[6]]
@@ -96,6 +96,8 @@ def _summary_line(report: TriggerReport) -> str:
         parts.append(f"{s.errors} errors (requests still failing after retries)")
     if s.not_run:
         parts.append(f"{s.not_run} not run")
+    if s.explicit_only:
+        parts.append(f"{s.explicit_only} explicit-only (skill not offered to the model; not run, not a miss)")
     acc = "—" if s.accuracy is None else f"{s.accuracy:.2f}"
     parts.append(f"accuracy {acc}, precision {s.precision}, recall {s.recall}")
     parts.append(f"{s.requests} requests, {s.cached} cached, {s.wall_s:.1f} s")
@@ -179,7 +181,7 @@ def test_command(
     def on_progress(done: int, total: int, cached: int) -> None:
         progress.update(task, completed=done, total=total, rate=f"{cached} cached" if cached else "")
 
-    ctx = JobContext(on_progress=on_progress, on_message=lambda m: err.print(f"[dim]{m}[/]"))
+    ctx = JobContext(on_progress=on_progress, on_message=lambda m: err.print(f"[dim]{m}[/]", soft_wrap=True))
     stopping = "Cancelling… finished results are kept (Ctrl-C again to abort)."
     with cli_words(), _ctrl_c_cancels(ctx.cancel, err, stopping), progress:
         result = run_and_record(request, ctx)

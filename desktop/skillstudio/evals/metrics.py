@@ -14,6 +14,12 @@ Every run carries its category (`trajectory.category`: direct, after exploring, 
 first, answered, undecided — "first-call rule" for runs stored before trajectories) and the summary
 counts them; undecided runs count as not triggered and are flagged. A case with `route_to` is also
 scored at catalog level: a run that selected a skill other than `route_to` is *misrouted*.
+
+A `trigger` case of an explicit-only skill (its author says only a user may invoke it) is never sent
+to a model: it is reported with status `explicit_only` (`passed: null`, no runs, the author's
+declarations in `explicit_only`), counted in `summary.explicit_only` and in no tp/fp/tn/fn, never a
+miss or a failure. Its `no_trigger` cases run and are scored as usual (the skill is not offered, so
+they pass unless something else is wrong).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from skillstudio import resources, userdirs
+from skillstudio.bundle.invocation import EXPLICIT_ONLY
 from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
 from skillstudio.evals.runner import SuiteRun
 from skillstudio.evals.stats import mcnemar_exact, percentile, ratio, wilson
@@ -69,9 +76,24 @@ def _counts(cases: list[dict[str, Any]]) -> dict[str, Any]:
             "f1": _rnd(f1), "accuracy": _rnd(ratio(tp + tn, tp + tn + fp + fn))}
 
 
+def _explicit_only_case(case: Any, reasons: list[str]) -> dict[str, Any]:
+    """A trigger case of an explicit-only skill: reported, not run (no request, no verdict)."""
+    return {
+        "skill": case.skill, "prompt": case.prompt, "expect": case.expect, "why": case.why,
+        "runs": 0, "triggered": 0, "trigger_rate": None, "passed": None, "status": EXPLICIT_ONLY,
+        "selected": [], "wilson_low": None, "wilson_high": None, "flaky": False, "other_skills": [],
+        "run_status": [], "errors": [], "cached": 0, "first_commands": [], "categories": [], "undecided": 0,
+        "turns": [], "trajectories": [],
+        "explicit_only": "; ".join(reasons) or "explicit-only",
+        **({"route_to": case.route_to, "misrouted": None} if case.route_to else {}),
+    }
+
+
 def summarize(run: SuiteRun) -> dict[str, Any]:
     s = run.settings
     names = [e.name for e in run.suite.catalog]
+    held = {c.index for c in run.suite.explicit_only}
+    explicit_reasons = run.suite.explicit_only_skills
     cases_out: list[dict[str, Any]] = []
     latencies: list[float] = []
     ttfts: list[float] = []
@@ -82,7 +104,10 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
     decision_s: list[float] = []
     turns_all: list[int] = []
     misrouted_runs = misrouted_cases = routed_cases = 0
-    for case in run.suite.cases:
+    for case in run.suite.all_cases():
+        if case.index in held:
+            cases_out.append(_explicit_only_case(case, explicit_reasons.get(case.skill, [])))
+            continue
         outs = [run.outcomes.get((case.index, r)) for r in range(s.runs)]
         done = [o for o in outs if o is not None]
         errors = [o.error for o in done if o.error]
@@ -152,9 +177,15 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
                             "digest": case.fixture_digest}} if case.fixture_digest else {}),
         })
     per_skill = {name: {"cases": sum(1 for c in cases_out if c["skill"] == name),
-                        **_counts([c for c in cases_out if c["skill"] == name])} for name in names}
+                        **_counts([c for c in cases_out if c["skill"] == name]),
+                        **({"explicit_only": sum(1 for c in cases_out if c["skill"] == name
+                                                 and c["status"] == EXPLICIT_ONLY),
+                            "explicit_only_reasons": explicit_reasons[name]} if name in explicit_reasons else {})}
+                 for name in run.suite.skill_names}
     counts = _counts(cases_out)
     labels = [*names, NONE]
+    # rows: the catalog, then any other expected skill a near-miss names (e.g. an explicit-only one), then none
+    rows = [*names, *sorted(r for r in matrix if r not in names and r != NONE), NONE]
     prices = load_prices().get(run.model)
     cost = None
     if prices and (usage_known or usage_estimated):
@@ -165,6 +196,7 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
         "failed": sum(1 for c in cases_out if c["status"] == "fail"),
         "errors": sum(1 for c in cases_out if c["status"] == "error"),
         "not_run": sum(1 for c in cases_out if c["status"] == "not_run"),
+        "explicit_only": sum(1 for c in cases_out if c["status"] == EXPLICIT_ONLY),
         "flaky": sum(1 for c in cases_out if c["flaky"]),
         **counts,
         "requests": run.requests, "cached": run.cached, "retried": run.retried,
@@ -196,8 +228,9 @@ def summarize(run: SuiteRun) -> dict[str, Any]:
         "cases": cases_out,
         "summary": summary,
         "per_skill": per_skill,
-        "confusion": {"labels": labels, "rows": [*names, NONE],
-                      "matrix": [[matrix.get(r, {}).get(col, 0) for col in labels] for r in [*names, NONE]]},
+        "confusion": {"labels": labels, "rows": rows,
+                      "matrix": [[matrix.get(r, {}).get(col, 0) for col in labels] for r in rows]},
+        "explicit_only_skills": {k: list(v) for k, v in explicit_reasons.items()},
         "warnings": list(run.suite.warnings),
         # every fresh (not cached) request's timing, for charts; suite order, so reproducible
         "timings": {"latency_s": [round(x, 4) for x in latencies], "ttft_s": [round(x, 4) for x in ttfts]},
@@ -238,3 +271,33 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "delta": {k: delta(k) for k in ("accuracy", "precision", "recall", "f1", "ttft_p50_s", "latency_p50_s")},
         "ttft_change_pct": round((ttft_b - ttft_a) / ttft_a * 100, 1) if ttft_a and ttft_b is not None else None,
     }
+
+
+def expected_row(case: dict[str, Any]) -> str:
+    """The confusion-matrix row of a reported case: its skill (trigger), its route_to, else "none"."""
+    return str(case["skill"]) if case["expect"] == "trigger" else str(case.get("route_to") or NONE)
+
+
+def confusion_cells(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every non-empty cell of the report's confusion matrix with the cases behind it.
+
+    (expected row, selected column) -> {"cases": positions in report["cases"], "runs": runs in the cell,
+    "misrouted": runs of near-misses (a `route_to` case) that went to another skill than the one named}.
+    Built from the cases with the rule `summarize` uses, so the counts equal the matrix: the app drills
+    down from a cell to its cases with it.
+    """
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for pos, c in enumerate(report.get("cases") or []):
+        row = expected_row(c)
+        status = c.get("run_status") or ["ok"] * len(c.get("selected") or [])
+        target = c.get("route_to")
+        for sel, st in zip(c.get("selected") or [], status, strict=False):
+            if st != "ok":
+                continue
+            cell = cells.setdefault((row, sel or NONE), {"cases": [], "runs": 0, "misrouted": 0})
+            cell["runs"] += 1
+            if not cell["cases"] or cell["cases"][-1] != pos:
+                cell["cases"].append(pos)
+            if target and sel is not None and sel != (None if target == NONE else target):
+                cell["misrouted"] += 1
+    return cells

@@ -1,7 +1,9 @@
 """Report writers for a summarized run: JSON (CONTRACT shape), JUnit XML for CI, self-contained HTML, CSV.
 
 All of them render the same report dictionary (see metrics.summarize). A run of the offline
-estimator carries the "offline estimate" label in every one of them, never a model name alone.
+estimator carries the "offline estimate" label in every one of them, never a model name alone. A
+trigger case of an explicit-only skill is shown as explicit-only with its author's declaration
+(JUnit: skipped, with that reason), never as a miss.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstudio.bundle.fileio import atomic_write
+from skillstudio.bundle.invocation import EXPLICIT_ONLY
 from skillstudio.evals.routers.offline import LABEL as OFFLINE_LABEL
 from skillstudio.evals.trajectory import LEGACY_RULE
 from skillstudio.evals.trajectory import label as category_label
@@ -34,6 +37,12 @@ def run_labels(case: dict[str, Any]) -> list[str]:
     return [category_label(c, t) if c else "—" for c, t in zip(cats, turns, strict=False)]
 
 
+def explicit_only_note(case: dict[str, Any]) -> str:
+    """Why an explicit-only case was not run, in words for every report."""
+    return (f"explicit-only skill ({case.get('explicit_only') or 'declared by its author'}): not offered for "
+            "implicit selection, so this trigger case is not run")
+
+
 def title_of(report: dict[str, Any]) -> str:
     if report.get("estimate"):
         return f"{OFFLINE_LABEL} (lexical BM25, not a model)"
@@ -49,7 +58,7 @@ def to_junit(report: dict[str, Any]) -> str:
     s = report["summary"]
     root = ET.Element("testsuites", name=f"skillstudio trigger tests — {title_of(report)}",
                       tests=str(s["cases"]), failures=str(s["failed"]), errors=str(s["errors"]),
-                      skipped=str(s.get("not_run", 0)), time=str(s["wall_s"]))
+                      skipped=str(s.get("not_run", 0) + s.get("explicit_only", 0)), time=str(s["wall_s"]))
     by_skill: dict[str, list[dict[str, Any]]] = {}
     for c in report["cases"]:
         by_skill.setdefault(c["skill"], []).append(c)
@@ -57,7 +66,7 @@ def to_junit(report: dict[str, Any]) -> str:
         suite = ET.SubElement(root, "testsuite", name=skill, tests=str(len(cases)),
                               failures=str(sum(c["status"] == "fail" for c in cases)),
                               errors=str(sum(c["status"] == "error" for c in cases)),
-                              skipped=str(sum(c["status"] == "not_run" for c in cases)))
+                              skipped=str(sum(c["status"] in ("not_run", EXPLICIT_ONLY) for c in cases)))
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="verdict_rule", value=rule_of(report))
         if report.get("estimate"):
@@ -65,6 +74,9 @@ def to_junit(report: dict[str, Any]) -> str:
         for c in cases:
             tc = ET.SubElement(suite, "testcase", classname=f"triggers.{skill}",
                                name=f"[{c['expect']}] {c['prompt']}")
+            if c["status"] == EXPLICIT_ONLY:
+                ET.SubElement(tc, "skipped", message=explicit_only_note(c))
+                continue
             detail = (f"expect {c['expect']}: triggered {c['triggered']}/{c['runs']} "
                       f"(rate {c['trigger_rate']}, threshold {report['threshold']}); selected {c['selected']}; "
                       f"runs: {', '.join(run_labels(c))}")
@@ -91,14 +103,16 @@ def to_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["skill", "expect", "prompt", "runs", "triggered", "trigger_rate", "wilson_low", "wilson_high",
-                "status", "flaky", "selected", "why", "categories", "undecided", "route_to", "misrouted"])
+                "status", "flaky", "selected", "why", "categories", "undecided", "route_to", "misrouted",
+                "explicit_only"])
     for c in report["cases"]:
         w.writerow([c["skill"], c["expect"], c["prompt"], c["runs"], c["triggered"], c["trigger_rate"],
                     c["wilson_low"], c["wilson_high"], c["status"], c["flaky"],
                     " ".join(_run_label(x, st) for x, st in zip(c["selected"], c.get("run_status") or
                                                                 ["ok"] * len(c["selected"]), strict=False)),
                     c.get("why") or "", "; ".join(run_labels(c)), c.get("undecided") or 0,
-                    c.get("route_to") or "", "" if c.get("misrouted") is None else c["misrouted"]])
+                    c.get("route_to") or "", "" if c.get("misrouted") is None else c["misrouted"],
+                    c.get("explicit_only") or ""])
     return buf.getvalue()
 
 
@@ -108,7 +122,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .sub{color:#5b6475}.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-weight:600;font-size:12px}
 .estimate{background:#fff3cd;color:#7a5600;border:1px solid #e0c060;padding:8px 12px;border-radius:6px;margin:12px 0}
 .pass{background:#e3f6e8;color:#17692f}.fail{background:#fde4e4;color:#9b1c1c}.error{background:#fdf0d8;color:#8a5300}
-.not_run{background:#eceef2;color:#555}
+.not_run{background:#eceef2;color:#555}.explicit_only{background:#e6eefb;color:#1d3a6b}
 table{border-collapse:collapse;margin:6px 0}
 td,th{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f6f9}.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -210,6 +224,8 @@ def to_html(report: dict[str, Any]) -> str:
             ("latency p50 s", s["latency_p50_s"]), ("requests", s["requests"]), ("cached", s["cached"])]
     if s.get("undecided"):
         kpis.append(("undecided runs", s["undecided"]))
+    if s.get("explicit_only"):
+        kpis.append(("explicit-only (not run)", s["explicit_only"]))
     if s.get("routed_cases"):
         kpis.append(("misrouted runs", s.get("misrouted_runs")))
     if s.get("cost_usd") is not None:
@@ -259,8 +275,10 @@ def to_html(report: dict[str, Any]) -> str:
     for c in report["cases"]:
         sel = ", ".join(e(_run_label(x, st)) for x, st in zip(c["selected"], c.get("run_status") or
                                                                   ["ok"] * len(c["selected"]), strict=False))
-        status = c["status"] + (" · flaky" if c["flaky"] else "")
+        status = ("explicit-only" if c["status"] == EXPLICIT_ONLY else c["status"]) + (" · flaky" if c["flaky"] else "")
         err = f'<div class="small">{e("; ".join(c["errors"]))}</div>' if c["errors"] else ""
+        if c["status"] == EXPLICIT_ONLY:
+            err += f'<div class="small">{e(explicit_only_note(c))}</div>'
         if c.get("route_to"):
             err += (f'<div class="small">route_to {e(str(c["route_to"]))}: '
                     f'misrouted in {c.get("misrouted") or 0} run(s)</div>')

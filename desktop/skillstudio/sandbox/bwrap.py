@@ -41,6 +41,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -131,6 +132,11 @@ class BwrapExecutor:
         self._on_proxy_event = on_proxy_event
         self._proxy: EgressProxy | None = None
         self._allow: tuple[str, ...] = ()
+        # cgroups are reused from run to run (creating, polling and removing one per command is
+        # most of the executor's overhead); one per concurrent run, so limits are never shared
+        self._cgroups: dict[tuple[int | None, int | None], list[limits.Cgroup]] = {}
+        self._cg_lock = threading.Lock()
+        self._no_cgroup = False
         self._etc = Path(tempfile.mkdtemp(prefix="ss-bwrap-etc-"))
         (self._etc / "passwd").write_text(
             f"root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:{SANDBOX_UID}:{SANDBOX_UID}:sandbox:{DATA_MOUNT}:/bin/sh\n"
@@ -241,7 +247,7 @@ class BwrapExecutor:
             split = full.index("--")  # options (with every host path) from the file, the command in argv
             args_fd = _args_memfd(full[1:split])
             fds.append(args_fd)
-            cgroup = limits.Cgroup.create(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
+            cgroup = self._cgroup(lim.pids, lim.memory_mb * 1024 * 1024 if lim.memory_mb else None)
             nproc = (None if cgroup is not None or not lim.pids or os.getuid() == 0
                      else limits.user_task_count() + lim.pids)
             rlimits = self.rlimits(policy)
@@ -284,7 +290,7 @@ class BwrapExecutor:
             for fd in fds:
                 os.close(fd)
             if cgroup is not None:
-                cgroup.destroy()
+                self._release(cgroup)
         if proxy is None and result.exit_code == 1 and result.stderr.startswith("bwrap: execvp "):
             # bwrap's own report of a missing command: say it the way a shell does (exit 127)
             missing = result.stderr[len("bwrap: execvp "):].split(":", 1)[0]
@@ -293,7 +299,33 @@ class BwrapExecutor:
             result.network_log = proxy.take_events(events_before)
         return result
 
+    def _cgroup(self, pids: int | None, memory: int | None) -> limits.Cgroup | None:
+        """A free cgroup with these limits: reused when one is idle, else created (None: no cgroup here)."""
+        with self._cg_lock:
+            free = self._cgroups.get((pids, memory))
+            cgroup = free.pop() if free else None
+        if cgroup is not None:
+            if cgroup.clear():  # what the last run left is gone (usually it already was)
+                return cgroup
+            cgroup.destroy()
+        if self._no_cgroup:
+            return None
+        cgroup = limits.Cgroup.create(pids, memory, key=(pids, memory))
+        self._no_cgroup = cgroup is None
+        return cgroup
+
+    def _release(self, cgroup: limits.Cgroup) -> None:
+        """Back to the pool: what the run left is killed now, and waited for when the group is taken again."""
+        cgroup.clear(wait_s=0)
+        with self._cg_lock:
+            self._cgroups.setdefault(cgroup.key, []).append(cgroup)
+
     def close(self) -> None:
+        with self._cg_lock:
+            pools, self._cgroups = list(self._cgroups.values()), {}
+        for pool in pools:
+            for cgroup in pool:
+                cgroup.destroy()
         if self._proxy is not None:
             self._proxy.close()
             self._proxy = None

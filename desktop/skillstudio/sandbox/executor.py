@@ -4,18 +4,20 @@
 wall time ran out and the whole process tree was killed; 137 when cancelled), stdout and stderr
 capped per stream (head and tail kept, a marker in between, never held whole in memory), and the
 egress proxy's decisions made during the run. `on_output(stream, chunk)` ("stdout"/"stderr", raw
-bytes as they arrive, before capping) lets a console show output live; it is called from reader
-threads, so it must only hand the chunk over (never touch a UI). Backends: `bwrap.BwrapExecutor` (Linux subprocess),
+bytes as they arrive, before capping) lets a console show output live; it is called from the thread
+running the command (or a reader thread), so it must only hand the chunk over (never touch a UI).
+Backends: `bwrap.BwrapExecutor` (Linux subprocess),
 `docker_backend.DockerExecutor` (a warm container per session), `unsandboxed.UnsandboxedExecutor`
 (only when the user explicitly chooses no sandbox).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +128,8 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
                 started: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ExecResult:
     """Run argv in a new session, capped output, wall-time, quota and cancel handling; kills the whole group.
 
+    One thread does it all (the pipes and a pidfd of the process in one selector): no helper threads per run.
+
     `kill` replaces the default "SIGKILL the process group" (bwrap kills its PID namespace instead).
     `started(proc)` runs right after the spawn (bwrap: limits applied while the sandbox waits);
     prefer it to `preexec`, which forces a full fork of this (possibly large) process.
@@ -146,39 +150,75 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, wa
             raise
     out, err = CappedOutput(output_cap), CappedOutput(output_cap)
     assert proc.stdout is not None and proc.stderr is not None
-    readers = [threading.Thread(target=drain, args=(proc.stdout, out, live_feed(on_output, "stdout")),
-                                name="sandbox-stdout", daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, err, live_feed(on_output, "stderr")),
-                                name="sandbox-stderr", daemon=True)]
-    for t in readers:
-        t.start()
-    exited = threading.Event()
-
-    def wait_exit() -> None:
-        proc.wait()
-        exited.set()
-
-    threading.Thread(target=wait_exit, name="sandbox-wait", daemon=True).start()
+    # one thread: the pipes and the process's exit (a pidfd) in one selector, no helper threads per run
+    sel = selectors.DefaultSelector()
+    for pipe, sink, name in ((proc.stdout, out, "stdout"), (proc.stderr, err, "stderr")):
+        os.set_blocking(pipe.fileno(), False)
+        sel.register(pipe.fileno(), selectors.EVENT_READ, (pipe, sink, live_feed(on_output, name)))
+    pidfd = -1
+    with contextlib.suppress(AttributeError, OSError):
+        pidfd = os.pidfd_open(proc.pid)
+        sel.register(pidfd, selectors.EVENT_READ, None)
     timed_out = cancelled = over_quota = False
     deadline = start + wall_s
+    open_pipes = 2
+    drain_until: float | None = None  # after the exit: leftovers holding the pipes get this long
+
+    def pump(timeout: float) -> None:
+        nonlocal open_pipes, pidfd
+        for key, _ in sel.select(timeout):
+            if key.data is None:
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                pidfd = -1
+                proc.wait()
+                continue
+            pipe, sink, live = key.data
+            try:
+                chunk = os.read(key.fd, _CHUNK)
+            except BlockingIOError:
+                continue
+            if chunk:
+                sink.feed(chunk)
+                if live is not None:
+                    live(chunk)
+            else:
+                sel.unregister(key.fd)
+                pipe.close()
+                open_pipes -= 1
+
     try:
-        while not exited.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
-            if cancel is not None and cancel.cancelled:
-                cancelled = True
-            elif time.monotonic() >= deadline:
-                timed_out = True
-            elif quota is not None and quota.exceeded():
-                over_quota = True
-            if timed_out or cancelled or over_quota:
-                (kill or kill_group)(proc)
-                exited.wait()
+        while proc.returncode is None or open_pipes:
+            now = time.monotonic()
+            if proc.returncode is None:
+                if pidfd < 0 and proc.poll() is not None:
+                    continue
+                if cancel is not None and cancel.cancelled:
+                    cancelled = True
+                elif now >= deadline:
+                    timed_out = True
+                elif quota is not None and quota.exceeded():
+                    over_quota = True
+                if (timed_out or cancelled or over_quota) and drain_until is None:
+                    (kill or kill_group)(proc)
+                    proc.wait()
+                pump(min(0.05, max(0.0, deadline - now)) if pidfd >= 0 else 0.01)
+                continue
+            if drain_until is None:
+                kill_group(proc)  # leftovers of a command that exited but left children in its session
+                drain_until = now + 5
+            if now >= drain_until:
                 break
+            pump(min(0.05, drain_until - now))
     except BaseException:
         (kill or kill_group)(proc)
         raise
-    kill_group(proc)  # leftovers of a command that exited but left children in its session
-    for t in readers:
-        t.join(timeout=5)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+        sel.close()
+        for pipe in (proc.stdout, proc.stderr):
+            pipe.close()
     code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
     if timed_out:
         code = TIMEOUT_EXIT

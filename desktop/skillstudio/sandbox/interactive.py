@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstudio.cancel import CancelToken
-from skillstudio.sandbox.backends import open_executor
+from skillstudio.sandbox.backends import KEEP_WARM_S, open_executor
 from skillstudio.sandbox.executor import ExecResult
 from skillstudio.sandbox.policy import SKILLS_ROOT, Limits, Policy, SkillMount, effective_settings
 from skillstudio.sandbox.proxy import ProxyEvent
@@ -173,8 +173,10 @@ def run(req: ConsoleRequest, command: str, cancel: CancelToken | None = None,
         def sink(name: str, chunk: bytes) -> None:
             lives[name].feed(chunk)
 
+    # Docker: each console command finds the container the previous one left warm (same policy, no network)
     executor = open_executor(req.backend, unsandboxed_ok=unsandboxed_ok,
-                             interceptor=attached.interceptor if attached else None, on_proxy_event=on_proxy)
+                             interceptor=attached.interceptor if attached else None, on_proxy_event=on_proxy,
+                             keep_warm_s=KEEP_WARM_S if req.backend == "docker" else None)
     try:
         result = executor.run([*SHELL, command], policy, cancel, on_output=sink)
     finally:

@@ -34,11 +34,13 @@ def _own_path(controller: str) -> str | None:
 class Cgroup:
     """A throwaway cgroup for one run (v1 pids+memory hierarchies, or v2 with both controllers)."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[Path], key: tuple[int | None, int | None] = (None, None)) -> None:
         self.dirs = dirs
+        self.key = key  # the limits it was made with (an executor reuses it for the same limits)
 
     @classmethod
-    def create(cls, pids: int | None, memory_bytes: int | None) -> Cgroup | None:
+    def create(cls, pids: int | None, memory_bytes: int | None,
+               key: tuple[int | None, int | None] = (None, None)) -> Cgroup | None:
         name = f"skillstudio-{secrets.token_hex(6)}"
         made: list[Path] = []
         try:
@@ -54,7 +56,7 @@ class Cgroup:
                     m.mkdir()
                     made.append(m)
                     (m / "memory.limit_in_bytes").write_text(str(memory_bytes))
-                return cls(made)
+                return cls(made, key)
             v2 = _own_path("")
             if v2 is not None and (_ROOT / "cgroup.controllers").is_file():
                 parent = _ROOT / v2.lstrip("/")
@@ -68,7 +70,7 @@ class Cgroup:
                     (d / "pids.max").write_text(str(pids))
                 if memory_bytes and "memory" in enabled:
                     (d / "memory.max").write_text(str(memory_bytes))
-                return cls(made)
+                return cls(made, key)
         except OSError:
             for d in reversed(made):
                 with contextlib.suppress(OSError):
@@ -86,6 +88,22 @@ class Cgroup:
             with contextlib.suppress(OSError):
                 out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
         return out
+
+    def clear(self, wait_s: float = 1.0) -> bool:
+        """Kill whatever a run left in the group; True once it is empty (so the next run gets all of pids.max)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            left = self._pids()
+            if not left:
+                return True
+            if time.monotonic() >= deadline and wait_s:
+                return False
+            for p in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(p, signal.SIGKILL)
+            if not wait_s:
+                return False  # killed, not waited for
+            time.sleep(0.001)
 
     def destroy(self) -> None:
         """Kill whatever is left in the group and remove it (polls briefly while exits settle)."""

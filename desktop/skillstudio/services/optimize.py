@@ -89,6 +89,12 @@ def optimize_and_record(
         )
     suite = build_suite(request.workspace)
     skill = load_workspace(request.workspace, with_files=False).skill(request.skill)
+    if request.skill in suite.explicit_only_skills:
+        raise SkillStudioError(
+            f"{request.skill} is explicit-only ({'; '.join(suite.explicit_only_skills[request.skill])}): "
+            "no model picks it by itself, so there is no description to tune for triggering",
+            "drop that declaration first if the skill should trigger on its own",
+        )
     if skill is None or skill.skill_md is None or not any(e.name == request.skill for e in suite.catalog):
         raise SkillStudioError(
             f"no skill named {request.skill!r} in this workspace", "check the name: field of its SKILL.md"

@@ -39,7 +39,8 @@ class CaseResult(_Open):
     triggered: int
     trigger_rate: float | None
     passed: bool | None
-    status: str  # pass | fail | error | not_run
+    status: str  # pass | fail | error | not_run | explicit_only (a trigger case of an explicit-only skill)
+    explicit_only: str | None = None  # why the skill is explicit-only (its author's declarations)
     selected: list[str | None]
     wilson_low: float | None = None
     wilson_high: float | None = None
@@ -70,6 +71,7 @@ class Summary(_Open):
     failed: int
     errors: int = 0
     not_run: int = 0
+    explicit_only: int = 0  # trigger cases of explicit-only skills: reported, not run, never a miss
     flaky: int = 0
     tp: int
     fp: int
@@ -141,6 +143,7 @@ class TriggerReport(_Open):
     confusion: Confusion | None = None
     warnings: list[str] = Field(default_factory=list)
     timings: dict[str, list[float]] = Field(default_factory=dict)
+    explicit_only_skills: dict[str, list[str]] = Field(default_factory=dict)  # name -> why it is not offered
 
     @classmethod
     def from_run(cls, run: SuiteRun) -> TriggerReport:
@@ -157,6 +160,20 @@ class TriggerReport(_Open):
         return data
 
     @property
+    def rule(self) -> str:
+        """How the verdicts were observed: "first-call rule" for runs saved before trajectories."""
+        from skillstudio.evals.reports import rule_of
+
+        return rule_of({"verdict_rule": self.verdict_rule})
+
+    def confusion_cells(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The cases behind each confusion-matrix cell (`evals.metrics.confusion_cells`, same rule)."""
+        from skillstudio.evals.metrics import confusion_cells
+
+        keys = {"skill", "expect", "route_to", "run_status", "selected"}
+        return confusion_cells({"cases": [c.model_dump(include=keys) for c in self.cases]})
+
+    @property
     def failing(self) -> bool:
         return bool(self.summary.failed or self.summary.errors)
 
@@ -170,6 +187,7 @@ class TriggerRunResult(BaseModel):
     save_error: str | None = None
     notices: list[str] = Field(default_factory=list)  # what the history had to do (repairs, migrations)
     warnings: list[str] = Field(default_factory=list)  # suite warnings (skipped skills, …)
+    found: str = ""  # the catalog: how many skills were found where (and which are explicit-only)
     fatal: str | None = None  # the run stopped early for a reason no retry fixes (bad key, bad model)
     cancelled: bool = False
     not_run: int = 0
@@ -196,14 +214,14 @@ def load_suite(path: Path, only: list[str] | None = None) -> Suite:
     suite = build_suite(path)
     if not only:
         return suite
-    unknown = sorted(set(only) - {e.name for e in suite.catalog})
+    unknown = sorted(set(only) - set(suite.skill_names))
     if unknown:
         raise SkillStudioError(
             f"no skill named {', '.join(unknown)} in this workspace",
             "reload the workspace and pick the skill again",
         )
     suite = suite.only(only)
-    if not suite.cases:
+    if not suite.cases and not suite.explicit_only:
         raise SkillStudioError(
             f"{', '.join(only)} has no trigger cases",
             "add cases in evals/triggers.yaml (or save some from Try a prompt)",
@@ -281,6 +299,8 @@ def run_and_record(request: SuiteRunRequest, context: JobContext | None = None) 
     settings = request.options.run_settings()
     suite = load_suite(request.path, request.only)
     resolved = resolve(request.provider)  # a missing key fails here, in one line, before any work
+    if suite.found:
+        ctx.message(suite.found)  # "PATH: N skills in M folders: …", as validate says it
     if request.batch_poll_s is not None and resolved.kind != ProviderKind.RESPONSES:
         raise SkillStudioError(
             "a batch needs the Responses provider", "choose a model provider, or run without batch"
@@ -334,6 +354,7 @@ def record(run: SuiteRun, store: RunStore | None, baseline: dict[str, Any] | Non
         not_run=len(run.not_run),
         total=run.total,
         warnings=list(run.suite.warnings),
+        found=run.suite.found,
     )
     if store is not None and run.outcomes:
         out.notices += _take_notices(store)

@@ -3,6 +3,8 @@
 Decided once: a try is forgiving. It needs no trigger cases, and a skill that cannot be offered (no
 readable SKILL.md, no description, a duplicate name) is left out and named in `skipped` instead of
 blocking the try — the Test run is where a broken workspace stops you. Both shells behave so.
+An explicit-only skill is left out the same way (the catalog rule of the Test run: only skills
+that allow implicit invocation are offered), so a try shows what a real host would offer.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ class TryOutcome(BaseModel):
 
 def catalog_for_try(workspace: Path) -> tuple[Suite, list[str]]:
     """The catalog (and the cases: the estimator's counter-evidence), leaving out what cannot be offered."""
+    from skillstudio.bundle.invocation import explicit_only_reasons
     from skillstudio.bundle.workspace import load_workspace
     from skillstudio.evals.suite import SKILLS_ROOT, CatalogEntry, Suite, SuiteCase
 
     if not workspace.exists():
         raise SkillStudioError(f"{workspace}: no such folder", "give a skill folder or a workspace of skills")
+    from skillstudio.bundle.workspace import is_skill_dir
+    from skillstudio.evals.suite import workspace_of
+
+    if is_skill_dir(workspace):  # one skill competes with its workspace's catalog, as in a Test run
+        workspace = workspace_of(workspace) or workspace
     ws = load_workspace(workspace, with_files=False)
     catalog: list[CatalogEntry] = []
     cases: list[SuiteCase] = []
@@ -61,6 +69,10 @@ def catalog_for_try(workspace: Path) -> tuple[Suite, list[str]]:
             skipped.append(f"{skill.path.name}: {why}")
             continue
         seen.add(skill.name)
+        explicit = explicit_only_reasons(skill)
+        if explicit:
+            skipped.append(f"{skill.path.name}: explicit-only ({'; '.join(explicit)}), never picked by a model")
+            continue
         catalog.append(
             CatalogEntry(skill.name, skill.description, f"{SKILLS_ROOT}/{skill.name}", skill.version)
         )
@@ -68,7 +80,7 @@ def catalog_for_try(workspace: Path) -> tuple[Suite, list[str]]:
             cases += [SuiteCase(len(cases), skill.name, c.prompt, c.expect, c.why) for c in skill.cases]
     if not catalog:
         raise SkillStudioError(
-            f"{workspace}: no skill with a readable SKILL.md and a description",
+            f"{workspace}: no skill a model may pick (a readable SKILL.md, a description, not explicit-only)",
             "fix the skills (validation says why)",
         )
     root = ws.root if ws.root.is_dir() else ws.root.parent

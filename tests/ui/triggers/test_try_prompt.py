@@ -188,5 +188,5 @@ def test_a_try_names_the_skills_it_left_out_as_the_cli_does(
     widget.provider.set_kind(OFFLINE)
     result = _try(qtbot, widget, "Pull the Salesforce pipeline for Acme")
     assert result.selected == "crm-query" and "support-reply" not in result.skills
-    assert "Left out of the catalog: support-reply" in widget.detail.text()
+    assert "Not offered: support-reply" in widget.detail.text()
     assert not widget.error.isVisible()

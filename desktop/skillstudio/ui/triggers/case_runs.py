@@ -49,6 +49,10 @@ class CaseRunsView(QTreeWidget):
         if not case:
             self.setHeaderLabels(["Select a case above to see its runs", "", "", ""])
             return
+        if case.status == "explicit_only":  # never sent to a model: there are no runs to show
+            self.setHeaderLabels([f"Not run: explicit-only skill ({case.explicit_only or 'declared'})",
+                                  "", "", ""])
+            return
         self.setHeaderLabels(COLUMNS)
         labels = case.run_labels()
         selected = case.selected

@@ -78,6 +78,15 @@ EXPORT_FILTERS = {"html": "HTML (*.html)", "json": "JSON (*.json)", "junit": "JU
 EXPORT_SUFFIX = {"html": ".html", "json": ".json", "junit": ".xml", "csv": ".csv"}
 
 
+def explicit_only_note(report: TriggerReport) -> str:
+    """One sentence on the explicit-only skills of a run (not offered, their trigger cases not run)."""
+    skills = report.explicit_only_skills
+    n = report.summary.explicit_only
+    names = ", ".join(f"{k} ({'; '.join(v)})" for k, v in skills.items())
+    return (f"Explicit-only, not offered to the model: {names}. Their {n} trigger case{'s' if n != 1 else ''} "
+            "are shown as explicit-only, not as misses")
+
+
 def fmt_eta(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:
@@ -209,6 +218,16 @@ class TriggerPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.shown = QLabel("")
         self.shown.setObjectName("shown_count")
+        # a confusion-matrix cell drilled into: which cell, and the way back to every case
+        self.cell_filter = QLabel("")
+        self.cell_filter.setObjectName("cell_filter")
+        self.cell_filter_clear = QToolButton()
+        self.cell_filter_clear.setObjectName("cell_filter_clear")
+        self.cell_filter_clear.setText("Show all")
+        self.cell_filter_clear.setToolTip("Stop showing only the cases of the confusion-matrix cell")
+        self.cell_filter_clear.clicked.connect(self.clear_cell_filter)
+        self.cell_filter.hide()
+        self.cell_filter_clear.hide()
         self.filter_mode.currentIndexChanged.connect(self._on_filter)
         self.filter_skill.currentIndexChanged.connect(self._on_filter)
         self.search.textChanged.connect(self._on_filter)
@@ -217,6 +236,8 @@ class TriggerPanel(QWidget):
         filters.addWidget(self.filter_mode)
         filters.addWidget(self.filter_skill)
         filters.addWidget(self.search, 1)
+        filters.addWidget(self.cell_filter)
+        filters.addWidget(self.cell_filter_clear)
         filters.addWidget(self.shown)
 
         self.empty = QLabel()
@@ -246,6 +267,7 @@ class TriggerPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current_case)
 
         self.confusion = ConfusionView()
+        self.confusion.sig_cell_activated.connect(self._on_confusion_cell)
         self.chart = LatencyChart()
         self.compare = RunCompareWidget()
         self.tabs = QTabWidget()
@@ -415,8 +437,11 @@ class TriggerPanel(QWidget):
             problems.append(result.save_error)
         if problems:
             self._warn(" ".join(problems))
-        if report.warnings:
-            self._info("; ".join(report.warnings))
+        notes = list(report.warnings)
+        if report.explicit_only_skills:
+            notes.append(explicit_only_note(report))
+        if notes:
+            self._info("; ".join(notes))
         if result.saved_to is not None:
             self.compare.refresh()
         self._update_buttons()
@@ -426,11 +451,13 @@ class TriggerPanel(QWidget):
 
     def _show_report(self, report: TriggerReport | None, *, partial: bool = False) -> None:
         self.report = None if partial else report
+        if not partial:
+            self.clear_cell_filter()  # the positions of a drilled-into cell belong to the report shown before
         self.model.set_report(report)
         self.case_runs.set_case(None)
         self.summary.set_report(report)
         self.summary.setVisible(report is not None)
-        self.confusion.set_confusion(report.confusion if report else None)
+        self.confusion.set_report(report)
         if not partial:
             self.chart.set_requests(self.requests_log if report else None,
                                     estimate=bool(report and report.estimate))
@@ -466,6 +493,33 @@ class TriggerPanel(QWidget):
         shown = self.proxy.rowCount()
         self.shown.setText(f"{shown} of {total} cases" if total else "")
 
+    @Slot(str, str, object)
+    def _on_confusion_cell(self, expected: str, selected: str, cases: object) -> None:
+        """A confusion-matrix cell was clicked: the Results tab shows only the cases behind it."""
+        assert isinstance(cases, list)
+        self.set_filter(FILTER_ALL)
+        self.search.clear()
+        self.proxy.set_rows(set(cases))
+        n = len(cases)
+        self.cell_filter.setText(f"Cell <b>{expected}</b> → <b>{selected}</b>")
+        self.cell_filter.setToolTip(f"Showing the {n} case{'s' if n != 1 else ''} whose runs expected {expected} "
+                                    f"and selected {selected} (a confusion-matrix cell)")
+        self.cell_filter.show()
+        self.cell_filter_clear.show()
+        self._on_filter()
+        self.tabs.setCurrentIndex(0)
+        if self.proxy.rowCount():
+            self.show_case_runs(0)  # its runs and trajectories show under the table at once
+
+    @Slot()
+    def clear_cell_filter(self) -> None:
+        if self.proxy.rows is None:
+            return
+        self.proxy.set_rows(None)
+        self.cell_filter.hide()
+        self.cell_filter_clear.hide()
+        self._on_filter()
+
     def set_filter(self, mode: str, skill: str = ALL_SKILLS) -> None:
         self.filter_mode.setCurrentIndex(self.filter_mode.findData(mode))
         self.filter_skill.setCurrentIndex(max(0, self.filter_skill.findData(skill)))
@@ -493,7 +547,8 @@ class TriggerPanel(QWidget):
         hh.resizeSection(COL_SKILL, max(width(skills), header_fm.horizontalAdvance("Skill") + pad))
         hh.resizeSection(COL_EXPECT, max(width(["no_trigger"]), header_fm.horizontalAdvance("Expect") + pad))
         hh.resizeSection(COL_RATE, RATE_COL_W)
-        hh.resizeSection(COL_RESULT, width(["not run · flaky", "FAIL · flaky"], fmb))
+        hh.resizeSection(COL_RESULT, width(["not run · flaky", "FAIL · flaky", "explicit-only", "pass · misrouted"],
+                                           fmb))
         sel = max(width([f"{s} ×3" for s in skills]), header_fm.horizontalAdvance("Selected per run") + pad)
         hh.resizeSection(COL_SELECTED, min(sel, 260))
         fixed = sum(hh.sectionSize(c) for c in range(self.model.columnCount()) if c not in (COL_PROMPT, COL_WHY))

@@ -2,7 +2,8 @@
 
 The model only *shows* the report's numbers (rate, Wilson interval, status, selections); it never
 recomputes them, so the table, the CLI and the HTML report always agree. `CaseFilter` narrows the
-rows to failures (fail + error), flaky cases, or one skill.
+rows to failures (fail + error), flaky cases, one skill, or the cases behind a confusion-matrix cell.
+A trigger case of an explicit-only skill shows "explicit-only" (never a failure) with its reason.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ CASE_ROLE = Qt.ItemDataRole.UserRole + 1  # the CaseResult
 THRESHOLD_ROLE = Qt.ItemDataRole.UserRole + 2  # the run's threshold (for the rate bar)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3
 
-STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "error": "error", "not_run": "not run"}
-STATUS_COLOUR = {"pass": "#2e8b4a", "fail": "#d0382b", "error": "#c98a00", "not_run": "#8a8f98"}
+STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "error": "error", "not_run": "not run", "explicit_only": "explicit-only"}
+STATUS_COLOUR = {"pass": "#2e8b4a", "fail": "#d0382b", "error": "#c98a00", "not_run": "#8a8f98",
+                 "explicit_only": "#3f6ebe"}
 
 FILTER_ALL, FILTER_FAILURES, FILTER_FLAKY = "all", "failures", "flaky"
 
@@ -136,9 +138,14 @@ class TriggerResultsModel(QAbstractTableModel):
             return selected_text(c.selected)
         if col == COL_RESULT:
             text = STATUS_TEXT.get(c.status, c.status)
-            return text + (" · flaky" if c.flaky else "")
+            return text + (" · flaky" if c.flaky else "") + (" · misrouted" if c.misrouted else "")
         if col == COL_WHY:
             parts = [c.why or ""]
+            if c.status == "explicit_only":
+                parts.append(f"not offered: {c.explicit_only or 'explicit-only'}")
+            if c.route_to and c.misrouted is not None:
+                parts.append(f"route_to {c.route_to}: misrouted in {c.misrouted} of {len(c.selected)} runs"
+                             if c.misrouted else f"route_to {c.route_to}")
             if c.errors:
                 parts.append("; ".join(dict.fromkeys(c.errors)))
             return " — ".join(p for p in parts if p)
@@ -164,6 +171,14 @@ class TriggerResultsModel(QAbstractTableModel):
                 return "A request still failed after its retries:\n" + "\n".join(dict.fromkeys(c.errors))
             if c.status == "not_run":
                 return "Not run: the run was cancelled before this case finished."
+            if c.status == "explicit_only":
+                return (f"Explicit-only skill: {c.explicit_only or 'declared by its author'}.\n"
+                        "It is not offered to the model for implicit selection (only a user invoking it by "
+                        "name uses it), so this trigger case is not run and is not a miss.")
+            if c.misrouted:
+                return (f"A near-miss meant for {c.route_to}: {c.misrouted} run(s) selected another skill "
+                        "(misrouted). " + ("It still passes: this skill was not selected." if c.status == "pass"
+                                          else ""))
             if c.status == "fail":
                 want = "at least" if c.expect == "trigger" else "below"
                 return f"Expected a trigger rate {want} {self._threshold:g}; got {c.trigger_rate:.2f}."
@@ -178,7 +193,18 @@ class CaseFilter(QSortFilterProxyModel):
         self._mode = FILTER_ALL
         self._skill: str | None = None
         self._text = ""
+        self._rows: set[int] | None = None  # the cases of a confusion-matrix cell (positions in the report)
         self.setSortRole(SORT_ROLE)
+
+    def set_rows(self, rows: set[int] | None) -> None:
+        """Show only these cases (None: no such restriction)."""
+        self.beginFilterChange()
+        self._rows = None if rows is None else set(rows)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    @property
+    def rows(self) -> set[int] | None:
+        return self._rows
 
     def set_mode(self, mode: str) -> None:
         self.beginFilterChange()
@@ -199,6 +225,8 @@ class CaseFilter(QSortFilterProxyModel):
         model = self.sourceModel()
         if not isinstance(model, TriggerResultsModel):
             return True
+        if self._rows is not None and source_row not in self._rows:
+            return False
         c = model.case(source_row)
         if self._skill and c.skill != self._skill:
             return False

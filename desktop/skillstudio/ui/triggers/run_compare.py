@@ -3,7 +3,9 @@ the difference is more than chance (McNemar's exact test on the paired outcomes)
 
 Everything is computed by `evals.metrics.compare` on the saved reports (the same function the CLI
 uses); this widget only lays it out. Cases are paired by (skill, prompt, expect), so editing a
-description between two runs still pairs every unchanged case.
+description between two runs still pairs every unchanged case. A run saved before verdicts followed
+the model (no `verdict_rule`) is labelled "first-call rule" in the run lists and in the verdict, so
+a flip that comes from the rule change is not read as a change of the skill.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 from skillstudio.errors import SkillStudioError
 from skillstudio.evals import metrics
 from skillstudio.evals.store import RunStore
+from skillstudio.evals.trajectory import LEGACY_RULE
 from skillstudio.services.trigger_runs import CaseResult, TriggerReport, load_saved
 from skillstudio.ui.triggers.summary import fmt_ratio, fmt_seconds, make_banner
 
@@ -66,6 +69,8 @@ def run_label(report: TriggerReport) -> str:
     s = report.summary
     acc = fmt_ratio(s.accuracy)
     extra = " · cancelled" if s.cancelled else ""
+    if report.rule == LEGACY_RULE:
+        extra += f" · {LEGACY_RULE}"  # judged by the first shell call only, before verdicts followed the model
     run_id = str(report.id or "")
     tag = f" · #{run_id.rsplit('-', 1)[-1]}" if run_id else ""  # two runs in the same second differ here
     return f"{when} · {who} · acc {acc} · {s.cases} cases{extra}{tag}"
@@ -259,7 +264,14 @@ class RunCompareWidget(QWidget):
         self.comparison = cmp
         self.empty.hide()
         self.body.show()
-        self.verdict.setText(verdict(cmp))
+        text = verdict(cmp)
+        rules = {name: r.rule for name, r in (("A", a), ("B", b))}
+        legacy = [name for name, rule in rules.items() if rule == LEGACY_RULE]
+        if legacy:
+            text += (f"<br><b>Run {' and '.join(legacy)}: {LEGACY_RULE}</b> — judged by the model's first "
+                     "shell call only, saved before verdicts followed the model until it decides"
+                     + (". Flips may come from the rule change, not from the skill." if len(legacy) == 1 else "."))
+        self.verdict.setText(text)
         self.verdict.show()
         est = [name for name, r in (("A", a), ("B", b)) if r.estimate]
         if est:

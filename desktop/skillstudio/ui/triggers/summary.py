@@ -118,7 +118,7 @@ class RunSummaryView(QWidget):
             "precision": fmt_ratio(s.precision),
             "recall": fmt_ratio(s.recall),
             "f1": fmt_ratio(s.f1),
-            "cases": f"{s.passed} / {s.cases}",
+            "cases": f"{s.passed} / {s.cases - s.explicit_only}",
             "problems": f"{s.failed} · {s.errors}",
             "flaky": str(s.flaky),
             "ttft": f"{fmt_seconds(s.ttft_p50_s)} / {fmt_seconds(s.ttft_p95_s)}",
@@ -132,5 +132,8 @@ class RunSummaryView(QWidget):
         }
         for key, text in values.items():
             self.tiles[key].value.setText(text)
+        held = s.explicit_only
+        # trigger cases of explicit-only skills are not run: counted apart, never as failures
+        self.tiles["cases"].caption.setText("Passed / cases" + (f" · {held} explicit-only" if held else ""))
         bad = s.failed or s.errors
         self.tiles["problems"].value.setStyleSheet("color:#d0382b;" if bad else "")

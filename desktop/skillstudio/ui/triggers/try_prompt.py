@@ -376,8 +376,9 @@ class TryPromptWidget(QWidget):
             if r.events:
                 parts.append("stream events: " + ", ".join(r.events[:12]))
             self.detail.setText(" · ".join(parts))
-        if r.skipped:  # a try is forgiving: what could not be offered is left out, and said
-            self.detail.setText(self.detail.text() + "\nLeft out of the catalog: " + "; ".join(r.skipped))
+        if r.skipped:  # what a real host would not offer either (explicit-only), or cannot (broken)
+            self.detail.setText((self.detail.text() + "\n" if self.detail.text() else "")
+                                + "Not offered: " + "; ".join(r.skipped))
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
