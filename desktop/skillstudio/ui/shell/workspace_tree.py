@@ -63,6 +63,7 @@ class WorkspaceTree(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.stack, 1)
         self._pending: list[Skill] = []
+        self._root: Path | None = None  # the workspace shown (a filter does not outlive it)
         self._fill_timer = QTimer(self)
         self._fill_timer.setInterval(0)
         self._fill_timer.timeout.connect(self._fill_some)
@@ -74,6 +75,10 @@ class WorkspaceTree(QWidget):
 
     # ------------------------------------------------------------------ filling
     def set_workspace(self, ws: Workspace) -> None:
+        if self._root != ws.root:
+            # a filter typed for another workspace would make this one look empty; a reload keeps it
+            self.filter.clear()
+        self._root = ws.root
         self._fill_timer.stop()
         self.tree.blockSignals(True)
         self.tree.clear()
