@@ -627,8 +627,9 @@ class MainWindow(QMainWindow):
         skill_dir = self.doc_skill_dir(doc)
         subject = skill_dir.name if skill_dir else self.doc_title(doc)
         self.problems.set_problems(result.problems, subject, result.error or "")
-        errors = sum(p.severity == "error" for p in result.problems)
-        self.problems_dock.setWindowTitle(f"Problems ({len(result.problems)})" if result.problems else "Problems")
+        errors, warnings, _notes = self.problems.counts()  # the same numbers as the panel's summary
+        shown = errors + warnings
+        self.problems_dock.setWindowTitle(f"Problems ({shown})" if shown else "Problems")
         self.problems_dock.setProperty("has_errors", bool(errors))
         if result.tokens_error is not None:
             self.token_meter.set_unavailable(result.tokens_error)
