@@ -53,6 +53,7 @@ from skillstudio.bundle import triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
 from skillstudio.bundle.triggers_edit import edit_cases
+from skillstudio.ui.common.banner import set_banner
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.triggers.cases_model import (
     COL_EXPECT,
@@ -180,9 +181,7 @@ class TriggerCasesEditor(QWidget):
 
         self.banner = QFrame()
         self.banner.setObjectName("casesBanner")
-        self.banner.setStyleSheet(
-            "#casesBanner { background: #fdecea; border: 1px solid #e0a8a2; border-radius: 4px; }"
-            "#casesBanner QLabel { color: #7a1f16; }")
+        set_banner(self.banner, "error")  # coloured by the theme
         bl = QHBoxLayout(self.banner)
         bl.setContentsMargins(10, 6, 6, 6)
         self.banner_label = QLabel()
