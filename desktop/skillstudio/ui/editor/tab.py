@@ -24,6 +24,7 @@ from skillstudio.bundle.release import CHANGELOG, ensure_unreleased, set_version
 from skillstudio.ui.common.theme import current_theme
 from skillstudio.ui.editor.code_editor import CodeEditor
 from skillstudio.ui.editor.code_highlight import CodeHighlighter, code_mode
+from skillstudio.ui.editor.find_bar import FindBar
 from skillstudio.ui.editor.frontmatter_form import FrontMatterForm
 from skillstudio.ui.editor.highlighter import FRONT
 
@@ -79,6 +80,13 @@ class EditorTab(QWidget):
             self.highlighter.setDocument(None)
         # Tab indents with spaces where a literal tab breaks the file (YAML, JSON) or the style (code)
         self.editor.spaces_for_tab = self._tab_inserts_spaces
+        self.find_bar = FindBar(self.editor)  # Ctrl+F / Ctrl+H, under the text
+        editor_box = QWidget()
+        box = QVBoxLayout(editor_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.editor, 1)
+        box.addWidget(self.find_bar)
         self.form: FrontMatterForm | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -93,14 +101,14 @@ class EditorTab(QWidget):
             scroll.setMinimumWidth(300)
             splitter = QSplitter(Qt.Orientation.Horizontal)
             splitter.setObjectName("EditorSplitter")
-            splitter.addWidget(self.editor)
+            splitter.addWidget(editor_box)
             splitter.addWidget(scroll)
             splitter.setStretchFactor(0, 3)
             splitter.setStretchFactor(1, 2)
             splitter.setSizes([640, 380])
             layout.addWidget(splitter)
         else:
-            layout.addWidget(self.editor)
+            layout.addWidget(editor_box)
         self.editor.document().modificationChanged.connect(self._on_modification_changed)
         self.editor.textChanged.connect(self._queue_version_check)
         if self.path is not None:

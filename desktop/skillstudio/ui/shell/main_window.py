@@ -54,6 +54,7 @@ from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
 from skillstudio.ui.shell.layout import WindowLayout
+from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
@@ -179,6 +180,8 @@ class MainWindow(QMainWindow):
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
+        self.nav = Navigation(self, self.current_doc, lambda: self.workspace_root, self.open_file,
+                              self.statusBar)  # find/replace, go to line, quick open
         self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
         self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
         self.problems_dock.raise_()
