@@ -12,6 +12,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QGuiApplication
 
 TIMEOUT_MS = 60_000
 
@@ -83,12 +87,12 @@ def _open_and_close(root: Path) -> int:
     return code
 
 
-def _missing_qt_parts(app: object) -> str:
+def _missing_qt_parts(app: QGuiApplication) -> str:
     from PySide6.QtGui import QImageReader
 
     formats = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
     if "svg" not in formats:
         return "the Qt svg image format plugin is missing (imageformats/qsvg)"
-    if app.windowIcon().isNull():  # type: ignore[attr-defined]
+    if app.windowIcon().isNull():
         return "the app icon did not load (iconengines/qsvgicon or resources/icons missing)"
     return ""

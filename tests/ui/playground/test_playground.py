@@ -62,7 +62,8 @@ def test_run_shows_shell_call_and_its_real_output_then_saves_a_trigger_case(
     assert playground.run_button.isEnabled() is False  # no prompt yet
     script = Script(responses=[
         response([message("Let me read the skill.", phase="commentary"),
-                  shell_call(f"head -3 /skills/{SKILL}/SKILL.md", "echo made-in-sandbox > /data/out.txt && cat /data/out.txt")]),
+                  shell_call(f"head -3 /skills/{SKILL}/SKILL.md",
+                             "echo made-in-sandbox > /data/out.txt && cat /data/out.txt")]),
         response([shell_call("exit 3")]),
         response([message("Reconciled: 2 breaks found.")], in_tokens=400, out_tokens=60),
     ])
@@ -112,7 +113,8 @@ def test_run_shows_shell_call_and_its_real_output_then_saves_a_trigger_case(
 def test_stop_mid_run_keeps_the_transcript(qtbot, playground: Playground, example_workspace: Path,  # type: ignore[no-untyped-def]
                                            artifacts_dir: Path, bwrap_available: None) -> None:
     script = Script(responses=[response([shell_call("echo first")]),
-                               response([shell_call("echo started-long-step; sleep 60")]), response([message("never")])])
+                               response([shell_call("echo started-long-step; sleep 60")]),
+                               response([message("never")])])
     with FakeAgentServer(script) as srv:
         playground.base_url.setText(srv.base_url)
         playground.prompt.setPlainText(PROMPT)
@@ -174,7 +176,8 @@ def test_side_by_side_runs_local_and_hosted_in_two_views(
         assert srv.bodies()[2]["tools"][0]["environment"]["memory_limit"] == "4g"
     local, hosted = playground.transcripts
     assert (local.mode, hosted.mode) == ("local", "hosted")
-    assert "local done" in playground.local_view.plain_text() and "hosted done" not in playground.local_view.plain_text()
+    shown = playground.local_view.plain_text()
+    assert "local done" in shown and "hosted done" not in shown
     hosted_text = playground.hosted_view.plain_text()
     assert "in the hosted container" in hosted_text and "hosted done" in hosted_text and "exit 0" in hosted_text
     assert playground.save_fixture_button.isEnabled()  # the local run has shell calls to replay

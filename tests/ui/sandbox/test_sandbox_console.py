@@ -126,5 +126,5 @@ def test_closing_cancels_a_running_command(qtbot, bwrap_available: None, example
     qtbot.mouseClick(w.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.output.toPlainText().endswith("\nup\n"), timeout=15000)
     w.close()  # cancels and waits for the worker
-    assert not w.running or w._pool.activeThreadCount() == 0
-    assert w._pool.activeThreadCount() == 0
+    assert not w.running or w._pool.active_threads() == 0
+    assert w._pool.active_threads() == 0

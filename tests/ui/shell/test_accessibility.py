@@ -33,7 +33,7 @@ UI_DIR = REPO / "desktop" / "skillstudio" / "ui"
 def build_all_panels(qtbot, w: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Show every dock through its command so the lazily built panels exist."""
     f = w.features
-    for act in (w.action("tests"), w.action("try"), w.action("playground"), w.action("sandbox"), w.action("secrets"), w.action("registry")):
+    for act in map(w.action, ("tests", "try", "playground", "sandbox", "secrets", "registry")):
         act.trigger()
         QApplication.processEvents()
     for name in ("test_panel", "try_prompt", "playground", "transcripts", "sandbox", "secrets", "registry",
@@ -115,7 +115,8 @@ TEXT_PAIRS = [
     ("QMainWindow", "QMainWindow"), ("QWidget", "QMainWindow"), ("QToolTip", "QToolTip"),
     ("QPlainTextEdit", "QPlainTextEdit"), ("QHeaderView::section", "QHeaderView::section"),
     ("QTabBar::tab", "QMainWindow"), ("QTabBar::tab:selected", "QTabBar::tab:selected"),
-    ("QLineEdit", "QLineEdit"), ("QPushButton", "QPushButton"), ("QPushButton#accentButton", "QPushButton#accentButton"),
+    ("QLineEdit", "QLineEdit"), ("QPushButton", "QPushButton"),
+    ("QPushButton#accentButton", "QPushButton#accentButton"),
     ("QStatusBar", "QStatusBar"), ("QStatusBar QLabel", "QStatusBar"),
     ("QTreeView::item:selected", "QTreeView::item:selected"), ("QMenuBar::item:selected", "QMenuBar::item:selected"),
     ('QLabel[severity="error"]', "QMainWindow"), ('QLabel[severity="warning"]', "QMainWindow"),
@@ -285,7 +286,8 @@ def test_dock_shortcuts_show_and_focus_their_panel(qtbot, make_window, example_w
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     f = w.features
-    docks = [(w.action("tests"), f.tests_dock), (w.action("playground"), f.playground_dock), (w.action("sandbox"), f.sandbox_dock),
+    docks = [(w.action("tests"), f.tests_dock), (w.action("playground"), f.playground_dock),
+             (w.action("sandbox"), f.sandbox_dock),
              (w.action("registry"), f.publish_dock)]
     for act, dock in docks:
         dock.hide()

@@ -121,7 +121,8 @@ def test_new_skill_wizard_creates_and_opens_the_skill(qtbot, make_window, exampl
         self.show()
         self.next()
         qtbot.keyClicks(self.name_page.name_edit, "invoice-triage")
-        self.name_page.desc_edit.setPlainText("Triage supplier invoices. Do not use for payroll or bank reconciliation.")
+        self.name_page.desc_edit.setPlainText("Triage supplier invoices. "
+                                              "Do not use for payroll or bank reconciliation.")
         self.button(QWizard.WizardButton.FinishButton).click()
         return int(self.result())
 

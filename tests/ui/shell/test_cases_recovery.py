@@ -55,7 +55,8 @@ def test_unsaved_trigger_cases_survive_a_crash(qtbot, make_window, example_works
                 break
             time.sleep(0.1)
         else:
-            pytest.fail(f"the table was never autosaved: {proc.stderr.read().decode() if proc.poll() is not None else ''}")
+            err = proc.stderr.read().decode() if proc.poll() is not None else ""
+            pytest.fail(f"the table was never autosaved: {err}")
     finally:
         proc.kill()  # SIGKILL: no close handler runs, exactly like a crash
         proc.wait(10)

@@ -77,3 +77,19 @@ def test_optimize_description_opens_for_the_selected_skill(qtbot, make_window, e
     dialog = f.optimize_description()
     assert dialog is not None and dialog.isVisible()
     dialog.reject()
+
+
+def test_a_case_saved_from_try_a_prompt_shows_in_the_open_cases_tab(qtbot, make_window,
+                                                                     example_workspace: Path) -> None:
+    w = make_window(example_workspace)
+    skill = (example_workspace / "crm-query").resolve()
+    tab = w.open_cases(skill)
+    assert tab is not None and not tab.is_dirty()
+    before = len(tab.cases())
+    try_prompt = w.features.try_prompt
+    qtbot.waitUntil(lambda: try_prompt.save_skill.findText("crm-query") >= 0, timeout=5000)
+    try_prompt.save_skill.setCurrentIndex(try_prompt.save_skill.findText("crm-query"))
+    try_prompt.prompt.setPlainText("summarise yesterday's support tickets")
+    assert try_prompt.save_case("no_trigger") is not None
+    prompts = [c.prompt for c in tab.cases()]
+    assert len(prompts) == before + 1 and prompts[-1] == "summarise yesterday's support tickets"

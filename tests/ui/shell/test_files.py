@@ -17,7 +17,8 @@ from skillstudio.ui.common import dialogs
 from skillstudio.ui.shell.main_window import MainWindow
 
 CRLF_BOM = ("\ufeff---\r\nname: crm-query\r\ndescription: \"Query Salesforce: pipeline and accounts. Do not use for "
-            "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n  version: '1.0.0'  # bumped by release\r\n---\r\n\r\n# CRM\r\n"
+            "support tickets.\"\r\nlicense: MIT  # SPDX\r\nmetadata:\r\n"
+            "  version: '1.0.0'  # bumped by release\r\n---\r\n\r\n# CRM\r\n"
             "\r\nRun SOQL.\r\n")
 
 
@@ -118,7 +119,8 @@ def test_unsaved_edits_survive_a_crash(qtbot, make_window, example_workspace: Pa
     assert md.read_bytes() == original
 
     asked: list[list[str]] = []
-    monkeypatch.setattr(dialogs, "ask_restore", lambda parent, entries: asked.append([e.label for e in entries]) or True)
+    monkeypatch.setattr(dialogs, "ask_restore",
+                        lambda parent, entries: asked.append([e.label for e in entries]) or True)
     w = make_window(example_workspace)
     assert w.recovery.offer() == 1
     assert asked == [[str(md.resolve())]]

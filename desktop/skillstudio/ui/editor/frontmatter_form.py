@@ -187,7 +187,8 @@ class FrontMatterForm(QWidget):
     def _update_count(self) -> None:
         n = len(self.description.toPlainText())
         state = "over" if n > DESCRIPTION_LIMIT else ("long" if n > DESCRIPTION_SHOWN else "ok")
-        hint = {"over": "over the limit", "long": f"beyond {DESCRIPTION_SHOWN} chars some UIs truncate", "ok": ""}[state]
+        hint = {"over": "over the limit", "long": f"beyond {DESCRIPTION_SHOWN} chars some UIs truncate",
+                "ok": ""}[state]
         self.desc_count.setText(f"{n} / {DESCRIPTION_LIMIT}" + (f" — {hint}" if hint else ""))
         self.desc_count.setProperty("state", state)
         color = {"over": "#d9534f", "long": "#c08a1e", "ok": ""}[state]
@@ -220,7 +221,9 @@ class FrontMatterForm(QWidget):
         self._meta_keys.insert(row, "")
         self._updating = False
         self.meta.setCurrentCell(row, 0)
-        self.meta.editItem(self.meta.item(row, 0))
+        item = self.meta.item(row, 0)
+        if item is not None:
+            self.meta.editItem(item)
 
     @Slot()
     def _remove_meta_row(self) -> None:

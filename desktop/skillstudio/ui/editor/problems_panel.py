@@ -101,7 +101,8 @@ class ProblemsPanel(QWidget):
             where = f"{p.file}:{p.line}" if p.line else p.file
             item = QTreeWidgetItem(["", p.message, where + (f"  [{p.target}]" if p.target else ""), ""])
             icon = load_icon(p.severity)
-            item.setIcon(0, icon if not icon.isNull() else style.standardIcon(_STD_ICON.get(p.severity, _STD_ICON["info"])))
+            fallback = _STD_ICON.get(p.severity, _STD_ICON["info"])
+            item.setIcon(0, icon if not icon.isNull() else style.standardIcon(fallback))
             item.setToolTip(1, f"{p.code}: {p.message}")
             item.setData(0, Qt.ItemDataRole.UserRole, p)
             if p.severity == "error":
@@ -127,7 +128,8 @@ class ProblemsPanel(QWidget):
     def fix_buttons(self) -> list[QPushButton]:
         out = []
         for i in range(self.tree.topLevelItemCount()):
-            w = self.tree.itemWidget(self.tree.topLevelItem(i), 3)
+            item = self.tree.topLevelItem(i)
+            w = self.tree.itemWidget(item, 3) if item is not None else None
             if isinstance(w, QPushButton):
                 out.append(w)
         return out
@@ -154,6 +156,7 @@ class ProblemsPanel(QWidget):
             return None
         pick = next((i for i in located if (self.problems[i].line or 0) > after_line), located[0])
         item = self.tree.topLevelItem(pick)
-        self.tree.setCurrentItem(item)
+        if item is not None:
+            self.tree.setCurrentItem(item)
         self.sig_activated.emit(self.problems[pick])
         return self.problems[pick]

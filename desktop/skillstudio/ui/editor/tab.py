@@ -230,7 +230,8 @@ class EditorTab(QWidget):
     @Slot(str, object)
     def on_field_edited(self, key: str, value: object) -> None:
         try:
-            self._apply_form_edit(key, skillmd.set_field(self.editor.text(), key, value if value is None else str(value)))
+            text = skillmd.set_field(self.editor.text(), key, value if value is None else str(value))
+            self._apply_form_edit(key, text)
         except skillmd.FrontMatterError:
             pass  # the form is disabled while the front matter is broken
 

@@ -104,7 +104,8 @@ def build_request(spec: RunSpec) -> Any:
         session = SecretSession.open(spec.secrets, workspace=spec.workspace,
                                      exposed=spec.secrets if spec.exposed else ())
     if spec.data_dir is not None and not spec.data_dir.is_dir():
-        raise SkillStudioError(f"data folder {spec.data_dir} does not exist", "pick an existing folder or leave it empty")
+        raise SkillStudioError(f"data folder {spec.data_dir} does not exist",
+                               "pick an existing folder or leave it empty")
     return RunRequest(workspace=spec.workspace, prompt=spec.prompt, model=spec.model.strip() or DEFAULT_MODEL,
                       api_key=key or "no-key-needed", base_url=base_url, provider=spec.provider, pin=pin,
                       sandbox=spec.environment if spec.environment != HOSTED else SUBPROCESS,
@@ -189,7 +190,8 @@ class Playground(QWidget):
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
-        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container")
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s "
+                                    "hosted container")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()
@@ -252,7 +254,8 @@ class Playground(QWidget):
         self.secrets.setToolTip("Granted secrets reach the tool as placeholders; the real value is put in "
                                 "only on requests to the secret's bound domains.")
         self.exposed = QCheckBox("Expose raw values to the tool")
-        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the HTTP proxy)")
+        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the "
+                                "HTTP proxy)")
         self.exposed_warning = QLabel("⚠ The tool sees the real secret and can print or send it anywhere; "
                                       "the run is marked “secret exposed”.")
         self.exposed_warning.setWordWrap(True)
@@ -499,7 +502,8 @@ class Playground(QWidget):
             limits=RunLimits(max_turns=self.max_turns.value(), max_tool_calls=self.max_calls.value(),
                              max_tokens=self.max_tokens.value() or None, max_wall_s=float(self.max_wall.value()),
                              max_cost_usd=self.max_cost.value() or None),
-            memory_limit=self.memory.currentData(), compact_at=self.compact_at.value(), secrets=tuple(self.granted_secrets()), exposed=self.exposed.isChecked(),
+            memory_limit=self.memory.currentData(), compact_at=self.compact_at.value(),
+            secrets=tuple(self.granted_secrets()), exposed=self.exposed.isChecked(),
             data_dir=Path(data).expanduser() if data else None, side_by_side=self.side_by_side.isChecked())
 
     @property
@@ -514,7 +518,8 @@ class Playground(QWidget):
         has_run = idle and bool(self.transcripts)
         local = has_run and self.transcripts[0].mode == "local"
         self.save_case_button.setEnabled(has_run)
-        self.save_fixture_button.setEnabled(local and any(i.get("type") == "shell_call" for i in self.transcripts[0].items))
+        has_shell = local and any(i.get("type") == "shell_call" for i in self.transcripts[0].items)
+        self.save_fixture_button.setEnabled(has_shell)
         self.export_json_button.setEnabled(has_run)
         self.export_md_button.setEnabled(has_run)
 

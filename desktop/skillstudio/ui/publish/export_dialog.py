@@ -303,8 +303,8 @@ class ExportDialog(QDialog):
             raise SkillStudioError("no registry reference", "type oci://host:port/repository:tag")
         if not text.startswith("oci://"):
             text = "oci://" + text
-        t = oci.parse_target(text)
-        return t, str(t)
+        ref = oci.parse_target(text)
+        return ref, str(ref)
 
     @Slot()
     def _on_review(self) -> None:
@@ -487,7 +487,9 @@ class ExportDialog(QDialog):
         self.export_btn.setEnabled(not busy and self._prepared is not None and self.result_info is None)
         self.back_btn.setEnabled(not busy)
         self.generate_btn.setEnabled(not busy)
-        self.stack.widget(0).setEnabled(not busy)
+        first = self.stack.widget(0)
+        if first is not None:
+            first.setEnabled(not busy)
         self.cancel_btn.setText("Cancel" if busy else "Close")
 
     def shutdown(self) -> None:

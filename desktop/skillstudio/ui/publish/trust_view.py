@@ -137,7 +137,10 @@ class TrustView(QWidget):
         if self.workspace is None or row < 0:
             self._say("Select a key to remove.", ERROR_STYLE)
             return
-        name = str(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole))
+        item = self.table.item(row, 0)
+        if item is None:
+            return
+        name = str(item.data(Qt.ItemDataRole.UserRole))
         answer = QMessageBox.question(self, "Remove trusted key",
                                       f"Stop trusting {name}? Bundles signed only by it will be refused.")
         if answer != QMessageBox.StandardButton.Yes:

@@ -5,20 +5,22 @@ exposed raw values with a warning); the effective policy is shown in plain words
 they type. A run streams stdout/stderr and the egress proxy's allow/refuse decisions live, can be
 killed, and ends with the exit code and duration.
 
-Threading: the run is a QRunnable on this widget's QThreadPool. It only emits signals of one
-long-lived `ConsoleSignals` QObject created in the GUI thread (so the connections are queued) and
-NEVER touches a widget; the widget's @Slot methods update the UI. Every signal carries a run id so
-output of an old run can never land in a new one. Closing the console cancels the run and waits.
+Threading: the run is a job on this widget's WorkerPool (ui.common.workers). The job NEVER touches a
+widget: output chunks and proxy decisions go out as the job's events, the ConsoleResult as its
+result, even after a kill (`after_cancel`), so a killed run still shows its exit status. Every
+callback carries the job id, so output of an old run can never land in a new one. Closing the
+console cancels the run and waits.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontDatabase, QShowEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -42,7 +44,6 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.cancel import CancelToken
-from skillstudio.errors import SkillStudioError
 from skillstudio.sandbox.interactive import (
     ConsoleRequest,
     ConsoleResult,
@@ -53,6 +54,7 @@ from skillstudio.sandbox.interactive import (
 )
 from skillstudio.sandbox.policy import Limits
 from skillstudio.sandbox.proxy import ProxyEvent
+from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 
 log = logging.getLogger(__name__)
 BACKENDS = [("subprocess", "Subprocess (bubblewrap)"), ("docker", "Docker container")]
@@ -62,42 +64,18 @@ REFUSED_COLOR = QColor("#c0392b")
 ALLOWED_COLOR = QColor("#1e8449")
 
 
-class ConsoleSignals(QObject):
-    """From the worker thread to the GUI thread; every signal carries the run id."""
+@dataclass(frozen=True)
+class _Output:
+    """One chunk of the command's output, as the job's event."""
 
-    sig_output = Signal(int, str, str)  # run id, "stdout" | "stderr", text
-    sig_proxy = Signal(int, str, bool)  # run id, one log line, allowed
-    sig_done = Signal(int, object)  # run id, ConsoleResult
-    sig_failed = Signal(int, str)  # run id, one-line message
-    sig_finished = Signal(int)  # run id; always last
+    stream: str  # "stdout" | "stderr"
+    text: str
 
 
-class _RunJob(QRunnable):
-    """Runs one command on a pool thread: emits only, touches no widget."""
-
-    def __init__(self, run_id: int, req: ConsoleRequest, command: str, token: CancelToken,
-                 signals: ConsoleSignals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self.run_id, self.req, self.command, self.token, self.signals = run_id, req, command, token, signals
-
-    def _output(self, stream: str, text: str) -> None:
-        self.signals.sig_output.emit(self.run_id, stream, text)
-
-    def _proxy(self, event: ProxyEvent) -> None:
-        self.signals.sig_proxy.emit(self.run_id, _event_line(event), event.allowed)
-
-    def run(self) -> None:
-        try:
-            result = run(self.req, self.command, self.token, on_output=self._output, on_proxy=self._proxy)
-            self.signals.sig_done.emit(self.run_id, result)
-        except SkillStudioError as exc:
-            self.signals.sig_failed.emit(self.run_id, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app; say it in one line
-            log.exception("sandbox console run failed")
-            self.signals.sig_failed.emit(self.run_id, f"{exc.__class__.__name__}: {exc}")
-        finally:
-            self.signals.sig_finished.emit(self.run_id)
+def _run_job(req: ConsoleRequest, command: str, ctx: WorkerContext) -> ConsoleResult:
+    """Worker side: run the command, stream output and proxy decisions as events; touches no widget."""
+    return run(req, command, ctx.token, on_output=lambda stream, text: ctx.event(_Output(stream, text)),
+               on_proxy=ctx.event)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -130,15 +108,7 @@ class SandboxConsole(QWidget):
         self.setWindowTitle("Sandbox console")
         self._workspace: Path | None = None
         self._skill: Path | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = ConsoleSignals(self)
-        self._signals.sig_output.connect(self._on_output)
-        self._signals.sig_proxy.connect(self._on_proxy)
-        self._signals.sig_done.connect(self._on_done)
-        self._signals.sig_failed.connect(self._on_failed)
-        self._signals.sig_finished.connect(self._on_finished)
-        self._ids = itertools.count(1)
+        self._pool = WorkerPool(self, max_threads=1)
         self._run_id = 0
         self._token: CancelToken | None = None
         self._closed = False
@@ -216,7 +186,8 @@ class SandboxConsole(QWidget):
         self.secrets_list.setObjectName("consoleSecrets")
         self.secrets_list.setMaximumHeight(72)
         self.exposed = QCheckBox("Expose raw values to the tool (for non-HTTP tools)")
-        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the HTTP proxy)")
+        self.exposed.setToolTip("Give the tool the secrets’ real values (only for tools that cannot use the "
+                                "HTTP proxy)")
         self.exposed.setObjectName("consoleExposed")
         self.exposed_warning = QLabel("⚠ The tool will hold the real values. Output is still redacted and unbound "
                                       "hosts are still refused, but the tool itself could write them anywhere it "
@@ -255,8 +226,10 @@ class SandboxConsole(QWidget):
         self.command.setObjectName("consoleCommand")
         self.command.setEditable(True)
         self.command.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.command.lineEdit().setPlaceholderText("a shell command line, run with sh -c in the data folder")
-        self.command.lineEdit().returnPressed.connect(self.run_command)
+        line = self.command.lineEdit()
+        assert line is not None  # an editable combo box always has one
+        line.setPlaceholderText("a shell command line, run with sh -c in the data folder")
+        line.returnPressed.connect(self.run_command)
         self.command.setMinimumWidth(320)
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("consoleRun")
@@ -433,8 +406,6 @@ class SandboxConsole(QWidget):
             self.status.setText("Type a command or pick one of the skill's scripts.")
             return
         req = self.request()
-        self._run_id = next(self._ids)
-        self._token = CancelToken()
         self.output.clear()
         self.proxy_log.clear()
         self.last_result = None
@@ -446,8 +417,10 @@ class SandboxConsole(QWidget):
         self.status.setText(f"Running in the {req.backend} sandbox…")
         self.run_button.setEnabled(False)
         self.kill_button.setEnabled(True)
+        self._run_id, self._token = self._pool.start(
+            partial(_run_job, req, command), on_result=self._on_done, on_error=self._on_failed,
+            on_event=self._on_event, on_finished=self._on_finished, after_cancel=True)
         self.sig_started.emit(self._run_id)
-        self._pool.start(_RunJob(self._run_id, req, command, self._token, self._signals))
 
     @Slot()
     def kill(self) -> None:
@@ -459,9 +432,7 @@ class SandboxConsole(QWidget):
     def shutdown(self) -> None:
         """Cancel a running command and wait for the worker (the window is closing)."""
         self._closed = True
-        if self._token is not None:
-            self._token.cancel()
-        self._pool.waitForDone()
+        self._pool.shutdown()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's naming
         super().showEvent(event)
@@ -475,6 +446,12 @@ class SandboxConsole(QWidget):
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ slots from the worker
+
+    def _on_event(self, run_id: int, event: object) -> None:
+        if isinstance(event, _Output):
+            self._on_output(run_id, event.stream, event.text)
+        elif isinstance(event, ProxyEvent):
+            self._on_proxy(run_id, _event_line(event), event.allowed)
 
     @Slot(int, str, str)
     def _on_output(self, run_id: int, stream: str, text: str) -> None:
@@ -497,8 +474,8 @@ class SandboxConsole(QWidget):
         self.proxy_log.ensureCursorVisible()
 
     @Slot(int, object)
-    def _on_done(self, run_id: int, result: ConsoleResult) -> None:
-        if run_id != self._run_id:
+    def _on_done(self, run_id: int, result: object) -> None:
+        if run_id != self._run_id or not isinstance(result, ConsoleResult):
             return
         self.last_result = result
         r = result.result

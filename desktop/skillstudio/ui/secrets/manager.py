@@ -128,7 +128,8 @@ class SecretsManager(QWidget):
         self.domains_edit.setObjectName("secretDomains")
         self.domains_edit.setPlaceholderText("api.github.com, *.example.com")
         self.apply_combo = QComboBox()
-        self.apply_combo.setToolTip("How the proxy adds the secret to requests (header, bearer token, query parameter…)")
+        self.apply_combo.setToolTip("How the proxy adds the secret to requests (header, bearer token, "
+                                    "query parameter…)")
         self.apply_combo.setObjectName("secretApply")
         for key, label in APPLY_CHOICES:
             self.apply_combo.addItem(label, key)

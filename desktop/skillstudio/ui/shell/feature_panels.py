@@ -25,7 +25,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from skillstudio.bundle.workspace import Workspace
-from skillstudio.ui.common.contracts import FeaturePanel, SkillPanel
+from skillstudio.ui.common.contracts import FeaturePanel, SecretsListener, SkillPanel
 from skillstudio.ui.common.empty_hint import set_empty_hint
 from skillstudio.ui.shell.host import PanelHost
 
@@ -271,10 +271,9 @@ class FeaturePanels(QObject):
     @Slot(str)
     def _secrets_changed(self, _name: str) -> None:
         """The console and the playground list the vault's secrets: refresh the lists that exist."""
-        if "sandbox" in self._built:
-            self.sandbox._load_secrets()
-        if "playground" in self._built:
-            self.playground._fill_secrets()
+        for widget in self._built.values():
+            if isinstance(widget, SecretsListener):
+                widget.reload_secrets()
 
     @Slot()
     def _lock_changed(self) -> None:
@@ -287,7 +286,9 @@ class FeaturePanels(QObject):
         if not isinstance(skill_dir, Path):
             return
         for tab in self.win.cases_tabs():
-            if tab.skill_dir is not None and tab.skill_dir.resolve() == skill_dir.resolve() and not tab.is_dirty():
+            # (this compared the bound method `tab.skill_dir` and raised on .resolve(): mypy found it)
+            tab_skill = tab.document_skill_dir()
+            if tab_skill is not None and tab_skill.resolve() == skill_dir.resolve() and not tab.is_dirty():
                 tab.reload()
 
     # ------------------------------------------------------------------ commands

@@ -222,7 +222,9 @@ class ProviderPage(QWizardPage):
         self.model.setEditable(True)
         self.model.setObjectName("model")
         self.model.setCurrentText(settings.model if settings.model != DEFAULT_MODEL else "")
-        self.model.lineEdit().setPlaceholderText("model name, e.g. llama3.1")
+        line = self.model.lineEdit()
+        assert line is not None  # an editable combo box always has one
+        line.setPlaceholderText("model name, e.g. llama3.1")
         # which route trigger tests will use on this server: shown, never picked silently
         self.local_api = QComboBox()
         self.local_api.setObjectName("local_api")
@@ -389,8 +391,9 @@ class SandboxPage(QWizardPage):
     def _show(self, _job: int, checks: object) -> None:
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.copy_buttons = []
         self.checks = list(checks) if isinstance(checks, list) else []
         row = 0
@@ -497,7 +500,8 @@ class SigningKeyPage(QWizardPage):
         self.key = info
         trusted = " It is trusted in this workspace." if self.trust.isChecked() and self._chosen() else ""
         self.result.setText(f"✓ Key “{getattr(info, 'name', '')}” created — key id {getattr(info, 'keyid', '')}."
-                            f"{trusted} Share its public key with `skillstudio keys export {getattr(info, 'name', '')}`.")
+                            f"{trusted} Share its public key with "
+                            f"`skillstudio keys export {getattr(info, 'name', '')}`.")
         self.sig_key_created.emit(info)
 
     def _failed(self, _job: int, message: str) -> None:

@@ -150,14 +150,18 @@ class ShortcutsDialog(QDialog):
 
     def rows(self) -> list[tuple[str, str]]:
         """The visible rows (after filtering)."""
-        return [(self.table.item(i, 0).text(), self.table.item(i, 1).text())
-                for i in range(self.table.rowCount()) if not self.table.isRowHidden(i)]
+        return [(self._cell(i, 0), self._cell(i, 1)) for i in range(self.table.rowCount())
+                if not self.table.isRowHidden(i)]
+
+    def _cell(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
 
     @Slot(str)
     def _filter(self, text: str) -> None:
         needle = text.lower().strip()
         for i in range(self.table.rowCount()):
-            hay = f"{self.table.item(i, 0).text()} {self.table.item(i, 1).text()}".lower()
+            hay = f"{self._cell(i, 0)} {self._cell(i, 1)}".lower()
             self.table.setRowHidden(i, bool(needle) and needle not in hay)
 
 

@@ -10,6 +10,7 @@ unsaved buffers, then cancels and waits for every worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_pin.acquire()  # no garbage collection on worker threads while this window lives
         self._painted = False  # heavy work waits for the first paint: the window shows up at once
-        self._after_paint: list[object] = []
+        self._after_paint: list[Callable[[], object]] = []
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
         self.pool = WorkerPool(self, max_threads=2)
@@ -188,7 +189,8 @@ class MainWindow(QMainWindow):
         self._actions, self.view_menu, self.recent = install_actions(
             self, [self.problems_dock, self.versions_dock, *self._panel_docks], self.settings, self.open_workspace)
         self.action("theme").setChecked(self.settings.theme == "dark")
-        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)  # focus never falls into the skill filter
+        # focus never falls into the skill filter by accident
+        self.focus_guard = FocusGuard(self, self.tree.filter, self.current_doc)
         geometry = self.settings.value("ui/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -304,11 +306,11 @@ class MainWindow(QMainWindow):
         self.when_painted(self.reload_workspace)
         return True
 
-    def when_painted(self, fn: object) -> None:
+    def when_painted(self, fn: Callable[[], object]) -> None:
         """Run `fn` now, or — while the window is shown but not painted yet — right after its first paint
         (a worker reading files holds the GIL often enough to delay that paint noticeably)."""
         if self._painted or not self.isVisible():
-            fn()  # type: ignore[operator]
+            fn()
             return
         if not self._after_paint:
             QTimer.singleShot(500, self._run_after_paint)  # in case no paint ever comes (minimised, …)
@@ -319,7 +321,7 @@ class MainWindow(QMainWindow):
         self._painted = True
         todo, self._after_paint = self._after_paint, []
         for fn in todo:
-            fn()  # type: ignore[operator]
+            fn()
 
     def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt override
         handled = super().event(event)
@@ -785,8 +787,9 @@ class MainWindow(QMainWindow):
         if self.workspace is not None:
             self.tree.set_workspace(self.workspace)  # icons follow the theme
             doc = self.current_doc()
-            if doc is not None and self.doc_skill_dir(doc) is not None:
-                self.tree.select_skill(self.doc_skill_dir(doc))
+            skill_dir = self.doc_skill_dir(doc) if doc is not None else None
+            if skill_dir is not None:
+                self.tree.select_skill(skill_dir)
         for act in self.actions():
             name = act.property("icon_name")
             if name:
@@ -818,9 +821,9 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
             return None
         wizard = NewSkillWizard(self.workspace_root, self)
-        if not wizard.exec() or wizard.created_path() is None:
+        created = wizard.created_path() if wizard.exec() else None
+        if created is None:
             return None
-        created = Path(wizard.created_path())  # type: ignore[arg-type]
         self.reload_workspace(f"Created {created.name}", select=created)
         md = find_skill_md(created)
         if md is not None:
@@ -852,7 +855,7 @@ class MainWindow(QMainWindow):
             self.recovery.discard(tab)
             if tab.path is not None and self.tab_for(tab.path) is None:
                 self.disk.files.unwatch(tab.path)
-        checker = self._checkers.pop(tab, None)
+        checker = self._checkers.pop(tab, None) if tab is not None else None
         if checker is not None:
             checker.stop()
             checker.sig_checked.disconnect(self._on_checked)

@@ -53,7 +53,8 @@ class RecoveryController(QObject):
             if self._written.get(key) == text:
                 continue
             cases = isinstance(doc, TriggerCasesEditor)
-            path = doc.triggers_path() if isinstance(doc, TriggerCasesEditor) else doc.path  # type: ignore[attr-defined]
+            path = doc.triggers_path() if isinstance(doc, TriggerCasesEditor) else \
+                doc.path if isinstance(doc, EditorTab) else None
             try:
                 self.store.save(key, path, text, self.win.workspace_root, kind="cases" if cases else "text")
             except OSError as exc:

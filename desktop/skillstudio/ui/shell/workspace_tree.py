@@ -122,7 +122,8 @@ class WorkspaceTree(QWidget):
         if skill.parse_error:
             tip = f"⚠ {skill.parse_error}\n\n{tip}"
             warn = load_icon("error")
-            item.setIcon(0, warn if not warn.isNull() else style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+            std = QStyle.StandardPixmap.SP_MessageBoxWarning
+            item.setIcon(0, warn if not warn.isNull() else style.standardIcon(std))
         item.setToolTip(0, tip[:600])
         if skill.skill_md is not None:
             item.addChild(self._file_item(skill.skill_md, skill.skill_md.name))
@@ -130,7 +131,8 @@ class WorkspaceTree(QWidget):
         cases.setData(0, ROLE_PATH, skill.path)
         cases.setData(0, ROLE_KIND, "cases")
         cicon = load_icon("cases")
-        cases.setIcon(0, cicon if not cicon.isNull() else style.standardIcon(QStyle.StandardPixmap.SP_FileDialogListView))
+        std = QStyle.StandardPixmap.SP_FileDialogListView
+        cases.setIcon(0, cicon if not cicon.isNull() else style.standardIcon(std))
         item.addChild(cases)
         folders: dict[str, QTreeWidgetItem] = {}
         for f in skill.files:
@@ -159,7 +161,8 @@ class WorkspaceTree(QWidget):
 
     # ------------------------------------------------------------------ lookups
     def skill_items(self) -> list[QTreeWidgetItem]:
-        return [it for it in (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())) if it is not None]
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [it for it in items if it is not None]
 
     def find_skill_item(self, name: str) -> QTreeWidgetItem | None:
         for item in self.skill_items():
@@ -205,8 +208,9 @@ class WorkspaceTree(QWidget):
         elif kind == "cases":
             self.sig_open_cases.emit(path)
         elif kind == "skill":
-            md = next((c.data(0, ROLE_PATH) for c in (item.child(i) for i in range(item.childCount()))
-                       if c.data(0, ROLE_KIND) == "file"), None)
+            children = (item.child(i) for i in range(item.childCount()))
+            md = next((c.data(0, ROLE_PATH) for c in children if c is not None and c.data(0, ROLE_KIND) == "file"),
+                      None)
             if md is not None:
                 self.sig_open_file.emit(md)
 

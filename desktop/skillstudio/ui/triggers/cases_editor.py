@@ -70,7 +70,8 @@ MIN_NO_TRIGGER = 3
 class ExpectDelegate(QStyledItemDelegate):
     """A combo box (trigger / no_trigger) that commits as soon as a value is picked."""
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QWidget:
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
         combo = QComboBox(parent)
         combo.addItems(list(EXPECT_VALUES))
         combo.activated.connect(self._commit)

@@ -38,7 +38,7 @@ class CaseRow:
         return cls(case.prompt, case.expect, case.why or "", dict(case.model_extra or {}))
 
     def to_case(self) -> TriggerCase:
-        return TriggerCase(prompt=self.prompt, expect=self.expect,  # type: ignore[arg-type]
+        return TriggerCase(prompt=self.prompt, expect=self.expect,
                            why=self.why.strip() or None, **self.extra)
 
 

@@ -358,7 +358,7 @@ class TriggerPanel(QWidget):
 
     @Slot(object)
     def _on_retired_done(self, result: object) -> None:
-        self._retired.discard(self.sender())  # type: ignore[arg-type]
+        self._retired.discard(self.sender())
 
     @Slot(object)
     def _on_partial(self, report: object) -> None:

@@ -29,17 +29,17 @@ class RateBarDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         case = index.data(CASE_ROLE)
-        widget = option.widget  # type: ignore[attr-defined]
+        widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         # Selection/hover background as the style draws it, without the text.
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        opt.text = ""  # type: ignore[attr-defined]
+        opt.text = ""
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
         if not case or case.get("trigger_rate") is None:
             return
-        rect = option.rect  # type: ignore[attr-defined]
-        pal: QPalette = option.palette  # type: ignore[attr-defined]
+        rect = option.rect
+        pal: QPalette = option.palette
         threshold = float(index.data(THRESHOLD_ROLE) or 0.5)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -67,7 +67,7 @@ class RateBarDelegate(QStyledItemDelegate):
         painter.drawRect(QRectF(x0 + threshold * w - 0.75, y - 4, 1.5, h + 8))
         text_rect = QRectF(x0 + w + 6, rect.top(), TEXT_W + 4, rect.height())
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if opt.state & QStyle.StateFlag.State_Selected
-                                 else QPalette.ColorRole.Text))  # type: ignore[attr-defined]
+                                 else QPalette.ColorRole.Text))
         painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
                          f"{case['triggered']}/{case['runs']}")
         painter.restore()

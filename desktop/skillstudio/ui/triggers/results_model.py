@@ -87,7 +87,8 @@ class TriggerResultsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == COL_RATE:
-            return "Share of runs that read this case's skill, with its Wilson 95% interval; the thin dark mark is the threshold."
+            return ("Share of runs that read this case's skill, with its Wilson 95% interval; "
+                    "the thin dark mark is the threshold.")
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -82,7 +82,7 @@ def append_case(skill_dir: Path, prompt: str, expect: str, why: str | None = Non
         raise SkillStudioError("the prompt is empty", "type the prompt to keep as a case")
     if expect not in ("trigger", "no_trigger"):
         raise SkillStudioError(f"expect must be trigger or no_trigger, not {expect!r}")
-    new = TriggerCase(prompt=prompt, expect=expect, why=(why or "").strip() or None)  # type: ignore[arg-type]
+    new = TriggerCase(prompt=prompt, expect=expect, why=(why or "").strip() or None)
     path = Path(skill_dir) / TRIGGERS_PATH
     text = ""
     existing: list[TriggerCase] = []
