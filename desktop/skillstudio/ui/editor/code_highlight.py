@@ -19,7 +19,7 @@ CODE_MODES = ("python", "json", "shell")
 _SUFFIX = {".py": "python", ".pyw": "python", ".json": "json", ".jsonl": "json", ".ipynb": "json",
            ".sh": "shell", ".bash": "shell", ".zsh": "shell", ".ksh": "shell"}
 
-_PY_KEYWORDS = re.compile(r"\b(?:" + "|".join(keyword.kwlist + ["self", "cls"]) + r")\b")
+_PY_KEYWORDS = re.compile(r"\b(?:" + "|".join([*keyword.kwlist, "self", "cls"]) + r")\b")
 _PY_DEF = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")
 _PY_STR = re.compile(r"[rbuRBUfF]{0,2}(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')")
 _PY_DECORATOR = re.compile(r"^\s*@[\w.]+")
