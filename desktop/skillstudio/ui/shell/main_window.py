@@ -60,6 +60,7 @@ from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
 from skillstudio.ui.shell.welcome import WelcomePage
+from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
 from skillstudio.ui.versions.panel import VersionsPanel
@@ -179,6 +180,11 @@ class MainWindow(QMainWindow):
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
+        self.all_problems = WorkspaceProblemsView()  # every skill's problems, checked in the background
+        self.all_problems.sig_open.connect(self._open_problem)
+        self.all_problems_dock = self.add_panel("All Problems", self.all_problems)
+        self.ws_problems = WorkspaceProblems(self.pool, self.all_problems, self.tree.set_badge)
+        self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
         self.nav = Navigation(self, self.current_doc, lambda: self.workspace_root, self.open_file,
@@ -625,8 +631,26 @@ class MainWindow(QMainWindow):
                 if p.line and p.file == rel and p.severity in ("error", "warning") and marks.get(p.line) != "error":
                     marks[p.line] = p.severity
             doc.editor.mark_lines(marks)
+        skill_dir = self.doc_skill_dir(doc)
+        if skill_dir is not None:
+            self.ws_problems.update_skill(skill_dir, result.problems)  # the tree badge follows the edits
         if doc is self.current_doc():
             self._show_result(doc, result)
+
+    @Slot(object, object)
+    def _open_problem(self, skill_dir: object, problem: object) -> None:
+        """From All Problems: open the file of a problem at its line (the skill's SKILL.md otherwise)."""
+        if not isinstance(skill_dir, Path):
+            return
+        md = find_skill_md(skill_dir)
+        target = skill_dir / problem.file if isinstance(problem, Problem) else md
+        if target is None or not target.is_file():
+            target = md
+        if target is None:
+            return
+        tab = self.open_file(target)
+        if tab is not None and isinstance(problem, Problem) and problem.line:
+            tab.editor.go_to_line(problem.line)
 
     def _show_result(self, doc: QWidget, result: CheckResult) -> None:
         skill_dir = self.doc_skill_dir(doc)
@@ -895,5 +919,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.versions.shutdown()
         self.features.shutdown()
+        self.ws_problems.shutdown()
         self.pool.shutdown()
         gc_pin.release()
