@@ -16,12 +16,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from skillstudio.bundle.problems import Problem
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled
+from skillstudio.ui.common.empty_hint import set_empty_hint
 from skillstudio.ui.common.theme import load_icon
 from skillstudio.ui.common.workers import WorkerPool
 
@@ -60,6 +61,12 @@ class WorkspaceProblemsView(QWidget):
         self.tree.setObjectName("workspace_problems_tree")
         self.tree.setHeaderLabels(["Problem", "Where"])
         self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        set_empty_hint(self.tree, "No errors or warnings in any skill of this workspace. Problems of every "
+                                  "skill appear here, with a badge on the skill in the tree.")
         self.tree.itemActivated.connect(self._on_activated)
         self.tree.itemDoubleClicked.connect(self._on_activated)
         lay = QVBoxLayout(self)
@@ -97,7 +104,6 @@ class WorkspaceProblemsView(QWidget):
         state = " (checking…)" if busy else ""
         self.summary.setText(f"{n} skill{'s' * (n != 1)}: {errors} error{'s' * (errors != 1)}, "
                              f"{warnings} warning{'s' * (warnings != 1)}{state}")
-        self.tree.resizeColumnToContents(1)
 
     @Slot(QTreeWidgetItem, int)
     def _on_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
