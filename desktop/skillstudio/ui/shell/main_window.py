@@ -59,6 +59,7 @@ from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
+from skillstudio.ui.shell.tree_actions import TreeFileActions
 from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self.all_problems.sig_open.connect(self._open_problem)
         self.all_problems_dock = self.add_panel("All Problems", self.all_problems)
         self.ws_problems = WorkspaceProblems(self.pool, self.all_problems, self.tree.set_badge)
+        self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document)  # new, rename…
         self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
