@@ -64,6 +64,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("find_next", "Find Ne&xt", "nav.find_next", "&Edit", ("F3",)),
     ActionSpec("find_previous", "Find Pre&vious", "nav.find_previous", "&Edit", ("Shift+F3",)),
     ActionSpec("goto_line", "&Go to Line…", "nav.go_to_line", "&Edit", ("Ctrl+G",)),
+    ActionSpec("find_in_files", "Find in &Workspace…", "show_find_in_files", "&Edit", ("Ctrl+Shift+F",)),
     ActionSpec("next_problem", "&Next Problem", "next_problem", "&Edit", ("F8",), "validate",
                separator_before=True),
     ActionSpec("palette", "Command &Palette…", "show_palette", "&View", ("Ctrl+Shift+P",)),

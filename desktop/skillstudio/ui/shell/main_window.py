@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -42,6 +42,7 @@ from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
 from skillstudio.ui.editor.analysis import CheckResult
+from skillstudio.ui.editor.code_editor import utf16_len
 from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
@@ -51,6 +52,7 @@ from skillstudio.ui.shell import gc_pin
 from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
+from skillstudio.ui.shell.find_in_files import FindInFiles
 from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
@@ -185,6 +187,11 @@ class MainWindow(QMainWindow):
         self.all_problems.sig_open.connect(self._open_problem)
         self.all_problems_dock = self.add_panel("All Problems", self.all_problems)
         self.ws_problems = WorkspaceProblems(self.pool, self.all_problems, self.tree.set_badge)
+        self.find_in_files = FindInFiles(self.pool, lambda: self.workspace_root)  # Ctrl+Shift+F
+        self.find_in_files.sig_open.connect(self._open_at)
+        self.search_dock = self.add_panel("Search", self.find_in_files, Qt.DockWidgetArea.LeftDockWidgetArea,
+                                          tabify_with=tree_dock)
+        tree_dock.raise_()
         self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document)  # new, rename…
         self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
@@ -639,6 +646,30 @@ class MainWindow(QMainWindow):
         if doc is self.current_doc():
             self._show_result(doc, result)
 
+    @Slot()
+    def show_find_in_files(self) -> None:
+        """Ctrl+Shift+F: the Search panel, seeded with the text selected in the editor."""
+        tab = self.current_tab()
+        seed = tab.editor.textCursor().selectedText() if tab is not None else ""
+        self.search_dock.show()
+        self.search_dock.raise_()
+        self.find_in_files.focus_query(seed)
+
+    @Slot(object, int, int, int)
+    def _open_at(self, path: object, line: int, start: int, end: int) -> None:
+        """Open a file at a line with columns start..end selected (a search hit)."""
+        if not isinstance(path, Path):
+            return
+        tab = self.open_file(path)
+        if tab is None:
+            return
+        tab.editor.go_to_line(line)
+        cursor = tab.editor.textCursor()
+        block = cursor.block().text()
+        cursor.setPosition(cursor.block().position() + utf16_len(block[:start]))
+        cursor.setPosition(cursor.block().position() + utf16_len(block[:end]), QTextCursor.MoveMode.KeepAnchor)
+        tab.editor.setTextCursor(cursor)
+
     @Slot(object, object)
     def _open_problem(self, skill_dir: object, problem: object) -> None:
         """From All Problems: open the file of a problem at its line (the skill's SKILL.md otherwise)."""
@@ -922,5 +953,6 @@ class MainWindow(QMainWindow):
         self.versions.shutdown()
         self.features.shutdown()
         self.ws_problems.shutdown()
+        self.find_in_files.shutdown()
         self.pool.shutdown()
         gc_pin.release()
