@@ -126,8 +126,9 @@ class FindInFiles(QWidget):
                 and event.key() == Qt.Key.Key_Down and self.results.topLevelItemCount():
             self.results.setFocus(Qt.FocusReason.TabFocusReason)
             first = self.results.topLevelItem(0)
-            if first is not None:
-                self.results.setCurrentItem(first.child(0) if first.childCount() else first)
+            target = first.child(0) if first is not None and first.childCount() else first
+            if target is not None:
+                self.results.setCurrentItem(target)
             return True
         return False
 
