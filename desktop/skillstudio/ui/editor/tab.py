@@ -121,7 +121,7 @@ class EditorTab(QWidget):
         if self.mode in ("yaml", "json"):
             return 2
         if self.mode in ("python", "shell"):
-            return 4
+            return int(self.editor.property("tab_width") or 4)  # Settings ▸ Editor ▸ Tab width
         if self.mode == "skill" and block_state == FRONT:  # YAML front matter: a tab is invalid YAML
             return 2
         return 0

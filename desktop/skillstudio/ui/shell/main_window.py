@@ -45,6 +45,7 @@ from skillstudio.ui.editor.analysis import CheckResult
 from skillstudio.ui.editor.code_editor import utf16_len
 from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
+from skillstudio.ui.editor.prefs import EditorPrefs
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
 from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.editor.token_meter import TokenMeter
@@ -60,6 +61,7 @@ from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
+from skillstudio.ui.shell.session import load_session, save_session
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
 from skillstudio.ui.shell.tree_actions import TreeFileActions
 from skillstudio.ui.shell.welcome import WelcomePage
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._open_after_load: Path | None = None
         self._after_load_message: str | None = None
+        self._restore_session = False  # reopen the workspace's last tabs when its load completes
         self._panel_docks: list[QDockWidget] = []
         self.setWindowTitle(APP_NAME)
         self.resize(1280, 820)
@@ -307,8 +310,11 @@ class MainWindow(QMainWindow):
         if not root.is_dir():
             dialogs.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
             return False
+        if root != self.workspace_root:
+            self._save_session()  # before its tabs close: they come back when it opens again
         if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
             return False
+        self._restore_session = root != self.workspace_root  # reopen this workspace's tabs once it is loaded
         if root != self.workspace_root:
             self.layout_state.save_for(self.workspace_root)
             self.layout_state.restore_for(root)
@@ -393,6 +399,9 @@ class MainWindow(QMainWindow):
             if skill_dir is not None:
                 self.tree.select_skill(skill_dir)
         self._update_center()
+        if self._restore_session:
+            self._restore_session = False
+            self._reopen_session(ws.root)
         self.sig_workspace_loaded.emit(ws)
 
     def recheck(self, doc: QWidget) -> None:
@@ -502,6 +511,7 @@ class MainWindow(QMainWindow):
         tab.sig_dirty_changed.connect(self._on_dirty_changed)
         tab.sig_saved.connect(self._on_tab_saved)
         tab.editor.cursorPositionChanged.connect(self._update_cursor_label)
+        EditorPrefs.load(self.settings).apply(tab.editor)  # font, size, tab width, wrap from Settings
         index = self.tabs.addTab(tab, tab.title)
         self.tabs.setTabToolTip(index, str(tab.path or tab.title))
         if tab.path is not None:
@@ -871,6 +881,13 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.set_theme(self.settings.theme)
+            self.apply_editor_prefs()
+
+    def apply_editor_prefs(self) -> None:
+        """Settings ▸ Editor, applied to every open editor."""
+        prefs = EditorPrefs.load(self.settings)
+        for tab in self.editor_tabs():
+            prefs.apply(tab.editor)
 
     @Slot()
     def new_skill(self) -> Path | None:
@@ -934,7 +951,34 @@ class MainWindow(QMainWindow):
             self.remove_tab(0)
         return True
 
+    def _session_tabs(self) -> list[tuple[str, Path]]:
+        out: list[tuple[str, Path]] = []
+        for i in range(self.tabs.count()):
+            doc = self.tabs.widget(i)
+            if isinstance(doc, EditorTab) and doc.path is not None:
+                out.append(("file", doc.path))
+            elif isinstance(doc, TriggerCasesEditor) and doc.skill_dir() is not None:
+                out.append(("cases", doc.skill_dir()))  # type: ignore[arg-type]
+        return out
+
+    def _save_session(self) -> None:
+        """Remember this workspace's open tabs (restored when it opens again)."""
+        if self.workspace_root is not None and self.workspace is not None:
+            save_session(self.settings, self.workspace_root, self._session_tabs(), self.tabs.currentIndex())
+
+    def _reopen_session(self, root: Path) -> None:
+        tabs, current = load_session(self.settings, root)
+        for kind, path in tabs:
+            if kind == "file":
+                self.open_file(path)
+            else:
+                self.open_cases(path)
+        if 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing:
+            self._save_session()
         if not self._closing and not self.close_all_tabs():
             event.ignore()
             return
