@@ -100,11 +100,6 @@ def shell_tool(skills: list[OfferedSkill], *, refs: dict[str, SkillRef] | None =
     return {"type": "shell", "environment": env}
 
 
-def hosted_catalog(skills: list[OfferedSkill]) -> list[tuple[str, str]]:
-    """Where a hosted container is likely to show each skill: any folder named after it."""
-    return [(s.name, f"/skills/{s.name}") for s in skills]
-
-
 class HostedProvider:
     """Responses with a hosted shell: one request per turn; the container runs the calls."""
 

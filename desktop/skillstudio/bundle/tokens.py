@@ -136,10 +136,6 @@ def count(text: str) -> int:
     return _count(text) if text else 0
 
 
-def count_many(texts: list[str]) -> list[int]:
-    return [count(t) for t in texts]
-
-
 @dataclass
 class SkillTokens:
     """What a skill costs: the always-loaded part is paid by every request, the body when it triggers."""

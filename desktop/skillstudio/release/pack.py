@@ -181,11 +181,3 @@ def pack_skill(skill_dir: Path, out: Path, *, secret_values: Iterable[str] | Non
     raw = out.read_bytes()
     return PackResult(path=out, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), name=name,
                       version=version, description=description, files=described)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

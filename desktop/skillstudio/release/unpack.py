@@ -108,17 +108,6 @@ def inspect_zip(source: Path | bytes, *, max_zip_bytes: int = MAX_ZIP_BYTES,
         return out
 
 
-def read_member(source: Path | bytes, name: str, limit: int = 5 * 1024 * 1024) -> bytes:
-    """One member's bytes (already-inspected zips only), capped."""
-    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else Path(source)) as zf:
-        for info in zf.infolist():
-            if info.filename.lstrip("./") == name or info.filename == name:
-                with zf.open(info) as fh:
-                    data = fh.read(limit + 1)
-                if len(data) > limit:
-                    raise _refuse(f"{name} is larger than {limit} bytes")
-                return data
-    raise _refuse(f"{name} is missing")
 
 
 def _dest_ok(dest: Path) -> None:

@@ -104,8 +104,7 @@ def build_request(spec: RunSpec) -> Any:
         session = SecretSession.open(spec.secrets, workspace=spec.workspace,
                                      exposed=spec.secrets if spec.exposed else ())
     if spec.data_dir is not None and not spec.data_dir.is_dir():
-        raise SkillStudioError(f"data folder {spec.data_dir} does not exist",
-                               "pick an existing folder or leave it empty")
+        raise SkillStudioError(f"data folder {spec.data_dir} does not exist", "pick an existing folder or leave it empty")
     return RunRequest(workspace=spec.workspace, prompt=spec.prompt, model=spec.model.strip() or DEFAULT_MODEL,
                       api_key=key or "no-key-needed", base_url=base_url, provider=spec.provider, pin=pin,
                       sandbox=spec.environment if spec.environment != HOSTED else SUBPROCESS,
@@ -190,8 +189,7 @@ class Playground(QWidget):
         self.prompt.setMinimumHeight(44)
 
         self.environment = QComboBox()
-        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s "
-                                    "hosted container")
+        self.environment.setToolTip("Where the agent’s shell commands run: the local sandbox or OpenAI’s hosted container")
         for k, label in ENVIRONMENTS.items():
             self.environment.addItem(label, k)
         self.memory = QComboBox()
