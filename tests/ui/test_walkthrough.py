@@ -102,6 +102,7 @@ def test_a_new_users_first_hour(qtbot, make_window, tmp_path: Path, monkeypatch:
         assert page.offline.isChecked() and not page.test_button.isEnabled()
         shot(wiz, "first-run-offline")
         page.local.setChecked(True)
+        page.local_api.setCurrentIndex(page.local_api.findData(CHAT))  # this server is used through chat
         page.base_url.setText(srv.base_url.replace("127.0.0.1", "localhost").replace("/v1", ""))
         with qtbot.waitSignal(page.sig_tested, timeout=20000) as tested:
             page.test_button.click()

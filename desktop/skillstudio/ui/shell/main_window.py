@@ -526,6 +526,9 @@ class MainWindow(QMainWindow):
             self._on_current_tab_changed(self.tabs.currentIndex())
         self.tabs.setCurrentWidget(tab)
         self._update_center()
+        focus = QApplication.focusWidget()
+        if focus is None or focus is self.tree.filter or self.tree.isAncestorOf(focus):
+            tab.editor.setFocus(Qt.FocusReason.OtherFocusReason)  # opened from the tree: type in it at once
 
     def _check_released(self, tab: EditorTab) -> None:
         """Find out on a worker whether this SKILL.md's version is released (edits then start the next)."""
