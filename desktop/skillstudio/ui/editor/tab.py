@@ -23,8 +23,6 @@ from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.bundle.release import CHANGELOG, ensure_unreleased, set_version_text
 from skillstudio.ui.common.theme import current_theme
 from skillstudio.ui.editor.code_editor import CodeEditor
-from skillstudio.ui.editor.code_highlight import CodeHighlighter, code_mode
-from skillstudio.ui.editor.find_bar import FindBar
 from skillstudio.ui.editor.frontmatter_form import FrontMatterForm
 from skillstudio.ui.editor.highlighter import FRONT
 
@@ -39,6 +37,8 @@ def mode_for(path: Path | None) -> str:
         return "markdown"
     if suffix in (".yaml", ".yml"):
         return "yaml"
+    from skillstudio.ui.editor.code_highlight import code_mode  # first tab, not start-up
+
     return code_mode(path) or "text"
 
 
@@ -75,6 +75,9 @@ class EditorTab(QWidget):
 
         self.editor = CodeEditor()
         self.editor.setObjectName("code_editor")
+        from skillstudio.ui.editor.code_highlight import CodeHighlighter  # first tab, not start-up
+        from skillstudio.ui.editor.find_bar import FindBar
+
         self.highlighter = CodeHighlighter(self.editor.document(), self.mode, current_theme())
         if self.mode == "text":
             self.highlighter.setDocument(None)

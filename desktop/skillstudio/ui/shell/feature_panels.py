@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.ui.common.contracts import FeaturePanel, SecretsListener, SkillPanel
 from skillstudio.ui.common.empty_hint import set_empty_hint
+from skillstudio.ui.common.fit import FitArea
 from skillstudio.ui.shell.host import PanelHost
 
 if TYPE_CHECKING:
@@ -150,6 +151,11 @@ class FeaturePanels(QObject):
             tabs.setCurrentIndex(index)
         tabs.removeTab(tabs.indexOf(placeholder))
         placeholder.deleteLater()
+        dock = tabs.parentWidget()
+        if isinstance(dock, QDockWidget) and dock.widget() is tabs:
+            # a real panel has a real minimum size: host the tabs in a FitArea so it can never make the
+            # window grow (done here, not at start-up: the first scroll area costs ~25 ms)
+            dock.setWidget(FitArea(tabs))
         self._wire(key, widget)
         return widget
 

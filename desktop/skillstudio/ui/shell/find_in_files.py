@@ -32,7 +32,6 @@ from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled
 from skillstudio.ui.common.empty_hint import set_empty_hint
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.shell.quick_open import workspace_files
 
 MAX_BYTES = 2_000_000
 MAX_HITS = 2_000
@@ -50,6 +49,8 @@ class Hit:
 
 def search_workspace(root: Path, rx: re.Pattern[str], token: CancelToken, _progress: object) -> list[Hit]:
     """Worker side: every match in the workspace's text files (never touches a widget)."""
+    from skillstudio.ui.shell.quick_open import workspace_files
+
     hits: list[Hit] = []
     for rel in workspace_files(root):
         if token.cancelled:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QTextCursor
@@ -53,7 +54,6 @@ from skillstudio.ui.shell import gc_pin
 from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
-from skillstudio.ui.shell.find_in_files import FindInFiles
 from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
@@ -69,6 +69,9 @@ from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, Workspace
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
 from skillstudio.ui.versions.panel import VersionsPanel
+
+if TYPE_CHECKING:
+    from skillstudio.ui.shell.find_in_files import FindInFiles
 
 APP_NAME = "Skill Studio"
 
@@ -165,7 +168,7 @@ class MainWindow(QMainWindow):
         self.problems.sig_activated.connect(self.go_to_problem)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("dock_problems")
-        self.problems_dock.setWidget(fit(self.problems))
+        self.problems_dock.setWidget(self.problems)  # small by itself: no scroll area (start-up cost)
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
@@ -186,14 +189,15 @@ class MainWindow(QMainWindow):
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
-        self.all_problems = WorkspaceProblemsView()  # every skill's problems, checked in the background
-        self.all_problems.sig_open.connect(self._open_problem)
-        self.all_problems_dock = self.add_panel("All Problems", self.all_problems)
-        self.ws_problems = WorkspaceProblems(self.pool, self.all_problems, self.tree.set_badge)
-        self.find_in_files = FindInFiles(self.pool, lambda: self.workspace_root)  # Ctrl+Shift+F
-        self.find_in_files.sig_open.connect(self._open_at)
-        self.search_dock = self.add_panel("Search", self.find_in_files, Qt.DockWidgetArea.LeftDockWidgetArea,
+        # every skill's problems, checked in the background (the view is built when first shown)
+        self._all_problems: WorkspaceProblemsView | None = None
+        self.all_problems_dock = self.add_panel("All Problems", QWidget())
+        self.all_problems_dock.visibilityChanged.connect(self._build_all_problems)
+        self.ws_problems = WorkspaceProblems(self.pool, None, self.tree.set_badge, self.when_painted)
+        self._find_in_files: FindInFiles | None = None  # Ctrl+Shift+F (built when first shown)
+        self.search_dock = self.add_panel("Search", QWidget(), Qt.DockWidgetArea.LeftDockWidgetArea,
                                           tabify_with=tree_dock)
+        self.search_dock.visibilityChanged.connect(self._build_search)
         tree_dock.raise_()
         self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document)  # new, rename…
         self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
@@ -222,7 +226,7 @@ class MainWindow(QMainWindow):
         panel.sig_released.connect(self._on_released)
         self.versions_dock = QDockWidget("Versions", self)
         self.versions_dock.setObjectName("dock_versions")
-        self.versions_dock.setWidget(fit(panel))
+        self.versions_dock.setWidget(panel)
         self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
@@ -232,11 +236,13 @@ class MainWindow(QMainWindow):
         return panel
 
     def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
-                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+                  tabify_with: QDockWidget | None = None, scroll: bool = False) -> QDockWidget:
         """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(fit(widget))  # a busy panel never makes the window grow
+        # a busy panel never makes the window grow: hosted in a FitArea (lazily built panels get one when
+        # they are built, see FeaturePanels._page — a scroll area costs start-up time)
+        dock.setWidget(fit(widget) if scroll else widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -659,6 +665,37 @@ class MainWindow(QMainWindow):
         if doc is self.current_doc():
             self._show_result(doc, result)
 
+    @property
+    def all_problems(self) -> WorkspaceProblemsView:
+        """The All Problems view, built on first use (it is not on screen at start-up)."""
+        if self._all_problems is None:
+            self._all_problems = WorkspaceProblemsView()
+            self._all_problems.sig_open.connect(self._open_problem)
+            self.all_problems_dock.setWidget(self._all_problems)
+            self.ws_problems.attach(self._all_problems)
+        return self._all_problems
+
+    @Slot(bool)
+    def _build_all_problems(self, shown: bool) -> None:
+        if shown:
+            _ = self.all_problems
+
+    @property
+    def find_in_files(self) -> FindInFiles:
+        """The Search panel, built on first use."""
+        if self._find_in_files is None:
+            from skillstudio.ui.shell.find_in_files import FindInFiles  # on first use, not at start-up
+
+            self._find_in_files = FindInFiles(self.pool, lambda: self.workspace_root)
+            self._find_in_files.sig_open.connect(self._open_at)
+            self.search_dock.setWidget(self._find_in_files)
+        return self._find_in_files
+
+    @Slot(bool)
+    def _build_search(self, shown: bool) -> None:
+        if shown:
+            _ = self.find_in_files
+
     @Slot()
     def show_find_in_files(self) -> None:
         """Ctrl+Shift+F: the Search panel, seeded with the text selected in the editor."""
@@ -1000,6 +1037,7 @@ class MainWindow(QMainWindow):
         self.versions.shutdown()
         self.features.shutdown()
         self.ws_problems.shutdown()
-        self.find_in_files.shutdown()
+        if self._find_in_files is not None:
+            self._find_in_files.shutdown()
         self.pool.shutdown()
         gc_pin.release()

@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QStatusBar, QWidget
 
 from skillstudio.ui.editor.tab import EditorTab
-from skillstudio.ui.shell.quick_open import QuickOpen
 
 
 class Navigation(QObject):
@@ -25,7 +24,7 @@ class Navigation(QObject):
         self._open_file = open_file
         self._status = status
         self.goto_dialog: QInputDialog | None = None
-        self.quick_dialog: QuickOpen | None = None
+        self.quick_dialog: QWidget | None = None
 
     def _tab(self) -> EditorTab | None:
         doc = self._current_doc()
@@ -102,6 +101,8 @@ class Navigation(QObject):
         if root is None:
             self._say("Open a workspace first (Ctrl+Shift+O)")
             return
+        from skillstudio.ui.shell.quick_open import QuickOpen  # on first use, not at start-up
+
         dlg = QuickOpen(root, self._open_file, self._parent)
         dlg.finished.connect(dlg.deleteLater)
         self.quick_dialog = dlg

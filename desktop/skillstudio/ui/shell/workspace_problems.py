@@ -117,20 +117,25 @@ class WorkspaceProblems(QObject):
 
     sig_updated = Signal()
 
-    def __init__(self, pool: WorkerPool, view: WorkspaceProblemsView,
-                 set_badge: Callable[[Path, int, int], None]) -> None:
-        super().__init__(view)
+    def __init__(self, pool: WorkerPool, view: WorkspaceProblemsView | None,
+                 set_badge: Callable[[Path, int, int], None],
+                 when_painted: Callable[[Callable[[], object]], None] | None = None) -> None:
+        super().__init__(pool)
         self.pool = pool
+        # validation waits for the window's first paint: it must never delay the window showing up
+        self._when_painted = when_painted or (lambda fn: fn())
         self.view = view
         self._set_badge = set_badge
         self.results: dict[Path, list[Problem]] = {}
         self.root: Path | None = None
         self._job: int | None = None
         self._token: CancelToken | None = None
+        self._pending: Workspace | None = None
+        self._stopped = False  # the window closed: nothing more is started
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._job is not None or self._pending is not None
 
     @Slot(object)
     def on_workspace_loaded(self, ws: object) -> None:
@@ -141,7 +146,14 @@ class WorkspaceProblems(QObject):
         if ws.root != self.root:
             self.results = {}
         self.root = ws.root
-        self.view.show_results(self.results, busy=True)
+        self._show(busy=True)
+        self._pending = ws
+        self._when_painted(self._start)
+
+    def _start(self) -> None:
+        ws, self._pending = self._pending, None
+        if ws is None or ws.root != self.root or self._stopped:
+            return
         self._job, self._token = self.pool.submit(partial(_validate_job, ws), on_result=self._on_result,
                                                   on_error=self._on_error)
 
@@ -157,7 +169,8 @@ class WorkspaceProblems(QObject):
     def _on_error(self, job: int, message: str) -> None:
         if job == self._job:
             self._job, self._token = None, None
-            self.view.summary.setText(f"Could not check the workspace: {message}")
+            if self.view is not None:
+                self.view.summary.setText(f"Could not check the workspace: {message}")
 
     def update_skill(self, skill_dir: Path, problems: list[Problem]) -> None:
         """A live check of an open SKILL.md: its problems replace the skill's entry."""
@@ -168,15 +181,26 @@ class WorkspaceProblems(QObject):
             return
         self.results[key] = list(problems)
         self._set_badge(key, *counts(problems))
-        self.view.show_results(self.results, busy=self.busy)
+        self._show(busy=self.busy)
         self.sig_updated.emit()
 
     def _show_all(self) -> None:
         for skill_dir, problems in self.results.items():
             self._set_badge(skill_dir, *counts(problems))
-        self.view.show_results(self.results)
+        self._show()
         self.sig_updated.emit()
 
+    def attach(self, view: WorkspaceProblemsView) -> None:
+        """The view, once built: it shows what is known so far."""
+        self.view = view
+        self._show(busy=self.busy)
+
+    def _show(self, busy: bool = False) -> None:
+        if self.view is not None:
+            self.view.show_results(self.results, busy=busy)
+
     def shutdown(self) -> None:
+        self._stopped = True
+        self._pending = None
         if self._token is not None:
             self._token.cancel()
