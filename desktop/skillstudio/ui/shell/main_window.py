@@ -68,10 +68,10 @@ from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-from skillstudio.ui.versions.panel import VersionsPanel
 
 if TYPE_CHECKING:
     from skillstudio.ui.shell.find_in_files import FindInFiles
+    from skillstudio.ui.versions.panel import VersionsPanel
 
 APP_NAME = "Skill Studio"
 
@@ -173,8 +173,8 @@ class MainWindow(QMainWindow):
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([tree_dock], [260], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [220], Qt.Orientation.Vertical)
-        self.versions = self._make_versions_dock()
+        self.resizeDocks([self.problems_dock], [180], Qt.Orientation.Vertical)  # the editor keeps most of 720 px
+        self._make_versions_dock()
 
         self.token_meter = TokenMeter()
         self.cursor_label = QLabel("")
@@ -192,12 +192,12 @@ class MainWindow(QMainWindow):
         # every skill's problems, checked in the background (the view is built when first shown)
         self._all_problems: WorkspaceProblemsView | None = None
         self.all_problems_dock = self.add_panel("All Problems", QWidget())
-        self.all_problems_dock.visibilityChanged.connect(self._build_all_problems)
+        self.all_problems_dock.visibilityChanged.connect(self._all_problems_visible)
         self.ws_problems = WorkspaceProblems(self.pool, None, self.tree.set_badge, self.when_painted)
         self._find_in_files: FindInFiles | None = None  # Ctrl+Shift+F (built when first shown)
         self.search_dock = self.add_panel("Search", QWidget(), Qt.DockWidgetArea.LeftDockWidgetArea,
                                           tabify_with=tree_dock)
-        self.search_dock.visibilityChanged.connect(self._build_search)
+        self.search_dock.visibilityChanged.connect(self._search_visible)
         tree_dock.raise_()
         self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document)  # new, rename…
         self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
@@ -219,21 +219,60 @@ class MainWindow(QMainWindow):
         self._update_center()
 
     # ================================================================== versions (history, diff, release)
-    def _make_versions_dock(self) -> VersionsPanel:
-        panel = VersionsPanel()
-        panel.setObjectName("versions_panel")
-        panel.sig_about_to_release.connect(self.save_all)
-        panel.sig_released.connect(self._on_released)
+    def _make_versions_dock(self) -> None:
+        """The Versions dock; its panel is built when first shown (or used), in a FitArea — at start-up it
+        is behind the Problems tab, and building it early cost start-up time and 245 px of minimum height."""
+        self._versions: VersionsPanel | None = None
         self.versions_dock = QDockWidget("Versions", self)
         self.versions_dock.setObjectName("dock_versions")
-        self.versions_dock.setWidget(panel)
+        self.versions_dock.setWidget(QWidget())
+        self.versions_dock.visibilityChanged.connect(self._versions_visible)
         self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
         self.tabifyDockWidget(self.problems_dock, self.versions_dock)
         self.problems_dock.raise_()
         self._versions_skill: Path | None = None
-        return panel
+
+    @property
+    def versions(self) -> VersionsPanel:
+        if self._versions is None:
+            from skillstudio.ui.versions.panel import VersionsPanel  # on first use, not at start-up
+
+            panel = VersionsPanel()
+            panel.setObjectName("versions_panel")
+            panel.sig_about_to_release.connect(self.save_all)
+            panel.sig_released.connect(self._on_released)
+            self.versions_dock.setWidget(fit(panel))
+            self._versions = panel
+            if self._versions_skill is not None and self.workspace_root is not None:
+                panel.set_skill(self.workspace_root, self._versions_skill)
+        return self._versions
+
+    @Slot(bool)
+    def _versions_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.versions_dock, "versions")
+
+    @Slot(bool)
+    def _all_problems_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.all_problems_dock, "all_problems")
+
+    @Slot(bool)
+    def _search_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.search_dock, "find_in_files")
+
+    def _build_when_on_screen(self, dock: QDockWidget, attr: str) -> None:
+        """Build a lazy dock's panel once a person can see it (Qt reports docks parked behind another tab
+        as visible, so the visible region decides), after the event that showed it."""
+
+        def build() -> None:
+            if not self._closing and not dock.visibleRegion().isEmpty():
+                getattr(self, attr)
+
+        QTimer.singleShot(0, self, build)
 
     def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
                   tabify_with: QDockWidget | None = None, scroll: bool = False) -> QDockWidget:
@@ -270,7 +309,8 @@ class MainWindow(QMainWindow):
         """The versions panel shows the skill being worked on."""
         if skill_dir is not None and skill_dir != self._versions_skill and self.workspace_root is not None:
             self._versions_skill = skill_dir
-            self.versions.set_skill(self.workspace_root, skill_dir)
+            if self._versions is not None:  # (an unbuilt panel gets the skill when it is built)
+                self._versions.set_skill(self.workspace_root, skill_dir)
 
     @Slot(str)
     def _on_released(self, version: str) -> None:
@@ -675,11 +715,6 @@ class MainWindow(QMainWindow):
             self.ws_problems.attach(self._all_problems)
         return self._all_problems
 
-    @Slot(bool)
-    def _build_all_problems(self, shown: bool) -> None:
-        if shown:
-            _ = self.all_problems
-
     @property
     def find_in_files(self) -> FindInFiles:
         """The Search panel, built on first use."""
@@ -690,11 +725,6 @@ class MainWindow(QMainWindow):
             self._find_in_files.sig_open.connect(self._open_at)
             self.search_dock.setWidget(self._find_in_files)
         return self._find_in_files
-
-    @Slot(bool)
-    def _build_search(self, shown: bool) -> None:
-        if shown:
-            _ = self.find_in_files
 
     @Slot()
     def show_find_in_files(self) -> None:
@@ -890,7 +920,8 @@ class MainWindow(QMainWindow):
         for tab in self.editor_tabs():
             tab.highlighter.set_theme(theme)
             tab.editor.viewport().update()
-        self.versions.set_theme(theme)
+        if self._versions is not None:
+            self._versions.set_theme(theme)
         if self.workspace is not None:
             self.tree.set_workspace(self.workspace)  # icons follow the theme
             doc = self.current_doc()
@@ -1034,7 +1065,8 @@ class MainWindow(QMainWindow):
         self.settings.set_value("ui/geometry", self.saveGeometry())
         self.layout_state.save_for(self.workspace_root)
         self.settings.sync()
-        self.versions.shutdown()
+        if self._versions is not None:
+            self._versions.shutdown()
         self.features.shutdown()
         self.ws_problems.shutdown()
         if self._find_in_files is not None:
