@@ -92,3 +92,22 @@ def test_new_rename_trash_reveal_copy(qtbot, make_window, example_workspace: Pat
     trashed = list((tmp_path / "xdg-data" / "Trash" / "files").iterdir())
     assert [p.name for p in trashed] == ["ideas.md"]
     assert not any(getattr(d, "path", None) == (skill / "ideas.md").resolve() for d in w.documents())
+
+
+def test_run_a_skill_script_from_the_tree(qtbot, make_window, example_workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    skill = example_workspace / "ledger-reconcile"
+    scripts = sorted(p for p in (skill / "scripts").iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    assert scripts, "the example skill has scripts"
+    w = make_window(example_workspace)
+    _select(qtbot, w, scripts[0])
+    ops = w.tree_actions
+    assert ops._script_of_current() == (scripts[0], skill)
+    command = w.features.run_script(scripts[0], skill, run=False)  # the tree action runs it; here: prefill only
+    console = w.features.sandbox
+    assert command is not None and command.endswith(f"/skills/ledger-reconcile/scripts/{scripts[0].name}")
+    assert console.command.currentText() == command
+    assert console.request().skill_dir.resolve() == skill.resolve()
+    assert w.features.sandbox_dock.isVisible()
+    # a file outside scripts/ is not offered
+    _select(qtbot, w, skill / "SKILL.md")
+    assert ops._script_of_current() is None

@@ -304,6 +304,24 @@ class FeaturePanels(QObject):
             tabs.setCurrentWidget(page)
         dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def run_script(self, script: Path, skill_dir: Path, run: bool = True) -> str | None:
+        """Run one of a skill's scripts in the Sandbox console (the skill mounted read-only, as an agent's
+        shell call would run it); returns the command line, None when the file is not one of its scripts."""
+        from skillstudio.sandbox.interactive import skill_scripts
+
+        rel = script.resolve().relative_to(skill_dir.resolve()).as_posix()
+        command = next((c for c in skill_scripts(skill_dir) if c.endswith(f"/{rel}")), None)
+        if command is None:
+            return None
+        self.on_skill_selected(skill_dir)
+        self.show_sandbox()
+        console = self.sandbox
+        console.command.setEditText(command)
+        console.command.setFocus(Qt.FocusReason.OtherFocusReason)
+        if run:
+            console.run_command()
+        return command
+
     @Slot()
     def show_tests(self) -> None:
         self._show(self.tests_dock, self.tests_tabs, self.test_panel)

@@ -199,7 +199,9 @@ class MainWindow(QMainWindow):
                                           tabify_with=tree_dock)
         self.search_dock.visibilityChanged.connect(self._search_visible)
         tree_dock.raise_()
-        self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document)  # new, rename…
+        # new, rename, trash, run a script…
+        self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document,
+                                            lambda script, skill: self.features.run_script(script, skill))
         self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace

@@ -46,13 +46,15 @@ def _valid_name(name: str) -> str | None:
 
 class TreeFileActions(QObject):
     def __init__(self, host: TreeHost, tree: WorkspaceTree, open_docs: Callable[[], list[QWidget]],
-                 close_doc: Callable[[QWidget], None]) -> None:
+                 close_doc: Callable[[QWidget], None],
+                 run_script: Callable[[Path, Path], object] | None = None) -> None:
         super().__init__(tree)
         self.host = host
         self.tree = tree
         self._open_docs = open_docs  # the window's documents (an EditorTab has .path and .dirty)
         self._close_doc = close_doc
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl  # reveal in the file manager
+        self._run_script = run_script  # (script, skill folder): run it in the Sandbox console
         view = tree.tree
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._menu)
@@ -63,8 +65,9 @@ class TreeFileActions(QObject):
         self.act_reveal = self._action("Reveal in File &Manager", self.reveal)
         self.act_copy = self._action("&Copy Path", self.copy_path, "Ctrl+Alt+C")
         self.act_copy_rel = self._action("Copy Relative P&ath", self.copy_relative_path)
+        self.act_run = self._action("Run in &Sandbox", self.run_in_sandbox, "Ctrl+Alt+Return")
         for act in (self.act_new_file, self.act_new_folder, self.act_rename, self.act_trash, self.act_reveal,
-                    self.act_copy, self.act_copy_rel):
+                    self.act_copy, self.act_copy_rel, self.act_run):
             view.addAction(act)  # the keys work while the tree has the focus
 
     def _action(self, text: str, slot: object, key: QKeySequence.StandardKey | str | None = None) -> QAction:
@@ -106,6 +109,9 @@ class TreeFileActions(QObject):
     def _menu(self, pos: QPoint) -> None:
         cur = self.current()
         menu = QMenu(self.tree)
+        if self._script_of_current() is not None:
+            menu.addAction(self.act_run)
+            menu.addSeparator()
         menu.addActions([self.act_new_file, self.act_new_folder])
         menu.addSeparator()
         editable = cur is not None and cur[0] in ("file", "folder")
@@ -225,6 +231,25 @@ class TreeFileActions(QObject):
             return False
         self.host.reload_workspace(f"Moved {path.name} to the trash")
         return True
+
+    def _script_of_current(self) -> tuple[Path, Path] | None:
+        """(script, skill folder) when the current item is a file under a skill's scripts/."""
+        cur = self.current()
+        if cur is None or cur[0] != "file" or self._run_script is None:
+            return None
+        item = self.tree.tree.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        skill = item.data(0, ROLE_PATH) if item is not None else None
+        if isinstance(skill, Path) and cur[1].is_relative_to(skill / "scripts"):
+            return cur[1], skill
+        return None
+
+    @Slot()
+    def run_in_sandbox(self) -> None:
+        found = self._script_of_current()
+        if found is not None and self._run_script is not None:
+            self._run_script(*found)
 
     @Slot()
     def reveal(self) -> None:

@@ -27,6 +27,7 @@ from skillstudio.ui.common.theme import load_icon
 ROLE_PATH = Qt.ItemDataRole.UserRole
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # "skill" | "file" | "folder" | "cases"
 ROLE_BADGE = Qt.ItemDataRole.UserRole + 2  # (errors, warnings) from the workspace-wide check
+_SCRIPT_SUFFIXES = {".py", ".sh", ".bash", ".js", ".mjs", ".rb", ".pl"}
 ROLE_TIP = Qt.ItemDataRole.UserRole + 3  # the skill's own tooltip, under any badge summary
 CHUNK = 150
 
@@ -162,7 +163,10 @@ class WorkspaceTree(QWidget):
         item = QTreeWidgetItem([label])
         item.setData(0, ROLE_PATH, path)
         item.setData(0, ROLE_KIND, "file")
-        item.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        # icons by file type: runnable scripts get the run icon, the rest the file icon
+        kind = "run" if path.suffix.lower() in _SCRIPT_SUFFIXES or path.parent.name == "scripts" else "file"
+        icon = load_icon(kind)
+        item.setIcon(0, icon if not icon.isNull() else self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
         item.setToolTip(0, str(path))
         return item
 
