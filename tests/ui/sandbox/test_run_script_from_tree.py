@@ -32,7 +32,8 @@ def test_tree_runs_the_script_in_the_sandbox(qtbot, bwrap_available: None, make_
     w.tree.tree.setFocus()
     console = w.features.sandbox
     with qtbot.waitSignal(console.sig_finished, timeout=60000) as done:
-        qtbot.keyClick(w.tree.tree, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+        mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        qtbot.keyClick(w.tree.tree, Qt.Key.Key_Return, mods)
     assert console.command.currentText().endswith("/skills/ledger-reconcile/scripts/reconcile.py")
     assert done.args[0] is not None  # it ran (whatever the script says without its inputs)
     assert "$ " in console.output.toPlainText()
