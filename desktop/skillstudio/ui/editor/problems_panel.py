@@ -83,10 +83,11 @@ class ProblemsPanel(QWidget):
         if problems == self.problems and self.stack.currentWidget() is self.tree:
             return
         self.problems = problems
-        errors = sum(p.severity == "error" for p in problems)
-        warnings = sum(p.severity == "warning" for p in problems)
+        errors, warnings, notes = self.counts()
         self.summary.setText(f"{subject}: {errors} error{'s' * (errors != 1)}, "
-                             f"{warnings} warning{'s' * (warnings != 1)}" + (f" — {note}" if note else ""))
+                             f"{warnings} warning{'s' * (warnings != 1)}"
+                             + (f", {notes} note{'s' * (notes != 1)}" if notes else "")
+                             + (f" — {note}" if note else ""))
         self.summary.show()
         self.tree.clear()
         if not problems:
@@ -117,6 +118,12 @@ class ProblemsPanel(QWidget):
                 button.setProperty("problem_index", self.tree.indexOfTopLevelItem(item))
                 button.clicked.connect(self._on_fix_clicked)
                 self.tree.setItemWidget(item, 3, button)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(errors, warnings, notes) of the problems shown; the tab title and the summary both use it."""
+        errors = sum(p.severity == "error" for p in self.problems)
+        warnings = sum(p.severity == "warning" for p in self.problems)
+        return errors, warnings, len(self.problems) - errors - warnings
 
     def fix_buttons(self) -> list[QPushButton]:
         out = []

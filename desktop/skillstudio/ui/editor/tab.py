@@ -23,7 +23,6 @@ from skillstudio.bundle.model import SKILL_MD_NAMES
 from skillstudio.bundle.release import CHANGELOG, ensure_unreleased, set_version_text
 from skillstudio.ui.common.theme import current_theme
 from skillstudio.ui.editor.code_editor import CodeEditor
-from skillstudio.ui.editor.code_highlight import CodeHighlighter, code_mode
 from skillstudio.ui.editor.frontmatter_form import FrontMatterForm
 from skillstudio.ui.editor.highlighter import FRONT
 
@@ -38,6 +37,8 @@ def mode_for(path: Path | None) -> str:
         return "markdown"
     if suffix in (".yaml", ".yml"):
         return "yaml"
+    from skillstudio.ui.editor.code_highlight import code_mode  # first tab, not start-up
+
     return code_mode(path) or "text"
 
 
@@ -74,11 +75,21 @@ class EditorTab(QWidget):
 
         self.editor = CodeEditor()
         self.editor.setObjectName("code_editor")
+        from skillstudio.ui.editor.code_highlight import CodeHighlighter  # first tab, not start-up
+        from skillstudio.ui.editor.find_bar import FindBar
+
         self.highlighter = CodeHighlighter(self.editor.document(), self.mode, current_theme())
         if self.mode == "text":
             self.highlighter.setDocument(None)
         # Tab indents with spaces where a literal tab breaks the file (YAML, JSON) or the style (code)
         self.editor.spaces_for_tab = self._tab_inserts_spaces
+        self.find_bar = FindBar(self.editor)  # Ctrl+F / Ctrl+H, under the text
+        editor_box = QWidget()
+        box = QVBoxLayout(editor_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.editor, 1)
+        box.addWidget(self.find_bar)
         self.form: FrontMatterForm | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -93,14 +104,14 @@ class EditorTab(QWidget):
             scroll.setMinimumWidth(300)
             splitter = QSplitter(Qt.Orientation.Horizontal)
             splitter.setObjectName("EditorSplitter")
-            splitter.addWidget(self.editor)
+            splitter.addWidget(editor_box)
             splitter.addWidget(scroll)
             splitter.setStretchFactor(0, 3)
             splitter.setStretchFactor(1, 2)
             splitter.setSizes([640, 380])
             layout.addWidget(splitter)
         else:
-            layout.addWidget(self.editor)
+            layout.addWidget(editor_box)
         self.editor.document().modificationChanged.connect(self._on_modification_changed)
         self.editor.textChanged.connect(self._queue_version_check)
         if self.path is not None:
@@ -113,7 +124,7 @@ class EditorTab(QWidget):
         if self.mode in ("yaml", "json"):
             return 2
         if self.mode in ("python", "shell"):
-            return 4
+            return int(self.editor.property("tab_width") or 4)  # Settings ▸ Editor ▸ Tab width
         if self.mode == "skill" and block_state == FRONT:  # YAML front matter: a tab is invalid YAML
             return 2
         return 0

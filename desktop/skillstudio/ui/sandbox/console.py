@@ -54,6 +54,7 @@ from skillstudio.sandbox.interactive import (
 )
 from skillstudio.sandbox.policy import Limits
 from skillstudio.sandbox.proxy import ProxyEvent
+from skillstudio.ui.common.fit import FitArea
 from skillstudio.ui.common.workers import WorkerContext, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,8 @@ class SandboxConsole(QWidget):
         rv.addWidget(vsplit, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
+        self._left = left
+        split.addWidget(FitArea(left))  # the settings column scrolls rather than squash its fields
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -439,7 +441,8 @@ class SandboxConsole(QWidget):
         if not self._sized:  # settings take 40% of the width, output the rest
             self._sized = True
             total = max(self._split.width(), 800)
-            self._split.setSizes([total * 2 // 5, total - total * 2 // 5])
+            left = min(max(total * 2 // 5, self._left.minimumSizeHint().width() + 20), total * 3 // 5)
+            self._split.setSizes([left, total - left])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's naming
         self.shutdown()

@@ -9,7 +9,6 @@ this page to make — never a command-line flag. Runs on a worker thread (no wid
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from skillstudio.cancel import CancelToken
@@ -45,6 +44,7 @@ def _probe_suite() -> Suite:
 
 
 def _route_once(kind: str, base_url: str, model: str, timeout: float) -> RouteCheck:
+    import asyncio  # here, not at import: the wizard module loads at every start-up
     import time
 
     router = build_router(service_choice(ProviderChoice(kind=kind, base_url=base_url, model=model, timeout_s=timeout)))

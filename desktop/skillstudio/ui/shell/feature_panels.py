@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 from skillstudio.bundle.workspace import Workspace
 from skillstudio.ui.common.contracts import FeaturePanel, SecretsListener, SkillPanel
 from skillstudio.ui.common.empty_hint import set_empty_hint
+from skillstudio.ui.common.fit import FitArea
 from skillstudio.ui.shell.host import PanelHost
 
 if TYPE_CHECKING:
@@ -150,6 +151,11 @@ class FeaturePanels(QObject):
             tabs.setCurrentIndex(index)
         tabs.removeTab(tabs.indexOf(placeholder))
         placeholder.deleteLater()
+        dock = tabs.parentWidget()
+        if isinstance(dock, QDockWidget) and dock.widget() is tabs:
+            # a real panel has a real minimum size: host the tabs in a FitArea so it can never make the
+            # window grow (done here, not at start-up: the first scroll area costs ~25 ms)
+            dock.setWidget(FitArea(tabs))
         self._wire(key, widget)
         return widget
 
@@ -297,6 +303,24 @@ class FeaturePanels(QObject):
         if tabs is not None and page is not None:
             tabs.setCurrentWidget(page)
         dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def run_script(self, script: Path, skill_dir: Path, run: bool = True) -> str | None:
+        """Run one of a skill's scripts in the Sandbox console (the skill mounted read-only, as an agent's
+        shell call would run it); returns the command line, None when the file is not one of its scripts."""
+        from skillstudio.sandbox.interactive import skill_scripts
+
+        rel = script.resolve().relative_to(skill_dir.resolve()).as_posix()
+        command = next((c for c in skill_scripts(skill_dir) if c.endswith(f"/{rel}")), None)
+        if command is None:
+            return None
+        self.on_skill_selected(skill_dir)
+        self.show_sandbox()
+        console = self.sandbox
+        console.command.setEditText(command)
+        console.command.setFocus(Qt.FocusReason.OtherFocusReason)
+        if run:
+            console.run_command()
+        return command
 
     @Slot()
     def show_tests(self) -> None:

@@ -42,7 +42,6 @@ from skillstudio.openai_defaults import store_api_key
 from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.shell.connection_check import RouteCheck, check_route
 
 DONE_KEY = "first_run/done"
 COPY_EXAMPLES, OPEN_EXISTING = "examples", "existing"
@@ -108,8 +107,10 @@ _COMMAND = re.compile(r"\b((?:sudo|apt-get|apt|dnf|brew|systemctl|systemd-run|sk
 
 
 def _test_local_server(base_url: str, kind: str, model: str, token: CancelToken,
-                       _progress: object) -> tuple[list[str], str, RouteCheck | None]:
+                       _progress: object) -> tuple[list[str], str, Any]:
     """Worker side: the server's models, and (with a model to try) one request on the suite's route."""
+    from skillstudio.ui.shell.connection_check import check_route
+
     ids = test_connection(base_url, token)
     model = model or (ids[0] if ids else "")
     if not model:
@@ -299,7 +300,7 @@ class ProviderPage(QWizardPage):
         shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
         msg = (f"✓ Connected — the server offers {len(ids)} model(s): {shown}" if ids
                else "✓ Connected, but the server lists no models — type the model name")
-        if isinstance(check, RouteCheck):
+        if check is not None:
             msg += "\n" + check.message(self.base_url.text(), model)
         self.result.setText(msg)
         self._outcome = (True, msg)

@@ -67,13 +67,15 @@ class FocusGuard(QObject):
             return
         QTimer.singleShot(0, dock, lambda: self._follow(dock))
 
-    def _follow(self, dock: QDockWidget) -> None:
+    def _follow(self, dock: QDockWidget, tries: int = 3) -> None:
         for other in self.win.tabifiedDockWidgets(dock):
             if other.isVisible() and not other.visibleRegion().isEmpty():
                 inner = focusable_in(other)
                 if inner is not None:
                     self.redirected += 1
                     inner.setFocus(Qt.FocusReason.OtherFocusReason)
+                elif tries > 0:  # a panel built on first show is not there yet: look again shortly
+                    QTimer.singleShot(20, dock, lambda: self._follow(dock, tries - 1))
                 return
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,8 +45,10 @@ from skillstudio.ui.common.fit import fit
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
+from skillstudio.ui.editor.code_editor import utf16_len
 from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
+from skillstudio.ui.editor.prefs import EditorPrefs
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
 from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.editor.token_meter import TokenMeter
@@ -57,14 +60,21 @@ from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
 from skillstudio.ui.shell.layout import WindowLayout
+from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
+from skillstudio.ui.shell.session import load_session, save_session
 from skillstudio.ui.shell.settings_dialog import SettingsDialog
+from skillstudio.ui.shell.tree_actions import TreeFileActions
 from skillstudio.ui.shell.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.shell.welcome import WelcomePage
+from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-from skillstudio.ui.versions.panel import VersionsPanel
+
+if TYPE_CHECKING:
+    from skillstudio.ui.shell.find_in_files import FindInFiles
+    from skillstudio.ui.versions.panel import VersionsPanel
 
 APP_NAME = "Skill Studio"
 
@@ -124,6 +134,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._open_after_load: Path | None = None
         self._after_load_message: str | None = None
+        self._restore_session = False  # reopen the workspace's last tabs when its load completes
         self._panel_docks: list[QDockWidget] = []
         self.setWindowTitle(APP_NAME)
         self.resize(1280, 820)
@@ -167,13 +178,13 @@ class MainWindow(QMainWindow):
         self.problems.sig_activated.connect(self.go_to_problem)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("dock_problems")
-        self.problems_dock.setWidget(fit(self.problems))
+        self.problems_dock.setWidget(self.problems)  # small by itself: no scroll area (start-up cost)
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([tree_dock], [260], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [220], Qt.Orientation.Vertical)
-        self.versions = self._make_versions_dock()
+        self.resizeDocks([self.problems_dock], [180], Qt.Orientation.Vertical)  # the editor keeps most of 720 px
+        self._make_versions_dock()
 
         self.token_meter = TokenMeter()
         self.cursor_label = QLabel("")
@@ -188,8 +199,24 @@ class MainWindow(QMainWindow):
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
+        # every skill's problems, checked in the background (the view is built when first shown)
+        self._all_problems: WorkspaceProblemsView | None = None
+        self.all_problems_dock = self.add_panel("All Problems", QWidget())
+        self.all_problems_dock.visibilityChanged.connect(self._all_problems_visible)
+        self.ws_problems = WorkspaceProblems(self.pool, None, self.tree.set_badge, self.when_painted)
+        self._find_in_files: FindInFiles | None = None  # Ctrl+Shift+F (built when first shown)
+        self.search_dock = self.add_panel("Search", QWidget(), Qt.DockWidgetArea.LeftDockWidgetArea,
+                                          tabify_with=tree_dock)
+        self.search_dock.visibilityChanged.connect(self._search_visible)
+        tree_dock.raise_()
+        # new, rename, trash, run a script…
+        self.tree_actions = TreeFileActions(self, self.tree, self.documents, self.remove_document,
+                                            lambda script, skill: self.features.run_script(script, skill))
+        self.sig_workspace_loaded.connect(self.ws_problems.on_workspace_loaded)
         self.features = FeaturePanels(self)  # trigger tests, playground, sandbox, publish
         self.layout_state = WindowLayout(self, self.settings)  # maximise, collapse, dock sizes per workspace
+        self.nav = Navigation(self, self.current_doc, lambda: self.workspace_root, self.open_file,
+                              self.statusBar)  # find/replace, go to line, quick open
         self.sig_workspace_loaded.connect(self.features.on_workspace_loaded)
         self.tree.sig_skill_selected.connect(self.features.on_skill_selected)
         self.problems_dock.raise_()
@@ -204,28 +231,69 @@ class MainWindow(QMainWindow):
         self._update_center()
 
     # ================================================================== versions (history, diff, release)
-    def _make_versions_dock(self) -> VersionsPanel:
-        panel = VersionsPanel()
-        panel.setObjectName("versions_panel")
-        panel.sig_about_to_release.connect(self.save_all)
-        panel.sig_released.connect(self._on_released)
+    def _make_versions_dock(self) -> None:
+        """The Versions dock; its panel is built when first shown (or used), in a FitArea — at start-up it
+        is behind the Problems tab, and building it early cost start-up time and 245 px of minimum height."""
+        self._versions: VersionsPanel | None = None
         self.versions_dock = QDockWidget("Versions", self)
         self.versions_dock.setObjectName("dock_versions")
-        self.versions_dock.setWidget(fit(panel))
+        self.versions_dock.setWidget(QWidget())
+        self.versions_dock.visibilityChanged.connect(self._versions_visible)
         self.versions_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                        | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.versions_dock)
         self.tabifyDockWidget(self.problems_dock, self.versions_dock)
         self.problems_dock.raise_()
         self._versions_skill: Path | None = None
-        return panel
+
+    @property
+    def versions(self) -> VersionsPanel:
+        if self._versions is None:
+            from skillstudio.ui.versions.panel import VersionsPanel  # on first use, not at start-up
+
+            panel = VersionsPanel()
+            panel.setObjectName("versions_panel")
+            panel.sig_about_to_release.connect(self.save_all)
+            panel.sig_released.connect(self._on_released)
+            self.versions_dock.setWidget(fit(panel))
+            self._versions = panel
+            if self._versions_skill is not None and self.workspace_root is not None:
+                panel.set_skill(self.workspace_root, self._versions_skill)
+        return self._versions
+
+    @Slot(bool)
+    def _versions_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.versions_dock, "versions")
+
+    @Slot(bool)
+    def _all_problems_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.all_problems_dock, "all_problems")
+
+    @Slot(bool)
+    def _search_visible(self, shown: bool) -> None:
+        if shown:
+            self._build_when_on_screen(self.search_dock, "find_in_files")
+
+    def _build_when_on_screen(self, dock: QDockWidget, attr: str) -> None:
+        """Build a lazy dock's panel once a person can see it (Qt reports docks parked behind another tab
+        as visible, so the visible region decides), after the event that showed it."""
+
+        def build() -> None:
+            if not self._closing and not dock.visibleRegion().isEmpty():
+                getattr(self, attr)
+
+        QTimer.singleShot(0, self, build)
 
     def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
-                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+                  tabify_with: QDockWidget | None = None, scroll: bool = False) -> QDockWidget:
         """Host a feature's panel as a dock (listed in View); bottom panels share the Problems tab strip."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(fit(widget))  # a busy panel never makes the window grow
+        # a busy panel never makes the window grow: hosted in a FitArea (lazily built panels get one when
+        # they are built, see FeaturePanels._page — a scroll area costs start-up time)
+        dock.setWidget(fit(widget) if scroll else widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -253,7 +321,8 @@ class MainWindow(QMainWindow):
         """The versions panel shows the skill being worked on."""
         if skill_dir is not None and skill_dir != self._versions_skill and self.workspace_root is not None:
             self._versions_skill = skill_dir
-            self.versions.set_skill(self.workspace_root, skill_dir)
+            if self._versions is not None:  # (an unbuilt panel gets the skill when it is built)
+                self._versions.set_skill(self.workspace_root, skill_dir)
 
     @Slot(str)
     def _on_released(self, version: str) -> None:
@@ -299,8 +368,11 @@ class MainWindow(QMainWindow):
         if not root.is_dir():
             dialogs.show_error(self, "Open workspace", f"{root} is not a folder. Choose a folder that holds skills.")
             return False
+        if root != self.workspace_root:
+            self._save_session()  # before its tabs close: they come back when it opens again
         if self.workspace_root is not None and root != self.workspace_root and not self.close_all_tabs():
             return False
+        self._restore_session = root != self.workspace_root  # reopen this workspace's tabs once it is loaded
         if root != self.workspace_root:
             self.layout_state.save_for(self.workspace_root)
             self.layout_state.restore_for(root)
@@ -387,6 +459,9 @@ class MainWindow(QMainWindow):
             if skill_dir is not None:
                 self.tree.select_skill(skill_dir)
         self._update_center()
+        if self._restore_session:
+            self._restore_session = False
+            self._reopen_session(ws.root)
         self.sig_workspace_loaded.emit(ws)
 
     def recheck(self, doc: QWidget) -> None:
@@ -496,6 +571,7 @@ class MainWindow(QMainWindow):
         tab.sig_dirty_changed.connect(self._on_dirty_changed)
         tab.sig_saved.connect(self._on_tab_saved)
         tab.editor.cursorPositionChanged.connect(self._update_cursor_label)
+        EditorPrefs.load(self.settings).apply(tab.editor)  # font, size, tab width, wrap from Settings
         index = self.tabs.addTab(tab, tab.title)
         self.tabs.setTabToolTip(index, str(tab.path or tab.title))
         if tab.path is not None:
@@ -510,6 +586,9 @@ class MainWindow(QMainWindow):
             self._on_current_tab_changed(self.tabs.currentIndex())
         self.tabs.setCurrentWidget(tab)
         self._update_center()
+        focus = QApplication.focusWidget()
+        if focus is None or focus is self.tree.filter or self.tree.isAncestorOf(focus):
+            tab.editor.setFocus(Qt.FocusReason.OtherFocusReason)  # opened from the tree: type in it at once
 
     def _check_released(self, tab: EditorTab) -> None:
         """Find out on a worker whether this SKILL.md's version is released (edits then start the next)."""
@@ -635,15 +714,79 @@ class MainWindow(QMainWindow):
                 if p.line and p.file == rel and p.severity in ("error", "warning") and marks.get(p.line) != "error":
                     marks[p.line] = p.severity
             doc.editor.mark_lines(marks)
+        skill_dir = self.doc_skill_dir(doc)
+        if skill_dir is not None:
+            self.ws_problems.update_skill(skill_dir, result.problems)  # the tree badge follows the edits
         if doc is self.current_doc():
             self._show_result(doc, result)
+
+    @property
+    def all_problems(self) -> WorkspaceProblemsView:
+        """The All Problems view, built on first use (it is not on screen at start-up)."""
+        if self._all_problems is None:
+            self._all_problems = WorkspaceProblemsView()
+            self._all_problems.sig_open.connect(self._open_problem)
+            self.all_problems_dock.setWidget(self._all_problems)
+            self.ws_problems.attach(self._all_problems)
+        return self._all_problems
+
+    @property
+    def find_in_files(self) -> FindInFiles:
+        """The Search panel, built on first use."""
+        if self._find_in_files is None:
+            from skillstudio.ui.shell.find_in_files import FindInFiles  # on first use, not at start-up
+
+            self._find_in_files = FindInFiles(self.pool, lambda: self.workspace_root)
+            self._find_in_files.sig_open.connect(self._open_at)
+            self.search_dock.setWidget(self._find_in_files)
+        return self._find_in_files
+
+    @Slot()
+    def show_find_in_files(self) -> None:
+        """Ctrl+Shift+F: the Search panel, seeded with the text selected in the editor."""
+        tab = self.current_tab()
+        seed = tab.editor.textCursor().selectedText() if tab is not None else ""
+        self.search_dock.show()
+        self.search_dock.raise_()
+        self.find_in_files.focus_query(seed)
+
+    @Slot(object, int, int, int)
+    def _open_at(self, path: object, line: int, start: int, end: int) -> None:
+        """Open a file at a line with columns start..end selected (a search hit)."""
+        if not isinstance(path, Path):
+            return
+        tab = self.open_file(path)
+        if tab is None:
+            return
+        tab.editor.go_to_line(line)
+        cursor = tab.editor.textCursor()
+        block = cursor.block().text()
+        cursor.setPosition(cursor.block().position() + utf16_len(block[:start]))
+        cursor.setPosition(cursor.block().position() + utf16_len(block[:end]), QTextCursor.MoveMode.KeepAnchor)
+        tab.editor.setTextCursor(cursor)
+
+    @Slot(object, object)
+    def _open_problem(self, skill_dir: object, problem: object) -> None:
+        """From All Problems: open the file of a problem at its line (the skill's SKILL.md otherwise)."""
+        if not isinstance(skill_dir, Path):
+            return
+        md = find_skill_md(skill_dir)
+        target = skill_dir / problem.file if isinstance(problem, Problem) else md
+        if target is None or not target.is_file():
+            target = md
+        if target is None:
+            return
+        tab = self.open_file(target)
+        if tab is not None and isinstance(problem, Problem) and problem.line:
+            tab.editor.go_to_line(problem.line)
 
     def _show_result(self, doc: QWidget, result: CheckResult) -> None:
         skill_dir = self.doc_skill_dir(doc)
         subject = skill_dir.name if skill_dir else self.doc_title(doc)
         self.problems.set_problems(result.problems, subject, result.error or "")
-        errors = sum(p.severity == "error" for p in result.problems)
-        self.problems_dock.setWindowTitle(f"Problems ({len(result.problems)})" if result.problems else "Problems")
+        errors, warnings, _notes = self.problems.counts()  # the same numbers as the panel's summary
+        shown = errors + warnings
+        self.problems_dock.setWindowTitle(f"Problems ({shown})" if shown else "Problems")
         self.problems_dock.setProperty("has_errors", bool(errors))
         if result.tokens_error is not None:
             self.token_meter.set_unavailable(result.tokens_error)
@@ -792,7 +935,8 @@ class MainWindow(QMainWindow):
         for tab in self.editor_tabs():
             tab.highlighter.set_theme(theme)
             tab.editor.viewport().update()
-        self.versions.set_theme(theme)
+        if self._versions is not None:
+            self._versions.set_theme(theme)
         if self.workspace is not None:
             self.tree.set_workspace(self.workspace)  # icons follow the theme
             doc = self.current_doc()
@@ -823,6 +967,13 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.set_theme(self.settings.theme)
+            self.apply_editor_prefs()
+
+    def apply_editor_prefs(self) -> None:
+        """Settings ▸ Editor, applied to every open editor."""
+        prefs = EditorPrefs.load(self.settings)
+        for tab in self.editor_tabs():
+            prefs.apply(tab.editor)
 
     @Slot()
     def new_skill(self) -> Path | None:
@@ -886,7 +1037,34 @@ class MainWindow(QMainWindow):
             self.remove_tab(0)
         return True
 
+    def _session_tabs(self) -> list[tuple[str, Path]]:
+        out: list[tuple[str, Path]] = []
+        for i in range(self.tabs.count()):
+            doc = self.tabs.widget(i)
+            if isinstance(doc, EditorTab) and doc.path is not None:
+                out.append(("file", doc.path))
+            elif isinstance(doc, TriggerCasesEditor) and doc.skill_dir() is not None:
+                out.append(("cases", doc.skill_dir()))  # type: ignore[arg-type]
+        return out
+
+    def _save_session(self) -> None:
+        """Remember this workspace's open tabs (restored when it opens again)."""
+        if self.workspace_root is not None and self.workspace is not None:
+            save_session(self.settings, self.workspace_root, self._session_tabs(), self.tabs.currentIndex())
+
+    def _reopen_session(self, root: Path) -> None:
+        tabs, current = load_session(self.settings, root)
+        for kind, path in tabs:
+            if kind == "file":
+                self.open_file(path)
+            else:
+                self.open_cases(path)
+        if 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing:
+            self._save_session()
         if not self._closing and not self.close_all_tabs():
             event.ignore()
             return
@@ -902,7 +1080,11 @@ class MainWindow(QMainWindow):
         self.settings.set_value("ui/geometry", self.saveGeometry())
         self.layout_state.save_for(self.workspace_root)
         self.settings.sync()
-        self.versions.shutdown()
+        if self._versions is not None:
+            self._versions.shutdown()
         self.features.shutdown()
+        self.ws_problems.shutdown()
+        if self._find_in_files is not None:
+            self._find_in_files.shutdown()
         self.pool.shutdown()
         gc_pin.release()

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio.ui.common.fuzzy import fuzzy_filter
+
 
 def window_actions(win: QMainWindow) -> list[QAction]:
     """Every command reachable from *win*, once each: its own actions, every menu (also menus other
@@ -93,15 +95,15 @@ class CommandPalette(QDialog):
 
     @Slot(str)
     def _filter(self, text: str) -> None:
-        words = text.lower().split()
+        """Fuzzy: the letters typed, in order ("ssc" → Show Sandbox Console); best matches first."""
         self.list.clear()
-        for act in sorted(self.actions_, key=self.label):
-            name = self.label(act)
-            if all(w in name.lower() for w in words):
-                item = QListWidgetItem(self.entry(act))
-                item.setToolTip(act.toolTip())
-                item.setData(Qt.ItemDataRole.UserRole, act)
-                self.list.addItem(item)
+        ordered = sorted(self.actions_, key=self.label)
+        for index in fuzzy_filter(text, [self.label(a) for a in ordered]):
+            act = ordered[index]
+            item = QListWidgetItem(self.entry(act))
+            item.setToolTip(act.toolTip())
+            item.setData(Qt.ItemDataRole.UserRole, act)
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 

@@ -11,15 +11,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFontComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from skillstudio.openai_defaults import KEYRING_SERVICE, KEYRING_USER, store_api_key  # noqa: F401 - re-exported
 from skillstudio.ui.common.settings import AppSettings
+from skillstudio.ui.editor.prefs import EditorPrefs
 
 
 def stored_key_present() -> bool | None:
@@ -67,6 +70,27 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme)
         form.addRow("OpenAI API key", self.api_key)
         form.addRow("", self.forget_key)
+        prefs = EditorPrefs.load(settings)
+        self.editor_font = QFontComboBox()
+        self.editor_font.setObjectName("settings_editor_font")
+        self.editor_font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
+        self.editor_font.setCurrentFont(prefs.font())
+        self.editor_size = QSpinBox()
+        self.editor_size.setObjectName("settings_editor_size")
+        self.editor_size.setRange(6, 48)
+        self.editor_size.setSuffix(" pt")
+        self.editor_size.setValue(prefs.font_size)
+        self.tab_width = QSpinBox()
+        self.tab_width.setObjectName("settings_tab_width")
+        self.tab_width.setRange(1, 16)
+        self.tab_width.setValue(prefs.tab_width)
+        self.wrap = QCheckBox("Wrap long lines")
+        self.wrap.setObjectName("settings_wrap")
+        self.wrap.setChecked(prefs.wrap)
+        form.addRow("Editor font", self.editor_font)
+        form.addRow("Font size", self.editor_size)
+        form.addRow("Tab width", self.tab_width)
+        form.addRow("", self.wrap)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -85,6 +109,8 @@ class SettingsDialog(QDialog):
         self.settings.model = self.model.text().strip() or self.settings.model
         self.settings.base_url = self.base_url.text().strip()
         self.settings.theme = self.theme.currentText()
+        EditorPrefs(self.editor_font.currentFont().family(), self.editor_size.value(), self.tab_width.value(),
+                    self.wrap.isChecked()).save(self.settings)
         self.settings.sync()
         key = self.api_key.text().strip()
         try:

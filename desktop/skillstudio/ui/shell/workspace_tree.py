@@ -26,6 +26,9 @@ from skillstudio.ui.common.theme import load_icon
 
 ROLE_PATH = Qt.ItemDataRole.UserRole
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # "skill" | "file" | "folder" | "cases"
+ROLE_BADGE = Qt.ItemDataRole.UserRole + 2  # (errors, warnings) from the workspace-wide check
+_SCRIPT_SUFFIXES = {".py", ".sh", ".bash", ".js", ".mjs", ".rb", ".pl"}
+ROLE_TIP = Qt.ItemDataRole.UserRole + 3  # the skill's own tooltip, under any badge summary
 CHUNK = 150
 
 
@@ -63,6 +66,8 @@ class WorkspaceTree(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.stack, 1)
         self._pending: list[Skill] = []
+        self._root: Path | None = None  # the workspace shown (a filter does not outlive it)
+        self._badges: dict[Path, tuple[int, int]] = {}  # skill dir -> (errors, warnings)
         self._fill_timer = QTimer(self)
         self._fill_timer.setInterval(0)
         self._fill_timer.timeout.connect(self._fill_some)
@@ -74,6 +79,11 @@ class WorkspaceTree(QWidget):
 
     # ------------------------------------------------------------------ filling
     def set_workspace(self, ws: Workspace) -> None:
+        if self._root != ws.root:
+            # a filter typed for another workspace would make this one look empty; a reload keeps it
+            self.filter.clear()
+            self._badges = {}
+        self._root = ws.root
         self._fill_timer.stop()
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -120,6 +130,9 @@ class WorkspaceTree(QWidget):
             std = QStyle.StandardPixmap.SP_MessageBoxWarning
             item.setIcon(0, warn if not warn.isNull() else style.standardIcon(std))
         item.setToolTip(0, tip[:600])
+        item.setData(0, ROLE_TIP, tip[:600])
+        if skill.path in self._badges:
+            self._apply_badge(item, *self._badges[skill.path])
         if skill.skill_md is not None:
             item.addChild(self._file_item(skill.skill_md, skill.skill_md.name))
         cases = QTreeWidgetItem([f"Trigger cases ({len(skill.cases)})"])
@@ -150,7 +163,10 @@ class WorkspaceTree(QWidget):
         item = QTreeWidgetItem([label])
         item.setData(0, ROLE_PATH, path)
         item.setData(0, ROLE_KIND, "file")
-        item.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        # icons by file type: runnable scripts get the run icon, the rest the file icon
+        kind = "run" if path.suffix.lower() in _SCRIPT_SUFFIXES or path.parent.name == "scripts" else "file"
+        icon = load_icon(kind)
+        item.setIcon(0, icon if not icon.isNull() else self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
         item.setToolTip(0, str(path))
         return item
 
@@ -181,6 +197,29 @@ class WorkspaceTree(QWidget):
         if current:
             self.tree.setCurrentItem(new)
         self.tree.blockSignals(False)
+
+    def set_badge(self, skill_dir: Path, errors: int, warnings: int) -> None:
+        """Show a skill's error/warning count from the workspace-wide check (kept for items not built yet)."""
+        self._badges[skill_dir] = (errors, warnings)
+        for item in self.skill_items():
+            if item.data(0, ROLE_PATH) == skill_dir:
+                self._apply_badge(item, errors, warnings)
+                break
+
+    def _apply_badge(self, item: QTreeWidgetItem, errors: int, warnings: int) -> None:
+        item.setData(0, ROLE_BADGE, (errors, warnings))
+        tip = str(item.data(0, ROLE_TIP) or "")
+        if errors or warnings:
+            name = "error" if errors else "warning"
+            icon = load_icon(name)
+            std = QStyle.StandardPixmap.SP_MessageBoxCritical if errors else QStyle.StandardPixmap.SP_MessageBoxWarning
+            item.setIcon(0, icon if not icon.isNull() else self.style().standardIcon(std))
+            summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+            item.setToolTip(0, f"{summary} (All Problems lists them)\n\n{tip}")
+        else:
+            icon = load_icon("skill")
+            item.setIcon(0, icon if not icon.isNull() else self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
+            item.setToolTip(0, tip)
 
     def select_skill(self, skill_dir: Path) -> None:
         item = self.find_skill_item(skill_dir.name)

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 from skillstudio.bundle import safeyaml, triggers
 from skillstudio.bundle.fileio import atomic_write, read_text_file
 from skillstudio.bundle.triggers import TriggerCase, TriggersError
-from skillstudio.bundle.triggers_edit import edit_cases
+from skillstudio.ui.common.banner import set_banner
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.triggers.cases_model import (
     COL_EXPECT,
@@ -181,9 +181,7 @@ class TriggerCasesEditor(QWidget):
 
         self.banner = QFrame()
         self.banner.setObjectName("casesBanner")
-        self.banner.setStyleSheet(
-            "#casesBanner { background: #fdecea; border: 1px solid #e0a8a2; border-radius: 4px; }"
-            "#casesBanner QLabel { color: #7a1f16; }")
+        set_banner(self.banner, "error")  # coloured by the theme
         bl = QHBoxLayout(self.banner)
         bl.setContentsMargins(10, 6, 6, 6)
         self.banner_label = QLabel()
@@ -449,6 +447,8 @@ class TriggerCasesEditor(QWidget):
 
     def _render(self) -> str:
         # in place: unchanged cases, comments and keys we do not know keep their exact text
+        from skillstudio.bundle.triggers_edit import edit_cases  # on first save, not at start-up
+
         return edit_cases(self._loaded_text, self.cases())
 
     def _confirm_external_change(self, path: Path) -> bool:

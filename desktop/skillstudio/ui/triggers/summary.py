@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from skillstudio.ui.common.banner import set_banner
 from skillstudio.ui.common.font_scale import relative_font
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def make_banner(name: str, kind: str) -> QLabel:
     label.setObjectName(name)
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
-    label.setStyleSheet(BANNER_STYLE[kind])
+    set_banner(label, kind)  # coloured by the theme (BANNER_STYLE is the light theme's, for reference)
     label.hide()
     return label
 

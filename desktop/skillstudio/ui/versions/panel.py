@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from skillstudio.bundle import history, release
 from skillstudio.bundle.model import load_skill
 from skillstudio.cancel import CancelToken
+from skillstudio.ui.common.banner import set_banner
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.common.theme import current_theme
 from skillstudio.ui.common.workers import WorkerPool
@@ -504,13 +505,12 @@ class VersionsPanel(QWidget):
         if not text:
             self.message.hide()
             return
-        if error:
-            style = "background: #fdecea; color: #7a1f16; border: 1px solid #e0a8a2;"
-        elif ok:
-            style = "background: #e8f6ee; color: #14532d; border: 1px solid #9fd4b4;"
+        if error or ok:
+            set_banner(self.message, "error" if error else "ok")  # coloured by the theme
         else:
-            style = "background: palette(alternate-base); border: 1px solid palette(mid);"
-        self.message.setStyleSheet(f"QLabel {{ {style} border-radius: 4px; padding: 6px 8px; }}")
+            set_banner(self.message, None)
+            self.message.setStyleSheet("QLabel { background: palette(alternate-base); border: 1px solid "
+                                       "palette(mid); border-radius: 4px; padding: 6px 8px; }")
         self.message.setText(text)
         self.message.show()
 
