@@ -40,7 +40,8 @@ async def turn(client: AsyncOpenAI, body: dict, skill_paths: list[str], early: b
 
 
 async def main() -> int:
-    conversations = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    with open(sys.argv[1], encoding="utf-8") as f:
+        conversations = json.load(f)
     concurrency = int(sys.argv[2])
     early = (sys.argv[3] if len(sys.argv) > 3 else "early") == "early"
     client = AsyncOpenAI()

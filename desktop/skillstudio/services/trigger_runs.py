@@ -47,6 +47,8 @@ class CaseResult(_Open):
     run_status: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     cached: int = 0
+    categories: list[str | None] | None = None  # per run (trajectory.category); None in pre-trajectory reports
+    undecided: int = 0
 
 
 class Summary(_Open):
@@ -68,6 +70,8 @@ class Summary(_Open):
     wall_s: float
     cancelled: bool = False
     fatal: str | None = None
+    categories: dict[str, int] = Field(default_factory=dict)  # runs per trajectory category
+    undecided: int = 0
 
 
 class TriggerReport(_Open):

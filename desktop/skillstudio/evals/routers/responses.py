@@ -198,7 +198,7 @@ class ResponsesRouter:
 
     def __init__(self, *, model: str, api_key: str, base_url: str | None = None, stream: bool = True,
                  timeout: float = 60.0, concurrency: int = 16, max_turns: int = DEFAULT_MAX_TURNS,
-                 sandbox: str = "subprocess", estimate_usage: bool | None = None) -> None:
+                 sandbox: str = "subprocess", count_tokens: bool | None = None) -> None:
         self.model = model
         self.stream = stream
         self.timeout = timeout
@@ -209,8 +209,8 @@ class ResponsesRouter:
         self.project = os.environ.get("OPENAI_PROJECT_ID") or None
         self._client: openai.AsyncOpenAI | None = None  # the SDK client, made for non-streamed turns only
         # estimate the usage of streams closed early: True, False, or None = when the model has a price
-        self.estimate_usage = estimate_usage
-        self.estimating_usage = bool(estimate_usage)
+        self.count_tokens = count_tokens
+        self.estimating_usage = bool(count_tokens)
         self.concurrency = concurrency
         self.max_turns = max_turns
         self.sandbox = sandbox
@@ -262,8 +262,8 @@ class ResponsesRouter:
                         "environment": {"type": "local", "skills": [e.as_param() for e in suite.catalog]}}]
         self._tools_tokens = None
         self._tools_counting = None
-        self.estimating_usage = self.stream and (_priced(self.model) if self.estimate_usage is None
-                                                 else self.estimate_usage)
+        self.estimating_usage = self.stream and (_priced(self.model) if self.count_tokens is None
+                                                 else self.count_tokens)
         if self.estimating_usage:  # early stops need a local token estimate: load the vocabulary (~0.4 s of
             # CPU, once per process) in a worker thread now, while the first requests wait on the network
             try:
