@@ -270,4 +270,4 @@ def test_max_turns_sets_the_budget_and_the_json_report_carries_categories(worksp
     miss = next(c for c in report["cases"] if c["prompt"].startswith("Pull the Q3"))
     assert miss["selected"] == [None] and miss["categories"] == ["undecided"] and miss["status"] == "fail"
     assert report["max_turns"] == 2 and report["summary"]["undecided"] == 1
-    assert bad.returncode == 2 and "--max-turns must be between 1 and 50" in bad.stderr
+    assert bad.returncode == 2 and "Model turns must be between 1 and 50 (--max-turns)" in bad.stderr
