@@ -13,7 +13,9 @@ Rounds alternate the two (which one goes first alternates too); the row reports 
 median of the per-round ratios. Row 1: the model decides on its first call (reads a skill or
 answers). Row 2: prompts that mention files explore first (`ls -la`, then `rg -l`), so those runs
 take three turns; our command executes the exploring commands in its sandbox (bubblewrap), the
-baseline only sends the recorded follow-up bodies. Prints markdown rows; asserts nothing.
+baseline only sends the recorded follow-up bodies. `--src DIR` times another checkout's `desktop/`
+(e.g. the commit before a change) in the same rounds, as its own row. Prints markdown rows; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -92,71 +94,74 @@ def conversations(bodies: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return out
 
 
-CPU: list[tuple[str, float]] = []  # (which, CPU seconds of the child), for the stderr log
-
-
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system, children included) and stdout of one process."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=600)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU.append((argv[1], r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime))
     if proc.returncode not in (0, 1):  # 1: some cases fail on the scripted model, as intended
         raise SystemExit(f"{argv[2:5]} failed ({proc.returncode}): {proc.stderr[-1500:]}")
-    return wall, proc.stdout
+    return wall, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, proc.stdout
 
 
 def scenario(name: str, script: dict[str, Any], rounds: int, work: Path, env: dict[str, str],
-             baseline_mode: str) -> str:
+             baseline_mode: str, before: Path | None = None) -> list[str]:
     server = Server(script)
     try:
         env = dict(env, OPENAI_BASE_URL=server.base_url)
         ws = work / "ws"
 
-        def ours() -> float:
+        def command(src: Path) -> tuple[float, float]:
             shutil.rmtree(ws, ignore_errors=True)
             shutil.copytree(REPO / "skills", ws, ignore=shutil.ignore_patterns(".skillstudio"))
-            wall, _ = _timed([PY, "-m", "skillstudio", "test", str(ws), "--runs", str(RUNS),
-                              "--concurrency", str(CONCURRENCY), "--model", MODEL], env)
-            return wall
+            wall, cpu, _ = _timed([PY, "-m", "skillstudio", "test", str(ws), "--runs", str(RUNS),
+                                   "--concurrency", str(CONCURRENCY), "--model", MODEL], dict(env, PYTHONPATH=str(src)))
+            return wall, cpu
 
-        ours()  # warm-up run, recorded: the baseline replays exactly these requests
+        command(REPO / "desktop")  # warm-up run, recorded: the baseline replays exactly these requests
         convs = conversations(server.take_bodies(work / "bodies.json"))
         replay = work / "replay.json"
         replay.write_text(json.dumps(convs), encoding="utf-8")
         n_requests = sum(len(c) for c in convs)
         base_argv = [PY, str(HERE / "_sdk_baseline.py"), str(replay), str(CONCURRENCY), baseline_mode]
 
-        def base() -> float:
-            wall, out = _timed(base_argv, env)
+        def sdk() -> tuple[float, float]:
+            wall, cpu, out = _timed(base_argv, env)
             got = json.loads(out.strip().splitlines()[-1])
             assert got["requests"] == n_requests, got
-            return wall
+            return wall, cpu
 
-        base()  # warm-up
+        sides: dict[str, Any] = {"ours": lambda: command(REPO / "desktop"), "sdk": sdk}
+        if before is not None:
+            sides["before"] = lambda: command(before)
+        sdk()  # warm-up
         server.take_bodies(work / "bodies.json")
-        a, b, ratios = [], [], []
+        got: dict[str, list[tuple[float, float]]] = {k: [] for k in sides}
         for r in range(rounds):
-            if r % 2 == 0:
-                x = ours()
-                y = base()
-            else:
-                y = base()
-                x = ours()
-            a.append(x)
-            b.append(y)
-            ratios.append(x / y)
-            mine = server.take_bodies(work / "bodies.json")  # same requests every round
-            assert len(mine) == 2 * n_requests, (len(mine), n_requests)
-            cpu = {k: v for k, v in CPU[-2:]}
-            print(f"  {name} round {r + 1}: ours {x:.2f} s (CPU {cpu.get('-m', 0):.2f} s), "
-                  f"SDK {y:.2f} s (CPU {cpu.get(base_argv[1], 0):.2f} s), {x / y:.2f}x", file=sys.stderr, flush=True)
+            order = list(sides)[r % len(sides):] + list(sides)[:r % len(sides)]  # who goes first rotates
+            for k in order:
+                got[k].append(sides[k]())
+            mine = server.take_bodies(work / "bodies.json")
+            if before is None:  # the same requests every round (an older build may send other bodies)
+                assert len(mine) == 2 * n_requests, (len(mine), n_requests)
+            print(f"  {name} round {r + 1}: " + ", ".join(f"{k} {w:.2f} s (CPU {c:.2f} s)" for k, (w, c) in
+                                                          ((k, got[k][-1]) for k in sides)), file=sys.stderr, flush=True)
         turns = f"{len(convs)} runs, {n_requests} requests"
-        return (f"| whole `skillstudio test` ({name}; {turns}, latency {script['delay_s'] * 1000:.0f} ms, "
-                f"concurrency {CONCURRENCY}) | {statistics.median(a):.2f} s | bare SDK (`AsyncOpenAI` + semaphore, "
-                f"same requests, {baseline_mode} stop) {statistics.median(b):.2f} s | "
-                f"{statistics.median(ratios):.2f}x | <= 1.0x |")
+        sdk_wall = statistics.median(w for w, _ in got["sdk"])
+        sdk_cpu = statistics.median(c for _, c in got["sdk"])
+        rows = []
+        for k, label in (("before", " — before (--src)"), ("ours", "")):
+            if k not in got:
+                continue
+            ratio = statistics.median(x[0] / y[0] for x, y in zip(got[k], got["sdk"], strict=True))
+            rows.append(f"| whole `skillstudio test` ({name}; {turns}, latency {script['delay_s'] * 1000:.0f} ms, "
+                        f"concurrency {CONCURRENCY}){label} | {statistics.median(w for w, _ in got[k]):.2f} s "
+                        f"(CPU {statistics.median(c for _, c in got[k]):.2f} s) | bare SDK (`AsyncOpenAI` + "
+                        f"semaphore, same requests, {baseline_mode} stop) {sdk_wall:.2f} s (CPU {sdk_cpu:.2f} s) | "
+                        f"{ratio:.2f}x | <= 1.0x |")
+        return rows
     finally:
         server.close()
 
@@ -168,6 +173,7 @@ def main() -> int:
     ap.add_argument("--baseline", choices=("early", "full"), default="early",
                     help="the SDK baseline stops reading a settled turn early (default) or reads every event")
     ap.add_argument("--only", choices=("first", "explore"), help="run one row only")
+    ap.add_argument("--src", type=Path, help="another checkout's desktop/ folder, timed as 'before' in the same rounds")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(PYTHONPATH=str(REPO / "desktop"), OPENAI_API_KEY="bench-key")
@@ -176,11 +182,13 @@ def main() -> int:
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="ss-bench-sdk-") as tmp:
         if args.only in (None, "first"):
-            print(scenario("decides on the first call", base_script, args.rounds, Path(tmp), env, args.baseline),
-                  flush=True)
+            for row in scenario("decides on the first call", base_script, args.rounds, Path(tmp), env, args.baseline,
+                                args.src):
+                print(row, flush=True)
         if args.only in (None, "explore"):
-            print(scenario("explore-first prompts", {**base_script, "explore": EXPLORE}, args.rounds, Path(tmp),
-                           env, args.baseline), flush=True)
+            for row in scenario("explore-first prompts", {**base_script, "explore": EXPLORE}, args.rounds,
+                                Path(tmp), env, args.baseline, args.src):
+                print(row, flush=True)
     return 0
 
 

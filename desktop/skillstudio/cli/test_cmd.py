@@ -105,7 +105,8 @@ def _table(report: TriggerReport, verbose: bool, width: int) -> Table:
 
     from skillstudio.evals import reports
 
-    title = "Trigger tests — " + reports.title_of(report.as_dict())
+    title = "Trigger tests — " + reports.title_of({"estimate": report.estimate, "model": report.model,
+                                                   "provider": report.provider})
     shown = [c for c in report.cases if verbose or c.status != "pass" or c.flaky or c.undecided]
     hidden = len(report.cases) - len(shown)
     caption = f"{hidden} passing cases not shown (-v shows every case)" if hidden else None
