@@ -13,7 +13,8 @@ calls and messages, and our outputs. Reasoning items are not resent: without sto
 encrypted content the server could not resolve them, and the calls alone carry the conversation.
 
 The streamed hot path is lean on purpose (a 16-way run was CPU-bound on small machines): one
-shared httpx.AsyncClient per run (pool sized to the concurrency, keep-alive), the first turn's body
+connection pool per run (`transport.py`: httpcore's own pool, sized to the concurrency, keep-alive;
+the httpx client when a proxy is configured), the first turn's body
 pre-serialised once per run with only the prompt spliced in, and a minimal SSE reader yielding
 plain JSON events. Non-streaming requests go through the SDK client, which is imported and made
 only then: a streamed run never loads the SDK (its types cost ~0.5 s of start-up). Usage comes from
@@ -30,12 +31,11 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from skillstudio.evals.decision import PathRule
 from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
 from skillstudio.evals.routers._openai_errors import body_message, status_error, to_router_error
 from skillstudio.evals.routers.sse import SSEFormatError, sse_json
+from skillstudio.evals.routers.transport import STREAM_ERRORS, StreamTransport
 from skillstudio.evals.suite import Suite, SuiteCase
 from skillstudio.evals.trajectory import (
     DEFAULT_MAX_TURNS,
@@ -50,12 +50,11 @@ from skillstudio.evals.trajectory import (
 )
 
 if TYPE_CHECKING:
-    import ssl
-
     import openai
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"  # the SDK's default, when neither argument nor env names one
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+_DROPPED: tuple[type[Exception], ...] = (*STREAM_ERRORS, SSEFormatError)  # while a stream is read
+_UNREADABLE: tuple[type[Exception], ...] = (*STREAM_ERRORS, RouterError)  # an error reply's body
 _NOT_OUTPUT = {"response.created", "response.in_progress", "response.queued"}
 
 
@@ -218,7 +217,7 @@ class ResponsesRouter:
         self.max_turns = max_turns
         self.sandbox = sandbox
         self.turn_timeout: float | None = None  # per model turn (the runner sets it from --timeout)
-        self._http: httpx.AsyncClient | None = None  # the streaming transport, made on first use
+        self._http: StreamTransport | None = None  # the streaming transport, made on first use
         self._rule = PathRule([])
         self._explorer: Any | None = None
         self._tools: list[dict[str, Any]] = []
@@ -241,29 +240,16 @@ class ResponsesRouter:
         """Size the connection pool to the requests in flight (the runner calls this)."""
         self.concurrency = max(1, n)
 
-    def _http_client(self) -> httpx.AsyncClient:
+    def _http_client(self) -> StreamTransport:
         if self._http is None:
-            n = max(1, self.concurrency)
             headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json",
                        "Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "skillstudio"}
             if self.organization:  # as the SDK would send them (OPENAI_ORG_ID / OPENAI_PROJECT_ID)
                 headers["OpenAI-Organization"] = self.organization
             if self.project:
                 headers["OpenAI-Project"] = self.project
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout), http2=False, trust_env=True, verify=self._tls(),
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=30.0),
-                headers=headers)
+            self._http = StreamTransport(self.base_url, headers, self.timeout, self.concurrency)
         return self._http
-
-    def _tls(self) -> ssl.SSLContext | bool:
-        """TLS verification as httpx does it, except that a plain-http server reached without a proxy
-        gets a context with no CA bundle loaded (~30 ms of CPU saved): it would refuse any TLS peer."""
-        if self.base_url.startswith("http://") and not any(os.environ.get(v) for v in _PROXY_VARS):
-            import ssl
-
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names, trusts none
-        return True
 
     def prepare(self, suite: Suite) -> None:
         from skillstudio.evals.explore import Explorer
@@ -346,24 +332,20 @@ class ResponsesRouter:
                        events=[str(_get(i, "type")) for i in output]), output
 
     async def _stream_turn(self, content: bytes, start: float) -> tuple[TurnOut, list[Any]]:
-        http = self._http_client()
-        try:
-            resp = await http.send(http.build_request("POST", self.base_url + "/responses", content=content),
-                                   stream=True)
-        except httpx.TimeoutException:
-            raise RouterError("request timed out", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise RouterError(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
-        if resp.status_code >= 400:
+        resp = await self._http_client().post(self.base_url + "/responses", content)
+        if resp.status >= 400:
             try:
-                raw = await resp.aread()
-            except httpx.HTTPError:
+                raw = await resp.read()
+            except _UNREADABLE:
                 raw = b""
             finally:
                 await resp.aclose()
-            raise status_error(resp.status_code, resp.headers, body_message(raw, resp.reason_phrase))
-        plain = resp.headers.get("content-encoding", "identity") == "identity"  # asked for; skip the decoders
-        events = sse_json(resp.aiter_raw() if plain else resp.aiter_bytes())
+            raise status_error(resp.status, resp.headers, body_message(raw, resp.reason))
+        try:
+            events = sse_json(resp.chunks())
+        except RouterError:
+            await resp.aclose()
+            raise
         types: list[str] = []
         ttft: float | None = None
         entries: dict[int, Entry] = {}  # by output_index
@@ -429,7 +411,7 @@ class ResponsesRouter:
                         break
         except RouterError:
             raise
-        except (httpx.HTTPError, SSEFormatError) as exc:  # the connection died mid-stream
+        except _DROPPED as exc:  # the connection died mid-stream
             raise RouterError(f"stream dropped: {exc.__class__.__name__}: {exc}", retryable=True) from None
         finally:
             await events.aclose()
