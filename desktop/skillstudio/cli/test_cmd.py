@@ -5,40 +5,72 @@ reports. `test` never estimates silently: with no API key and no base URL it exi
 --offline is given. Exit codes: 0 all cases pass; 1 a case failed or errored after retries; 2
 usage/environment problem (including a refused API key); 130 cancelled with Ctrl-C (finished
 results are kept).
+
+Start-up is part of every CI run, so this module imports only typer at load time: rich is imported
+when something is printed (the progress bar only on a terminal), the services when the command runs.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from skillstudio.cli.common import Provider, cli_words, provider_choice
 from skillstudio.errors import SkillStudioError
 from skillstudio.openai_defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from skillstudio.cancel import CancelToken
-    from skillstudio.services.trigger_runs import TriggerReport
+    from skillstudio.services.trigger_runs import CaseResult, TriggerReport
+
+# How a run decided (trajectory.category), in the table's and the summary's words
+RUN_WORDS = {"direct": "direct", "explored": "after exploring", "other_skill": "read another skill first",
+             "answered": "answered", "undecided": "undecided", "first_call_rule": "first-call rule"}
+SHORT_WORDS = {"direct": "direct", "explored": "explored", "other_skill": "other skill", "answered": "answered",
+               "undecided": "undecided", "first_call_rule": "first call"}
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console (rich is imported here, when there is something to print)."""
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True)
+    return Console() if sys.stdout.isatty() else Console(width=160)  # CI logs: no arbitrary 80 columns
+
+
+class _Err:
+    """stderr for notices, made on first use: a quiet run never imports rich before its results."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        if self._console is None:
+            self._console = _console(stderr=True)
+        self._console.print(*args, **kwargs)
 
 
 @contextmanager
-def _ctrl_c_cancels(token: CancelToken, err: Console, say: str) -> Iterator[None]:
+def _ctrl_c_cancels(token: CancelToken, say: Callable[[str], None], message: str) -> Iterator[None]:
     """The first Ctrl-C cancels (finished work is kept), the second aborts."""
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         if token.cancelled:
             raise KeyboardInterrupt
         token.cancel()
-        err.print(f"[yellow]{say}[/]")
+        say(f"[yellow]{message}[/]")
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
@@ -47,32 +79,60 @@ def _ctrl_c_cancels(token: CancelToken, err: Console, say: str) -> Iterator[None
         signal.signal(signal.SIGINT, previous)
 
 
+def _how(c: CaseResult) -> str:
+    """A case's runs by category, compact: "direct ×2, undecided"."""
+    if c.categories is None:
+        return SHORT_WORDS["first_call_rule"]
+    counts = Counter(x for x in c.categories if x)
+    return ", ".join(SHORT_WORDS.get(k, k) + (f" ×{n}" if n > 1 else "") for k, n in counts.items()) or "—"
+
+
+def _selected_cell(c: CaseResult) -> str:
+    status = c.run_status or ["ok"] * len(c.selected)
+    cats = c.categories or [None] * len(c.selected)
+    marks = []
+    for x, st, cat in zip(c.selected, status, cats, strict=False):
+        if st in ("error", "not_run"):
+            marks.append({"error": "ERR", "not_run": "-"}[st])
+        elif cat == "undecided":
+            marks.append("?")  # no decision within the turn budget: counted as not triggered
+        else:
+            marks.append(x or "·")
+    return " ".join(marks)
+
+
 def _table(report: TriggerReport, verbose: bool, width: int) -> Table:
+    from rich.table import Table
+
     from skillstudio.evals import reports
 
-    title = "Trigger tests — " + reports.title_of(report.as_dict())
-    shown = [c for c in report.cases if verbose or c.status != "pass" or c.flaky]
+    title = "Trigger tests — " + reports.title_of({"estimate": report.estimate, "model": report.model,
+                                                   "provider": report.provider})
+    shown = [c for c in report.cases if verbose or c.status != "pass" or c.flaky or c.undecided]
     hidden = len(report.cases) - len(shown)
     caption = f"{hidden} passing cases not shown (-v shows every case)" if hidden else None
+    if any(c.undecided for c in shown):
+        caption = (caption + "; " if caption else "") + "? = undecided (no decision within the turn budget)"
     t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    wide = width >= 110
     for col, kw in (("skill", {"no_wrap": True, "min_width": 10}), ("expect", {"no_wrap": True, "min_width": 10}),
                     ("rate", {"justify": "right", "no_wrap": True, "min_width": 4}),
                     ("95% CI", {"justify": "right", "no_wrap": True, "min_width": 9}),
-                    ("result", {"no_wrap": True, "min_width": 5}),
-                    ("selected", {"no_wrap": True, "overflow": "ellipsis", "min_width": 8, "max_width": 40}),
+                    ("result", {"no_wrap": True, "min_width": 6}),
+                    ("selected", {"no_wrap": True, "overflow": "ellipsis", "min_width": 8, "max_width": 32}),
+                    ("runs", {"no_wrap": True, "overflow": "ellipsis", "min_width": 12, "max_width": 28}),
                     ("prompt", {"no_wrap": True, "overflow": "ellipsis", "min_width": 16, "max_width": 60})):
-        if width >= 110 or col not in ("95% CI", "selected"):  # narrow terminals: the essentials
+        if wide or col not in ("95% CI", "selected", "runs"):  # narrow terminals: the essentials
             t.add_column(col, **kw)  # type: ignore[arg-type]
     style = {"pass": "green", "fail": "bold red", "error": "bold yellow", "not_run": "dim"}
     for c in shown:
         rate = "—" if c.trigger_rate is None else f"{c.trigger_rate:.2f}"
         ci = "—" if c.trigger_rate is None else f"{c.wilson_low or 0:.2f}–{c.wilson_high or 0:.2f}"
-        sel = " ".join({"error": "ERR", "not_run": "-"}.get(st, x or "·") for x, st in
-                       zip(c.selected, c.run_status or ["ok"] * len(c.selected), strict=False))
         res = ("explicit-only" if c.status == "explicit_only" else c.status) + (" (flaky)" if c.flaky else "")
-        cells = [c.skill, c.expect, rate, ci, f"[{style.get(c.status, 'dim')}]{res}[/]", sel, c.prompt]
-        if width < 110:
-            cells = [cells[0], cells[1], cells[2], cells[4], cells[6]]
+        cells = [c.skill, c.expect, rate, ci, f"[{style.get(c.status, 'dim')}]{res}[/]", _selected_cell(c),
+                 _how(c), c.prompt]
+        if not wide:
+            cells = [cells[0], cells[1], cells[2], cells[4], cells[7]]
         t.add_row(*cells)
     return t
 
@@ -89,6 +149,17 @@ def _print_compare(out: Console, diff: dict[str, Any]) -> None:
             out.print(f"  {label}: [{c['skill']}] {c['expect']}: {c['prompt']}", soft_wrap=True)
 
 
+def _runs_line(report: TriggerReport) -> str | None:
+    """How the runs decided, counted: "runs: 240 direct, 12 after exploring, 3 undecided (not triggered)"."""
+    cats = {k: n for k, n in report.summary.categories.items() if n}
+    if not cats or report.estimate:  # an estimate reads or answers at once: nothing to tell
+        return None
+    words = [f"{n} {RUN_WORDS.get(k, k)}" for k, n in cats.items() if k != "undecided"]
+    if report.summary.undecided:
+        words.append(f"{report.summary.undecided} undecided (counted as not triggered)")
+    return "runs: " + ", ".join(words)
+
+
 def _summary_line(report: TriggerReport) -> str:
     s = report.summary
     parts = [f"{s.cases} cases: {s.passed} passed, {s.failed} failed"]
@@ -100,6 +171,9 @@ def _summary_line(report: TriggerReport) -> str:
         parts.append(f"{s.explicit_only} explicit-only (skill not offered to the model; not run, not a miss)")
     acc = "—" if s.accuracy is None else f"{s.accuracy:.2f}"
     parts.append(f"accuracy {acc}, precision {s.precision}, recall {s.recall}")
+    runs = _runs_line(report)
+    if runs:
+        parts.append(runs)
     parts.append(f"{s.requests} requests, {s.cached} cached, {s.wall_s:.1f} s")
     if report.estimate:
         parts.append("OFFLINE ESTIMATE")
@@ -154,14 +228,11 @@ def test_command(
     With no API key and no --base-url this is an error (exit 2), never a silent estimate: give
     --offline for the lexical estimate.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from skillstudio.services.context import JobContext
     from skillstudio.services.settings import RunOptions
     from skillstudio.services.trigger_runs import SuiteRunRequest, run_and_record
 
-    err = Console(stderr=True)
-    out = Console() if sys.stdout.isatty() else Console(width=160)  # CI logs: no arbitrary 80 columns
+    err = _Err()
     if batch and (offline or provider not in (None, Provider.responses)):
         raise SkillStudioError("--batch needs the Responses provider (an API key or --base-url)",
                                "drop --offline / --provider chat, or run without --batch")
@@ -173,21 +244,15 @@ def test_command(
             save=save, compare=compare, batch_poll_s=poll if batch else None)
     if request.provider.is_estimate:
         err.print("[bold yellow]OFFLINE ESTIMATE[/] (lexical BM25, not a model): no model is asked.")
-    progress = Progress(TextColumn("[bold]testing[/]"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
-                        disable=not err.is_terminal, transient=True)
-    task = progress.add_task("test", total=None, rate="")
-
-    def on_progress(done: int, total: int, cached: int) -> None:
-        progress.update(task, completed=done, total=total, rate=f"{cached} cached" if cached else "")
-
+    bar, on_progress = _progress()
     ctx = JobContext(on_progress=on_progress, on_message=lambda m: err.print(f"[dim]{m}[/]", soft_wrap=True))
-    stopping = "Cancelling… finished results are kept (Ctrl-C again to abort)."
-    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, stopping), progress:
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err.print,
+                                      "Cancelling… finished results are kept (Ctrl-C again to abort)."), bar:
         result = run_and_record(request, ctx)
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {w}")
     report = result.report
+    out = _console()
     out.print(_table(report, verbose, out.width))
     if report.compare is not None:
         _print_compare(out, report.compare)
@@ -204,6 +269,23 @@ def test_command(
         raise typer.Exit(130)
     if report.failing:
         raise typer.Exit(1)
+
+
+def _progress() -> tuple[AbstractContextManager[Any], Callable[[int, int, int], None] | None]:
+    """A transient progress bar on stderr when it is a terminal; nothing at all (no rich) otherwise."""
+    if not sys.stderr.isatty():
+        return nullcontext(), None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]testing[/]"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=_console(stderr=True),
+                        transient=True)
+    task = progress.add_task("test", total=None, rate="")
+
+    def on_progress(done: int, total: int, cached: int) -> None:
+        progress.update(task, completed=done, total=total, rate=f"{cached} cached" if cached else "")
+
+    return progress, on_progress
 
 
 runs_app = typer.Typer(help="Saved trigger-test runs: list, export again, compare.", no_args_is_help=True)
@@ -223,7 +305,7 @@ def _store(workspace: Path) -> Any:
     if not workspace.is_dir():
         raise SkillStudioError(f"{workspace}: no such folder", "give the workspace the runs were made in")
     store = RunStore(workspace / ".skillstudio")
-    _tell_notices(store, Console(stderr=True), "list")
+    _tell_notices(store, _console(stderr=True), "list")
     return store
 
 
@@ -231,6 +313,9 @@ def _store(workspace: Path) -> Any:
 def runs_list(workspace: Path = typer.Argument(..., help="The workspace (or skill) folder.")) -> None:
     """List saved runs, oldest first."""
     store = _store(workspace)
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console() if sys.stdout.isatty() else Console(width=200)  # piped: no arbitrary 80 columns
     t = Table(title=f"Saved runs in {store.path}", title_justify="left")
     for col in ("id", "started", "model", "provider", "cases", "passed", "failed", "errors", "accuracy", "runs"):
@@ -279,7 +364,7 @@ def runs_compare(
     from skillstudio.evals import reports
 
     diff = _store(workspace).compare(a, b)
-    _print_compare(Console(), diff)
+    _print_compare(_console(), diff)
     if json_out is not None:
         reports.write(json_out, json.dumps(diff, indent=2, ensure_ascii=False))
 
@@ -302,6 +387,8 @@ def optimize_command(
 
     The run of the current description is saved to the history; the winner's run too when one won.
     """
+    from rich.table import Table
+
     from skillstudio.services.context import JobContext
     from skillstudio.services.optimize import (
         OptimizeRequest,
@@ -311,7 +398,7 @@ def optimize_command(
     )
     from skillstudio.services.settings import RunOptions
 
-    err, out = Console(stderr=True), Console()
+    err, out = _console(stderr=True), _console()
     with cli_words():
         request = OptimizeRequest(
             workspace=path, skill=skill, iterations=iterations, seed=seed,
@@ -319,7 +406,7 @@ def optimize_command(
             proposer=ProposerChoice(base_url=base_url, model=model),
             options=RunOptions(runs=runs, concurrency=concurrency, timeout_s=timeout, use_cache=not no_cache).checked())
     ctx = JobContext(on_message=lambda m: err.print(f"[dim]{m}[/]"))
-    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling the optimizer… (Ctrl-C again to abort)"):
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err.print, "Cancelling the optimizer… (Ctrl-C again to abort)"):
         outcome = optimize_and_record(request, ctx)
     if outcome.cancelled or outcome.result is None:
         err.print("[yellow]Cancelled:[/] nothing was written" + (" or saved" if not outcome.saved_runs else ""))
@@ -363,9 +450,9 @@ def try_command(
     from skillstudio.services.context import JobContext
     from skillstudio.services.try_prompt import try_prompt
 
-    err, out = Console(stderr=True), Console()
+    err, out = _console(stderr=True), _console()
     ctx = JobContext()
-    with cli_words(), _ctrl_c_cancels(ctx.cancel, err, "Cancelling…"):
+    with cli_words(), _ctrl_c_cancels(ctx.cancel, err.print, "Cancelling…"):
         res = try_prompt(path, prompt, provider_choice(provider, offline, base_url, model, timeout), ctx)
     for why in res.skipped:
         err.print(f"[yellow]warning:[/] left out of the catalog: {why}", soft_wrap=True)

@@ -387,15 +387,6 @@ def _run_batch(
     from skillstudio.evals.routers.responses import ResponsesRouter
 
     assert isinstance(router, ResponsesRouter)
-    return run_batch_sync(
-        suite,
-        model=router.model,
-        api_key=router.client.api_key,
-        base_url=router.base_url,
-        settings=settings,
-        cancel=ctx.cancel,
-        progress=on_progress,
-        cache=cache,
-        poll_s=poll_s,
-        on_status=ctx.message,
-    )
+    return run_batch_sync(suite, model=router.model, api_key=router.api_key, base_url=router.base_url,
+                          settings=settings, cancel=ctx.cancel, progress=on_progress, cache=cache, poll_s=poll_s,
+                          on_status=ctx.message)

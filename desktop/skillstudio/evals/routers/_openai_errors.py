@@ -1,13 +1,19 @@
-"""Turn openai SDK / httpx exceptions into RouterError (retryable or not, with Retry-After)."""
+"""Turn openai SDK / httpx exceptions into RouterError (retryable or not, with Retry-After).
+
+The SDK is imported only to classify an exception that may be one of its own: the streamed path
+maps HTTP statuses itself (`status_error`) and never loads it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
 
 from skillstudio.evals.routers import RouterError, parse_retry_after
+
+if TYPE_CHECKING:
+    import openai
 
 FATAL_STATUSES = {401, 403, 404}  # wrong key, no access, wrong base URL or model: every case would fail
 
@@ -40,6 +46,10 @@ def body_message(body: bytes, reason: str) -> str:
 def to_router_error(exc: BaseException) -> RouterError:
     if isinstance(exc, RouterError):
         return exc
+    if isinstance(exc, httpx.HTTPError):  # raised while iterating a stream that was cut
+        return RouterError(f"stream dropped: {exc.__class__.__name__}: {exc}", retryable=True)
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         return status_error(exc.status_code, exc.response.headers if exc.response is not None else None,
                             _message(exc))
@@ -47,8 +57,6 @@ def to_router_error(exc: BaseException) -> RouterError:
         return RouterError("request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         return RouterError(f"connection failed: {exc.__cause__ or exc}", retryable=True)
-    if isinstance(exc, httpx.HTTPError):  # raised while iterating a stream that was cut
-        return RouterError(f"stream dropped: {exc.__class__.__name__}: {exc}", retryable=True)
     if isinstance(exc, openai.APIError):
         return RouterError(f"API error: {_message(exc)}", retryable=True)
     raise exc

@@ -15,6 +15,7 @@ once in `prepare`, and the best skill is found in one pass over those candidates
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -165,8 +166,13 @@ class OfflineRouter:
         qset = set(q)
         best, best_score = None, 0.0
         # Highest raw score first (catalog order on ties): counter-evidence only lowers a score, so once
-        # a raw score is below the best adjusted one, no later skill can win.
-        for i, raw in sorted(self._index.scores_for(q).items(), key=lambda x: (-x[1], x[0])):
+        # a raw score is below the best adjusted one, no later skill can win. A heap, not a sort: the
+        # cut-off usually comes after a few skills, so the cost stays linear in the candidates.
+        order = [(-raw, i) for i, raw in self._index.scores_for(q).items()]
+        heapq.heapify(order)
+        while order:
+            neg_raw, i = heapq.heappop(order)
+            raw = -neg_raw
             if best is not None and raw < best_score:
                 break
             sc = self._adjust(i, raw, qset, exclude_case)

@@ -13,26 +13,29 @@ calls and messages, and our outputs. Reasoning items are not resent: without sto
 encrypted content the server could not resolve them, and the calls alone carry the conversation.
 
 The streamed hot path is lean on purpose (a 16-way run was CPU-bound on small machines): one
-shared httpx.AsyncClient per run (pool sized to the concurrency, keep-alive), the first turn's body
+connection pool per run (`transport.py`: httpcore's own pool, sized to the concurrency, keep-alive;
+the httpx client when a proxy is configured), the first turn's body
 pre-serialised once per run with only the prompt spliced in, and a minimal SSE reader yielding
-plain JSON events. Non-streaming requests go through the SDK client. The tests hold the event and
-item shapes to the SDK's own types.
+plain JSON events. Non-streaming requests go through the SDK client, which is imported and made
+only then: a streamed run never loads the SDK (its types cost ~0.5 s of start-up). Usage comes from
+the API's usage fields; a stream closed before they came is estimated with the o200k vocabulary
+only when the model has a price (a cost is estimated), else it stays unknown. The tests hold the
+event and item shapes to the SDK's own types.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
-from typing import Any
-
-import httpx
-import openai
+from typing import TYPE_CHECKING, Any
 
 from skillstudio.evals.decision import PathRule
 from skillstudio.evals.routers import RouteRequest, RouterError, RouteResult
 from skillstudio.evals.routers._openai_errors import body_message, status_error, to_router_error
 from skillstudio.evals.routers.sse import SSEFormatError, sse_json
+from skillstudio.evals.routers.transport import STREAM_ERRORS, StreamTransport
 from skillstudio.evals.suite import Suite, SuiteCase
 from skillstudio.evals.trajectory import (
     DEFAULT_MAX_TURNS,
@@ -46,6 +49,12 @@ from skillstudio.evals.trajectory import (
     settle,
 )
 
+if TYPE_CHECKING:
+    import openai
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"  # the SDK's default, when neither argument nor env names one
+_DROPPED: tuple[type[Exception], ...] = (*STREAM_ERRORS, SSEFormatError)  # while a stream is read
+_UNREADABLE: tuple[type[Exception], ...] = (*STREAM_ERRORS, RouterError)  # an error reply's body
 _NOT_OUTPUT = {"response.created", "response.in_progress", "response.queued"}
 
 
@@ -125,6 +134,13 @@ def _count_tokens(text: str) -> int:
         return max(1, len(text) // 4)
 
 
+def _priced(model: str) -> bool:
+    """True when the price table knows `model`: its cost is shown, so usage must be counted."""
+    from skillstudio.evals.metrics import load_prices
+
+    return model in load_prices()
+
+
 def _summarise(types: list[str]) -> list[str]:
     out: list[str] = []
     last, count = None, 0
@@ -165,7 +181,7 @@ class _Conversation:
             content = r.stream_body(self.prompt) if not self.items else \
                 json.dumps({**self.body(), "stream": True}, ensure_ascii=False).encode("utf-8")
             out, items = await r._stream_turn(content, self.start)
-            if out.usage is None:
+            if out.usage is None and r.estimating_usage:
                 s = out.settled
                 seen = s.decisive.text() if s.decisive else ""
                 sent = self.prompt if not self.items else json.dumps(self.body()["input"], ensure_ascii=False)
@@ -184,17 +200,24 @@ class ResponsesRouter:
 
     def __init__(self, *, model: str, api_key: str, base_url: str | None = None, stream: bool = True,
                  timeout: float = 60.0, concurrency: int = 16, max_turns: int = DEFAULT_MAX_TURNS,
-                 sandbox: str = "subprocess") -> None:
+                 sandbox: str = "subprocess", count_tokens: bool | None = None) -> None:
         self.model = model
         self.stream = stream
         self.timeout = timeout
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
-        self.base_url = str(self.client.base_url).rstrip("/")
+        self.api_key = api_key
+        # as the SDK resolves them: the argument, else OPENAI_BASE_URL / OPENAI_ORG_ID / OPENAI_PROJECT_ID
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
+        self.organization = os.environ.get("OPENAI_ORG_ID") or None
+        self.project = os.environ.get("OPENAI_PROJECT_ID") or None
+        self._client: openai.AsyncOpenAI | None = None  # the SDK client, made for non-streamed turns only
+        # estimate the usage of streams closed early: True, False, or None = when the model has a price
+        self.count_tokens = count_tokens
+        self.estimating_usage = bool(count_tokens)
         self.concurrency = concurrency
         self.max_turns = max_turns
         self.sandbox = sandbox
         self.turn_timeout: float | None = None  # per model turn (the runner sets it from --timeout)
-        self._http: httpx.AsyncClient | None = None  # the streaming transport, made on first use
+        self._http: StreamTransport | None = None  # the streaming transport, made on first use
         self._rule = PathRule([])
         self._explorer: Any | None = None
         self._tools: list[dict[str, Any]] = []
@@ -202,23 +225,30 @@ class ResponsesRouter:
         self._tools_counting: asyncio.Future[int] | None = None
         self._body_head = b""  # the streamed body up to the prompt, serialised once per run
 
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The SDK client (non-streamed turns, Batch): imported and made on first use."""
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=0,
+                                              timeout=self.timeout, organization=self.organization,
+                                              project=self.project)
+        return self._client
+
     def set_concurrency(self, n: int) -> None:
         """Size the connection pool to the requests in flight (the runner calls this)."""
         self.concurrency = max(1, n)
 
-    def _http_client(self) -> httpx.AsyncClient:
+    def _http_client(self) -> StreamTransport:
         if self._http is None:
-            n = max(1, self.concurrency)
-            headers = {"Authorization": f"Bearer {self.client.api_key}", "Content-Type": "application/json",
+            headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json",
                        "Accept": "text/event-stream", "Accept-Encoding": "identity", "User-Agent": "skillstudio"}
-            if self.client.organization:  # as the SDK would send them (OPENAI_ORG_ID / OPENAI_PROJECT_ID)
-                headers["OpenAI-Organization"] = self.client.organization
-            if self.client.project:
-                headers["OpenAI-Project"] = self.client.project
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout), http2=False, trust_env=True,
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=30.0),
-                headers=headers)
+            if self.organization:  # as the SDK would send them (OPENAI_ORG_ID / OPENAI_PROJECT_ID)
+                headers["OpenAI-Organization"] = self.organization
+            if self.project:
+                headers["OpenAI-Project"] = self.project
+            self._http = StreamTransport(self.base_url, headers, self.timeout, self.concurrency)
         return self._http
 
     def prepare(self, suite: Suite) -> None:
@@ -230,8 +260,10 @@ class ResponsesRouter:
                         "environment": {"type": "local", "skills": [e.as_param() for e in suite.catalog]}}]
         self._tools_tokens = None
         self._tools_counting = None
-        if self.stream:  # early stops need a local token estimate: load the vocabulary (~0.4 s of CPU,
-            # once per process) in a worker thread now, while the first requests wait on the network
+        self.estimating_usage = self.stream and (_priced(self.model) if self.count_tokens is None
+                                                 else self.count_tokens)
+        if self.estimating_usage:  # early stops need a local token estimate: load the vocabulary (~0.4 s of
+            # CPU, once per process) in a worker thread now, while the first requests wait on the network
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -288,9 +320,10 @@ class ResponsesRouter:
                             first=first, turn_timeout=self.turn_timeout)
 
     async def _whole_turn(self, body: dict[str, Any]) -> tuple[TurnOut, list[Any]]:
+        client = self.client
         try:
-            response = await self.client.post("/responses", body=body, cast_to=object)
-        except (openai.APIError, Exception) as exc:  # noqa: BLE001 - mapped below
+            response = await client.post("/responses", body=body, cast_to=object)
+        except Exception as exc:  # noqa: BLE001 - SDK and transport errors, mapped below
             raise to_router_error(exc) from None
         if _get(response, "status") == "failed":
             raise _failed(response)
@@ -299,24 +332,20 @@ class ResponsesRouter:
                        events=[str(_get(i, "type")) for i in output]), output
 
     async def _stream_turn(self, content: bytes, start: float) -> tuple[TurnOut, list[Any]]:
-        http = self._http_client()
-        try:
-            resp = await http.send(http.build_request("POST", self.base_url + "/responses", content=content),
-                                   stream=True)
-        except httpx.TimeoutException:
-            raise RouterError("request timed out", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise RouterError(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
-        if resp.status_code >= 400:
+        resp = await self._http_client().post(self.base_url + "/responses", content)
+        if resp.status >= 400:
             try:
-                raw = await resp.aread()
-            except httpx.HTTPError:
+                raw = await resp.read()
+            except _UNREADABLE:
                 raw = b""
             finally:
                 await resp.aclose()
-            raise status_error(resp.status_code, resp.headers, body_message(raw, resp.reason_phrase))
-        plain = resp.headers.get("content-encoding", "identity") == "identity"  # asked for; skip the decoders
-        events = sse_json(resp.aiter_raw() if plain else resp.aiter_bytes())
+            raise status_error(resp.status, resp.headers, body_message(raw, resp.reason))
+        try:
+            events = sse_json(resp.chunks())
+        except RouterError:
+            await resp.aclose()
+            raise
         types: list[str] = []
         ttft: float | None = None
         entries: dict[int, Entry] = {}  # by output_index
@@ -382,7 +411,7 @@ class ResponsesRouter:
                         break
         except RouterError:
             raise
-        except (httpx.HTTPError, SSEFormatError) as exc:  # the connection died mid-stream
+        except _DROPPED as exc:  # the connection died mid-stream
             raise RouterError(f"stream dropped: {exc.__class__.__name__}: {exc}", retryable=True) from None
         finally:
             await events.aclose()
@@ -397,7 +426,9 @@ class ResponsesRouter:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
 
 def _failed(response: Any) -> RouterError:
