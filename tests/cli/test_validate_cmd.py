@@ -162,3 +162,28 @@ def test_json_has_contract_fields_and_lists_each_problem_once(tmp_path: Path) ->
             message = p.split(": ", 1)[1]
             assert sum(message in t for t in texts) == 1, (message, s)
     assert out["skills"][0]["errors"] and out["skills"][1]["warnings"]
+
+
+def test_plain_validate_is_parsed_without_typer_and_gives_typer_s_results(tmp_path: Path) -> None:
+    """The fast argv path (no typer, no rich) and typer's parse agree, option forms and all."""
+    d = tmp_path / "demo"
+    d.mkdir()
+    (d / "SKILL.md").write_text("---\nname: demo\ndescription: Turns <a> into <b>. Not for c.\n"
+                                "compatibility: git\n---\nbody\n", encoding="utf-8")
+    code = ("import sys\nfrom skillstudio.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    print('@@exit', e.code)\nprint('@@modules@@', *sorted(sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "desktop")}
+    runner = CliRunner()
+    for argv in (["validate", str(d), "--json", "--target", "CODEX"], ["validate", "--target=claude", "--json", str(d)],
+                 ["validate", "--json", "--", str(d)]):
+        p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+        out, loaded = p.stdout.split("@@modules@@")
+        assert "@@exit 0" in out, p.stdout + p.stderr
+        assert not {m for m in loaded.split() if m.split(".")[0] in ("typer", "click", "rich")}
+        via_typer = runner.invoke(app, argv)
+        assert via_typer.exit_code == 0, via_typer.output
+        assert json.loads(out.split("@@exit")[0]) == json.loads(via_typer.output)
+    # what the fast path does not take goes to typer, which words the error
+    proc = run("validate", "demo", "--no-such-option", cwd=tmp_path)
+    assert proc.returncode == 2 and "No such option" in proc.stderr

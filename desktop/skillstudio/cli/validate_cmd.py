@@ -11,14 +11,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from skillstudio.bundle.bulk import SkillReport, iter_reports
 from skillstudio.bundle.problems import TARGETS
 from skillstudio.bundle.workspace import resolve, resolve_skill_dirs
 from skillstudio.errors import SkillStudioError
+
+if TYPE_CHECKING:
+    import typer
 
 
 class Target(StrEnum):
@@ -170,8 +171,8 @@ def tokens_command(path: Path, as_json: bool) -> int:
     catalog = {"skills": len(skills), "always_loaded": cat.always_loaded, "chars": cat.chars,
                "codex_budget_chars": CODEX_BUDGET_CHARS, "within_codex_budget": cat.within_codex_budget}
     if as_json:
-        typer.echo(json.dumps({"encoding": ENCODING, "skills": rows, "catalog": catalog}, indent=2,
-                              ensure_ascii=False))
+        sys.stdout.write(json.dumps({"encoding": ENCODING, "skills": rows, "catalog": catalog}, indent=2,
+                                    ensure_ascii=False) + "\n")
         return 1 if missing else 0
     from rich.table import Table
 
@@ -200,6 +201,7 @@ def tokens_command(path: Path, as_json: bool) -> int:
 
 def register(app: typer.Typer) -> None:
     """Adds the commands of this module to the main app."""
+    import typer
 
     @app.command("validate")
     def validate(
