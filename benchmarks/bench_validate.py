@@ -31,11 +31,23 @@ _WORD_TEXT = ("pipeline account ledger invoice router switch vlan audit evidence
          "subnet firewall deal stage owner region customer vendor payment schema query table chart deploy "
          "release branch review commit migrate backup restore monitor alert dashboard metric budget")
 WORDS = _WORD_TEXT.split()
+
+
+def _english_vocabulary() -> list[str]:
+    """Real English words (from Python's own help topics): descriptions and bodies vary as real ones do
+    (a few dozen words would make every description a near-duplicate of every other)."""
+    import re
+    from pydoc_data.topics import topics
+
+    return sorted({w.lower() for text in topics.values() for w in re.findall(r"[A-Za-z]{3,12}", text)})
+
+
+VOCAB = _english_vocabulary()
 LICENSES = ("Apache-2.0", "MIT", "Proprietary. LICENSE.txt has complete terms", None)
 
 
 def _sentence(rnd: random.Random, n: int) -> str:
-    return " ".join(rnd.choice(WORDS) for _ in range(n)).capitalize() + "."
+    return " ".join(rnd.choice(WORDS) if rnd.random() < 0.25 else rnd.choice(VOCAB) for _ in range(n)).capitalize() + "."
 
 
 def _body(rnd: random.Random, name: str) -> str:
