@@ -47,7 +47,8 @@ LICENSES = ("Apache-2.0", "MIT", "Proprietary. LICENSE.txt has complete terms", 
 
 
 def _sentence(rnd: random.Random, n: int) -> str:
-    return " ".join(rnd.choice(WORDS) if rnd.random() < 0.25 else rnd.choice(VOCAB) for _ in range(n)).capitalize() + "."
+    words = (rnd.choice(WORDS) if rnd.random() < 0.25 else rnd.choice(VOCAB) for _ in range(n))
+    return " ".join(words).capitalize() + "."
 
 
 def _body(rnd: random.Random, name: str) -> str:
