@@ -139,14 +139,16 @@ atexit.register(_hwm)
 """
 
 
-def _rss_mib(code: str, argv: list[str]) -> float:
-    """Peak RSS (MiB) of a fresh process running `code` (VmHWM: this process's own peak, which a
-    child's ru_maxrss is not: it inherits the parent's high-water mark across fork and exec)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
+def _rss_mib(code: str, argv: list[str], src: Path = REPO / "desktop") -> tuple[float, float]:
+    """(peak RSS in MiB, wall seconds) of a fresh process running `code` (VmHWM: this process's own
+    peak, which a child's ru_maxrss is not: it inherits the parent's high-water mark across exec)."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _HWM + code, *argv], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, check=False, timeout=900)
+    wall = time.perf_counter() - t
     kib = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("VMHWM ")]
-    return int(kib[-1]) / 1024 if kib else float("nan")
+    return (int(kib[-1]) / 1024 if kib else float("nan")), wall
 
 
 def _json_write(root: Path) -> tuple[float, int]:
@@ -171,6 +173,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skills", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=3, help="alternated runs per side (default 3)")
+    ap.add_argument("--src", type=Path, help="another checkout's desktop/ folder: its `validate --json` is timed "
+                    "and measured as 'before'")
     args = ap.parse_args()
     print("| benchmark | measured | baseline | ratio | target |")
     print("|---|---|---|---|---|")
@@ -190,12 +194,16 @@ def main() -> int:
         root = Path(tmp) / "real"
         listing = Path(tmp) / "dirs.txt"
         listing.write_text("\n".join(str(d) for d in discover_dirs(root)), encoding="utf-8")
-        ref_rss = _rss_mib("from pathlib import Path\nfrom skills_ref.validator import validate\n"
-                           "for line in open(sys.argv[1]):\n    validate(Path(line.strip()))\n", [str(listing)])
-        ours_rss = _rss_mib("from skillstudio.cli.main import main\nmain(sys.argv[1:])\n",
-                            ["validate", str(root), "--json"])
-        print(_row(f"bulk validate peak RSS, {args.skills:,} real skills (`validate --json`)", f"{ours_rss:.0f} MiB",
-                   f"skills-ref loop {ref_rss:.0f} MiB", ours_rss / ref_rss, "<= 3x"), flush=True)
+        ref_rss, ref_wall = _rss_mib("from pathlib import Path\nfrom skills_ref.validator import validate\n"
+                                     "for line in open(sys.argv[1]):\n    validate(Path(line.strip()))\n",
+                                     [str(listing)])
+        cli = "from skillstudio.cli.main import main\nmain(sys.argv[1:])\n"
+        for label, src in [(" (before)", args.src.resolve())] * bool(args.src) + [("", REPO / "desktop")]:
+            rss, wall = _rss_mib(cli, ["validate", str(root), "--json"], src)
+            print(_row(f"bulk validate peak RSS, {args.skills:,} real skills (`validate --json`){label}",
+                       f"{rss:.0f} MiB", f"skills-ref loop {ref_rss:.0f} MiB", rss / ref_rss, "<= 3x"), flush=True)
+            print(_row(f"`validate --json` whole command, {args.skills:,} real skills{label}", f"{wall:.2f} s",
+                       f"skills-ref loop process {ref_wall:.2f} s", wall / ref_wall, ""), flush=True)
         t, n = _json_write(root)
         print(_row(f"`validate --json` build + write, {n:,} skills", f"{t * 1000:.0f} ms", "0.3 s goal",
                    t / 0.3, "< 0.3 s"), flush=True)
