@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from skillstudio.bundle.model import SKILL_MD_NAMES, Skill, load_skill, skill_md_entry
 
 NEVER_SEARCHED = frozenset({".git", ".skillstudio"})
@@ -166,11 +164,10 @@ def is_workspace(path: Path) -> bool:
     return path.is_dir() and not is_skill_dir(path) and next(iter_skill_dirs(path), None) is not None
 
 
-class Workspace(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
+@dataclass
+class Workspace:
     root: Path
-    skills: list[Skill] = Field(default_factory=list)
+    skills: list[Skill] = field(default_factory=list)
     found: str = ""  # one line: how many skills were found where (Discovery.summary)
 
     def skill(self, name: str) -> Skill | None:
