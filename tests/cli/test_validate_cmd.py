@@ -165,7 +165,7 @@ def test_json_has_contract_fields_and_lists_each_problem_once(tmp_path: Path) ->
 
 
 def test_plain_validate_is_parsed_without_typer_and_gives_typer_s_results(tmp_path: Path) -> None:
-    """The fast argv path (no typer, no rich) and typer's parse agree, option forms and all."""
+    """The fast argv path (no typer, rich or pydantic) and typer's parse agree, option forms and all."""
     d = tmp_path / "demo"
     d.mkdir()
     (d / "SKILL.md").write_text("---\nname: demo\ndescription: Turns <a> into <b>. Not for c.\n"
@@ -180,7 +180,7 @@ def test_plain_validate_is_parsed_without_typer_and_gives_typer_s_results(tmp_pa
                            check=False)
         out, loaded = p.stdout.split("@@modules@@")
         assert "@@exit 0" in out, p.stdout + p.stderr
-        assert not {m for m in loaded.split() if m.split(".")[0] in ("typer", "click", "rich")}
+        assert not {m for m in loaded.split() if m.split(".")[0] in ("typer", "click", "rich", "pydantic")}
         via_typer = runner.invoke(app, argv)
         assert via_typer.exit_code == 0, via_typer.output
         assert json.loads(out.split("@@exit")[0]) == json.loads(via_typer.output)
