@@ -45,7 +45,6 @@ from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
 from skillstudio.ui.editor.analysis import CheckResult
 from skillstudio.ui.editor.live_check import LiveChecker
-from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
 from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.editor.token_meter import TokenMeter
@@ -59,7 +58,6 @@ from skillstudio.ui.shell.help_menu import HelpActions
 from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
-from skillstudio.ui.shell.settings_dialog import SettingsDialog
 from skillstudio.ui.shell.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
@@ -820,6 +818,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_settings(self) -> None:
+        from skillstudio.ui.shell.settings_dialog import SettingsDialog  # on demand: not before the first paint
+
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.set_theme(self.settings.theme)
@@ -829,6 +829,8 @@ class MainWindow(QMainWindow):
         if self.workspace_root is None:
             dialogs.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
             return None
+        from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard  # on demand: not before the first paint
+
         wizard = NewSkillWizard(self.workspace_root, self)
         created = wizard.created_path() if wizard.exec() else None
         if created is None:
