@@ -23,14 +23,12 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from skillstudio import __version__, userdirs
 from skillstudio.bundle.fileio import atomic_write
 from skillstudio.errors import SkillStudioError
-from skillstudio.secrets.redact import Redactor
 
 PACKAGES = ("skillstudio", "PySide6-Essentials", "PySide6", "shiboken6", "openai", "httpx", "pydantic", "keyring",
             "typer", "tiktoken", "skills-ref", "docker", "oras", "cryptography", "ruamel.yaml", "PyYAML")
@@ -141,6 +139,8 @@ def _clean_settings_text(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- facts
 def versions(extra: dict[str, str] | None = None) -> dict[str, Any]:
+    from importlib import metadata  # here: the app imports this module at start-up (install_app_log)
+
     pkgs: dict[str, str] = {}
     for name in PACKAGES:
         try:
@@ -216,6 +216,8 @@ def write_bundle(target: Path, workspace: Path | None = None, extra: dict[str, s
         target = target / f"skillstudio-diagnostics-{time.strftime('%Y%m%d-%H%M%S')}.zip"
     if not target.parent.is_dir():
         raise SkillStudioError(f"{target.parent} does not exist", "choose an existing folder for the bundle")
+    from skillstudio.secrets.redact import Redactor  # here: the app imports this module at start-up
+
     secrets = secret_values(workspace) if values is None else values
     redactor = Redactor(secrets)
     collected = collect(workspace, extra, run_checks)

@@ -52,7 +52,7 @@ def test_invalid_skill_exits_1_with_json_errors(tmp_path: Path) -> None:
     assert any("invalid YAML" in e and e.startswith("SKILL.md:3:") for e in skills[0]["errors"])
     assert skills[1]["errors"] == ["SKILL.md: missing SKILL.md"]
     assert skills[2]["errors"] == ["SKILL.md: missing SKILL.md"]
-    assert skills[0]["problems"][0]["fix"] == "quote-values"
+    assert "quote-values" in skills[0]["fix_ids"] and "spec.yaml" in skills[0]["codes"]
 
 
 def test_human_output_groups_per_skill(tmp_path: Path) -> None:
@@ -138,3 +138,52 @@ def test_validating_a_short_skill_never_loads_the_token_vocabulary(tmp_path: Pat
     assert "@@exit 0" in p.stdout, p.stdout + p.stderr
     loaded = p.stdout.split("@@modules@@")[-1].split()
     assert "skillstudio.bundle.validate" in loaded and "tiktoken" not in loaded
+
+
+def test_json_has_contract_fields_and_lists_each_problem_once(tmp_path: Path) -> None:
+    broken_skill(tmp_path / "ws")
+    good = tmp_path / "ws" / "good"
+    good.mkdir()
+    (good / "SKILL.md").write_text("---\nname: good\ndescription: Use when: x\ncompatibility: linux\n---\n# B\n",
+                                   encoding="utf-8")
+    proc = run("validate", "ws", "--json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert "\n" not in proc.stdout.strip()  # compact: one line, the C encoder's form
+    assert [s["path"] for s in out["skills"]] == [str(Path("ws") / "My_Skill"), str(Path("ws") / "good")]
+    for s in out["skills"]:
+        assert {"path", "name", "errors", "warnings"} <= set(s)
+        assert all(isinstance(x, str) for x in s["errors"] + s["warnings"])
+        lines = [x for v in s.values() if isinstance(v, list) for x in v if isinstance(x, (str, dict))]
+        texts = [x if isinstance(x, str) else json.dumps(x) for x in lines]
+        # no problem appears twice, whatever the extra fields are called
+        problem_texts = s["errors"] + s["warnings"] + s.get("infos", [])
+        for p in problem_texts:
+            message = p.split(": ", 1)[1]
+            assert sum(message in t for t in texts) == 1, (message, s)
+    assert out["skills"][0]["errors"] and out["skills"][1]["warnings"]
+
+
+def test_plain_validate_is_parsed_without_typer_and_gives_typer_s_results(tmp_path: Path) -> None:
+    """The fast argv path (no typer, rich or pydantic) and typer's parse agree, option forms and all."""
+    d = tmp_path / "demo"
+    d.mkdir()
+    (d / "SKILL.md").write_text("---\nname: demo\ndescription: Turns <a> into <b>. Not for c.\n"
+                                "compatibility: git\n---\nbody\n", encoding="utf-8")
+    code = ("import sys\nfrom skillstudio.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    print('@@exit', e.code)\nprint('@@modules@@', *sorted(sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "desktop")}
+    runner = CliRunner()
+    for argv in (["validate", str(d), "--json", "--target", "CODEX"], ["validate", "--target=claude", "--json", str(d)],
+                 ["validate", "--json", "--", str(d)]):
+        p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+        out, loaded = p.stdout.split("@@modules@@")
+        assert "@@exit 0" in out, p.stdout + p.stderr
+        assert not {m for m in loaded.split() if m.split(".")[0] in ("typer", "click", "rich", "pydantic")}
+        via_typer = runner.invoke(app, argv)
+        assert via_typer.exit_code == 0, via_typer.output
+        assert json.loads(out.split("@@exit")[0]) == json.loads(via_typer.output)
+    # what the fast path does not take goes to typer, which words the error
+    proc = run("validate", "demo", "--no-such-option", cwd=tmp_path)
+    assert proc.returncode == 2 and "No such option" in proc.stderr

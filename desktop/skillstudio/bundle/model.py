@@ -2,17 +2,20 @@
 
 Loading never raises for bad content: a skill whose SKILL.md is broken still loads (so the editor
 can open it and the problems panel can explain), with `parse_error` set. Validation lives in
-`validate.py`; this module only reads.
+`validate.py`; this module only reads. The models are plain dataclasses: they hold what was read and
+validate nothing, and importing pydantic for them was a quarter of a one-skill `validate` and of the
+app's first paint.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import semver
-from pydantic import BaseModel, ConfigDict, Field
 
 from skillstudio.bundle import skillmd
 from skillstudio.bundle.fileio import UnreadableFile, kind_of_mode, read_text_file, why_unreadable
@@ -24,18 +27,17 @@ IGNORED_FILES = {".DS_Store", "Thumbs.db"}
 FILE_KINDS = ("templates", "scripts", "references", "assets", "evals")
 
 
-class FrontMatter(BaseModel):
+@dataclass
+class FrontMatter:
     """The Agent Skills front matter; unknown top-level keys are kept in `extra` (they are errors)."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     name: str | None = None
     description: str | None = None
     license: str | None = None
     compatibility: str | None = None
-    allowed_tools: str | None = Field(default=None, alias="allowed-tools")
-    metadata: dict[str, str] = Field(default_factory=dict)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    allowed_tools: str | None = None  # `allowed-tools` in SKILL.md
+    metadata: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> FrontMatter:
@@ -54,22 +56,22 @@ class FrontMatter(BaseModel):
             description=text(data.get("description")),
             license=text(data.get("license")),
             compatibility=text(data.get("compatibility")),
-            allowed_tools=text(data.get("allowed-tools")),  # type: ignore[call-arg]
+            allowed_tools=text(data.get("allowed-tools")),
             metadata={str(k): "" if v is None else str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
             extra={k: v for k, v in data.items() if k not in known},
         )
 
 
-class SkillFile(BaseModel):
+@dataclass
+class SkillFile:
     rel_path: str  # POSIX path relative to the skill folder
     size: int
     kind: str  # templates | scripts | references | assets | evals | other
     file_type: str = "file"  # file | symbolic link | FIFO | socket | device: never followed or read when not a file
 
 
-class Skill(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
+@dataclass
+class Skill:
     path: Path
     skill_md: Path | None = None
     text: str = ""  # SKILL.md exactly as on disk (BOM, CRLF and all)
@@ -79,9 +81,16 @@ class Skill(BaseModel):
     body_first_line: int = 0  # 0-based line of the body in SKILL.md
     parse_error: str | None = None
     parse_error_line: int | None = None
-    cases: list[TriggerCase] = Field(default_factory=list)
+    cases: list[TriggerCase] = field(default_factory=list)
     cases_error: str | None = None
-    files: list[SkillFile] = Field(default_factory=list)
+    files: list[SkillFile] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+
+    def model_copy(self, update: dict[str, Any] | None = None) -> Skill:
+        """A shallow copy, with `update` applied (the call its callers made when this was a pydantic model)."""
+        return dataclasses.replace(self, **(update or {}))
 
     @property
     def folder_name(self) -> str:

@@ -2,19 +2,20 @@
 
 `code` is a stable identifier (tests and suppressions use it); `fix` names the fix-it that can repair
 it (see fixes.py), so the app can show a Fix button and the CLI's --fix knows what to apply.
+A plain dataclass, not a pydantic model: importing pydantic was a quarter of a one-skill `validate`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel
 
 Severity = Literal["error", "warning", "info"]
 TARGETS = ("openai", "codex", "claude")
 
 
-class Problem(BaseModel):
+@dataclass
+class Problem:
     severity: Severity
     code: str  # e.g. "spec.unknown-field", "lint.no-negative-clause", "target.claude.angle-brackets"
     message: str  # one line: what is wrong and, where it helps, what to do

@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from skillstudio.bundle import safeyaml
 from skillstudio.bundle.fileio import UnreadableFile, read_text_file, why_unreadable
@@ -33,15 +32,63 @@ _ROUTE = re.compile(r"^[^\s/\\]{1,64}$")
 KNOWN_FIELDS = ("prompt", "expect", "why", "route_to", "files", "fixture")
 
 
-class TriggerCase(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class TriggerCase:
+    """One case. A plain class, not a pydantic model (pydantic was a quarter of a one-skill `validate`);
+    unknown fields are kept in `model_extra` (the name pydantic gives them) and written back as they were."""
 
-    prompt: str = Field(min_length=1)
-    expect: Expect
-    why: str | None = None
-    route_to: str | None = None  # a skill name, or "none": where a near miss belongs
-    files: dict[str, str] | None = None  # inline fixture: relative POSIX path -> text
-    fixture: str | None = None  # a folder of the skill (relative POSIX path) seeded into the data folder
+    __slots__ = ("prompt", "expect", "why", "route_to", "files", "fixture", "model_extra")
+    _FIELDS = ("prompt", "expect", "why", "route_to", "files", "fixture")
+
+    def __init__(self, prompt: str, expect: Expect | str, why: str | None = None, route_to: str | None = None,
+                 files: dict[str, str] | None = None, fixture: str | None = None, **extra: Any) -> None:
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("a case needs a non-empty 'prompt' string")
+        if expect not in ("trigger", "no_trigger"):
+            raise ValueError(f"'expect' must be 'trigger' or 'no_trigger', not {expect!r}")
+        self.prompt = prompt
+        self.expect: Expect = cast(Expect, expect)  # checked just above
+        self.why = why
+        self.route_to = route_to
+        self.files = files
+        self.fixture = fixture
+        self.model_extra: dict[str, Any] = extra
+
+    def _values(self) -> tuple[Any, ...]:
+        return (*(getattr(self, f) for f in self._FIELDS), self.model_extra)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the model it replaces
+
+    def __repr__(self) -> str:
+        shown = [f"{f}={getattr(self, f)!r}" for f in self._FIELDS if getattr(self, f) is not None]
+        shown += [f"{k}={v!r}" for k, v in self.model_extra.items()]
+        return f"TriggerCase({', '.join(shown)})"
+
+    def model_dump(self, mode: str = "python", exclude_defaults: bool = False) -> dict[str, Any]:
+        """The fields (and unknown ones) as a dict; `exclude_defaults` leaves out the ones still None;
+        mode "json" makes values JSON-safe (a YAML date becomes its ISO text)."""
+        out = {f: getattr(self, f) for f in self._FIELDS}
+        if exclude_defaults:
+            out = {k: v for k, v in out.items() if k in ("prompt", "expect") or v is not None}
+        out.update(self.model_extra)
+        if mode == "json":
+            out = {k: _json_safe(v) for k, v in out.items()}
+        return out
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    iso = getattr(value, "isoformat", None)
+    return iso() if callable(iso) else str(value)
 
 
 class TriggersError(ValueError):

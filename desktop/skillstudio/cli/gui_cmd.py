@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 
 def launch(workspace: Path | None) -> int:
@@ -18,6 +20,8 @@ def launch(workspace: Path | None) -> int:
 
 
 def register(app: typer.Typer) -> None:
+    import typer  # here, not above: `skillstudio gui WS` launches without typer (cli.main._fast_gui)
+
     @app.command("gui")
     def gui(
         workspace: Path = typer.Argument(None, help="Workspace folder (default: skills/ here, else the last one)."),

@@ -3,8 +3,10 @@
 Commands are registered lazily: `COMMANDS` names each command, the module that defines it (with a
 `register(app)` function) and the one line `--help` lists. A module is imported only when its command
 runs, so `skillstudio --version` and `--help` pay for typer alone — no pydantic, keyring, rich tables
-or OpenAI SDK. To add a command: define it in a module's `register(app)`, then add one line here
-(tests/cli/test_main.py checks that every line matches a real command and its docstring).
+or OpenAI SDK. The typer app itself lives in cli/typer_app.py, imported on first use: the plain forms of
+`validate` are parsed here without it (see `_fast_validate`). To add a command: define it in a module's
+`register(app)`, then add one line here (tests/cli/test_main.py checks that every line matches a real
+command and its docstring).
 
 Errors the user can fix become one line on stderr and exit code 2 (1 when a check failed); no
 traceback ever reaches a user (set SKILLSTUDIO_DEBUG=1 to see one).
@@ -12,15 +14,11 @@ traceback ever reaches a user (set SKILLSTUDIO_DEBUG=1 to see one).
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
-
-from skillstudio import __version__
 from skillstudio.errors import SkillStudioError
 
 # name: (module whose register(app) defines it, the line `skillstudio --help` shows)
@@ -132,87 +130,58 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_module_commands(module: str) -> typer.core.TyperGroup:
-    """The click group of everything `module.register(app)` defines (imports the module)."""
-    holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-    @holder.callback()
-    def _holder() -> None:  # a callback keeps a one-command module a group, so lookups work alike
-        """Holds one module's commands."""
-
-    importlib.import_module(module).register(holder)
-    group = typer.main.get_command(holder)
-    assert isinstance(group, TyperGroup)
-    return group
-
-
-class LazyGroup(TyperGroup):
-    """A typer group that imports a command's module only when that command is looked up to run.
-
-    `--help` lists the names and lines of COMMANDS without importing anything; a name missing from
-    COMMANDS is simply not a command.
-    """
-
-    _listing = False
-    _loaded: dict[str, TyperGroup] = {}
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module, line = entry
-        if self._listing:
-            return typer.core.TyperCommand(cmd_name, help=line, short_help=line)
-        if module not in self._loaded:
-            self._loaded[module] = load_module_commands(module)
-        return self._loaded[module].get_command(ctx, cmd_name)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
-
-
-app = typer.Typer(
-    name="skillstudio",
-    cls=LazyGroup,
-    help="Skill Studio: author, trigger-test, sandbox, sign and ship agent skills.",
-    no_args_is_help=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: `--help` must not import rich
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"skillstudio {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback(invoke_without_command=True)
-def _root(
-    ctx: typer.Context,
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
-) -> None:
-    """With no command, opens the desktop app."""
-    from pathlib import Path
-
+def _root_setup() -> None:
+    """What every command gets before it runs (the typer callback and the fast validate path alike)."""
     from skillstudio.secrets.log_redaction import install_log_redaction
 
     install_log_redaction(Path.cwd())  # no log line may carry a secret (reads the keyring only if one is set)
-    if ctx.invoked_subcommand is None:
-        from skillstudio.cli.gui_cmd import launch
 
-        raise typer.Exit(launch(None))
+
+def _fast_validate(argv: list[str]) -> dict[str, Any] | None:
+    """`validate`'s arguments parsed without typer, or None to let typer parse them.
+
+    Why: typer coerces every parameter through pydantic (~50 ms of imports), a quarter of a one-skill
+    `validate`, the command editors and hooks run most. Only the plain forms are taken here; help,
+    a bad --target, an unknown option or a missing PATH go to typer, which words the error.
+    """
+    from skillstudio.bundle.problems import TARGETS
+
+    opts: dict[str, Any] = {"paths": [], "as_json": False, "target": None, "fix": False, "fix_ids": []}
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            opts["paths"] += [Path(a) for a in args]
+            break
+        if not arg.startswith("-") or arg == "-":
+            opts["paths"].append(Path(arg))
+            continue
+        name, eq, value = arg.partition("=")
+        if name in ("--json", "--fix") and not eq:
+            opts["as_json" if name == "--json" else "fix"] = True
+            continue
+        if name not in ("--target", "--fix-id"):
+            return None
+        if not eq:
+            value = next(args, "")
+            if not value or value.startswith("-"):
+                return None
+        if name == "--fix-id":
+            opts["fix_ids"].append(value)
+        elif value.lower() in TARGETS:
+            opts["target"] = value.lower()
+        else:
+            return None
+    return opts if opts["paths"] else None
+
+
+def _fast_gui(argv: list[str]) -> list[Path] | None:
+    """`skillstudio` or `skillstudio gui [WORKSPACE]` with nothing else: the folder to open (an empty list
+    for none), else None for typer. typer's parameter coercion imports pydantic, ~15% of the first paint."""
+    if not argv:
+        return []
+    if argv[0] != "gui" or len(argv) > 2 or any(a.startswith("-") for a in argv[1:]):
+        return None
+    return [Path(a) for a in argv[1:]]
 
 
 def error_line(exc: SkillStudioError) -> str:
@@ -223,20 +192,35 @@ def error_line(exc: SkillStudioError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     try:
+        args = sys.argv[1:] if argv is None else argv
+        fast = _fast_validate(args[1:]) if args[:1] == ["validate"] else None
+        if fast is not None:
+            _root_setup()
+            from skillstudio.cli.validate_cmd import validate_command
+
+            sys.exit(validate_command(**fast))
+        folder = _fast_gui(args)
+        if folder is not None:
+            _root_setup()
+            from skillstudio.cli.gui_cmd import launch
+
+            sys.exit(launch(folder[0] if folder else None))
+        from skillstudio.cli.typer_app import app
+
         app(args=argv, prog_name="skillstudio", standalone_mode=True)
     except SkillStudioError as exc:
         if os.environ.get("SKILLSTUDIO_DEBUG"):
             raise
-        typer.echo(f"skillstudio: {error_line(exc)}", err=True)
+        print(f"skillstudio: {error_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except OSError as exc:  # unreadable/unwritable paths, full disks: the user's to fix, not a crash
         if os.environ.get("SKILLSTUDIO_DEBUG"):
             raise
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        typer.echo(f"skillstudio: {exc.strerror or exc}{where}", err=True)
+        print(f"skillstudio: {exc.strerror or exc}{where}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("skillstudio: interrupted", err=True)
+        print("skillstudio: interrupted", file=sys.stderr)
         sys.exit(130)
 
 
@@ -244,3 +228,12 @@ def gui_main() -> None:
     from skillstudio.cli.gui_cmd import launch
 
     sys.exit(launch(None))
+
+
+def __getattr__(name: str) -> Any:
+    """`app`, `LazyGroup` and `load_module_commands` stay importable from here (typer loads on first use)."""
+    if name in ("app", "LazyGroup", "load_module_commands"):
+        from skillstudio.cli import typer_app
+
+        return getattr(typer_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

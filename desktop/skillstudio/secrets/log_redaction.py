@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillstudio import userdirs
-from skillstudio.secrets.redact import RedactingFilter, Redactor
+
+if TYPE_CHECKING:  # the matcher is built only when there is a value to redact (most starts have none)
+    from skillstudio.secrets.redact import RedactingFilter
 
 META_NAME = "secrets.yaml"  # as secrets.vault names it; checked here so a start without secrets imports no keyring
 
@@ -57,6 +59,8 @@ def install(values: dict[str, str]) -> RedactingFilter | None:
     uninstall()
     if not values:
         return None
+    from skillstudio.secrets.redact import RedactingFilter, Redactor
+
     labels = {key: f"[secret:{key.split('#', 1)[0]}]" for key in values}
     flt = RedactingFilter(Redactor(values, replacements=labels))
     previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()

@@ -42,7 +42,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(workspace: Path | None) -> int:
-    from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run
     from skillstudio.ui.shell.main_window import MainWindow  # after QApplication exists
 
     settings = AppSettings()
@@ -63,8 +62,13 @@ def run_app(workspace: Path | None) -> int:
         window.show()
         window.when_painted(window.recovery.offer)  # the window is on screen before any question
 
-    if workspace is None and needs_first_run(settings):  # an explicit folder means "just open it"
-        wizard = FirstRunWizard(settings)
+    wizard = None
+    if workspace is None:  # an explicit folder means "just open it": the first-run flow is not even imported
+        from skillstudio.ui.shell.first_run import FirstRunWizard, needs_first_run
+
+        if needs_first_run(settings):
+            wizard = FirstRunWizard(settings)
+    if wizard is not None:
         wizard.sig_done.connect(open_main)
         wizard.show()
     else:

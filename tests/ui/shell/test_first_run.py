@@ -182,3 +182,17 @@ def test_run_app_starts_with_the_flow_then_opens_the_chosen_workspace(qtbot, exa
     assert ui_app.run_app(None) == 0
     assert seen == [f"{example_workspace.name} — Skill Studio"]
     assert not needs_first_run(AppSettings()) and AppSettings().last_workspace() == example_workspace.resolve()
+
+
+def test_starting_the_app_loads_no_router_or_event_loop_before_the_first_paint() -> None:
+    """run_app imports the first-run module on every start; the connection check it offers (routers,
+    asyncio, the services' providers) loads only when the user tests a server, and the window's own
+    imports (the bundle's models among them) need no pydantic."""
+    import subprocess
+    import sys
+
+    code = ("import sys, skillstudio.ui.app, skillstudio.ui.shell.first_run, skillstudio.ui.shell.main_window\n"
+            "print(sorted(m for m in ('asyncio', 'pydantic', 'skillstudio.evals.routers',"
+            " 'skillstudio.services.providers', 'skillstudio.ui.shell.connection_check') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ import re
 import shutil
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
@@ -42,6 +42,9 @@ from skillstudio.openai_defaults import store_api_key
 from skillstudio.ui.common.provider_form import CHAT, OFFLINE, RESPONSES
 from skillstudio.ui.common.settings import DEFAULT_MODEL, AppSettings
 from skillstudio.ui.common.workers import WorkerPool
+
+if TYPE_CHECKING:  # the check pulls in the routers and asyncio: loaded only when a server is tested
+    pass
 
 DONE_KEY = "first_run/done"
 COPY_EXAMPLES, OPEN_EXISTING = "examples", "existing"
@@ -115,6 +118,7 @@ def _test_local_server(base_url: str, kind: str, model: str, token: CancelToken,
     model = model or (ids[0] if ids else "")
     if not model:
         return ids, "", None
+
     return ids, model, check_route(kind, base_url, model, token)
 
 
@@ -300,7 +304,7 @@ class ProviderPage(QWizardPage):
         shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
         msg = (f"✓ Connected — the server offers {len(ids)} model(s): {shown}" if ids
                else "✓ Connected, but the server lists no models — type the model name")
-        if check is not None:
+        if check is not None:  # a RouteCheck (only _test_local_server makes these)
             msg += "\n" + check.message(self.base_url.text(), model)
         self.result.setText(msg)
         self._outcome = (True, msg)

@@ -47,7 +47,6 @@ from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
 from skillstudio.ui.editor.code_editor import utf16_len
 from skillstudio.ui.editor.live_check import LiveChecker
-from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard
 from skillstudio.ui.editor.prefs import EditorPrefs
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
 from skillstudio.ui.editor.tab import EditorTab
@@ -64,7 +63,6 @@ from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
 from skillstudio.ui.shell.session import load_session, save_session
-from skillstudio.ui.shell.settings_dialog import SettingsDialog
 from skillstudio.ui.shell.tree_actions import TreeFileActions
 from skillstudio.ui.shell.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.shell.welcome import WelcomePage
@@ -964,6 +962,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_settings(self) -> None:
+        from skillstudio.ui.shell.settings_dialog import SettingsDialog  # on demand: not before the first paint
+
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.set_theme(self.settings.theme)
@@ -980,6 +980,8 @@ class MainWindow(QMainWindow):
         if self.workspace_root is None:
             dialogs.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
             return None
+        from skillstudio.ui.editor.new_skill_wizard import NewSkillWizard  # on demand: not before the first paint
+
         wizard = NewSkillWizard(self.workspace_root, self)
         created = wizard.created_path() if wizard.exec() else None
         if created is None:
