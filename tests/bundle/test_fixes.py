@@ -159,3 +159,13 @@ def test_duplicate_key_whose_block_yaml_reads_as_other_keys_keeps_every_word() -
 
     new, changes = fix_all_text("---\nmetadata: a\nmetadata:\nx y: a\n---\n# Body words here\n", "Demo Folder")
     assert "x y: a" in new and any("metadata-duplicate" in c for c in changes)
+
+
+def test_a_description_swallowed_by_an_unclosed_quote_is_not_replaced() -> None:
+    """Found by hypothesis: `license: "` opens a quote that YAML closes lines later, so the parsed data has no
+    description although the text has one; adding a placeholder would overwrite the user's words."""
+    from skillstudio.bundle.fixes import fix_all_text
+
+    text = 'name: demo\nlicense: "\ndescription: Does things. Do not use for others.\ndescription: "\n'
+    new, _changes = fix_all_text(text, "demo")
+    assert "Does things. Do not use for others." in new

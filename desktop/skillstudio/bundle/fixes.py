@@ -483,6 +483,11 @@ def _fix_add_description(text: str) -> tuple[str, list[str]]:
     desc = fmr.data.get("description")
     if desc is not None and not (isinstance(desc, str) and not desc.strip()):
         return text, []  # non-empty or not a string: only the user can say what it should be
+    if desc is None and "description" not in fmr.key_lines and any(
+            re.match(r"^description\s*:\s*\S", ln) for ln in skillmd.fm_lines(skillmd.split(text))):
+        # a `description:` line with words that YAML reads as part of another value (an unclosed quote
+        # above it): replacing that line would lose the user's words, so only the user can fix this
+        return text, []
     body = skillmd.split(text).body
     value, source = _derive_description(body)
     return _set_keeping_comment(text, "description", value), [f"added a description from {source}: review it"]

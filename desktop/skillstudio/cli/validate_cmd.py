@@ -148,7 +148,7 @@ def tokens_command(path: Path, as_json: bool) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from skillstudio.bundle.fileinfo import describe
+    from skillstudio.bundle.fileio import describe
     from skillstudio.bundle.tokens import CODEX_BUDGET_CHARS, ENCODING, catalog_tokens
     from skillstudio.bundle.workspace import iter_load
 
