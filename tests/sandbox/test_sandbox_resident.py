@@ -169,7 +169,8 @@ def test_proxy_bridge_comes_back_after_a_fallback_killed_it(docker_executor: Doc
     """A `docker exec` (fallback, or anyone's) that kills every process leaves the resident launcher able to bridge."""
     from skillstudio.sandbox.policy import NetworkPolicy
 
-    policy = Policy.build(_data(tmp_path / "d"), network=NetworkPolicy(allow=["allowed.test"]))
+    # an entry without a port allows 443 only
+    policy = Policy.build(_data(tmp_path / "d"), network=NetworkPolicy(allow=[f"allowed.test:{http_server.port}"]))
     fetch = ["python3", "-c", f"import urllib.request\nprint(urllib.request.urlopen("
              f"'http://allowed.test:{http_server.port}/x', timeout=10).read().decode())"]
     assert "hello allowed.test" in docker_executor.run(fetch, policy).stdout
