@@ -32,8 +32,8 @@ def test_validate_warns_in_the_cli_and_in_the_problems_panel(qtbot, make_window,
     p = run_cli("validate", str(ws), "--json")
     assert p.returncode == 0, p.stdout + p.stderr  # a warning, not an error
     by = {s["name"]: s for s in json.loads(p.stdout)["skills"]}
-    assert [x["code"] for x in by["deploy"]["problems"] if x["code"] == CODE] == [CODE]
-    assert not [x for x in by["plain"]["problems"] if x["code"] == CODE]
+    assert [c for c in by["deploy"]["codes"] if c == CODE] == [CODE]
+    assert CODE not in by["plain"]["codes"]
     human = run_cli("validate", str(ws))
     assert "explicit-only" in human.stdout and "1 trigger case(s) are reported as explicit-only" in human.stdout
 
