@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         self.disk = DiskSync(self)  # changes made by other programs
         self.fixes = FixController(self)
         self.problems.sig_fix_requested.connect(self.fixes.apply)
+        self.problems.sig_fix_preview_requested.connect(self.fixes.preview)
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
@@ -826,6 +827,14 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         line = tab.editor.current_line() if tab else 0
         self.problems.activate_next(line, (tab.rel_file() if tab else None) or "SKILL.md")
+
+    @Slot()
+    def preview_fix(self) -> None:
+        """The palette's "Preview Fix…": the selected problem's fix, else the first problem with one."""
+        p = self.problems.selected_problem()
+        if p is None or not p.fix:
+            p = next((q for q in self.problems.problems if q.fix), None)
+        self.fixes.preview(p)
 
     # ================================================================== saving
     @Slot()
