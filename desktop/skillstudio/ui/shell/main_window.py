@@ -71,6 +71,7 @@ from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+from skillstudio.ui.triggers.last_results import latest_report
 
 if TYPE_CHECKING:
     from skillstudio.ui.shell.find_in_files import FindInFiles
@@ -631,6 +632,8 @@ class MainWindow(QMainWindow):
         editor = TriggerCasesEditor()
         editor.setObjectName("cases_editor")
         editor.load(skill_dir)
+        if self.workspace_root is not None:  # each case's verdict in the last saved run
+            editor.show_last_results(latest_report(self.workspace_root))
         editor.sig_dirty_changed.connect(self._on_dirty_changed)
         index = self.tabs.addTab(editor, self.doc_title(editor))
         self.tabs.setTabToolTip(index, str(skill_dir / TRIGGERS_PATH))
