@@ -275,6 +275,14 @@ class FeaturePanels(QObject):
     def _open_case(self, skill_dir: object, _prompt: str) -> None:
         self.win.open_cases(skill_dir)
 
+    def load_run_defaults(self) -> None:
+        """Settings changed the default provider or model: every built panel's form takes them."""
+        from skillstudio.ui.common.provider_form import ProviderForm
+
+        for widget in self._built.values():
+            for form in widget.findChildren(ProviderForm):
+                form.load_defaults()
+
     @Slot(object)
     def _run_finished(self, report: object) -> None:
         """A finished run's verdicts go beside the cases of every open cases table."""

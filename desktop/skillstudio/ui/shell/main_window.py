@@ -42,6 +42,7 @@ from skillstudio.services.analysis import CheckResult
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
+from skillstudio.ui.common.proxy import apply_proxy
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self._after_paint: list[Callable[[], object]] = []
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
+        apply_proxy(self.settings.proxy, self.settings.no_proxy)  # model requests of this app only
         self.pool = WorkerPool(self, max_threads=2)
         self.workspace_root: Path | None = None
         self.workspace: Workspace | None = None
@@ -978,8 +980,15 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
-            self.set_theme(self.settings.theme)
-            self.apply_editor_prefs()
+            self.settings_applied(dialog)
+
+    def settings_applied(self, dialog: SettingsDialog) -> None:
+        """What an accepted Settings dialog changes in the running app."""
+        self.set_theme(self.settings.theme)
+        self.apply_editor_prefs()
+        apply_proxy(self.settings.proxy, self.settings.no_proxy)  # the next run's requests use it
+        if dialog.defaults_changed:
+            self.features.load_run_defaults()
 
     def apply_editor_prefs(self) -> None:
         """Settings ▸ Editor, applied to every open editor."""
