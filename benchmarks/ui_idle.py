@@ -140,6 +140,8 @@ def main() -> int:
         base = _idle("bare", ws, args.idle, env)
         rows = [(p, _idle(p, ws, args.idle, env)) for p in args.panels.split(",") if p]
     floor = max(base, 0.05)  # a bare window idles near 0 %: ratios are against at least 0.05 % of a core
+    where = env["QT_QPA_PLATFORM"] + (f" on {env.get('DISPLAY', '?')}" if env["QT_QPA_PLATFORM"] == "xcb" else "")
+    print(f"Qt platform: {where} (a real X session: Xvfb :99 & QT_QPA_PLATFORM=xcb DISPLAY=:99)\n")
     print("| benchmark | measured | baseline | ratio | target |")
     print("|---|---|---|---|---|")
     print(f"| start-up to first paint (median of {args.runs}) | {app * 1000:.0f} ms | "

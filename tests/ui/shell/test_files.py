@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from mainwindow_support import open_and_check, wait_checked
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
 from skillstudio import userdirs
 from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.diff_view import DiffDialog
 from skillstudio.ui.shell.main_window import MainWindow
 
 CRLF_BOM = ("\ufeff---\r\nname: crm-query\r\ndescription: \"Query Salesforce: pipeline and accounts. Do not use for "
@@ -50,8 +52,8 @@ def test_save_is_atomic_and_byte_exact(qtbot, make_window, example_workspace: Pa
     assert w.workspace.skill("crm-query").version == "1.0.01"  # the catalog the checks use is current too
 
     # our own save is not mistaken for another program's change
-    monkeypatch.setattr(dialogs, "ask_reload", lambda *a: pytest.fail("asked to reload after our own save"))
     qtbot.wait(400)
+    assert not any(d.isVisible() for d in w.findChildren(DiffDialog))  # not asked about our own save
     assert tab.editor.text() == data.decode("utf-8")[1:].replace("\r\n", "\n")
 
 
@@ -185,27 +187,39 @@ def test_external_change_reloads_a_clean_buffer(qtbot, make_window, example_work
     qtbot.waitUntil(lambda: tab.editor.text() == newer, timeout=10000)
 
 
-def test_external_change_asks_when_the_buffer_is_dirty(qtbot, make_window, example_workspace: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def _diff_dialog(qtbot, w) -> DiffDialog:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in w.findChildren(DiffDialog)), timeout=10000)
+    return next(d for d in w.findChildren(DiffDialog) if d.isVisible())
+
+
+def test_external_change_shows_a_diff_when_the_buffer_is_dirty(qtbot, make_window, example_workspace: Path) -> None:
     md = example_workspace / "crm-query" / "SKILL.md"
     w = make_window(example_workspace)
     tab = open_and_check(qtbot, w, md)
     _append(tab, "\nMy unsaved edit.\n")
     mine = tab.editor.text()
-    asked: list[Path] = []
-    monkeypatch.setattr(dialogs, "ask_reload", lambda parent, path: asked.append(path) or False)
     theirs = md.read_text(encoding="utf-8") + "\nTheir edit.\n"
     _write_externally(md, theirs)
-    qtbot.waitUntil(lambda: asked == [md.resolve()], timeout=10000)
+    dialog = _diff_dialog(qtbot, w)
+    shown = dialog.view.toPlainText()
+    assert "-Their edit." in shown and "+My unsaved edit." in shown  # what each side would lose
+    assert "-" in dialog.view.line_kinds() and "+" in dialog.view.line_kinds()
+    assert len(dialog.view.extraSelections()) >= 2  # the changed lines are highlighted
+    qtbot.mouseClick(dialog.reject_button, Qt.MouseButton.LeftButton)  # Keep mine
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     assert tab.editor.text() == mine and tab.dirty  # kept ours
     qtbot.wait(300)
-    assert len(asked) == 1  # the same change is not asked about twice
+    assert not any(d.isVisible() for d in w.findChildren(DiffDialog))  # the same change is not asked about twice
 
-    monkeypatch.setattr(dialogs, "ask_reload", lambda parent, path: asked.append(path) or True)
     theirs2 = theirs + "Their second edit.\n"
     _write_externally(md, theirs2)
+    dialog = _diff_dialog(qtbot, w)
+    assert "-Their second edit." in dialog.view.toPlainText()
+    qtbot.keyClick(dialog.accept_button, Qt.Key.Key_Space)  # Take theirs, from the keyboard
     qtbot.waitUntil(lambda: tab.editor.text() == theirs2, timeout=10000)
-    assert not tab.dirty and len(asked) == 2
+    assert not tab.dirty
+    tab.editor.undo()  # one undo step brings ours back
+    assert tab.editor.text() == mine
 
 
 def test_closing_with_unsaved_changes_asks_save_discard_cancel(qtbot, make_window, example_workspace: Path,

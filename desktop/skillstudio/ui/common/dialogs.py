@@ -39,16 +39,6 @@ def ask_restore(parent: QWidget | None, entries: list[RecoveryEntry]) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def ask_reload(parent: QWidget | None, path: Path) -> bool:
-    """The file changed on disk while the buffer has unsaved edits: True = load the disk version."""
-    answer = QMessageBox.question(
-        parent, "File changed on disk",
-        f"{path.name} was changed by another program, and you have unsaved edits.\n\n"
-        "Reload it from disk (your edits are lost) or keep your version (saving will overwrite the file)?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
-
-
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.warning(parent, title, message)
 

@@ -149,9 +149,7 @@ class ProviderForm(QWidget):
 
         if run_options:
             self._restore_run_options()
-        saved = str(self._settings.value("test/provider", "") or "")
-        default = saved if saved in PROVIDER_LABELS else (RESPONSES if os.environ.get("OPENAI_API_KEY") else OFFLINE)
-        self.provider.setCurrentIndex(self.provider.findData(default))
+        self.provider.setCurrentIndex(self.provider.findData(self._default_kind()))
         self.provider.currentIndexChanged.connect(self._on_provider_changed)
         self._on_provider_changed()
 
@@ -190,6 +188,19 @@ class ProviderForm(QWidget):
                   "tool. Give the server's base URL (ending in /v1) and the model name.",
         }[kind])
         self.sig_changed.emit()
+
+    def _default_kind(self) -> str:
+        """The last provider used here, else Settings' default for new runs, else what the key allows."""
+        for saved in (str(self._settings.value("test/provider", "") or ""), self._settings.provider):
+            if saved in PROVIDER_LABELS:
+                return saved
+        return RESPONSES if os.environ.get("OPENAI_API_KEY") else OFFLINE
+
+    def load_defaults(self) -> None:
+        """Settings' default provider, base URL and model, for the next run (after Settings changed them)."""
+        self.set_kind(self._default_kind())
+        self.base_url.setText(self._settings.base_url)
+        self.model.setText(self._settings.model)
 
     def set_kind(self, kind: str) -> None:
         self.provider.setCurrentIndex(self.provider.findData(kind))

@@ -48,6 +48,32 @@ class AppSettings:
     def base_url(self, value: str) -> None:
         self.qs.setValue("model/base_url", value)
 
+    @property
+    def provider(self) -> str:
+        """The provider new runs start with: 'offline', 'responses' or 'chat' ('' = decide from the key)."""
+        return self._str("model/provider", "")
+
+    @provider.setter
+    def provider(self, value: str) -> None:
+        self.qs.setValue("model/provider", value)
+
+    @property
+    def proxy(self) -> str:
+        """HTTP(S) proxy for model requests ('' = the environment's)."""
+        return self._str("network/proxy", "")
+
+    @proxy.setter
+    def proxy(self, value: str) -> None:
+        self.qs.setValue("network/proxy", value)
+
+    @property
+    def no_proxy(self) -> str:
+        return self._str("network/no_proxy", "localhost,127.0.0.1,::1")
+
+    @no_proxy.setter
+    def no_proxy(self, value: str) -> None:
+        self.qs.setValue("network/no_proxy", value)
+
     def recent_workspaces(self) -> list[Path]:
         raw = self.qs.value("workspaces/recent", [])
         items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []

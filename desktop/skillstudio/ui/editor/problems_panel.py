@@ -1,16 +1,18 @@
 """The Problems panel: the live validation result of the current skill, one row per problem.
 
 Clicking (or Enter on) a row emits `sig_activated(problem)` (the window jumps to its line); a row
-whose problem has a fix-it gets a Fix button that emits `sig_fix_requested(problem)`.
+whose problem has a fix-it gets a Fix button that emits `sig_fix_requested(problem)`; its context menu
+(right click or the Menu key) also offers "Preview Fix…", `sig_fix_preview_requested(problem)`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QStyle,
@@ -32,6 +34,7 @@ _STD_ICON = {"error": QStyle.StandardPixmap.SP_MessageBoxCritical,
 class ProblemsPanel(QWidget):
     sig_activated = Signal(object)  # Problem
     sig_fix_requested = Signal(object)  # Problem
+    sig_fix_preview_requested = Signal(object)  # Problem
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +59,9 @@ class ProblemsPanel(QWidget):
         header.setStretchLastSection(False)
         self.tree.itemClicked.connect(self._on_item_activated)
         self.tree.itemActivated.connect(self._on_item_activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
+        self.menu: QMenu | None = None  # the last context menu, kept for tests and the Menu key
         self.empty = QLabel("Open a SKILL.md to see its problems here.")
         self.empty.setObjectName("EmptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -133,6 +139,37 @@ class ProblemsPanel(QWidget):
             if isinstance(w, QPushButton):
                 out.append(w)
         return out
+
+    def selected_problem(self) -> Problem | None:
+        """The problem of the current row; None when no row is current."""
+        item = self.tree.currentItem()
+        p = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        return p if isinstance(p, Problem) else None
+
+    @Slot(QPoint)
+    def _on_context_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos) or self.tree.currentItem()
+        p = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if item is None or not isinstance(p, Problem) or not p.fix:
+            return
+        self.tree.setCurrentItem(item)
+        menu = QMenu(self)
+        menu.addAction("Fix", self._emit_fix)
+        menu.addAction("Preview Fix…", self._emit_preview)
+        self.menu = menu
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+    @Slot()
+    def _emit_fix(self) -> None:
+        p = self.selected_problem()
+        if p is not None:
+            self.sig_fix_requested.emit(p)
+
+    @Slot()
+    def _emit_preview(self) -> None:
+        p = self.selected_problem()
+        if p is not None:
+            self.sig_fix_preview_requested.emit(p)
 
     @Slot(QTreeWidgetItem, int)
     def _on_item_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:

@@ -67,6 +67,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("find_in_files", "Find in &Workspace…", "show_find_in_files", "&Edit", ("Ctrl+Shift+F",)),
     ActionSpec("next_problem", "&Next Problem", "next_problem", "&Edit", ("F8",), "validate",
                separator_before=True),
+    ActionSpec("preview_fix", "Pre&view Fix…", "preview_fix", "&Edit"),
     ActionSpec("palette", "Command &Palette…", "show_palette", "&View", ("Ctrl+Shift+P",)),
     ActionSpec("theme", "&Dark Theme", "toggle_theme", "&View", ("Ctrl+Shift+T",), checkable=True),
     ActionSpec("maximise", "&Maximise Panel or Editor", "layout_state.toggle_maximise", "&View",

@@ -1,7 +1,8 @@
 """Keep the window in step with the disk when other programs change it.
 
-Open files: reloaded when the buffer is clean, a question when it has unsaved edits (our own atomic
-saves are recognised and ignored). The workspace folder: when skill folders appear or disappear (a
+Open files: reloaded when the buffer is clean; when it has unsaved edits, a diff of the disk's text
+against the editor's with Keep mine / Take theirs, so the user sees what would be lost either way (our
+own atomic saves are recognised and ignored). The workspace folder: when skill folders appear or disappear (a
 CLI `--fix` rename, a git checkout), the tree is reloaded.
 """
 
@@ -13,7 +14,7 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Slot
 
 from skillstudio.bundle.fileio import read_text_file
 from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
-from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.diff_view import DiffDialog
 from skillstudio.ui.shell.file_watch import ExternalChangeWatcher
 from skillstudio.ui.shell.host import DocumentHost
 
@@ -32,6 +33,7 @@ class DiskSync(QObject):
         self._root_timer.setSingleShot(True)
         self._root_timer.setInterval(ROOT_SETTLE_MS)
         self._root_timer.timeout.connect(self._check_root)
+        self.dialogs: dict[Path, DiffDialog] = {}  # open "changed on disk" questions, one per file
 
     def watch_root(self, root: Path) -> None:
         if self.root.directories():
@@ -57,10 +59,43 @@ class DiskSync(QObject):
         if not tab.dirty:
             tab.reload_from_disk()
             status.showMessage(f"Reloaded {tab.path.name}: it was changed by another program", 6000)
-        elif dialogs.ask_reload(self.win.window(), tab.path):
-            tab.reload_from_disk()
         else:
-            tab.disk_text = disk  # keep ours; do not ask again for this same change
+            self._ask(tab.path, disk, tab.buffer_text())
+            return
+        self.win.recheck(tab)
+
+    def _ask(self, path: Path, theirs: str, mine: str) -> None:
+        """Show (or refresh) the diff for `path`: window-modal, the event loop keeps running."""
+        dialog = self.dialogs.get(path)
+        if dialog is None:
+            dialog = DiffDialog(self.win.window(), "File changed on disk",
+                                f"{path.name} was changed by another program, and you have unsaved edits. "
+                                "Below: what the file on disk holds (−) against your editor's text (+).",
+                                "Take theirs", "Keep mine")
+            dialog.setProperty("path", str(path))
+            dialog.sig_decided.connect(self._on_decided)
+            self.dialogs[path] = dialog
+            dialog.open()
+        dialog.setProperty("theirs", theirs)
+        dialog.view.set_texts(theirs, mine, f"{path.name} (on disk)", f"{path.name} (editor)")
+
+    @Slot(bool)
+    def _on_decided(self, take_theirs: bool) -> None:
+        dialog = self.sender()
+        if not isinstance(dialog, DiffDialog):
+            return
+        path = Path(str(dialog.property("path")))
+        self.dialogs.pop(path, None)
+        dialog.deleteLater()
+        tab = self.win.tab_for(path)
+        if tab is None or tab.path is None:
+            return
+        if take_theirs and tab.path.exists():
+            tab.reload_from_disk()
+            self.win.statusBar().showMessage(f"Took the disk's version of {path.name} (Ctrl+Z brings yours back)",
+                                             8000)
+        else:
+            tab.disk_text = str(dialog.property("theirs"))  # keep ours; do not ask again for this same change
         self.win.recheck(tab)
 
     @Slot(str)

@@ -172,6 +172,7 @@ class FeaturePanels(QObject):
 
     def _wire_test_panel(self) -> None:
         self.test_panel.sig_case_activated.connect(self._open_case)
+        self.test_panel.sig_run_finished.connect(self._run_finished)
 
     def _wire_try_prompt(self) -> None:
         self.try_prompt.sig_case_saved.connect(self._cases_changed)
@@ -273,6 +274,23 @@ class FeaturePanels(QObject):
     @Slot(object, str)
     def _open_case(self, skill_dir: object, _prompt: str) -> None:
         self.win.open_cases(skill_dir)
+
+    def load_run_defaults(self) -> None:
+        """Settings changed the default provider or model: every built panel's form takes them."""
+        from skillstudio.ui.common.provider_form import ProviderForm
+
+        for widget in self._built.values():
+            for form in widget.findChildren(ProviderForm):
+                form.load_defaults()
+
+    @Slot(object)
+    def _run_finished(self, report: object) -> None:
+        """A finished run's verdicts go beside the cases of every open cases table."""
+        from skillstudio.services.trigger_runs import TriggerReport  # loaded with the panel that emits this
+
+        if isinstance(report, TriggerReport):
+            for tab in self.win.cases_tabs():
+                tab.show_last_results(report)
 
     @Slot(str)
     def _secrets_changed(self, _name: str) -> None:

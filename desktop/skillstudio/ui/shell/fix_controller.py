@@ -1,6 +1,7 @@
 """The Fix buttons of the problems panel: text fix-its become one undoable edit of the SKILL.md
 buffer (nothing is written until Save); folder fix-its (renames) save the skill's buffers first,
-run on disk, and reopen the files under the new path."""
+run on disk, and reopen the files under the new path. "Preview Fix…" shows the text fix as a diff of
+the buffer first and applies it only when asked."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from skillstudio.bundle.fixes import FOLDER_FIXES, apply_fixes, fix_text
 from skillstudio.bundle.model import find_skill_md
 from skillstudio.bundle.problems import Problem
 from skillstudio.ui.common import dialogs
+from skillstudio.ui.common.diff_view import DiffDialog
 from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.shell.host import DocumentHost
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
@@ -21,6 +23,52 @@ class FixController(QObject):
     def __init__(self, window: DocumentHost) -> None:
         super().__init__(window.window())
         self.win = window
+        self.preview_dialog: DiffDialog | None = None
+        self._previewed: Problem | None = None
+
+    @Slot(object)
+    def preview(self, problem: object) -> None:
+        """Show what the fix-it would change (nothing is touched until "Apply Fix")."""
+        win = self.win
+        doc = win.current_doc()
+        skill_dir = win.doc_skill_dir(doc) if doc is not None else None
+        if not isinstance(problem, Problem) or problem.fix is None or skill_dir is None:
+            win.statusBar().showMessage("Select a problem that has a fix-it to preview it.", 6000)
+            return
+        md = find_skill_md(skill_dir)
+        if md is None:
+            return
+        if problem.fix in FOLDER_FIXES:
+            before, after, name = f"{skill_dir.name}/\n", f"{problem.message}\n", "folder"
+        else:
+            md_tab = win.tab_for(md)
+            before = md_tab.buffer_text() if md_tab is not None else md.read_text(encoding="utf-8")
+            try:
+                after, _changes = fix_text(before, problem.fix, skill_dir.name)
+            except Exception as exc:  # noqa: BLE001 - a failing fix-it is reported, never fatal
+                dialogs.show_error(win.window(), "Fix", f"Could not preview the fix: {exc}")
+                return
+            name = md.name
+        if self.preview_dialog is not None:
+            self.preview_dialog.close()
+        dialog = DiffDialog(win.window(), f"Preview Fix: {problem.fix}",
+                            f"What the fix-it '{problem.fix}' will change (nothing is written until you save).",
+                            "Apply Fix", "Cancel")
+        dialog.view.set_texts(before, after, f"{name} (now)", f"{name} (fixed)")
+        dialog.sig_decided.connect(self._on_preview_decided)
+        self.preview_dialog, self._previewed = dialog, problem
+        dialog.open()
+
+    @Slot(bool)
+    def _on_preview_decided(self, apply: bool) -> None:
+        dialog, problem = self.preview_dialog, self._previewed
+        if dialog is not self.sender():
+            return
+        self.preview_dialog, self._previewed = None, None
+        if dialog is not None:
+            dialog.deleteLater()
+        if apply and problem is not None:
+            self.apply(problem)
 
     @Slot(object)
     def apply(self, problem: object) -> None:

@@ -42,6 +42,7 @@ from skillstudio.services.analysis import CheckResult
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
+from skillstudio.ui.common.proxy import apply_proxy
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
@@ -69,6 +70,7 @@ from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
 from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+from skillstudio.ui.triggers.last_results import latest_report
 
 if TYPE_CHECKING:
     from skillstudio.ui.shell.find_in_files import FindInFiles
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
         self._after_paint: list[Callable[[], object]] = []
         self.setObjectName("MainWindow")
         self.settings = settings or AppSettings()
+        apply_proxy(self.settings.proxy, self.settings.no_proxy)  # model requests of this app only
         self.pool = WorkerPool(self, max_threads=2)
         self.workspace_root: Path | None = None
         self.workspace: Workspace | None = None
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
         self.disk = DiskSync(self)  # changes made by other programs
         self.fixes = FixController(self)
         self.problems.sig_fix_requested.connect(self.fixes.apply)
+        self.problems.sig_fix_preview_requested.connect(self.fixes.preview)
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
@@ -628,6 +632,8 @@ class MainWindow(QMainWindow):
         editor = TriggerCasesEditor()
         editor.setObjectName("cases_editor")
         editor.load(skill_dir)
+        if self.workspace_root is not None:  # each case's verdict in the last saved run
+            editor.show_last_results(latest_report(self.workspace_root))
         editor.sig_dirty_changed.connect(self._on_dirty_changed)
         index = self.tabs.addTab(editor, self.doc_title(editor))
         self.tabs.setTabToolTip(index, str(skill_dir / TRIGGERS_PATH))
@@ -825,6 +831,14 @@ class MainWindow(QMainWindow):
         line = tab.editor.current_line() if tab else 0
         self.problems.activate_next(line, (tab.rel_file() if tab else None) or "SKILL.md")
 
+    @Slot()
+    def preview_fix(self) -> None:
+        """The palette's "Preview Fix…": the selected problem's fix, else the first problem with one."""
+        p = self.problems.selected_problem()
+        if p is None or not p.fix:
+            p = next((q for q in self.problems.problems if q.fix), None)
+        self.fixes.preview(p)
+
     # ================================================================== saving
     @Slot()
     def save_current(self) -> bool:
@@ -966,8 +980,15 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
-            self.set_theme(self.settings.theme)
-            self.apply_editor_prefs()
+            self.settings_applied(dialog)
+
+    def settings_applied(self, dialog: SettingsDialog) -> None:
+        """What an accepted Settings dialog changes in the running app."""
+        self.set_theme(self.settings.theme)
+        self.apply_editor_prefs()
+        apply_proxy(self.settings.proxy, self.settings.no_proxy)  # the next run's requests use it
+        if dialog.defaults_changed:
+            self.features.load_run_defaults()
 
     def apply_editor_prefs(self) -> None:
         """Settings ▸ Editor, applied to every open editor."""

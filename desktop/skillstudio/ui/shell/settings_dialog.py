@@ -1,4 +1,5 @@
-"""Settings: model, base URL, theme, and the OpenAI API key — which goes to the OS keyring only.
+"""Settings: the default provider, model and base URL of new runs, a proxy for model requests, theme,
+editor, and the OpenAI API key — which goes to the OS keyring only.
 
 The key field is write-only: it never shows a stored key, it only says whether one is stored.
 """
@@ -20,7 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skillstudio.errors import SkillStudioError
 from skillstudio.openai_defaults import KEYRING_SERVICE, KEYRING_USER, store_api_key  # noqa: F401 - re-exported
+from skillstudio.ui.common.provider_form import PROVIDER_LABELS
+from skillstudio.ui.common.proxy import check_proxy_url
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.editor.prefs import EditorPrefs
 
@@ -40,11 +44,26 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(480)
         self.settings = settings
         self.error: str | None = None
+        self.defaults_changed = False  # the provider, model or base URL of new runs changed: forms reload them
+        self.provider = QComboBox()
+        self.provider.setObjectName("settings_provider")
+        self.provider.addItem("Decide from the API key", "")
+        for kind, label in PROVIDER_LABELS.items():
+            self.provider.addItem(label, kind)
+        self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider)))
+        self.provider.setToolTip("What Trigger Tests, Try a prompt and the optimizer start with")
         self.model = QLineEdit(settings.model)
         self.model.setObjectName("settings_model")
         self.base_url = QLineEdit(settings.base_url)
         self.base_url.setObjectName("settings_base_url")
         self.base_url.setPlaceholderText("empty = OpenAI; or e.g. http://localhost:11434/v1 (Ollama)")
+        self.proxy = QLineEdit(settings.proxy)
+        self.proxy.setObjectName("settings_proxy")
+        self.proxy.setPlaceholderText("empty = the environment's; or http://proxy.example.com:3128")
+        self.proxy.setToolTip("HTTP(S) proxy for model requests made by this app (the CLI keeps its environment)")
+        self.no_proxy = QLineEdit(settings.no_proxy)
+        self.no_proxy.setObjectName("settings_no_proxy")
+        self.no_proxy.setToolTip("Hosts reached directly, comma-separated (NO_PROXY)")
         self.theme = QComboBox()
         self.theme.setObjectName("settings_theme")
         self.theme.addItems(["light", "dark"])
@@ -65,8 +84,11 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         note.setObjectName("Hint")
         form = QFormLayout()
-        form.addRow("Model", self.model)
+        form.addRow("Default provider", self.provider)
+        form.addRow("Default model", self.model)
         form.addRow("Base URL", self.base_url)
+        form.addRow("Proxy", self.proxy)
+        form.addRow("No proxy for", self.no_proxy)
         form.addRow("Theme", self.theme)
         form.addRow("OpenAI API key", self.api_key)
         form.addRow("", self.forget_key)
@@ -106,8 +128,25 @@ class SettingsDialog(QDialog):
 
     def apply(self) -> bool:
         """Store the settings; the key goes to the keyring. False (and `error` set) if that failed."""
+        from skillstudio.ui.common import dialogs
+
+        try:
+            proxy = check_proxy_url(self.proxy.text())
+        except SkillStudioError as exc:
+            self.error = str(exc)
+            dialogs.show_error(self, "Proxy", self.error)
+            self.proxy.setFocus()
+            return False
+        self.settings.proxy = proxy
+        self.settings.no_proxy = self.no_proxy.text().strip()
+        old = (self.settings.provider, self.settings.model, self.settings.base_url)
+        self.settings.provider = str(self.provider.currentData() or "")
         self.settings.model = self.model.text().strip() or self.settings.model
         self.settings.base_url = self.base_url.text().strip()
+        if (self.settings.provider, self.settings.model, self.settings.base_url) != old:
+            self.defaults_changed = True
+            for key in ("test/provider", "test/model", "test/base_url"):  # the new defaults win over the last run's
+                self.settings.set_value(key, "")
         self.settings.theme = self.theme.currentText()
         EditorPrefs(self.editor_font.currentFont().family(), self.editor_size.value(), self.tab_width.value(),
                     self.wrap.isChecked()).save(self.settings)
@@ -121,8 +160,6 @@ class SettingsDialog(QDialog):
         except Exception as exc:  # noqa: BLE001 - keyring backends raise many kinds
             self.error = (f"Could not store the API key in the OS keyring ({exc.__class__.__name__}: {exc}). "
                           "Unlock your keyring, or set OPENAI_API_KEY in the environment.")
-            from skillstudio.ui.common import dialogs
-
             dialogs.show_error(self, "Keyring", self.error)
             return False
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -56,12 +56,17 @@ from skillstudio.ui.common.banner import set_banner
 from skillstudio.ui.common.font_scale import relative_font
 from skillstudio.ui.triggers.cases_model import (
     COL_EXPECT,
+    COL_LAST,
     COL_PROMPT,
     COL_WHY,
     EXPECT_VALUES,
     CaseRow,
     CasesModel,
 )
+from skillstudio.ui.triggers.last_results import results_for, short_label
+
+if TYPE_CHECKING:
+    from skillstudio.services.trigger_runs import TriggerReport
 
 MIN_NO_TRIGGER = 3
 
@@ -259,6 +264,8 @@ class TriggerCasesEditor(QWidget):
         hh.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(COL_EXPECT, QHeaderView.ResizeMode.Fixed)
         hh.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Fixed)
+        self.view.setColumnWidth(COL_LAST, 96)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.view.setColumnWidth(COL_EXPECT, 110)
         self.view.setColumnWidth(COL_WHY, 240)
@@ -316,7 +323,7 @@ class TriggerCasesEditor(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # "why" takes up to 30% so the prompt, the column that matters, keeps most of a narrow dock
-        width = event.size().width() - self.view.verticalHeader().width() - 140  # minus expect, margins
+        width = event.size().width() - self.view.verticalHeader().width() - 236  # minus expect, last run, margins
         self.view.setColumnWidth(COL_WHY, max(90, min(280, int(width * 0.35))))
 
     # --------------------------------------------------------------------- API
@@ -354,6 +361,14 @@ class TriggerCasesEditor(QWidget):
         self.status_label.clear()
         self._emit_dirty_if_changed()
         self._update_all()
+
+    def show_last_results(self, report: TriggerReport | None) -> None:
+        """Show a run's verdict beside each case; a run with none of this skill's cases changes nothing."""
+        if report is None or self._skill_dir is None:
+            return
+        results = results_for(report, self._skill_dir, short_label(report))
+        if results is not None:
+            self.model.set_results(results)
 
     @Slot()
     def reload(self) -> None:

@@ -17,9 +17,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
 
 from skillstudio.bundle.triggers import TriggerCase, extra_fields
+from skillstudio.ui.triggers.last_results import LastResult
 
-COL_PROMPT, COL_EXPECT, COL_WHY = 0, 1, 2
-HEADERS = ("Prompt", "Expect", "Why (optional)")
+COL_PROMPT, COL_EXPECT, COL_WHY, COL_LAST = 0, 1, 2, 3
+HEADERS = ("Prompt", "Expect", "Why (optional)", "Last run")  # the last is read-only: see set_results
 EXPECT_VALUES = ("trigger", "no_trigger")
 _FIELDS = ("prompt", "expect", "why")
 
@@ -99,6 +100,7 @@ class CasesModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[CaseRow] = []
+        self._results: dict[tuple[str, str], LastResult] = {}  # (prompt, expect) -> the last run's verdict
         self.undo_stack = QUndoStack(self)
 
     # ------------------------------------------------------------------ reading
@@ -116,12 +118,16 @@ class CasesModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
+        if index.column() == COL_LAST:
+            return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row, col = self._rows[index.row()], index.column()
+        if col == COL_LAST:
+            return self._last_data(row, role)
         value = getattr(row, _FIELDS[col])
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return value
@@ -137,6 +143,27 @@ class CasesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole and col == COL_PROMPT and not row.prompt.strip():
             return QBrush(QColor(220, 60, 60, 60))
         return None
+
+    def _last_data(self, row: CaseRow, role: int) -> Any:
+        result = self._results.get((row.prompt, row.expect))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return result.text() if result is not None else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return result.tooltip() if result is not None else "Not in the last run (new or edited since)"
+        if role == Qt.ItemDataRole.ForegroundRole and result is not None and result.status in ("pass", "fail"):
+            return QBrush(QColor("#1f8a4c" if result.status == "pass" else "#c0392b"))
+        return None
+
+    def result(self, r: int) -> LastResult | None:
+        """The last run's verdict on row `r` (None: the case was not in it)."""
+        row = self._rows[r]
+        return self._results.get((row.prompt, row.expect))
+
+    def set_results(self, results: dict[tuple[str, str], LastResult]) -> None:
+        """Show a run's verdicts beside the cases (not an edit: no undo step, not dirty)."""
+        self._results = dict(results)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, COL_LAST), self.index(len(self._rows) - 1, COL_LAST))
 
     def row(self, r: int) -> CaseRow:
         return self._rows[r]
@@ -158,6 +185,8 @@ class CasesModel(QAbstractTableModel):
         return self.set_cell(index.row(), index.column(), "" if value is None else str(value))
 
     def set_cell(self, r: int, column: int, value: str) -> bool:
+        if column == COL_LAST:
+            return False
         if column == COL_EXPECT and value not in EXPECT_VALUES:
             return False
         if column in (COL_PROMPT, COL_WHY):
