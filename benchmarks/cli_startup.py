@@ -80,8 +80,8 @@ def rows(src: Path, label: str, runs: int, work: Path) -> list[str]:
         )
     ws = work / "skills"
     m, b = paired(
-        [*ss, "test", str(ws), "--offline", "--no-save", "--runs", "1"], [*ss, "validate", str(ws)], env, runs
-    )
+        [*ss, "test", str(ws), "--offline"], [*ss, "validate", str(ws)], env, runs
+    )  # the command as users run it: default runs, the run saved to the workspace's history
     out.append(
         _row(
             f"`skillstudio test --offline` example workspace{label}",

@@ -4,9 +4,9 @@ Commands are registered lazily: `COMMANDS` names each command, the module that d
 `register(app)` function) and the one line `--help` lists. A module is imported only when its command
 runs, so `skillstudio --version` and `--help` pay for typer alone — no pydantic, keyring, rich tables
 or OpenAI SDK. The typer app itself lives in cli/typer_app.py, imported on first use: the plain forms of
-`validate` are parsed here without it (see `_fast_validate`). To add a command: define it in a module's
-`register(app)`, then add one line here (tests/cli/test_main.py checks that every line matches a real
-command and its docstring).
+`validate` and `test` are parsed here without it (see `_fast_validate`, `_fast_test`). To add a command:
+define it in a module's `register(app)`, then add one line here (tests/cli/test_main.py checks that
+every line matches a real command and its docstring).
 
 Errors the user can fix become one line on stderr and exit code 2 (1 when a check failed); no
 traceback ever reaches a user (set SKILLSTUDIO_DEBUG=1 to see one).
@@ -174,6 +174,64 @@ def _fast_validate(argv: list[str]) -> dict[str, Any] | None:
     return opts if opts["paths"] else None
 
 
+# `test` options the fast path takes: name -> (parameter, kind); kind "flag" sets True, "no" sets False
+_TEST_FLAGS: dict[str, tuple[str, str]] = {
+    "--offline": ("offline", "flag"), "--no-cache": ("no_cache", "flag"), "--verbose": ("verbose", "flag"),
+    "-v": ("verbose", "flag"), "--save": ("save", "flag"), "--no-save": ("save", "no"),
+}
+_TEST_VALUES: dict[str, tuple[str, str]] = {
+    "--json": ("json_out", "path"), "--junit": ("junit_out", "path"), "--html": ("html_out", "path"),
+    "--csv": ("csv_out", "path"), "--model": ("model", "str"), "-m": ("model", "str"),
+    "--compare": ("compare", "str"), "--runs": ("runs", "int"), "--concurrency": ("concurrency", "int"),
+    "--max-turns": ("max_turns", "int"), "--threshold": ("threshold", "float"),
+}
+
+
+def _fast_test(argv: list[str]) -> dict[str, Any] | None:
+    """`test`'s arguments parsed without typer (all of `run_test`'s parameters), or None for typer.
+
+    Why: typer's parameter coercion imports pydantic and typer itself, about a third of a
+    `test --offline` of a small workspace. Only one PATH with the options in `_TEST_FLAGS` and
+    `_TEST_VALUES` is taken, and a number only in plain digits; anything else (help, --provider, --batch,
+    --base-url, a bad number, a missing value, a second PATH) goes to typer, which words the error.
+    """
+    import re
+
+    from skillstudio.openai_defaults import DEFAULT_MODEL
+
+    opts: dict[str, Any] = {
+        "path": None, "base_url": os.environ.get("OPENAI_BASE_URL") or None, "model": DEFAULT_MODEL, "runs": 3,
+        "concurrency": 8, "threshold": 0.5, "json_out": None, "junit_out": None, "html_out": None,
+        "csv_out": None, "no_cache": False, "offline": False, "provider": None, "timeout": 60.0, "retries": 4,
+        "no_stream": False, "save": True, "verbose": False, "compare": None, "batch": False, "poll": 10.0,
+        "max_turns": 4}
+    args = iter(argv)
+    for arg in args:
+        if not arg.startswith("-") or arg == "-":
+            if opts["path"] is not None:
+                return None
+            opts["path"] = Path(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        if name in _TEST_FLAGS and not eq:
+            param, kind = _TEST_FLAGS[name]
+            opts[param] = kind == "flag"
+            continue
+        if name not in _TEST_VALUES or (eq and not name.startswith("--")):
+            return None
+        param, kind = _TEST_VALUES[name]
+        if not eq:
+            value = next(args, "")
+        if not value or value.startswith("-"):
+            return None
+        if kind == "int" and not (value.isascii() and value.isdigit()):
+            return None
+        if kind == "float" and not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", value):
+            return None
+        opts[param] = {"path": Path, "str": str, "int": int, "float": float}[kind](value)
+    return opts if opts["path"] is not None else None
+
+
 def _fast_gui(argv: list[str]) -> list[Path] | None:
     """`skillstudio` or `skillstudio gui [WORKSPACE]` with nothing else: the folder to open (an empty list
     for none), else None for typer. typer's parameter coercion imports pydantic, ~15% of the first paint."""
@@ -199,6 +257,12 @@ def main(argv: list[str] | None = None) -> None:
             from skillstudio.cli.validate_cmd import validate_command
 
             sys.exit(validate_command(**fast))
+        fast = _fast_test(args[1:]) if args[:1] == ["test"] else None
+        if fast is not None:
+            _root_setup()
+            from skillstudio.cli.trigger_test import run_test
+
+            sys.exit(run_test(**fast))
         folder = _fast_gui(args)
         if folder is not None:
             _root_setup()
