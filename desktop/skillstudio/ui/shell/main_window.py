@@ -74,6 +74,7 @@ from skillstudio.ui.triggers.last_results import latest_report
 
 if TYPE_CHECKING:
     from skillstudio.ui.shell.find_in_files import FindInFiles
+    from skillstudio.ui.shell.settings_dialog import SettingsDialog
     from skillstudio.ui.versions.panel import VersionsPanel
 
 APP_NAME = "Skill Studio"
