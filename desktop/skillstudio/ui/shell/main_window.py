@@ -56,7 +56,6 @@ from skillstudio.ui.shell import gc_pin
 from skillstudio.ui.shell.actions import install_actions
 from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
-from skillstudio.ui.shell.fix_controller import FixController
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
 from skillstudio.ui.shell.layout import WindowLayout
@@ -74,6 +73,7 @@ from skillstudio.ui.triggers.last_results import latest_report
 
 if TYPE_CHECKING:
     from skillstudio.ui.shell.find_in_files import FindInFiles
+    from skillstudio.ui.shell.fix_controller import FixController
     from skillstudio.ui.shell.settings_dialog import SettingsDialog
     from skillstudio.ui.versions.panel import VersionsPanel
 
@@ -196,9 +196,9 @@ class MainWindow(QMainWindow):
 
         self.recovery = RecoveryController(self)  # autosave of unsaved buffers, restore after a crash
         self.disk = DiskSync(self)  # changes made by other programs
-        self.fixes = FixController(self)
-        self.problems.sig_fix_requested.connect(self.fixes.apply)
-        self.problems.sig_fix_preview_requested.connect(self.fixes.preview)
+        self._fixes: FixController | None = None  # built on the first fix-it (its imports cost start-up time)
+        self.problems.sig_fix_requested.connect(self._apply_fix)
+        self.problems.sig_fix_preview_requested.connect(self._preview_fix)
 
         self.view_menu: QMenu | None = None  # made by install_actions; docks added later list themselves there
         self.help = HelpActions(self)  # User Guide (F1), Keyboard Shortcuts, Report a Problem…
@@ -263,6 +263,22 @@ class MainWindow(QMainWindow):
             if self._versions_skill is not None and self.workspace_root is not None:
                 panel.set_skill(self.workspace_root, self._versions_skill)
         return self._versions
+
+    @property
+    def fixes(self) -> FixController:
+        if self._fixes is None:
+            from skillstudio.ui.shell.fix_controller import FixController  # on first use, not at start-up
+
+            self._fixes = FixController(self)
+        return self._fixes
+
+    @Slot(object)
+    def _apply_fix(self, problem: object) -> None:
+        self.fixes.apply(problem)
+
+    @Slot(object)
+    def _preview_fix(self, problem: object) -> None:
+        self.fixes.preview(problem)
 
     @Slot(bool)
     def _versions_visible(self, shown: bool) -> None:
@@ -381,13 +397,18 @@ class MainWindow(QMainWindow):
             self.layout_state.restore_for(root)
         self.workspace_root = root
         self.workspace = None
-        self.trust_banner.set_workspace(root)
+        self.when_painted(self._check_trust)  # reads the workspace's trust files: after the first paint
         self.disk.watch_root(root)
         self.setWindowTitle(f"{root.name} — {APP_NAME}")
         self.settings.add_recent_workspace(root)
         self.tree.show_message(f"Loading {root.name}…")
         self.when_painted(self.reload_workspace)
         return True
+
+    def _check_trust(self) -> None:
+        """Show the trust banner when the open workspace's bindings or policies are unapproved."""
+        if self.workspace_root is not None and not self._closing:
+            self.trust_banner.set_workspace(self.workspace_root)
 
     def when_painted(self, fn: Callable[[], object]) -> None:
         """Run `fn` now, or — while the window is shown but not painted yet — right after its first paint
