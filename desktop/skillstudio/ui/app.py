@@ -57,9 +57,9 @@ def run_app(workspace: Path | None) -> int:
             chosen if isinstance(chosen, Path) else default_workspace(settings))
         window = MainWindow(settings)
         windows.append(window)
+        window.show()  # nothing is painted before the event loop runs, so showing first shows no empty frame
         if root is not None:
-            window.open_workspace(root)
-        window.show()
+            window.open_workspace(root)  # visible and unpainted: reading the workspace waits for the first paint
         window.when_painted(window.recovery.offer)  # the window is on screen before any question
 
     wizard = None

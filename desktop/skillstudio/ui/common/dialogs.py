@@ -7,10 +7,13 @@ so each returns a plain value and takes only what it shows.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from skillstudio.services.recovery import RecoveryEntry
+if TYPE_CHECKING:
+    from skillstudio.services.recovery import RecoveryEntry
+
 
 
 def ask_save_changes(parent: QWidget | None, names: list[str]) -> str:

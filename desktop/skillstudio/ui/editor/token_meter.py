@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLabel, QWidget
 
-from skillstudio.services.analysis import TokenSummary
+if TYPE_CHECKING:
+    from skillstudio.services.analysis import TokenSummary
+
 
 
 class TokenMeter(QLabel):

@@ -9,14 +9,15 @@ CLI `--fix` rename, a git checkout), the tree is reloaded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Slot
 
-from skillstudio.bundle.fileio import read_text_file
-from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
-from skillstudio.ui.common.diff_view import DiffDialog
 from skillstudio.ui.shell.file_watch import ExternalChangeWatcher
-from skillstudio.ui.shell.host import DocumentHost
+
+if TYPE_CHECKING:
+    from skillstudio.ui.common.diff_view import DiffDialog
+    from skillstudio.ui.shell.host import DocumentHost
 
 ROOT_SETTLE_MS = 300
 
@@ -42,6 +43,8 @@ class DiskSync(QObject):
 
     @Slot(object)
     def _on_file_changed(self, path: object) -> None:
+        from skillstudio.bundle.fileio import read_text_file
+
         tab = self.win.tab_for(Path(str(path)))
         if tab is None or tab.path is None:
             return
@@ -66,6 +69,8 @@ class DiskSync(QObject):
 
     def _ask(self, path: Path, theirs: str, mine: str) -> None:
         """Show (or refresh) the diff for `path`: window-modal, the event loop keeps running."""
+        from skillstudio.ui.common.diff_view import DiffDialog
+
         dialog = self.dialogs.get(path)
         if dialog is None:
             dialog = DiffDialog(self.win.window(), "File changed on disk",
@@ -81,6 +86,8 @@ class DiskSync(QObject):
 
     @Slot(bool)
     def _on_decided(self, take_theirs: bool) -> None:
+        from skillstudio.ui.common.diff_view import DiffDialog
+
         dialog = self.sender()
         if not isinstance(dialog, DiffDialog):
             return
@@ -104,6 +111,8 @@ class DiskSync(QObject):
 
     @Slot()
     def _check_root(self) -> None:
+        from skillstudio.bundle.workspace import is_skill_dir, workspace_skill_dirs
+
         ws, root = self.win.workspace, self.win.workspace_root
         if ws is None or root is None or self.win.loading:
             return

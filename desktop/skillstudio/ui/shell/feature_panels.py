@@ -24,11 +24,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
-from skillstudio.bundle.workspace import Workspace
 from skillstudio.ui.common.contracts import FeaturePanel, SecretsListener, SkillPanel
 from skillstudio.ui.common.empty_hint import set_empty_hint
 from skillstudio.ui.common.fit import FitArea
-from skillstudio.ui.shell.host import PanelHost
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +39,7 @@ if TYPE_CHECKING:
     from skillstudio.ui.publish.trust_view import TrustView
     from skillstudio.ui.sandbox.console import SandboxConsole
     from skillstudio.ui.secrets.manager import SecretsManager
+    from skillstudio.ui.shell.host import PanelHost
     from skillstudio.ui.triggers.panel import TriggerPanel
     from skillstudio.ui.triggers.try_prompt import TryPromptWidget
 
@@ -246,6 +245,8 @@ class FeaturePanels(QObject):
     # ------------------------------------------------------------------ following the window
     @Slot(object)
     def on_workspace_loaded(self, ws: object) -> None:
+        from skillstudio.bundle.workspace import Workspace
+
         if not isinstance(ws, Workspace):
             return
         self._root = ws.root

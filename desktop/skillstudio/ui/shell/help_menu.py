@@ -9,6 +9,7 @@ doctor checks can take seconds) and writes the redacted bundle of skillstudio.di
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Slot, qVersion
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QKeySequence
@@ -30,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from skillstudio import diagnostics, resources
 from skillstudio.cancel import CancelToken
-from skillstudio.ui.shell.host import DocumentHost
+
+if TYPE_CHECKING:
+    from skillstudio.ui.shell.host import DocumentHost
 
 GUIDE = ("docs", "user-guide.md")
 

@@ -30,15 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio import resources
-from skillstudio.bundle import openai_yaml
-from skillstudio.bundle.fileio import read_text_file
-from skillstudio.bundle.model import Skill, find_skill_md, load_skill
 from skillstudio.bundle.problems import Problem
-from skillstudio.bundle.triggers import TRIGGERS_PATH
-from skillstudio.bundle.workspace import Workspace, load_workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled, SkillStudioError
-from skillstudio.services.analysis import CheckResult
 from skillstudio.ui.common import dialogs
 from skillstudio.ui.common.contracts import Document
 from skillstudio.ui.common.fit import fit
@@ -46,15 +40,11 @@ from skillstudio.ui.common.proxy import apply_proxy
 from skillstudio.ui.common.settings import AppSettings
 from skillstudio.ui.common.theme import apply_theme, load_icon
 from skillstudio.ui.common.workers import WorkerPool
-from skillstudio.ui.editor.code_editor import utf16_len
-from skillstudio.ui.editor.live_check import LiveChecker
 from skillstudio.ui.editor.prefs import EditorPrefs
 from skillstudio.ui.editor.problems_panel import ProblemsPanel
-from skillstudio.ui.editor.tab import EditorTab
 from skillstudio.ui.editor.token_meter import TokenMeter
 from skillstudio.ui.shell import gc_pin
 from skillstudio.ui.shell.actions import install_actions
-from skillstudio.ui.shell.disk_sync import DiskSync
 from skillstudio.ui.shell.feature_panels import FeaturePanels
 from skillstudio.ui.shell.focus_guard import FocusGuard
 from skillstudio.ui.shell.help_menu import HelpActions
@@ -62,31 +52,37 @@ from skillstudio.ui.shell.layout import WindowLayout
 from skillstudio.ui.shell.navigation import Navigation
 from skillstudio.ui.shell.palette import CommandPalette, window_actions
 from skillstudio.ui.shell.recovery_controller import RecoveryController
-from skillstudio.ui.shell.session import load_session, save_session
 from skillstudio.ui.shell.tree_actions import TreeFileActions
 from skillstudio.ui.shell.trust_banner import WorkspaceTrustBanner
 from skillstudio.ui.shell.welcome import WelcomePage
 from skillstudio.ui.shell.workspace_problems import WorkspaceProblems, WorkspaceProblemsView
 from skillstudio.ui.shell.workspace_tree import WorkspaceTree
-from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
-from skillstudio.ui.triggers.last_results import latest_report
 
 if TYPE_CHECKING:
+    from skillstudio.bundle.model import Skill
+    from skillstudio.bundle.workspace import Workspace
+    from skillstudio.services.analysis import CheckResult
+    from skillstudio.ui.editor.live_check import LiveChecker
+    from skillstudio.ui.editor.tab import EditorTab
     from skillstudio.ui.shell.find_in_files import FindInFiles
     from skillstudio.ui.shell.fix_controller import FixController
     from skillstudio.ui.shell.settings_dialog import SettingsDialog
+    from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
     from skillstudio.ui.versions.panel import VersionsPanel
 
 APP_NAME = "Skill Studio"
 
 
 def _load_skill_job(skill_dir: Path, _token: CancelToken, _progress: object) -> Skill:
+    from skillstudio.bundle.model import load_skill
+
     return load_skill(skill_dir)
 
 
 def _release_state_job(workspace: Path, skill_dir: Path, _token: CancelToken,
                        _progress: object) -> tuple[str, str, str] | None:
     """Worker side (git): (skill, released version, next version) when SKILL.md's version is released."""
+    from skillstudio.bundle.model import load_skill
     from skillstudio.bundle.release import next_version
 
     new = next_version(workspace, skill_dir)
@@ -98,6 +94,8 @@ def _release_state_job(workspace: Path, skill_dir: Path, _token: CancelToken,
 
 def _load_workspace_job(root: Path, token: CancelToken, progress: object) -> Workspace:
     """Worker side: read every skill of the workspace (never touches a widget)."""
+    from skillstudio.bundle.workspace import load_workspace
+
 
     def report(done: int, total: int) -> None:
         if token.cancelled:
@@ -121,6 +119,8 @@ class MainWindow(QMainWindow):
     sig_checked = Signal(object)  # CheckResult shown for the current tab
 
     def __init__(self, settings: AppSettings | None = None) -> None:
+        from skillstudio.ui.shell.disk_sync import DiskSync
+
         super().__init__()
         gc_pin.acquire()  # no garbage collection on worker threads while this window lives
         self._painted = False  # heavy work waits for the first paint: the window shows up at once
@@ -424,6 +424,8 @@ class MainWindow(QMainWindow):
     def _run_after_paint(self) -> None:
         self._painted = True
         todo, self._after_paint = self._after_paint, []
+        if self._closing:  # closed before its first paint (or the fallback timer fired after close)
+            return
         for fn in todo:
             fn()
 
@@ -462,6 +464,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int, object)
     def _on_workspace_loaded(self, job: int, ws: object) -> None:
+        from skillstudio.bundle.workspace import Workspace
+
         if job != self._load_job or not isinstance(ws, Workspace):
             return
         self._load_job = None
@@ -495,6 +499,9 @@ class MainWindow(QMainWindow):
 
     @Slot(int, object)
     def _on_skill_reloaded(self, _job: int, skill: object) -> None:
+        from skillstudio.bundle.model import Skill
+        from skillstudio.bundle.workspace import Workspace
+
         ws = self.workspace
         if ws is None or not isinstance(skill, Skill) or self._load_job is not None:
             return
@@ -524,9 +531,13 @@ class MainWindow(QMainWindow):
         return [w for w in (self.tabs.widget(i) for i in range(self.tabs.count())) if w is not None]
 
     def editor_tabs(self) -> list[EditorTab]:
+        from skillstudio.ui.editor.tab import EditorTab
+
         return [w for w in self.documents() if isinstance(w, EditorTab)]
 
     def cases_tabs(self) -> list[TriggerCasesEditor]:
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         return [w for w in self.documents() if isinstance(w, TriggerCasesEditor)]
 
     def doc_dirty(self, w: QWidget) -> bool:
@@ -550,6 +561,8 @@ class MainWindow(QMainWindow):
             self.remove_tab(index)
 
     def current_tab(self) -> EditorTab | None:
+        from skillstudio.ui.editor.tab import EditorTab
+
         w = self.tabs.currentWidget()
         return w if isinstance(w, EditorTab) else None
 
@@ -578,6 +591,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def open_file(self, path: Path) -> EditorTab | None:
+        from skillstudio.ui.editor.tab import EditorTab
+
         path = Path(path).resolve()
         existing = self.tab_for(path)
         if existing is not None:
@@ -633,6 +648,8 @@ class MainWindow(QMainWindow):
 
     def _attach_checker(self, doc: QWidget, skill_dir: Path | None, text_fn: object) -> LiveChecker | None:
         """Live problems for a tab's skill: of the buffer itself for SKILL.md, else of SKILL.md as open/saved."""
+        from skillstudio.ui.editor.live_check import LiveChecker
+
         if skill_dir is None:
             return None
         fn = text_fn if callable(text_fn) else partial(self._skill_md_text, skill_dir)
@@ -646,6 +663,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def open_cases(self, skill_dir: object) -> TriggerCasesEditor | None:
         """The trigger-cases table of a skill, in its own tab (one per skill)."""
+        from skillstudio.bundle.triggers import TRIGGERS_PATH
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+        from skillstudio.ui.triggers.last_results import latest_report
+
         skill_dir = Path(str(skill_dir)).resolve()
         existing = next((c for c in self.cases_tabs() if c.skill_dir() == skill_dir), None)
         if existing is not None:
@@ -668,6 +689,9 @@ class MainWindow(QMainWindow):
         return self.workspace
 
     def _skill_md_text(self, skill_dir: Path) -> str:
+        from skillstudio.bundle.fileio import read_text_file
+        from skillstudio.bundle.model import find_skill_md
+
         md = find_skill_md(skill_dir)
         if md is None:
             return ""
@@ -681,6 +705,9 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_dirty_changed(self, dirty: bool) -> None:
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         doc = self.sender()
         if isinstance(doc, QWidget):
             i = self.tabs.indexOf(doc)
@@ -691,6 +718,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_current_tab_changed(self, _index: int) -> None:
+        from skillstudio.ui.editor.tab import EditorTab
+
         doc = self.current_doc()
         self._update_cursor_label()
         if doc is None:
@@ -726,6 +755,9 @@ class MainWindow(QMainWindow):
     # ================================================================== live check results
     @Slot(object)
     def _on_checked(self, result: object) -> None:
+        from skillstudio.services.analysis import CheckResult
+        from skillstudio.ui.editor.tab import EditorTab
+
         checker = self.sender()
         doc = next((t for t, c in self._checkers.items() if c is checker), None)
         if doc is None or not isinstance(result, CheckResult):
@@ -733,6 +765,8 @@ class MainWindow(QMainWindow):
         if isinstance(doc, EditorTab):
             if doc.form is not None:
                 doc.form.set_frontmatter(result.frontmatter, result.parse_error, result.parse_error_line)
+                from skillstudio.bundle import openai_yaml
+
                 doc.form.set_codex_metadata(openai_yaml.read(doc.skill_dir) if doc.skill_dir else None)
             rel = doc.rel_file()
             marks: dict[int, str] = {}
@@ -779,6 +813,8 @@ class MainWindow(QMainWindow):
     @Slot(object, int, int, int)
     def _open_at(self, path: object, line: int, start: int, end: int) -> None:
         """Open a file at a line with columns start..end selected (a search hit)."""
+        from skillstudio.ui.editor.code_editor import utf16_len
+
         if not isinstance(path, Path):
             return
         tab = self.open_file(path)
@@ -794,6 +830,8 @@ class MainWindow(QMainWindow):
     @Slot(object, object)
     def _open_problem(self, skill_dir: object, problem: object) -> None:
         """From All Problems: open the file of a problem at its line (the skill's SKILL.md otherwise)."""
+        from skillstudio.bundle.model import find_skill_md
+
         if not isinstance(skill_dir, Path):
             return
         md = find_skill_md(skill_dir)
@@ -826,6 +864,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def go_to_problem(self, problem: object) -> None:
+        from skillstudio.bundle.triggers import TRIGGERS_PATH
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         doc = self.current_doc()
         skill_dir = self.doc_skill_dir(doc) if doc is not None else None
         if not isinstance(problem, Problem) or skill_dir is None:
@@ -880,6 +922,9 @@ class MainWindow(QMainWindow):
         return all([self.save_doc(d) for d in self.documents() if self.doc_dirty(d)])
 
     def save_doc(self, doc: QWidget) -> bool:
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         if isinstance(doc, EditorTab):
             return self.save_tab(doc)
         if isinstance(doc, TriggerCasesEditor):
@@ -926,6 +971,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_tab_saved(self, path: object) -> None:
+        from skillstudio.ui.editor.tab import EditorTab
+
         tab = self.sender()
         if isinstance(tab, EditorTab):
             self._skill_files_changed(tab.skill_dir, tab)
@@ -933,6 +980,8 @@ class MainWindow(QMainWindow):
     def _skill_files_changed(self, skill_dir: Path | None, source: QWidget) -> None:
         """A file of a skill was written: every check of that skill reloads what it caches, the tree
         and the workspace model (catalog, near-duplicates) get the re-read skill."""
+        from skillstudio.ui.editor.tab import EditorTab
+
         if skill_dir is None:
             return
         if self.workspace is not None and not self._closing:
@@ -1020,6 +1069,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_skill(self) -> Path | None:
+        from skillstudio.bundle.model import find_skill_md
+
         if self.workspace_root is None:
             dialogs.show_error(self, "New skill", "Open a workspace first (File ▸ Open Workspace…).")
             return None
@@ -1052,6 +1103,9 @@ class MainWindow(QMainWindow):
             self.close_tab(self.tabs.currentIndex())
 
     def remove_tab(self, index: int) -> None:
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         tab = self.tabs.widget(index)
         self.tabs.removeTab(index)
         if isinstance(tab, TriggerCasesEditor) and tab.triggers_path() is not None:
@@ -1083,6 +1137,9 @@ class MainWindow(QMainWindow):
         return True
 
     def _session_tabs(self) -> list[tuple[str, Path]]:
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         out: list[tuple[str, Path]] = []
         for i in range(self.tabs.count()):
             doc = self.tabs.widget(i)
@@ -1094,10 +1151,14 @@ class MainWindow(QMainWindow):
 
     def _save_session(self) -> None:
         """Remember this workspace's open tabs (restored when it opens again)."""
+        from skillstudio.ui.shell.session import save_session
+
         if self.workspace_root is not None and self.workspace is not None:
             save_session(self.settings, self.workspace_root, self._session_tabs(), self.tabs.currentIndex())
 
     def _reopen_session(self, root: Path) -> None:
+        from skillstudio.ui.shell.session import load_session
+
         tabs, current = load_session(self.settings, root)
         for kind, path in tabs:
             if kind == "file":

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QStatusBar, QWidget
 
-from skillstudio.ui.editor.tab import EditorTab
+if TYPE_CHECKING:
+    from skillstudio.ui.editor.tab import EditorTab
+
 
 
 class Navigation(QObject):
@@ -27,6 +30,8 @@ class Navigation(QObject):
         self.quick_dialog: QWidget | None = None
 
     def _tab(self) -> EditorTab | None:
+        from skillstudio.ui.editor.tab import EditorTab
+
         doc = self._current_doc()
         return doc if isinstance(doc, EditorTab) else None
 

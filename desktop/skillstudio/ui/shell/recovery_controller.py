@@ -6,21 +6,24 @@ itself is Qt-free).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
-from skillstudio.bundle.triggers import TRIGGERS_PATH, parse_cases
-from skillstudio.services.recovery import RecoveryEntry, RecoveryStore
 from skillstudio.ui.common import dialogs
-from skillstudio.ui.editor.tab import EditorTab
-from skillstudio.ui.shell.host import DocumentHost
-from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
+if TYPE_CHECKING:
+    from skillstudio.services.recovery import RecoveryEntry
+    from skillstudio.ui.shell.host import DocumentHost
 
 AUTOSAVE_MS = 3000
 
 
 class RecoveryController(QObject):
     def __init__(self, window: DocumentHost, interval_ms: int | None = None) -> None:
+        from skillstudio.services.recovery import RecoveryStore
+
         super().__init__(window.window())
         self.win = window
         self.store = RecoveryStore()
@@ -32,6 +35,10 @@ class RecoveryController(QObject):
 
     @staticmethod
     def key(doc: QWidget) -> str:
+        from skillstudio.services.recovery import RecoveryStore
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         if isinstance(doc, TriggerCasesEditor):
             return RecoveryStore.key_for(doc.triggers_path(), kind="cases")
         assert isinstance(doc, EditorTab)
@@ -47,6 +54,9 @@ class RecoveryController(QObject):
     @Slot()
     def autosave(self) -> int:
         """Copy every unsaved buffer to the recovery area (only when it changed). Returns how many were written."""
+        from skillstudio.ui.editor.tab import EditorTab
+        from skillstudio.ui.triggers.cases_editor import TriggerCasesEditor
+
         written = 0
         for doc, text in self._snapshots():
             key = self.key(doc)
@@ -72,6 +82,8 @@ class RecoveryController(QObject):
 
     def offer(self) -> int:
         """If a session ended without saving, offer to put its buffers back. Returns how many were restored."""
+        from skillstudio.ui.editor.tab import EditorTab
+
         entries = [e for e in self.store.entries() if e.orphaned]  # not another running window's
         if not entries:
             return 0
@@ -103,6 +115,8 @@ class RecoveryController(QObject):
 
     def _restore_cases(self, e: RecoveryEntry) -> int:
         """Put a trigger-cases table's unsaved rows back (one undo step over the file's cases)."""
+        from skillstudio.bundle.triggers import TRIGGERS_PATH, parse_cases
+
         skill_dir = e.path
         for _ in TRIGGERS_PATH.parts:
             skill_dir = skill_dir.parent if skill_dir is not None else None

@@ -9,6 +9,7 @@ Reading the state is a few small files, so it runs on the GUI thread.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QFont
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.errors import SkillStudioError
-from skillstudio.secrets import trust
+
+if TYPE_CHECKING:
+    from skillstudio.secrets import trust
 
 
 class TrustDialog(QDialog):
@@ -83,6 +86,8 @@ class WorkspaceTrustBanner(QWidget):
 
     @Slot()
     def refresh(self) -> None:
+        from skillstudio.secrets import trust  # the check runs after the first paint
+
         self.state = None
         if self.workspace is not None:
             try:
@@ -114,6 +119,8 @@ class WorkspaceTrustBanner(QWidget):
     def _approve(self) -> None:
         if self.workspace is None or self.state is None:
             return
+        from skillstudio.secrets import trust
+
         now = trust.state(self.workspace)
         if now.changes != self.state.changes:  # changed again while the dialog was open: show that first
             self.refresh()

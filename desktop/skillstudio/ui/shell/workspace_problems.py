@@ -13,18 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from skillstudio.bundle.problems import Problem
-from skillstudio.bundle.workspace import Workspace
 from skillstudio.cancel import CancelToken
 from skillstudio.errors import Cancelled
 from skillstudio.ui.common.empty_hint import set_empty_hint
 from skillstudio.ui.common.theme import load_icon
 from skillstudio.ui.common.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from skillstudio.bundle.workspace import Workspace
 
 ROLE_PROBLEM = Qt.ItemDataRole.UserRole
 ROLE_SKILL = Qt.ItemDataRole.UserRole + 1
@@ -139,6 +142,8 @@ class WorkspaceProblems(QObject):
 
     @Slot(object)
     def on_workspace_loaded(self, ws: object) -> None:
+        from skillstudio.bundle.workspace import Workspace
+
         if not isinstance(ws, Workspace):
             return
         if self._token is not None:

@@ -7,6 +7,7 @@ Filling the tree happens in chunks on the GUI thread (a few hundred skills per e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -20,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skillstudio.bundle.model import Skill
-from skillstudio.bundle.workspace import Workspace
 from skillstudio.ui.common.theme import load_icon
+
+if TYPE_CHECKING:
+    from skillstudio.bundle.model import Skill
+    from skillstudio.bundle.workspace import Workspace
 
 ROLE_PATH = Qt.ItemDataRole.UserRole
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # "skill" | "file" | "folder" | "cases"
