@@ -26,9 +26,12 @@ from skillstudio.bundle.problems import Problem
 from skillstudio.ui.common.theme import load_icon
 
 _ORDER = {"error": 0, "warning": 1, "info": 2}
-_STD_ICON = {"error": QStyle.StandardPixmap.SP_MessageBoxCritical,
-             "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
-             "info": QStyle.StandardPixmap.SP_MessageBoxInformation}
+
+
+def _std_icon(severity: str) -> QStyle.StandardPixmap:
+    """The style's icon for a severity (looked up when needed: the enum class costs start-up time)."""
+    names = {"error": "SP_MessageBoxCritical", "warning": "SP_MessageBoxWarning"}
+    return getattr(QStyle.StandardPixmap, names.get(severity, "SP_MessageBoxInformation"))  # type: ignore[no-any-return]
 
 
 class ProblemsPanel(QWidget):
@@ -107,7 +110,7 @@ class ProblemsPanel(QWidget):
             where = f"{p.file}:{p.line}" if p.line else p.file
             item = QTreeWidgetItem(["", p.message, where + (f"  [{p.target}]" if p.target else ""), ""])
             icon = load_icon(p.severity)
-            fallback = _STD_ICON.get(p.severity, _STD_ICON["info"])
+            fallback = _std_icon(p.severity)
             item.setIcon(0, icon if not icon.isNull() else style.standardIcon(fallback))
             item.setToolTip(1, f"{p.code}: {p.message}")
             item.setData(0, Qt.ItemDataRole.UserRole, p)
