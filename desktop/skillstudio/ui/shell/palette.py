@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Slot
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from skillstudio.ui.common.fuzzy import fuzzy_filter
+from skillstudio.ui.common.list_keys import drive_list
 
 
 def window_actions(win: QMainWindow) -> list[QAction]:
@@ -108,16 +109,8 @@ class CommandPalette(QDialog):
             self.list.setCurrentRow(0)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if obj is self.query and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                row = self.list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
-                self.list.setCurrentRow(max(0, min(row, self.list.count() - 1)))
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                item = self.list.currentItem()
-                if item is not None:
-                    self._run_item(item)
-                return True
+        if obj is self.query and drive_list(event, self.list, self._run_item):
+            return True
         return super().eventFilter(obj, event)
 
     @Slot(QListWidgetItem)

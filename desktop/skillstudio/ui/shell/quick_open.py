@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Slot
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from skillstudio.ui.common.fuzzy import fuzzy_filter
+from skillstudio.ui.common.list_keys import drive_list
 
 SKIP_DIRS = {".git", ".skillstudio", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".ruff_cache",
              ".pytest_cache"}
@@ -78,16 +78,8 @@ class QuickOpen(QDialog):
                           f"{self.list.count()} shown" + (" (best first)" if self.list.count() == SHOWN else ""))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if obj is self.query and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                row = self.list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
-                self.list.setCurrentRow(max(0, min(row, self.list.count() - 1)))
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                item = self.list.currentItem()
-                if item is not None:
-                    self._open_item(item)
-                return True
+        if obj is self.query and drive_list(event, self.list, self._open_item):
+            return True
         return super().eventFilter(obj, event)
 
     @Slot(QListWidgetItem)
