@@ -16,25 +16,8 @@ from skillstudio.evals.runner import RunSettings, run_suite_sync
 from skillstudio.evals.store import RunStore
 from skillstudio.evals.suite import build_suite
 from support.fake_openai import FakeOpenAI, Script
+from support.old_history import SCHEMA_1
 from support.trigger_workspace import KEYWORDS
-
-# The history as schema 1 wrote it (before trajectories): what a user's workspace holds today.
-_SCHEMA_1 = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-INSERT INTO schema_version VALUES (1);
-CREATE TABLE runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, started_at TEXT NOT NULL,
-    saved_at TEXT NOT NULL, provider TEXT, model TEXT, base_url TEXT, estimate INTEGER NOT NULL DEFAULT 0,
-    settings TEXT NOT NULL, summary TEXT NOT NULL, report TEXT NOT NULL, source TEXT);
-CREATE INDEX runs_order ON runs (started_at, seq);
-CREATE TABLE run_skills (run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
-    name TEXT NOT NULL, path TEXT, version TEXT, digest TEXT, description TEXT);
-CREATE TABLE requests (run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
-    case_index INTEGER NOT NULL, run_index INTEGER NOT NULL, selected TEXT, error TEXT,
-    cached INTEGER NOT NULL DEFAULT 0, attempts INTEGER, first_command TEXT, ttft_s REAL, latency_s REAL,
-    input_tokens INTEGER, output_tokens INTEGER, usage_estimated INTEGER NOT NULL DEFAULT 0,
-    early_stop INTEGER, events TEXT, PRIMARY KEY (run_seq, case_index, run_index));
-CREATE TABLE migrated_files (name TEXT PRIMARY KEY, run_id TEXT, migrated_at TEXT NOT NULL);
-"""
 
 
 def test_a_run_stored_before_trajectories_stays_readable_labelled_first_call_rule(workspace: Path) -> None:
@@ -52,7 +35,7 @@ def test_a_run_stored_before_trajectories_stays_readable_labelled_first_call_rul
         for key in ("categories", "undecided", "turns", "trajectories"):
             c.pop(key)
     with sqlite3.connect(state / "runs.sqlite") as conn:
-        conn.executescript(_SCHEMA_1)
+        conn.executescript(SCHEMA_1)
         conn.execute("INSERT INTO runs (id, started_at, saved_at, provider, model, base_url, settings, summary, "
                      "report) VALUES ('old-1', '2026-01-01T00:00:00.000000+00:00', 'x', 'responses', 'm', '', "
                      "'{}', ?, ?)", (json.dumps(old["summary"]), json.dumps(old)))
