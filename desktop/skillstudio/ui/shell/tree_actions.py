@@ -139,17 +139,24 @@ class TreeFileActions(QObject):
             return True
         return False
 
-    @Slot()
-    def new_file(self) -> Path | None:
+    def _new_target(self, what: str) -> Path | None:
+        """Ask for a new file's or folder's name in the selected folder; None when cancelled or taken."""
         folder = self._target_folder()
         if folder is None:
             return None
-        name = _valid_name(self.ask_text("New File", f"File name in {folder.name}/:") or "")
+        name = _valid_name(self.ask_text(f"New {what}", f"{what} name in {folder.name}/:") or "")
         if name is None:
             return None
         target = folder / name
         if target.exists():
             self._error(f"{target.name} already exists in {folder.name}/.")
+            return None
+        return target
+
+    @Slot()
+    def new_file(self) -> Path | None:
+        target = self._new_target("File")
+        if target is None:
             return None
         try:
             atomic_write(target, "")
@@ -162,15 +169,8 @@ class TreeFileActions(QObject):
 
     @Slot()
     def new_folder(self) -> Path | None:
-        folder = self._target_folder()
-        if folder is None:
-            return None
-        name = _valid_name(self.ask_text("New Folder", f"Folder name in {folder.name}/:") or "")
-        if name is None:
-            return None
-        target = folder / name
-        if target.exists():
-            self._error(f"{target.name} already exists in {folder.name}/.")
+        target = self._new_target("Folder")
+        if target is None:
             return None
         try:
             target.mkdir(parents=True)
