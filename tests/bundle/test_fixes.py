@@ -169,3 +169,11 @@ def test_a_description_swallowed_by_an_unclosed_quote_is_not_replaced() -> None:
     text = 'name: demo\nlicense: "\ndescription: Does things. Do not use for others.\ndescription: "\n'
     new, _changes = fix_all_text(text, "demo")
     assert "Does things. Do not use for others." in new
+
+
+def test_a_name_swallowed_by_an_unclosed_quote_is_not_replaced() -> None:
+    from skillstudio.bundle.fixes import fix_text
+
+    text = '---\ndescription: "Does things.\nname: My Demo\nlicense: x"\n---\nbody\n'
+    new, changes = fix_text(text, "normalize-name", "demo")
+    assert new == text and changes == []  # the user's `name: My Demo` line is not overwritten

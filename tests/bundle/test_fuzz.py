@@ -183,8 +183,9 @@ def test_fixes_never_crash_and_never_lose_words(fm: str, opening: str, closed: b
     # the name is normalised by design (and reported); every other word must survive
     kept_lines, in_name = [], False
     for ln in text.split("\n"):
+        # a plain scalar continues on following lines, indented or not, until the next `key:` or `---`
         in_name = bool(re.match(r"^(\? )?['\"]?name['\"]?\s*:", ln.lstrip("\ufeff"))) or \
-            (in_name and ln[:1] in (" ", "\t"))
+            (in_name and (ln[:1] in (" ", "\t") or not (re.match(r"^[^\s#][^:]*:(\s|$)", ln) or ln.startswith("---"))))
         if not in_name:
             kept_lines.append(ln)
     # block-scalar headers (`|2`, `>-`) are YAML syntax, not the user's words

@@ -155,10 +155,9 @@ def test_workspace_state_stays_out_of_git(tmp_path: Path, example_workspace: Pat
     """The first write into .skillstudio/ leaves a .gitignore there: run history is not untracked noise."""
     import shutil
 
-    if shutil.which("git") is None:
-        import pytest
+    from support.realparts import need
 
-        pytest.skip("git is not installed")
+    need(shutil.which("git") is not None, "git is not installed")
     root = example_workspace.parent
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     proc = run("test", "skills", "--offline", cwd=root)

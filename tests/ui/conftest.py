@@ -10,4 +10,4 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mainwindow_support, for tests in sub-folders
 
-from mainwindow_support import make_window  # noqa: E402,F401 - the window fixture, for every UI test
+from mainwindow_support import make_window, trigger_panel  # noqa: E402,F401 - fixtures for every UI test

@@ -63,3 +63,19 @@ def shot(w, artifacts: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = artifacts / f"{name}.png"
     assert w.grab().save(str(path))
     return path
+
+
+@pytest.fixture()
+def trigger_panel(qtbot, qapp):  # type: ignore[no-untyped-def]
+    """A Trigger Tests panel on its own at 1280x720 in the light theme, shut down (workers joined) after."""
+    from skillstudio.ui.common.theme import apply_theme
+    from skillstudio.ui.triggers.panel import TriggerPanel
+
+    apply_theme(qapp, "light")
+    p = TriggerPanel()
+    qtbot.addWidget(p)
+    p.resize(1280, 720)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown()

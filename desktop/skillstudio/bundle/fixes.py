@@ -476,6 +476,17 @@ def _set_keeping_comment(text: str, key: str, value: str) -> str:
     return new
 
 
+def _hidden_key(text: str, key_lines: dict[str, int], key: str) -> bool:
+    """A `key:` line with words that YAML reads as part of another value (e.g. an unclosed quote above it).
+
+    Setting the key would replace that line and lose the user's words, so such a fix is left to the user.
+    """
+    if key in key_lines:
+        return False
+    pattern = re.compile(rf"^{re.escape(key)}\s*:\s*\S")
+    return any(pattern.match(ln) for ln in skillmd.fm_lines(skillmd.split(text)))
+
+
 def _fix_add_description(text: str) -> tuple[str, list[str]]:
     fmr = read_front_matter(text)
     if fmr.data is None:
@@ -483,10 +494,7 @@ def _fix_add_description(text: str) -> tuple[str, list[str]]:
     desc = fmr.data.get("description")
     if desc is not None and not (isinstance(desc, str) and not desc.strip()):
         return text, []  # non-empty or not a string: only the user can say what it should be
-    if desc is None and "description" not in fmr.key_lines and any(
-            re.match(r"^description\s*:\s*\S", ln) for ln in skillmd.fm_lines(skillmd.split(text))):
-        # a `description:` line with words that YAML reads as part of another value (an unclosed quote
-        # above it): replacing that line would lose the user's words, so only the user can fix this
+    if desc is None and _hidden_key(text, fmr.key_lines, "description"):
         return text, []
     body = skillmd.split(text).body
     value, source = _derive_description(body)
@@ -500,6 +508,8 @@ def _fix_normalize_name(text: str, folder: str) -> tuple[str, list[str]]:
     name = fmr.data.get("name")
     if name is not None and not isinstance(name, str):
         return text, []  # a list or mapping: the user must decide
+    if name is None and _hidden_key(text, fmr.key_lines, "name"):
+        return text, []
     current = (name or "").strip()
     new = normalize_name(current) or normalize_name(folder) or "skill"
     if new == name:

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from skillstudio.ui.common.provider_form import RESPONSES
-from skillstudio.ui.common.theme import apply_theme
 from skillstudio.ui.triggers.panel import TriggerPanel
 from skillstudio.ui.triggers.results_model import CASE_ROLE
 from support.fake_openai import FakeOpenAI, Script
@@ -21,15 +20,8 @@ from support.trigger_workspace import KEYWORDS, write_workspace
 
 
 @pytest.fixture()
-def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
-    apply_theme(qapp, "light")
-    p = TriggerPanel()
-    qtbot.addWidget(p)
-    p.resize(1280, 720)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(trigger_panel):  # type: ignore[no-untyped-def]
+    return trigger_panel
 
 
 def test_a_case_expands_into_its_runs_and_what_each_run_did(  # type: ignore[no-untyped-def]

@@ -55,15 +55,8 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
-    apply_theme(qapp, "light")
-    p = TriggerPanel()
-    qtbot.addWidget(p)
-    p.resize(1280, 720)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(trigger_panel):  # type: ignore[no-untyped-def]
+    return trigger_panel
 
 
 def _rows(panel: TriggerPanel) -> list[CaseResult]:

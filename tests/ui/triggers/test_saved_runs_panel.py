@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication
 from skillstudio.services.providers import ProviderChoice, ProviderKind
 from skillstudio.services.settings import RunOptions
 from skillstudio.services.trigger_runs import SuiteRunRequest, TriggerReport, run_and_record
-from skillstudio.ui.common.theme import apply_theme
 from skillstudio.ui.triggers.panel import TriggerPanel
 from skillstudio.ui.triggers.results_model import COL_RESULT, COL_SELECTED
 from support.old_history import write_schema_1_history
@@ -23,15 +22,8 @@ OFFLINE = ProviderChoice(kind=ProviderKind.OFFLINE)
 
 
 @pytest.fixture()
-def panel(qtbot, qapp):  # type: ignore[no-untyped-def]
-    apply_theme(qapp, "light")
-    p = TriggerPanel()
-    qtbot.addWidget(p)
-    p.resize(1280, 720)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown()
+def panel(trigger_panel):  # type: ignore[no-untyped-def]
+    return trigger_panel
 
 
 def test_a_schema_1_run_and_a_current_run_show_in_the_panel(
